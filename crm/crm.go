@@ -1,0 +1,268 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"time"
+
+	"github.com/crmkit/crmkit/store"
+)
+
+// CRM is the entry point: a CRM over one store, serving any number of
+// workspaces. It is safe for concurrent use. Open one per store and share it.
+type CRM struct {
+	st      store.Store
+	clock   func() time.Time
+	log     *slog.Logger
+	ids     idGen
+	retries int
+}
+
+// Option configures a CRM.
+type Option func(*CRM)
+
+// WithClock sets the clock the CRM reads the time from: timestamps, due
+// dates and reports. Tests pass a fake clock to control time. The default is
+// time.Now.
+func WithClock(now func() time.Time) Option { return func(c *CRM) { c.clock = now } }
+
+// WithLogger sets where the CRM logs (failed after-hooks, retries). The
+// default discards everything.
+func WithLogger(l *slog.Logger) Option { return func(c *CRM) { c.log = l } }
+
+// WithConflictRetries sets how many times a write that lost a concurrency
+// conflict is run again before ErrConflict is returned (default 20). Writes
+// that pin a version are retried too, and then fail on the version check.
+func WithConflictRetries(n int) Option { return func(c *CRM) { c.retries = n } }
+
+// New returns a CRM over st. The CRM does not own st: close the store after
+// you are done with the CRM.
+func New(st store.Store, opts ...Option) *CRM {
+	c := &CRM{st: st, clock: time.Now, retries: 20}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func (c *CRM) now() time.Time { return c.clock().UTC().Round(time.Microsecond) }
+
+// WorkspaceInfo describes a workspace: one tenant of the host application,
+// whose records no other workspace can see.
+type WorkspaceInfo struct {
+	// ID is chosen by the host application (its tenant ID): 1 to 64
+	// letters, digits, '-', '_' or '.'.
+	ID string `msgpack:"id" json:"id"`
+	// Name is a display name.
+	Name string `msgpack:"name" json:"name"`
+	// LifecycleStages are the contact lifecycle stages, in order. Empty
+	// means DefaultLifecycleStages.
+	LifecycleStages []string `msgpack:"lifecycle_stages" json:"lifecycle_stages"`
+	// Currency is the workspace's default ISO-4217 currency code, used when
+	// an amount is given without one. Empty means "USD".
+	Currency  string    `msgpack:"currency" json:"currency"`
+	CreatedAt time.Time `msgpack:"created_at" json:"created_at"`
+}
+
+// DefaultLifecycleStages are the contact lifecycle stages of a new
+// workspace, from first touch to churn.
+var DefaultLifecycleStages = []string{
+	"subscriber", "lead", "marketing_qualified", "sales_qualified",
+	"opportunity", "customer", "evangelist", "churned",
+}
+
+// CreateWorkspace creates a workspace with a default sales pipeline and
+// returns a handle to it. It fails with a *ValidationError if the ID is
+// malformed or taken.
+func (c *CRM) CreateWorkspace(ctx context.Context, info WorkspaceInfo) (*Workspace, error) {
+	p := problems{kind: "workspace", id: info.ID}
+	if !validWorkspaceID(info.ID) {
+		p.add("id", "must be 1 to 64 letters, digits, '-', '_' or '.'")
+	}
+	info.Name = cleanText(&p, "name", info.Name, maxShortText)
+	if len(info.LifecycleStages) == 0 {
+		info.LifecycleStages = DefaultLifecycleStages
+	}
+	info.LifecycleStages = cleanKeywords(&p, "lifecycle_stages", info.LifecycleStages)
+	if info.Currency == "" {
+		info.Currency = "USD"
+	}
+	info.Currency = checkCurrency(&p, "currency", info.Currency)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	info.CreatedAt = c.now()
+	w := &Workspace{crm: c, info: info, prefix: wsKey(info.ID)}
+	_, err := w.write(ctx, func(t *txn) error {
+		k := workspaceRegistryKey(info.ID)
+		if _, err := t.tx.Get(k); err == nil {
+			return &ValidationError{Kind: "workspace", ID: info.ID, Fields: []FieldError{{"id", "already exists"}}}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		b, err := encode(&info)
+		if err != nil {
+			return err
+		}
+		if err := t.tx.Set(k, b); err != nil {
+			return err
+		}
+		_, err = t.createPipeline(DefaultPipeline())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Workspace returns a handle to an existing workspace, or an error matching
+// ErrNotFound.
+func (c *CRM) Workspace(ctx context.Context, id string) (*Workspace, error) {
+	var info WorkspaceInfo
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(workspaceRegistryKey(id))
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("workspace", id)
+		}
+		if err != nil {
+			return err
+		}
+		return decode(b, &info)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Workspace{crm: c, info: info, prefix: wsKey(id)}, nil
+}
+
+// Workspaces streams every workspace in ID order.
+func (c *CRM) Workspaces(ctx context.Context) iter.Seq2[WorkspaceInfo, error] {
+	return func(yield func(WorkspaceInfo, error) bool) {
+		err := c.st.View(ctx, func(tx store.Tx) error {
+			for e, err := range tx.Scan(store.Range{Prefix: key{nsGlobal, 'w'}}) {
+				if err != nil {
+					return err
+				}
+				var info WorkspaceInfo
+				if err := decode(e.Value, &info); err != nil {
+					return err
+				}
+				if !yield(info, nil) {
+					return errStop
+				}
+			}
+			return nil
+		})
+		if err != nil && err != errStop {
+			yield(WorkspaceInfo{}, err)
+		}
+	}
+}
+
+// DeleteWorkspace erases a workspace and every record, index and history
+// entry in it, permanently. It is not atomic for large workspaces: if it
+// fails midway, run it again.
+func (c *CRM) DeleteWorkspace(ctx context.Context, id string) error {
+	if !validWorkspaceID(id) {
+		return notFound("workspace", id)
+	}
+	// Unregister first, so no handle can write to it any more.
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		k := workspaceRegistryKey(id)
+		if _, err := tx.Get(k); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return notFound("workspace", id)
+			}
+			return err
+		}
+		return tx.Delete(k)
+	})
+	if err != nil {
+		return err
+	}
+	return c.deletePrefix(ctx, wsKey(id))
+}
+
+// deletePrefix deletes every key under prefix in batches.
+func (c *CRM) deletePrefix(ctx context.Context, prefix []byte) error {
+	for {
+		var keys [][]byte
+		err := c.st.View(ctx, func(tx store.Tx) error {
+			for e, err := range tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
+				if err != nil {
+					return err
+				}
+				keys = append(keys, append([]byte(nil), e.Key...))
+				if len(keys) == 10000 {
+					break
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		err = c.st.Batch(ctx, func(w store.Writer) error {
+			for _, k := range keys {
+				if err := w.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// errStop ends a scan early from inside a store callback.
+var errStop = errors.New("stop")
+
+func validWorkspaceID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		ch := id[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// Workspace is a handle to one workspace. Every read and write through it
+// is confined to the workspace's keys: it cannot see or change another
+// workspace's records, whatever IDs it is given. It is safe for concurrent
+// use.
+type Workspace struct {
+	crm    *CRM
+	info   WorkspaceInfo
+	prefix key
+}
+
+// ID returns the workspace's ID.
+func (w *Workspace) ID() string { return w.info.ID }
+
+// Info returns the workspace's description.
+func (w *Workspace) Info() WorkspaceInfo { return w.info }
+
+func (w *Workspace) String() string { return fmt.Sprintf("workspace %s", w.info.ID) }
+
+// k returns a new key under the workspace prefix.
+func (w *Workspace) k(tag byte) key {
+	k := make(key, len(w.prefix), len(w.prefix)+48)
+	copy(k, w.prefix)
+	return append(k, tag)
+}

@@ -1,0 +1,132 @@
+package crm
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Errors callers branch on. The CRM wraps them with detail (the record kind
+// and ID), so compare with errors.Is.
+var (
+	// ErrNotFound means the record, workspace or entry does not exist (or
+	// belongs to another workspace, which is the same thing to the caller).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the record changed since the version the caller
+	// pinned, or concurrent writers kept colliding past the retry budget.
+	ErrConflict = errors.New("version conflict")
+	// ErrInvalid matches every *ValidationError.
+	ErrInvalid = errors.New("invalid input")
+	// ErrDeleted means the record is soft-deleted and must be restored
+	// before it can be changed.
+	ErrDeleted = errors.New("record is deleted")
+)
+
+// FieldError is one reason a field was rejected.
+type FieldError struct {
+	// Field is the field's name as in the JSON form of the record, with
+	// dots and indexes for nested values ("emails[1]", "custom.score").
+	Field string
+	// Reason says what is wrong, in lower case.
+	Reason string
+}
+
+func (f FieldError) String() string { return f.Field + ": " + f.Reason }
+
+// ValidationError reports every field of one record that failed validation.
+// Nothing of the record was written. It matches ErrInvalid.
+type ValidationError struct {
+	// Kind is the record kind ("contact", "deal", ...).
+	Kind string
+	// ID is the record's ID, empty for a record being created.
+	ID string
+	// Fields lists each failing field with its reason.
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("crm: invalid ")
+	b.WriteString(e.Kind)
+	if e.ID != "" {
+		b.WriteString(" " + e.ID)
+	}
+	b.WriteString(": ")
+	for i, f := range e.Fields {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.String())
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Has reports whether field failed.
+func (e *ValidationError) Has(field string) bool {
+	for _, f := range e.Fields {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// problems collects field errors while validating one record.
+type problems struct {
+	kind, id string
+	list     []FieldError
+}
+
+func (p *problems) add(field, format string, args ...any) {
+	p.list = append(p.list, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return &ValidationError{Kind: p.kind, ID: p.id, Fields: p.list}
+}
+
+// BatchError reports the items of a batch call that were rejected. The
+// other items were written.
+type BatchError struct {
+	// Items maps an item's index in the input to why it was rejected.
+	Items []ItemError
+}
+
+// ItemError is one rejected item of a batch.
+type ItemError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "crm: %d items rejected", len(e.Items))
+	for i, it := range e.Items {
+		if i == 5 {
+			fmt.Fprintf(&b, "; and %d more", len(e.Items)-5)
+			break
+		}
+		fmt.Fprintf(&b, "; item %d: %v", it.Index, it.Err)
+	}
+	return b.String()
+}
+
+// Unwrap returns the item errors, so errors.Is(err, ErrInvalid) holds when
+// any item was invalid.
+func (e *BatchError) Unwrap() []error {
+	errs := make([]error, len(e.Items))
+	for i, it := range e.Items {
+		errs[i] = it.Err
+	}
+	return errs
+}
+
+func notFound(kind, id string) error {
+	return fmt.Errorf("crm: %s %s: %w", kind, id, ErrNotFound)
+}

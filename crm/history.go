@@ -1,0 +1,271 @@
+package crm
+
+import (
+	"context"
+	"encoding/base64"
+	"iter"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crmkit/store"
+)
+
+// Op is what a change did to a record.
+type Op string
+
+// The operations a change can record.
+const (
+	OpCreated  Op = "created"
+	OpUpdated  Op = "updated"
+	OpDeleted  Op = "deleted"
+	OpRestored Op = "restored"
+	OpErased   Op = "erased"
+)
+
+// Change is one committed change of one record: who, when, what, and each
+// field's old and new value. It is the unit of history and of the timeline.
+type Change struct {
+	ID        string        `msgpack:"id" json:"id"`
+	Workspace string        `msgpack:"workspace" json:"workspace"`
+	Kind      string        `msgpack:"kind" json:"kind"`
+	RecordID  string        `msgpack:"record_id" json:"record_id"`
+	Op        Op            `msgpack:"op" json:"op"`
+	Actor     string        `msgpack:"actor,omitempty" json:"actor,omitempty"`
+	Source    string        `msgpack:"source,omitempty" json:"source,omitempty"`
+	At        time.Time     `msgpack:"at" json:"at"`
+	Fields    []FieldChange `msgpack:"fields,omitempty" json:"fields,omitempty"`
+}
+
+// FieldChange is one field's change. Custom fields are named
+// "custom.<name>". Values are as the record holds them (after a round trip
+// through storage, numbers may come back as a different integer width).
+type FieldChange struct {
+	Field string `msgpack:"field" json:"field"`
+	Old   any    `msgpack:"old" json:"old"`
+	New   any    `msgpack:"new" json:"new"`
+}
+
+func (w *Workspace) historyPrefix(code byte, id string) key {
+	return w.k(tagHistory).byte(code).str(id)
+}
+
+func (w *Workspace) timelinePrefix(code byte, id string) key {
+	return w.k(tagTimeline).byte(code).str(id)
+}
+
+// Timeline entry values say what the entry points at.
+const (
+	timelineChange   byte = 'c'
+	timelineActivity byte = 'a'
+)
+
+// record writes the history and timeline entries of a change to record id
+// and queues the change for after-commit processing.
+func (t *txn) record(kindName string, code byte, id string, op Op, fields []FieldChange) error {
+	c := Change{
+		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: kindName, RecordID: id,
+		Op: op, Actor: t.actor, Source: t.source, At: t.now, Fields: fields,
+	}
+	b, err := encode(&c)
+	if err != nil {
+		return err
+	}
+	if err := t.tx.Set(t.w.historyPrefix(code, id).str(c.ID), b); err != nil {
+		return err
+	}
+	tl := t.w.timelinePrefix(code, id).time(c.At).str(c.ID)
+	if err := t.tx.Set(tl, []byte{timelineChange}); err != nil {
+		return err
+	}
+	t.changes = append(t.changes, c)
+	return nil
+}
+
+// diff lists the fields that differ between two records of the same type,
+// by their msgpack names, ignoring the embedded Meta. Custom fields are
+// compared one by one.
+func diff[T any](old, r *T) []FieldChange {
+	ov, nv := reflect.ValueOf(old).Elem(), reflect.ValueOf(r).Elem()
+	typ := ov.Type()
+	var out []FieldChange
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		if !f.IsExported() || f.Type == reflect.TypeFor[Meta]() {
+			continue
+		}
+		name := fieldName(f)
+		a, b := ov.Field(i).Interface(), nv.Field(i).Interface()
+		if ca, ok := a.(Custom); ok {
+			out = append(out, diffCustom(ca, b.(Custom))...)
+			continue
+		}
+		if !equalValues(a, b) {
+			out = append(out, FieldChange{Field: name, Old: a, New: b})
+		}
+	}
+	return out
+}
+
+func diffCustom(a, b Custom) []FieldChange {
+	names := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		names = append(names, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	var out []FieldChange
+	for _, n := range names {
+		if !equalValues(a[n], b[n]) {
+			out = append(out, FieldChange{Field: "custom." + n, Old: a[n], New: b[n]})
+		}
+	}
+	return out
+}
+
+// equalValues compares field values; empty and nil slices and maps are
+// equal, and times compare as instants.
+func equalValues(a, b any) bool {
+	av, bv := reflect.ValueOf(a), reflect.ValueOf(b)
+	if av.IsValid() && bv.IsValid() && av.Type() == bv.Type() {
+		switch av.Kind() {
+		case reflect.Slice, reflect.Map:
+			if av.Len() == 0 && bv.Len() == 0 {
+				return true
+			}
+		}
+		if ta, ok := a.(time.Time); ok {
+			return ta.Equal(b.(time.Time))
+		}
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func fieldName(f reflect.StructField) string {
+	tag := f.Tag.Get("msgpack")
+	if name, _, _ := strings.Cut(tag, ","); name != "" {
+		return name
+	}
+	return f.Name
+}
+
+// Ref names one record: its kind ("contact", "company", "deal", ...) and ID.
+type Ref struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+}
+
+// History streams the changes of a record, newest first. The record may be
+// soft-deleted; an erased record has no history.
+func (w *Workspace) History(ctx context.Context, ref Ref) iter.Seq2[Change, error] {
+	return func(yield func(Change, error) bool) {
+		code, ok := kindCodes[ref.Kind]
+		if !ok {
+			yield(Change{}, unknownKind(ref.Kind))
+			return
+		}
+		err := w.read(ctx, func(tx store.Tx) error {
+			for e, err := range tx.Scan(store.Range{Prefix: w.historyPrefix(code, ref.ID), Reverse: true}) {
+				if err != nil {
+					return err
+				}
+				var c Change
+				if err := decode(e.Value, &c); err != nil {
+					return err
+				}
+				if !yield(c, nil) {
+					return errStop
+				}
+			}
+			return nil
+		})
+		if err != nil && err != errStop {
+			yield(Change{}, err)
+		}
+	}
+}
+
+// TimelineEntry is one item of a record's timeline: an activity linked to
+// it or a change made to it. Exactly one of Activity and Change is set.
+type TimelineEntry struct {
+	At       time.Time `json:"at"`
+	Activity *Activity `json:"activity,omitempty"`
+	Change   *Change   `json:"change,omitempty"`
+}
+
+// TimelinePage is one page of a timeline and the cursor to the next.
+type TimelinePage struct {
+	Entries []TimelineEntry `json:"entries"`
+	// Next is the cursor for the next page, or "" at the end.
+	Next string `json:"next,omitempty"`
+}
+
+// Timeline returns a page of a record's timeline, newest first: the
+// activities linked to it (by when they happened) merged with the changes
+// made to it. after is "" for the first page, or a previous page's Next.
+// limit defaults to 50 and is capped at 1000.
+func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit int) (TimelinePage, error) {
+	code, ok := kindCodes[ref.Kind]
+	if !ok {
+		return TimelinePage{}, unknownKind(ref.Kind)
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 1000)
+	prefix := w.timelinePrefix(code, ref.ID)
+	rng := store.Range{Prefix: prefix, Reverse: true}
+	if after != "" {
+		suffix, err := base64.RawURLEncoding.DecodeString(after)
+		if err != nil || len(suffix) == 0 {
+			return TimelinePage{}, ErrBadCursor
+		}
+		rng.End = append(append(key{}, prefix...), suffix...)
+	}
+	var pg TimelinePage
+	err := w.read(ctx, func(tx store.Tx) error {
+		var last []byte
+		for e, err := range tx.Scan(rng) {
+			if err != nil {
+				return err
+			}
+			if len(pg.Entries) == limit {
+				pg.Next = base64.RawURLEncoding.EncodeToString(last[len(prefix):])
+				break
+			}
+			r := keyReader{b: e.Key[len(prefix):]}
+			at := r.time()
+			id := r.str()
+			if r.err != nil || len(e.Value) == 0 {
+				return errBadKey
+			}
+			entry := TimelineEntry{At: at}
+			switch e.Value[0] {
+			case timelineChange:
+				b, err := tx.Get(w.historyPrefix(code, ref.ID).str(id))
+				if err != nil {
+					return err
+				}
+				entry.Change = new(Change)
+				if err := decode(b, entry.Change); err != nil {
+					return err
+				}
+			case timelineActivity:
+				a, err := get(tx, w, kindActivity, id)
+				if err != nil {
+					return err
+				}
+				entry.Activity = a
+			}
+			pg.Entries = append(pg.Entries, entry)
+			last = append(last[:0], e.Key...)
+		}
+		return nil
+	})
+	return pg, err
+}

@@ -1,0 +1,106 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/crmkit/crmkit/store"
+)
+
+type ctxKey int
+
+const (
+	actorKey ctxKey = iota
+	sourceKey
+)
+
+// WithActor returns a context that attributes the changes made with it to
+// user, an ID the host application supplies. History entries and events
+// carry it.
+func WithActor(ctx context.Context, user string) context.Context {
+	return context.WithValue(ctx, actorKey, user)
+}
+
+// WithSource returns a context that marks the changes made with it as coming
+// from source (for example "import" or the name of a sync job), so that a
+// consumer of the change feed can skip its own echoes.
+func WithSource(ctx context.Context, source string) context.Context {
+	return context.WithValue(ctx, sourceKey, source)
+}
+
+func actorOf(ctx context.Context) string {
+	s, _ := ctx.Value(actorKey).(string)
+	return s
+}
+
+func sourceOf(ctx context.Context) string {
+	s, _ := ctx.Value(sourceKey).(string)
+	return s
+}
+
+// txn is one write in progress: the single path every change takes. It
+// validates, writes the record with its index entries and history in one
+// store transaction, and collects the changes for after-commit processing.
+type txn struct {
+	w       *Workspace
+	ctx     context.Context
+	tx      store.Tx
+	now     time.Time
+	actor   string
+	source  string
+	changes []Change
+}
+
+// write runs fn in one store transaction and commits it. A transaction that
+// loses a conflict is run again from the start (fn must only act through t),
+// up to the CRM's retry budget, after which the error matches ErrConflict.
+func (w *Workspace) write(ctx context.Context, fn func(t *txn) error) ([]Change, error) {
+	c := w.crm
+	for attempt := 0; ; attempt++ {
+		t := &txn{w: w, ctx: ctx, now: c.now(), actor: actorOf(ctx), source: sourceOf(ctx)}
+		err := c.st.Update(ctx, func(tx store.Tx) error {
+			t.tx = tx
+			t.changes = t.changes[:0]
+			return fn(t)
+		})
+		if err == nil {
+			return t.changes, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return nil, err
+		}
+		if attempt >= c.retries {
+			return nil, fmt.Errorf("crm: %w after %d attempts: %w", ErrConflict, attempt+1, err)
+		}
+		// Back off a little, with jitter, so colliding writers spread out.
+		d := time.Duration(rand.Int64N(int64(50*time.Microsecond) << min(attempt, 8)))
+		select {
+		case <-ctx.Done():
+			return nil, store.ContextError(ctx)
+		case <-time.After(d):
+		}
+	}
+}
+
+// read runs fn in a read-only transaction of the workspace.
+func (w *Workspace) read(ctx context.Context, fn func(tx store.Tx) error) error {
+	return w.crm.st.View(ctx, fn)
+}
+
+// checkWorkspace makes the transaction depend on the workspace still being
+// registered, so a write racing DeleteWorkspace fails instead of leaving
+// orphaned keys.
+func (t *txn) checkWorkspace() error {
+	if _, err := t.tx.Get(workspaceRegistryKey(t.w.info.ID)); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("workspace", t.w.info.ID)
+		}
+		return err
+	}
+	return nil
+}
+
+func (t *txn) newID(prefix string) string { return t.w.crm.ids.next(prefix, t.now) }
