@@ -71,7 +71,7 @@ func TestCreateManyKeepsGoodRows(t *testing.T) {
 		in[i] = crm.Contact{FirstName: fmt.Sprint("c", i), Emails: []string{fmt.Sprintf("c%d@example.com", i)}}
 	}
 	in[3].Emails = []string{"broken"}
-	in[400].Emails = []string{"c1@EXAMPLE.com"} // duplicate of row 1, in a later transaction
+	in[400].Emails = []string{"c1@EXAMPLE.com"}   // duplicate of row 1, in a later transaction
 	in[401].Emails = []string{"c402@example.com"} // duplicate of the next row, same transaction
 	out, err := e.ws.Contacts().CreateMany(e.ctx, in)
 	var be *crm.BatchError
