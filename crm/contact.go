@@ -141,8 +141,8 @@ func prepareContact(t *txn, c, _ *Contact, p *problems) error {
 }
 
 func contactIndexes(w *Workspace, c *Contact, ix []indexEntry) []indexEntry {
-	for _, e := range c.Emails {
-		ix = append(ix, uniqueEntry("emails", w.uniqueKey('c', "email").str(strings.ToLower(e)), c.ID))
+	for i, e := range c.Emails {
+		ix = append(ix, uniqueEntry(fmt.Sprintf("emails[%d]", i), w.uniqueKey('c', "email").str(strings.ToLower(e)), c.ID))
 	}
 	for sys, id := range c.ExternalIDs {
 		ix = append(ix, uniqueEntry("external_ids."+sys, w.uniqueKey('c', "ext").str(sys).str(id), c.ID))

@@ -67,7 +67,7 @@ func TestContactValidation(t *testing.T) {
 		{"no name or email", crm.Contact{}, []string{"first_name"}},
 		{"bad email", crm.Contact{FirstName: "A", Emails: []string{"not-an-email"}}, []string{"emails[0]"}},
 		{"email with display name", crm.Contact{FirstName: "A", Emails: []string{"Bob <bob@example.com>"}}, []string{"emails[0]"}},
-		{"duplicate email other case", crm.Contact{FirstName: "A", Emails: []string{"TAKEN@example.com"}}, []string{"emails"}},
+		{"duplicate email other case", crm.Contact{FirstName: "A", Emails: []string{"TAKEN@example.com"}}, []string{"emails[0]"}},
 		{"bad phone", crm.Contact{FirstName: "A", Phones: []crm.Phone{{Number: "call me"}}}, []string{"phones[0].number"}},
 		{"bad country", crm.Contact{FirstName: "A", Address: crm.Address{Country: "Germany"}}, []string{"address.country"}},
 		{"birthday out of range", crm.Contact{FirstName: "A", Birthday: crm.Date{Year: 1200, Month: 1, Day: 1}}, []string{"birthday"}},

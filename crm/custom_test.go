@@ -16,7 +16,7 @@ func TestCustomFields(t *testing.T) {
 	defs := []crm.FieldDef{
 		{Object: "contact", Name: "score", Type: crm.FieldNumber, Min: ptr(0), Max: ptr(100), Default: 10},
 		{Object: "contact", Name: "tier", Type: crm.FieldSelect, Options: []string{"gold", "silver"}, Required: true},
-		{Object: "contact", Name: "badge", Type: crm.FieldText, Unique: true, Pattern: `^B-[0-9]+$`},
+		{Object: "contact", Name: "badge", Type: crm.FieldText, Unique: true, Pattern: `(?i)^B-[0-9]+$`},
 		{Object: "contact", Name: "renewal", Type: crm.FieldDate},
 		{Object: "contact", Name: "budget", Type: crm.FieldMoney},
 		{Object: "contact", Name: "langs", Type: crm.FieldMultiSelect, Options: []string{"de", "en", "fr"}},

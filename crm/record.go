@@ -161,11 +161,11 @@ func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
 			return err
 		}
 	}
-	if err := p.err(); err != nil {
-		return err
-	}
+	// Invalid records still go through the unique checks below, so the
+	// error names every failing field at once.
+	invalid := len(p.list) > 0
 	var fields []FieldChange
-	if old != nil {
+	if old != nil && !invalid {
 		fields = diff(old, r)
 		if len(fields) == 0 && op == OpUpdated {
 			*m = *k.meta(old)
