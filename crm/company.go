@@ -44,7 +44,7 @@ func prepareCompany(t *txn, c, _ *Company, p *problems) error {
 	if c.Employees < 0 {
 		p.add("employees", "must not be negative")
 	}
-	c.AnnualRevenue = checkMoney(p, "annual_revenue", c.AnnualRevenue, t.w.info.Currency, false)
+	c.AnnualRevenue = checkMoney(p, "annual_revenue", c.AnnualRevenue, t.info.Currency, false)
 	c.Address = cleanAddress(p, "address", c.Address)
 	c.OwnerID = cleanText(p, "owner_id", c.OwnerID, maxShortText)
 	c.Tags = cleanKeywords(p, "tags", c.Tags)

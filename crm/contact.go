@@ -114,8 +114,8 @@ func prepareContact(t *txn, c, _ *Contact, p *problems) error {
 	c.LeadSource = cleanText(p, "lead_source", c.LeadSource, maxShortText)
 	if c.Lifecycle != "" {
 		c.Lifecycle = strings.ToLower(strings.TrimSpace(c.Lifecycle))
-		if !slices.Contains(t.w.info.LifecycleStages, c.Lifecycle) {
-			p.add("lifecycle", "%q is not a lifecycle stage of this workspace (%s)", c.Lifecycle, strings.Join(t.w.info.LifecycleStages, ", "))
+		if !slices.Contains(t.info.LifecycleStages, c.Lifecycle) {
+			p.add("lifecycle", "%q is not a lifecycle stage of this workspace (%s)", c.Lifecycle, strings.Join(t.info.LifecycleStages, ", "))
 		}
 	}
 	c.OwnerID = cleanText(p, "owner_id", c.OwnerID, maxShortText)

@@ -81,20 +81,7 @@ var DefaultLifecycleStages = []string{
 // returns a handle to it. It fails with a *ValidationError if the ID is
 // malformed or taken.
 func (c *CRM) CreateWorkspace(ctx context.Context, info WorkspaceInfo) (*Workspace, error) {
-	p := problems{kind: "workspace", id: info.ID}
-	if !validWorkspaceID(info.ID) {
-		p.add("id", "must be 1 to 64 letters, digits, '-', '_' or '.'")
-	}
-	info.Name = cleanText(&p, "name", info.Name, maxShortText)
-	if len(info.LifecycleStages) == 0 {
-		info.LifecycleStages = DefaultLifecycleStages
-	}
-	info.LifecycleStages = cleanKeywords(&p, "lifecycle_stages", info.LifecycleStages)
-	if info.Currency == "" {
-		info.Currency = "USD"
-	}
-	info.Currency = checkCurrency(&p, "currency", info.Currency)
-	if err := p.err(); err != nil {
+	if err := checkWorkspaceInfo(&info); err != nil {
 		return nil, err
 	}
 	info.CreatedAt = c.now()
@@ -120,6 +107,52 @@ func (c *CRM) CreateWorkspace(ctx context.Context, info WorkspaceInfo) (*Workspa
 		return nil, err
 	}
 	return w, nil
+}
+
+func checkWorkspaceInfo(info *WorkspaceInfo) error {
+	p := problems{kind: "workspace", id: info.ID}
+	if !validWorkspaceID(info.ID) {
+		p.add("id", "must be 1 to 64 letters, digits, '-', '_' or '.'")
+	}
+	info.Name = cleanText(&p, "name", info.Name, maxShortText)
+	if len(info.LifecycleStages) == 0 {
+		info.LifecycleStages = DefaultLifecycleStages
+	}
+	info.LifecycleStages = cleanKeywords(&p, "lifecycle_stages", info.LifecycleStages)
+	if info.Currency == "" {
+		info.Currency = "USD"
+	}
+	info.Currency = checkCurrency(&p, "currency", info.Currency)
+	return p.err()
+}
+
+// UpdateWorkspace changes a workspace's name, lifecycle stages or default
+// currency. Its ID and creation time cannot change. Contacts keep a
+// lifecycle stage that is no longer listed until they are next written.
+func (c *CRM) UpdateWorkspace(ctx context.Context, id string, mutate func(*WorkspaceInfo) error) (WorkspaceInfo, error) {
+	var out WorkspaceInfo
+	w := &Workspace{crm: c, info: WorkspaceInfo{ID: id}, prefix: wsKey(id)}
+	_, err := w.write(ctx, func(t *txn) error {
+		if err := t.checkWorkspace(); err != nil {
+			return err
+		}
+		info := *t.info
+		info.LifecycleStages = append([]string(nil), info.LifecycleStages...)
+		if err := mutate(&info); err != nil {
+			return err
+		}
+		info.ID, info.CreatedAt = t.info.ID, t.info.CreatedAt
+		if err := checkWorkspaceInfo(&info); err != nil {
+			return err
+		}
+		b, err := encode(&info)
+		if err != nil {
+			return err
+		}
+		out = info
+		return t.tx.Set(workspaceRegistryKey(id), b)
+	})
+	return out, err
 }
 
 // Workspace returns a handle to an existing workspace, or an error matching

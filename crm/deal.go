@@ -81,7 +81,7 @@ func prepareDeal(t *txn, d, old *Deal, p *problems) error {
 	d.Source = cleanText(p, "source", d.Source, maxShortText)
 	d.LostReason = cleanText(p, "lost_reason", d.LostReason, maxShortText)
 	checkDate(p, "close_date", d.CloseDate)
-	d.Amount = checkMoney(p, "amount", d.Amount, t.w.info.Currency, false)
+	d.Amount = checkMoney(p, "amount", d.Amount, t.info.Currency, false)
 
 	var pl *Pipeline
 	var err error

@@ -74,9 +74,9 @@ func preparePurchase(t *txn, pu, _ *Purchase, p *problems) error {
 		if li.Quantity <= 0 {
 			p.add(f+".quantity", "must be positive")
 		}
-		li.UnitPrice = checkMoney(p, f+".unit_price", li.UnitPrice, t.w.info.Currency, false)
+		li.UnitPrice = checkMoney(p, f+".unit_price", li.UnitPrice, t.info.Currency, false)
 		if li.UnitPrice.Currency == "" {
-			li.UnitPrice.Currency = t.w.info.Currency
+			li.UnitPrice.Currency = t.info.Currency
 		}
 		if currency == "" {
 			currency = li.UnitPrice.Currency

@@ -144,6 +144,9 @@ func clone[T any](r *T) (*T, error) {
 // the stored version (nil on create). It is the one place records are
 // written.
 func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
+	if err := t.checkWorkspace(); err != nil {
+		return err
+	}
 	m := k.meta(r)
 	p := problems{kind: k.name, id: m.ID}
 	if old == nil {

@@ -51,6 +51,7 @@ type txn struct {
 	now     time.Time
 	actor   string
 	source  string
+	info    *WorkspaceInfo // loaded by checkWorkspace
 	changes []Change
 }
 
@@ -63,6 +64,7 @@ func (w *Workspace) write(ctx context.Context, fn func(t *txn) error) ([]Change,
 		t := &txn{w: w, ctx: ctx, now: c.now(), actor: actorOf(ctx), source: sourceOf(ctx)}
 		err := c.st.Update(ctx, func(tx store.Tx) error {
 			t.tx = tx
+			t.info = nil
 			t.changes = t.changes[:0]
 			return fn(t)
 		})
@@ -90,16 +92,26 @@ func (w *Workspace) read(ctx context.Context, fn func(tx store.Tx) error) error 
 	return w.crm.st.View(ctx, fn)
 }
 
-// checkWorkspace makes the transaction depend on the workspace still being
-// registered, so a write racing DeleteWorkspace fails instead of leaving
-// orphaned keys.
+// checkWorkspace reads the workspace's registration into t.info, once per
+// transaction. It makes every write depend on the workspace still existing
+// (a write racing DeleteWorkspace fails instead of leaving orphaned keys)
+// and validates against the current settings, even through an old handle.
 func (t *txn) checkWorkspace() error {
-	if _, err := t.tx.Get(workspaceRegistryKey(t.w.info.ID)); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return notFound("workspace", t.w.info.ID)
-		}
+	if t.info != nil {
+		return nil
+	}
+	b, err := t.tx.Get(workspaceRegistryKey(t.w.info.ID))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("workspace", t.w.info.ID)
+	}
+	if err != nil {
 		return err
 	}
+	info := new(WorkspaceInfo)
+	if err := decode(b, info); err != nil {
+		return err
+	}
+	t.info = info
 	return nil
 }
 

@@ -115,3 +115,29 @@ func TestWorkspaceIsolation(t *testing.T) {
 	}
 	assert.Equal(t, []string{"acm", "acme"}, ids)
 }
+
+func TestUpdateWorkspace(t *testing.T) {
+	e := setup(t)
+	old := e.ws // a handle taken before the change
+	info, err := e.crm.UpdateWorkspace(e.ctx, "acme", func(w *crm.WorkspaceInfo) error {
+		w.Name = "Acme GmbH"
+		w.LifecycleStages = append(w.LifecycleStages, "Partner")
+		w.Currency = "chf"
+		w.ID = "hijack"
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "acme", info.ID)
+	assert.Equal(t, "CHF", info.Currency)
+	c, err := old.Contacts().Create(e.ctx, crm.Contact{FirstName: "P", Lifecycle: "partner"})
+	require.NoError(t, err, "writes validate against the current settings, even through an old handle")
+	assert.Equal(t, "partner", c.Lifecycle)
+	d, err := old.Deals().Create(e.ctx, crm.Deal{Name: "x", Amount: crm.Money{Amount: 5}})
+	require.NoError(t, err)
+	assert.Equal(t, "CHF", d.Amount.Currency)
+
+	_, err = e.crm.UpdateWorkspace(e.ctx, "acme", func(w *crm.WorkspaceInfo) error { w.Currency = "swiss francs"; return nil })
+	assert.Equal(t, []string{"currency"}, fieldErrors(t, err))
+	_, err = e.crm.UpdateWorkspace(e.ctx, "nope", func(w *crm.WorkspaceInfo) error { return nil })
+	assert.ErrorIs(t, err, crm.ErrNotFound)
+}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/badger"
 	"github.com/crmkit/crmkit/store/memory"
 )
 
@@ -22,6 +23,12 @@ func Open(t testing.TB) store.Store {
 	switch b := os.Getenv("CRMKIT_TEST_STORE"); b {
 	case "", "memory":
 		st = memory.New()
+	case "badger":
+		b, err := badger.Open(t.TempDir(), badger.WithSyncWrites(false))
+		if err != nil {
+			t.Fatalf("open badger: %v", err)
+		}
+		st = b
 	default:
 		t.Fatalf("CRMKIT_TEST_STORE=%q: want memory, badger or postgres", b)
 	}
