@@ -22,7 +22,7 @@ var (
 
 // degree is the B-tree degree of the committed tree. Larger nodes scan
 // faster; smaller ones make the per-commit copy of a path cheaper.
-const degree = 32
+const degree = 16
 
 // defaultBatchSize is the number of writes Batch applies at a time.
 const defaultBatchSize = 4096
@@ -120,9 +120,8 @@ func (s *Store) View(ctx context.Context, fn func(tx store.Tx) error) error {
 		return fmt.Errorf("memory: %w", err)
 	}
 	tx := &tx{s: s, ctx: ctx, snap: s.snap.Load()}
-	err := fn(tx)
-	tx.done = true
-	return err
+	defer func() { tx.done = true }()
+	return fn(tx)
 }
 
 // Update runs fn in a read-write transaction and commits it if fn returns
@@ -144,6 +143,16 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	s.mu.Unlock()
 
 	tx := &tx{s: s, ctx: ctx, snap: snap, writable: true}
+	ended := false
+	defer func() {
+		if !ended { // fn panicked: end the transaction all the same
+			tx.done = true
+			s.mu.Lock()
+			s.release(snap.seq)
+			s.prune()
+			s.mu.Unlock()
+		}
+	}()
 	err := fn(tx)
 	tx.done = true
 	if err == nil {
@@ -153,6 +162,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	ended = true
 	s.release(snap.seq)
 	if err != nil || tx.pending == nil || tx.pending.Len() == 0 {
 		s.prune()
@@ -200,13 +210,11 @@ func (s *Store) Batch(ctx context.Context, fn func(w store.Writer) error) error 
 		return fmt.Errorf("memory: %w", err)
 	}
 	w := &batch{s: s, ctx: ctx}
-	err := fn(w)
-	if err == nil {
-		err = w.flush()
+	defer func() { w.done, w.items = true, nil }()
+	if err := fn(w); err != nil {
+		return err
 	}
-	w.done = true
-	w.items = nil
-	return err
+	return w.flush()
 }
 
 // Close releases the store's data. Calls after Close return an error

@@ -132,7 +132,23 @@ func testCallerOwnsBuffers(t *testing.T, b Backend) {
 		// Reuse both buffers for another entry before commit.
 		copy(key, "key2")
 		copy(val, "value2")
-		return tx.Set(key, val)
+		if err := tx.Set(key, val); err != nil {
+			return err
+		}
+		// A value read back from the transaction's own writes is a copy too.
+		v, err := tx.Get([]byte("key1"))
+		if err != nil {
+			return err
+		}
+		for i := range v {
+			v[i] = 'Z'
+		}
+		v, err = tx.Get([]byte("key1"))
+		if err != nil {
+			return err
+		}
+		assert.Equal(t, "value1", string(v), "own write after modifying a returned value")
+		return nil
 	})
 	require.NoError(t, err)
 	copy(key, "key3")
