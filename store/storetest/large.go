@@ -169,7 +169,7 @@ func testReopen(t *testing.T, b Backend) {
 	require.NotNil(t, s2, "Reopen returned nil")
 	t.Cleanup(func() { assert.NoError(t, s2.Close()) })
 	assert.ErrorIs(t, s.View(ctx, func(store.Tx) error { return nil }), store.ErrClosed, "old handle after Reopen")
-	assert.Equal(t, want, scanAll(t, s2, store.Range{End: []byte("b/")}), "after reopen")
+	assert.Equal(t, want[:1], scanAll(t, s2, store.Range{End: []byte("b/")}), "after reopen")
 	assert.Equal(t, want[1:], scanAll(t, s2, store.Range{Prefix: []byte("u/")}), "after reopen")
 	checkSeq(t, s2, "b/", n, 40, func(i int) bool { return i%10 != 0 })
 
