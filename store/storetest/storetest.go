@@ -39,6 +39,7 @@ func Run(t *testing.T, b Backend) {
 		{"ScanNested", testScanNested},
 		{"GetInsideScan", testGetInsideScan},
 		{"ReadYourWrites", testReadYourWrites},
+		{"Model", testModel},
 		{"UncommittedInvisible", testUncommittedInvisible},
 		{"FnErrorDiscards", testFnErrorDiscards},
 		{"SnapshotIsolation", testSnapshotIsolation},
@@ -98,7 +99,7 @@ func put(t testing.TB, s store.Store, kvs ...kv) {
 
 // scanTx collects the entries of r, copying them, and the first error.
 func scanTx(tx store.Reader, r store.Range) ([]kv, error) {
-	var out []kv
+	out := []kv{}
 	for e, err := range tx.Scan(r) {
 		if err != nil {
 			return out, err
