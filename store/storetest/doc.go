@@ -6,7 +6,9 @@
 // read-your-writes, snapshot isolation, read-set conflict detection, large
 // transactions and bulk loads, key and value limits, context cancellation,
 // misuse errors (ErrReadOnly, ErrTxnDone, ErrClosed) and, for persistent
-// backends, durability across a reopen. Bench and BenchScan are the shared
+// backends, durability across a reopen. A model test replays a fixed
+// pseudo-random sequence of transactions and compares every read with a
+// plain map. Bench and BenchScan are the shared
 // benchmarks, so every backend is measured the same way.
 //
 // The suite sits beside package store in the architecture: it imports store,
