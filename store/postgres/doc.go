@@ -1,0 +1,2 @@
+// Package postgres is a store.Store on PostgreSQL.
+package postgres

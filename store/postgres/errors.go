@@ -1,0 +1,72 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/crmkit/crmkit/store"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+var (
+	// ErrInvalidConfig is returned by Open for a malformed dsn or options
+	// that PostgreSQL or this package cannot accept.
+	ErrInvalidConfig = errors.New("postgres: invalid configuration")
+	// ErrSchemaTooNew is returned by Open when the database was migrated by
+	// a newer version of this package than the running one. Nothing was
+	// changed; upgrade the program.
+	ErrSchemaTooNew = errors.New("postgres: database schema is newer than this program")
+)
+
+// SQLSTATE codes the store treats specially.
+const (
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeLockNotAvailable     = "55P03"
+	codeProgramLimitExceeded = "54000"
+)
+
+// wrap turns err, from the statement op, into an error for a caller:
+// lost serialisations, deadlocks and lock timeouts match store.ErrConflict,
+// PostgreSQL's program limits match store.ErrTooLarge, and a failure caused
+// by ctx matches ctx's error. The original error stays matchable too (for
+// errors.As with *pgconn.PgError).
+func wrap(ctx context.Context, op string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case codeSerializationFailure, codeDeadlockDetected, codeLockNotAvailable:
+			return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrConflict, err)
+		case codeProgramLimitExceeded:
+			return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrTooLarge, err)
+		}
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("postgres: %s: %w: %w", op, ctxErr, err)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// withContext returns fn's error so that it matches ctx's error when ctx is
+// done, as the store contract requires; otherwise err is returned
+// unchanged.
+func withContext(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("postgres: %w: %w", ctxErr, err)
+	}
+	return err
+}
+
+// connectionLost reports whether err, from a statement on a connection now
+// closed, certainly left the statement unexecuted, so that running it again
+// on another connection is safe: nothing was sent, or the server sent a
+// FATAL error (it terminated the session, which rolls back whatever was
+// open) before answering.
+func connectionLost(err error) bool {
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Severity == "FATAL"
+}

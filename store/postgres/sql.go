@@ -1,0 +1,102 @@
+package postgres
+
+import (
+	"fmt"
+	"strings"
+)
+
+// lowerOp is how a scan page bounds keys from below.
+type lowerOp uint8
+
+const (
+	lowerNone      lowerOp = iota // no lower bound
+	lowerInclusive                // key >= $n: the range's start
+	lowerExclusive                // key > $n: after the previous page
+)
+
+// scanShape selects one of the prepared scan statements.
+type scanShape struct {
+	lower    lowerOp
+	upper    bool // key < $n: the range's end, or before the previous page
+	reverse  bool
+	keysOnly bool
+}
+
+// statements are the SQL texts of a store, built once at Open. pgx
+// prepares each once per connection and caches it.
+type statements struct {
+	get      string
+	upsert   string
+	delete   string
+	validate string
+	probe    string
+	scan     map[scanShape]string
+}
+
+func newStatements(t tables) statements {
+	st := statements{
+		get: `SELECT value FROM ` + t.kv + ` WHERE key = $1`,
+		upsert: `INSERT INTO ` + t.kv + ` (key, value) SELECT * FROM unnest($1::bytea[], $2::bytea[]) ` +
+			`ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+		delete: `DELETE FROM ` + t.kv + ` WHERE key = ANY($1::bytea[])`,
+		// Locks, until commit, the rows of the snapshot that lie in the
+		// read spans; in REPEATABLE READ this fails with SQLSTATE 40001 if
+		// any of them was updated or deleted by a transaction that
+		// committed after the snapshot was taken.
+		validate: `SELECT count(*) FROM (SELECT 1 FROM ` + t.kv + ` AS k ` +
+			`JOIN unnest($1::bytea[], $2::bytea[]) AS r(lo, hi) ON k.key >= r.lo AND k.key <= r.hi ` +
+			`FOR SHARE OF k) AS locked`,
+		// Claims, until commit, keys that were read as missing; in
+		// REPEATABLE READ this fails with SQLSTATE 40001 if one of them was
+		// created by a transaction that committed after the snapshot was
+		// taken. The rows it returns are placeholders, deleted at once.
+		probe: `INSERT INTO ` + t.kv + ` (key, value) SELECT unnest($1::bytea[]), ''::bytea ` +
+			`ON CONFLICT (key) DO NOTHING RETURNING key`,
+		scan: map[scanShape]string{},
+	}
+	for _, lower := range []lowerOp{lowerNone, lowerInclusive, lowerExclusive} {
+		for _, upper := range []bool{false, true} {
+			for _, reverse := range []bool{false, true} {
+				for _, keysOnly := range []bool{false, true} {
+					sh := scanShape{lower: lower, upper: upper, reverse: reverse, keysOnly: keysOnly}
+					st.scan[sh] = scanSQL(t.kv, sh)
+				}
+			}
+		}
+	}
+	return st
+}
+
+// scanSQL builds one page query: the keys (and values) within the bounds,
+// in key order or reverse key order, at most $last of them.
+func scanSQL(table string, sh scanShape) string {
+	var b strings.Builder
+	cols := "key, value"
+	if sh.keysOnly {
+		cols = "key"
+	}
+	b.WriteString("SELECT " + cols + " FROM " + table)
+	n := 0
+	var conds []string
+	switch sh.lower {
+	case lowerInclusive:
+		n++
+		conds = append(conds, fmt.Sprintf("key >= $%d", n))
+	case lowerExclusive:
+		n++
+		conds = append(conds, fmt.Sprintf("key > $%d", n))
+	}
+	if sh.upper {
+		n++
+		conds = append(conds, fmt.Sprintf("key < $%d", n))
+	}
+	if len(conds) > 0 {
+		b.WriteString(" WHERE " + strings.Join(conds, " AND "))
+	}
+	b.WriteString(" ORDER BY key")
+	if sh.reverse {
+		b.WriteString(" DESC")
+	}
+	fmt.Fprintf(&b, " LIMIT $%d", n+1)
+	return b.String()
+}
