@@ -187,7 +187,8 @@ func TestContactDeleteRestoreErase(t *testing.T) {
 		n++
 	}
 	assert.Zero(t, n, "erase removes history")
-	assertNoKeysMention(t, e, c.ID)
+	assertNoKeysMention(t, e, "temp@example.com")
+	assertNoKeysMention(t, e, "Temp")
 	_, err = cs.Create(e.ctx, crm.Contact{FirstName: "Other", Emails: []string{"temp@example.com"}})
 	assert.NoError(t, err, "an erased contact frees its email")
 }

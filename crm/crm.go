@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crmkit/crmkit/store"
@@ -19,6 +21,12 @@ type CRM struct {
 	log     *slog.Logger
 	ids     idGen
 	retries int
+	hooks   *Hooks
+	stats   stats
+	locks   sync.Map // workspace ID -> *sync.Mutex
+	// commitSignal fires after every commit, to wake watchers and
+	// dispatchers.
+	commitSignal signal
 }
 
 // Option configures a CRM.
@@ -41,7 +49,7 @@ func WithConflictRetries(n int) Option { return func(c *CRM) { c.retries = n } }
 // New returns a CRM over st. The CRM does not own st: close the store after
 // you are done with the CRM.
 func New(st store.Store, opts ...Option) *CRM {
-	c := &CRM{st: st, clock: time.Now, retries: 20}
+	c := &CRM{st: st, clock: time.Now, retries: 20, hooks: new(Hooks)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -49,6 +57,41 @@ func New(st store.Store, opts ...Option) *CRM {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	return c
+}
+
+func (c *CRM) workspaceLock(id string) *sync.Mutex {
+	if mu, ok := c.locks.Load(id); ok {
+		return mu.(*sync.Mutex)
+	}
+	mu, _ := c.locks.LoadOrStore(id, new(sync.Mutex))
+	return mu.(*sync.Mutex)
+}
+
+func (c *CRM) notify() { c.commitSignal.fire() }
+
+// Stats are counters of the CRM's background work since it was created.
+type Stats struct {
+	// AfterHookFailures counts after-hook handlers that failed.
+	AfterHookFailures int64
+	// DeliveryFailures counts failed consumer calls that were retried.
+	DeliveryFailures int64
+	// DeadLetters counts events moved to a dead-letter list.
+	DeadLetters int64
+}
+
+type stats struct {
+	afterFailures    atomic.Int64
+	deliveryFailures atomic.Int64
+	deadLetters      atomic.Int64
+}
+
+// Stats returns the CRM's counters.
+func (c *CRM) Stats() Stats {
+	return Stats{
+		AfterHookFailures: c.stats.afterFailures.Load(),
+		DeliveryFailures:  c.stats.deliveryFailures.Load(),
+		DeadLetters:       c.stats.deadLetters.Load(),
+	}
 }
 
 func (c *CRM) now() time.Time { return c.clock().UTC().Round(time.Microsecond) }

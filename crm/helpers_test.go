@@ -66,16 +66,17 @@ func fieldErrors(t testing.TB, err error) []string {
 	return out
 }
 
-// assertNoKeysMention fails if any key or value in the store still holds id.
-func assertNoKeysMention(t testing.TB, e *env, id string) {
+// assertNoKeysMention fails if any key or value in the store still holds
+// needle.
+func assertNoKeysMention(t testing.TB, e *env, needle string) {
 	t.Helper()
 	err := e.st.View(e.ctx, func(tx store.Tx) error {
 		for kv, err := range tx.Scan(store.Range{}) {
 			if err != nil {
 				return err
 			}
-			if bytes.Contains(kv.Key, []byte(id)) || bytes.Contains(kv.Value, []byte(id)) {
-				t.Errorf("key %q still mentions %s", kv.Key, id)
+			if bytes.Contains(kv.Key, []byte(needle)) || bytes.Contains(kv.Value, []byte(needle)) {
+				t.Errorf("key %q still mentions %s", kv.Key, needle)
 			}
 		}
 		return nil

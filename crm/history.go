@@ -63,24 +63,23 @@ const (
 
 // record writes the history and timeline entries of a change to record id
 // and queues the change for after-commit processing.
-func (t *txn) record(kindName string, code byte, id string, op Op, fields []FieldChange) error {
+func (t *txn) record(kindName string, code byte, id string, op Op, fields []FieldChange) (*Change, error) {
 	c := Change{
 		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: kindName, RecordID: id,
 		Op: op, Actor: t.actor, Source: t.source, At: t.now, Fields: fields,
 	}
 	b, err := encode(&c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := t.tx.Set(t.w.historyPrefix(code, id).str(c.ID), b); err != nil {
-		return err
+		return nil, err
 	}
 	tl := t.w.timelinePrefix(code, id).time(c.At).str(c.ID)
 	if err := t.tx.Set(tl, []byte{timelineChange}); err != nil {
-		return err
+		return nil, err
 	}
-	t.changes = append(t.changes, c)
-	return nil
+	return &c, nil
 }
 
 // diff lists the fields that differ between two records of the same type,

@@ -1,6 +1,16 @@
 package crm
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/crmkit/crmkit/hooks"
+)
+
+// hooksOf is the before-hook of records of type T.
+type hooksOf[T any] = hooks.Hook[*Before[T]]
+
+func binaryUint(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
 
 // kindCodes maps record kind names to their key byte.
 var kindCodes = map[string]byte{
@@ -28,6 +38,20 @@ func unknownKind(k string) error {
 // The kinds' prepare functions refer back to the kinds (to check
 // references), so they are wired here rather than in the declarations.
 func init() {
+	kindContact.before = func(h *Hooks) *hooksOf[Contact] { return &h.BeforeContact }
+	kindCompany.before = func(h *Hooks) *hooksOf[Company] { return &h.BeforeCompany }
+	kindPipeline.before = func(h *Hooks) *hooksOf[Pipeline] { return &h.BeforePipeline }
+	kindDeal.before = func(h *Hooks) *hooksOf[Deal] { return &h.BeforeDeal }
+	kindActivity.before = func(h *Hooks) *hooksOf[Activity] { return &h.BeforeActivity }
+	kindPurchase.before = func(h *Hooks) *hooksOf[Purchase] { return &h.BeforePurchase }
+	kindContact.owner = func(c *Contact) string { return c.OwnerID }
+	kindCompany.owner = func(c *Company) string { return c.OwnerID }
+	kindDeal.owner = func(d *Deal) string { return d.OwnerID }
+	kindActivity.owner = func(a *Activity) string { return a.OwnerID }
+	kindContact.events = contactEvents
+	kindDeal.events = dealEvents
+	kindActivity.events = activityEvents
+
 	kindContact.prepare = prepareContact
 	kindCompany.prepare = prepareCompany
 	kindPipeline.prepare = preparePipeline

@@ -51,6 +51,12 @@ type kind[T any] struct {
 	indexes func(w *Workspace, r *T, ix []indexEntry) []indexEntry
 	// name returns the value the "name" sort uses.
 	sortName func(*T) string
+	// before returns the kind's before-hook.
+	before func(*Hooks) *hooksOf[T]
+	// owner returns the record's owner, for owner_assigned events.
+	owner func(*T) string
+	// events appends the kind's specific event types for a change.
+	events func(old, r *T, types []EventType) []EventType
 }
 
 func (w *Workspace) recordKey(code byte, id string) key { return w.k(tagRecord).byte(code).str(id) }
@@ -152,16 +158,26 @@ func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
 	if old == nil {
 		p.id = ""
 	}
-	if err := k.prepare(t, r, old, &p); err != nil {
+	m0 := *m
+	if err := validate(t, k, old, r, &p); err != nil {
 		return err
 	}
-	if k.custom != nil {
-		var oc Custom
-		if old != nil {
-			oc = *k.custom(old)
-		}
-		if err := t.checkCustom(k.name, k.custom(r), oc, &p); err != nil {
+	// Before-hooks see a valid record and may veto or change it; a changed
+	// record is validated again.
+	op0 := op
+	if old != nil && op == OpUpdated && len(p.list) == 0 && len(diff(old, r)) == 0 {
+		op0 = "" // nothing to do: no hooks
+	}
+	if len(p.list) == 0 && op0 != "" {
+		ran, err := runBefore(t, k, op, old, r, eventTypes(k, op, old, r))
+		if err != nil {
 			return err
+		}
+		if ran {
+			*k.meta(r) = m0 // identity and stamps stay the CRM's
+			if err := validate(t, k, old, r, &p); err != nil {
+				return err
+			}
 		}
 	}
 	// Invalid records still go through the unique checks below, so the
@@ -251,7 +267,32 @@ func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
 	if err := t.tx.Set(t.w.recordKey(k.code, m.ID), b); err != nil {
 		return err
 	}
-	return t.record(k.name, k.code, m.ID, op, fields)
+	ch, err := t.record(k.name, k.code, m.ID, op, fields)
+	if err != nil {
+		return err
+	}
+	var before []byte
+	if old != nil {
+		if before, err = encode(old); err != nil {
+			return err
+		}
+	}
+	return t.emit(ch, eventTypes(k, op, old, r), before, b)
+}
+
+// validate normalises and checks r, reporting field problems to p.
+func validate[T any](t *txn, k *kind[T], old, r *T, p *problems) error {
+	if err := k.prepare(t, r, old, p); err != nil {
+		return err
+	}
+	if k.custom == nil {
+		return nil
+	}
+	var oc Custom
+	if old != nil {
+		oc = *k.custom(old)
+	}
+	return t.checkCustom(k.name, k.custom(r), oc, p)
 }
 
 // erase removes a record, its index entries, its history and its timeline.
@@ -274,11 +315,15 @@ func erase[T any](t *txn, k *kind[T], r *T) error {
 	if err := t.tx.Delete(t.w.recordKey(k.code, m.ID)); err != nil {
 		return err
 	}
-	t.changes = append(t.changes, Change{
+	if err := t.redactEvents(k.code, m.ID); err != nil {
+		return err
+	}
+	ch := Change{
 		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: k.name, RecordID: m.ID,
 		Op: OpErased, Actor: t.actor, Source: t.source, At: t.now,
-	})
-	return nil
+	}
+	// The erase event names the record but carries none of its data.
+	return t.emit(&ch, []EventType{EventType(k.name + "." + string(OpErased))}, nil, nil)
 }
 
 func deleteRange(tx store.Tx, prefix key) error {

@@ -42,34 +42,45 @@ func sourceOf(ctx context.Context) string {
 }
 
 // txn is one write in progress: the single path every change takes. It
-// validates, writes the record with its index entries and history in one
-// store transaction, and collects the changes for after-commit processing.
+// validates, runs the before-hooks, and writes the record with its index
+// entries, history and outbox events in one store transaction.
 type txn struct {
-	w       *Workspace
-	ctx     context.Context
-	tx      store.Tx
-	now     time.Time
-	actor   string
-	source  string
-	info    *WorkspaceInfo // loaded by checkWorkspace
-	changes []Change
+	w      *Workspace
+	ctx    context.Context
+	tx     store.Tx
+	now    time.Time
+	actor  string
+	source string
+	info   *WorkspaceInfo // loaded by checkWorkspace
+	head   uint64         // outbox head, once read
+	events []*Event
 }
 
-// write runs fn in one store transaction and commits it. A transaction that
-// loses a conflict is run again from the start (fn must only act through t),
-// up to the CRM's retry budget, after which the error matches ErrConflict.
-func (w *Workspace) write(ctx context.Context, fn func(t *txn) error) ([]Change, error) {
+// write runs fn in one store transaction and commits it, then runs the
+// after-hooks on the committed events. A transaction that loses a conflict
+// is run again from the start (fn must only act through t), up to the CRM's
+// retry budget, after which the error matches ErrConflict.
+//
+// Writes to one workspace take turns within this process: every write
+// appends to the workspace's outbox, so concurrent writes would only
+// collide on its head. Writers in other processes are kept in order by the
+// store's conflict detection.
+func (w *Workspace) write(ctx context.Context, fn func(t *txn) error) ([]*Event, error) {
 	c := w.crm
+	mu := c.workspaceLock(w.info.ID)
 	for attempt := 0; ; attempt++ {
-		t := &txn{w: w, ctx: ctx, now: c.now(), actor: actorOf(ctx), source: sourceOf(ctx)}
+		t := &txn{w: w, ctx: ctx, actor: actorOf(ctx), source: sourceOf(ctx)}
+		mu.Lock()
+		t.now = c.now()
 		err := c.st.Update(ctx, func(tx store.Tx) error {
-			t.tx = tx
-			t.info = nil
-			t.changes = t.changes[:0]
+			t.tx, t.info, t.head, t.events = tx, nil, 0, t.events[:0]
 			return fn(t)
 		})
+		mu.Unlock()
 		if err == nil {
-			return t.changes, nil
+			c.runAfter(ctx, t.events)
+			c.notify()
+			return t.events, nil
 		}
 		if !errors.Is(err, store.ErrConflict) {
 			return nil, err

@@ -1,0 +1,402 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/crmkit/crmkit/hooks"
+	"github.com/crmkit/crmkit/store"
+)
+
+// EventType names a lifecycle event: "<kind>.<what happened>".
+type EventType string
+
+// The events the CRM emits. Every change emits its kind's created,
+// updated, deleted, restored or erased event, plus the more specific events
+// that apply to it (a deal moved into a won stage emits deal.updated,
+// deal.stage_changed and deal.won). Task due and overdue events are emitted
+// by automation from time, not by writes.
+const (
+	ContactCreated   EventType = "contact.created"
+	ContactUpdated   EventType = "contact.updated"
+	ContactDeleted   EventType = "contact.deleted"
+	ContactRestored  EventType = "contact.restored"
+	ContactErased    EventType = "contact.erased"
+	LifecycleChanged EventType = "contact.lifecycle_changed"
+
+	CompanyCreated  EventType = "company.created"
+	CompanyUpdated  EventType = "company.updated"
+	CompanyDeleted  EventType = "company.deleted"
+	CompanyRestored EventType = "company.restored"
+	CompanyErased   EventType = "company.erased"
+
+	DealCreated      EventType = "deal.created"
+	DealUpdated      EventType = "deal.updated"
+	DealDeleted      EventType = "deal.deleted"
+	DealRestored     EventType = "deal.restored"
+	DealErased       EventType = "deal.erased"
+	DealStageChanged EventType = "deal.stage_changed"
+	DealWonEvent     EventType = "deal.won"
+	DealLostEvent    EventType = "deal.lost"
+
+	ActivityCreated  EventType = "activity.created"
+	ActivityUpdated  EventType = "activity.updated"
+	ActivityDeleted  EventType = "activity.deleted"
+	ActivityRestored EventType = "activity.restored"
+	ActivityErased   EventType = "activity.erased"
+	TaskDue          EventType = "task.due"
+	TaskOverdue      EventType = "task.overdue"
+	TicketOpened     EventType = "ticket.opened"
+	TicketResolved   EventType = "ticket.resolved"
+
+	PurchaseRecorded EventType = "purchase.created"
+	PurchaseUpdated  EventType = "purchase.updated"
+	PurchaseDeleted  EventType = "purchase.deleted"
+	PurchaseRestored EventType = "purchase.restored"
+	PurchaseErased   EventType = "purchase.erased"
+
+	PipelineCreated EventType = "pipeline.created"
+	PipelineUpdated EventType = "pipeline.updated"
+	PipelineDeleted EventType = "pipeline.deleted"
+
+	// OwnerAssigned is emitted, as "<kind>.owner_assigned", when a record
+	// gets a new non-empty owner.
+	OwnerAssigned EventType = "owner_assigned"
+)
+
+// Event is one committed lifecycle event. Events are written to the
+// workspace's outbox in the same transaction as the change, numbered in
+// commit order (Seq), and are what after-hooks, subscribers and the change
+// feed receive.
+type Event struct {
+	// ID is unique across all events.
+	ID string `msgpack:"id" json:"id"`
+	// Seq is the event's position in its workspace's outbox: strictly
+	// increasing in commit order, without gaps.
+	Seq  uint64    `msgpack:"seq" json:"seq"`
+	Type EventType `msgpack:"type" json:"type"`
+	// ChangeID is the history entry of the change; the events of one
+	// change share it.
+	ChangeID  string    `msgpack:"change_id" json:"change_id"`
+	Workspace string    `msgpack:"workspace" json:"workspace"`
+	Kind      string    `msgpack:"kind" json:"kind"`
+	RecordID  string    `msgpack:"record_id" json:"record_id"`
+	Actor     string    `msgpack:"actor,omitempty" json:"actor,omitempty"`
+	Source    string    `msgpack:"source,omitempty" json:"source,omitempty"`
+	At        time.Time `msgpack:"at" json:"at"`
+	// Fields lists the changed fields of an update.
+	Fields []FieldChange `msgpack:"fields,omitempty" json:"fields,omitempty"`
+	// After is the record after the change (nil for an erase), Before the
+	// record before it (nil for a create), in the CRM's stored encoding:
+	// decode them with Record and Previous.
+	After  []byte `msgpack:"after,omitempty" json:"-"`
+	Before []byte `msgpack:"before,omitempty" json:"-"`
+	// Redacted is set on the earlier events of a record that was erased:
+	// their record data, fields and actor are gone.
+	Redacted bool `msgpack:"redacted,omitempty" json:"redacted,omitempty"`
+}
+
+// Record decodes the record after the change into a new value of its kind
+// (*Contact, *Company, *Deal, *Activity, *Purchase or *Pipeline). It returns
+// nil for an erase.
+func (e *Event) Record() (any, error) { return decodeKind(e.Kind, e.After) }
+
+// Previous decodes the record before the change, or returns nil for a
+// create.
+func (e *Event) Previous() (any, error) { return decodeKind(e.Kind, e.Before) }
+
+func decodeKind(kindName string, b []byte) (any, error) {
+	if b == nil {
+		return nil, nil
+	}
+	var v any
+	switch kindName {
+	case "contact":
+		v = new(Contact)
+	case "company":
+		v = new(Company)
+	case "deal":
+		v = new(Deal)
+	case "activity":
+		v = new(Activity)
+	case "purchase":
+		v = new(Purchase)
+	case "pipeline":
+		v = new(Pipeline)
+	default:
+		return nil, unknownKind(kindName)
+	}
+	return v, decode(b, v)
+}
+
+// Before is what a before-hook receives: the record about to be written
+// and, for updates and deletes, the stored one. It runs inside the write's
+// transaction. A handler vetoes the write by returning an error (the write
+// fails with a *VetoError and nothing is written), or enriches it by
+// changing New: the changed record is validated again and saved in the same
+// transaction. Old must not be changed.
+type Before[T any] struct {
+	// Types are the events the write will emit.
+	Types []EventType
+	// Op is what the write does.
+	Op  Op
+	Old *T
+	New *T
+	t   *txn
+}
+
+// Workspace is the ID of the workspace being written.
+func (b *Before[T]) Workspace() string { return b.t.w.info.ID }
+
+// Actor is the user making the change.
+func (b *Before[T]) Actor() string { return b.t.actor }
+
+// Has reports whether the write will emit an event of type et.
+func (b *Before[T]) Has(et EventType) bool {
+	for _, t := range b.Types {
+		if t == et {
+			return true
+		}
+	}
+	return false
+}
+
+// Contact reads a contact inside the write's transaction.
+func (b *Before[T]) Contact(id string) (Contact, error) { return readIn(b.t, kindContact, id) }
+
+// Company reads a company inside the write's transaction.
+func (b *Before[T]) Company(id string) (Company, error) { return readIn(b.t, kindCompany, id) }
+
+// Deal reads a deal inside the write's transaction.
+func (b *Before[T]) Deal(id string) (Deal, error) { return readIn(b.t, kindDeal, id) }
+
+func readIn[T any](t *txn, k *kind[T], id string) (T, error) {
+	r, err := get(t.tx, t.w, k, id)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return *r, nil
+}
+
+// ErrVetoed matches every *VetoError.
+var ErrVetoed = errors.New("vetoed by a before-hook")
+
+// VetoError reports a write refused by a before-hook. Nothing was written.
+type VetoError struct {
+	// Hook is the ID the handler was bound with.
+	Hook string
+	// Err is what the handler returned (or its panic, or the deadline).
+	Err error
+}
+
+func (e *VetoError) Error() string { return fmt.Sprintf("crm: vetoed by hook %q: %v", e.Hook, e.Err) }
+
+// Unwrap returns the handler's error.
+func (e *VetoError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrVetoed.
+func (e *VetoError) Is(target error) bool { return target == ErrVetoed }
+
+// Hooks holds the CRM's lifecycle hooks. Bind handlers with the hooks
+// package's Bind and BindFunc.
+type Hooks struct {
+	BeforeContact  hooks.Hook[*Before[Contact]]
+	BeforeCompany  hooks.Hook[*Before[Company]]
+	BeforeDeal     hooks.Hook[*Before[Deal]]
+	BeforeActivity hooks.Hook[*Before[Activity]]
+	BeforePurchase hooks.Hook[*Before[Purchase]]
+	BeforePipeline hooks.Hook[*Before[Pipeline]]
+	// After runs after commit, once per committed event, in commit order
+	// within the write. Every handler runs; failures are logged and counted
+	// (Stats) and never undo the write. For delivery that survives a crash,
+	// use a Dispatcher subscription instead.
+	After hooks.Hook[*Event]
+}
+
+// Hooks returns the CRM's lifecycle hooks.
+func (c *CRM) Hooks() *Hooks { return c.hooks }
+
+// runBefore runs the kind's before-hooks for a write of r. It returns true
+// if handlers ran (so r must be validated again).
+func runBefore[T any](t *txn, k *kind[T], op Op, old, r *T, types []EventType) (bool, error) {
+	h := k.before(t.w.crm.hooks)
+	if h.Len() == 0 {
+		return false, nil
+	}
+	ev := &Before[T]{Types: types, Op: op, Old: old, New: r, t: t}
+	if err := h.Trigger(t.ctx, ev); err != nil {
+		var he *hooks.HandlerError
+		if errors.As(err, &he) {
+			return true, &VetoError{Hook: he.ID, Err: he.Err}
+		}
+		return true, err
+	}
+	return true, nil
+}
+
+// eventTypes lists the events a change emits.
+func eventTypes[T any](k *kind[T], op Op, old, r *T) []EventType {
+	types := []EventType{EventType(k.name + "." + string(op))}
+	if op != OpUpdated && op != OpCreated {
+		return types
+	}
+	if k.owner != nil {
+		if o := k.owner(r); o != "" && (old == nil || k.owner(old) != o) {
+			types = append(types, EventType(k.name+"."+string(OwnerAssigned)))
+		}
+	}
+	if k.events != nil {
+		types = k.events(old, r, types)
+	}
+	return types
+}
+
+func dealEvents(old, d *Deal, types []EventType) []EventType {
+	if old != nil && (old.StageID != d.StageID || old.PipelineID != d.PipelineID) {
+		types = append(types, DealStageChanged)
+	}
+	if old == nil || old.Status != d.Status {
+		switch d.Status {
+		case DealWon:
+			types = append(types, DealWonEvent)
+		case DealLost:
+			types = append(types, DealLostEvent)
+		}
+	}
+	return types
+}
+
+func contactEvents(old, c *Contact, types []EventType) []EventType {
+	if old != nil && old.Lifecycle != c.Lifecycle {
+		types = append(types, LifecycleChanged)
+	}
+	return types
+}
+
+func activityEvents(old, a *Activity, types []EventType) []EventType {
+	if a.Type != ActivityTicket {
+		return types
+	}
+	resolved := !a.ResolvedAt.IsZero()
+	switch {
+	case old == nil && !resolved, old != nil && !old.ResolvedAt.IsZero() && !resolved:
+		types = append(types, TicketOpened)
+	case resolved && (old == nil || old.ResolvedAt.IsZero()):
+		types = append(types, TicketResolved)
+	}
+	return types
+}
+
+// Outbox keys: ws 'o' uint64(seq) -> event; ws 'm' "outbox_head" -> seq;
+// ws 'e' code str(id) uint64(seq) -> nothing, the events of one record, so
+// erasing a record can redact them.
+const (
+	tagOutbox      byte = 'o'
+	tagRecordEvent byte = 'e'
+)
+
+func (w *Workspace) recordEventsPrefix(code byte, id string) key {
+	return w.k(tagRecordEvent).byte(code).str(id)
+}
+
+// redactEvents strips the data of every outbox event of a record being
+// erased: the events keep their place in the sequence, their type and the
+// record's ID, and lose the record, the changed fields and the actor.
+func (t *txn) redactEvents(code byte, id string) error {
+	prefix := t.w.recordEventsPrefix(code, id)
+	var seqs []uint64
+	for e, err := range t.tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
+		if err != nil {
+			return err
+		}
+		r := keyReader{b: e.Key[len(prefix):]}
+		seqs = append(seqs, r.uint())
+		if r.err != nil {
+			return r.err
+		}
+	}
+	for _, seq := range seqs {
+		b, err := t.tx.Get(t.w.outboxKey(seq))
+		if errors.Is(err, store.ErrNotFound) {
+			continue // already removed by retention
+		}
+		if err != nil {
+			return err
+		}
+		var ev Event
+		if err := decode(b, &ev); err != nil {
+			return err
+		}
+		ev.After, ev.Before, ev.Fields, ev.Actor, ev.Redacted = nil, nil, nil, "", true
+		if b, err = encode(&ev); err != nil {
+			return err
+		}
+		if err := t.tx.Set(t.w.outboxKey(seq), b); err != nil {
+			return err
+		}
+	}
+	return deleteRange(t.tx, prefix)
+}
+
+func (w *Workspace) outboxKey(seq uint64) key { return w.k(tagOutbox).uint(seq) }
+
+func (w *Workspace) outboxHeadKey() key { return w.k(tagMeta).str("outbox_head") }
+
+// emit writes the events of one change to the outbox, numbering them after
+// the workspace's outbox head, and queues them for the after-hooks.
+func (t *txn) emit(ch *Change, types []EventType, before, after []byte) error {
+	if t.head == 0 {
+		b, err := t.tx.Get(t.w.outboxHeadKey())
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case len(b) != 8:
+			return fmt.Errorf("crm: corrupt outbox head of workspace %s", t.w.info.ID)
+		default:
+			t.head = binaryUint(b)
+		}
+	}
+	for _, et := range types {
+		t.head++
+		ev := Event{
+			ID: t.newID("evt_"), Seq: t.head, Type: et, ChangeID: ch.ID, Workspace: ch.Workspace,
+			Kind: ch.Kind, RecordID: ch.RecordID, Actor: ch.Actor, Source: ch.Source, At: ch.At,
+			Fields: ch.Fields, After: after, Before: before,
+		}
+		b, err := encode(&ev)
+		if err != nil {
+			return err
+		}
+		if err := t.tx.Set(t.w.outboxKey(ev.Seq), b); err != nil {
+			return err
+		}
+		if ev.Type != EventType(ev.Kind+"."+string(OpErased)) {
+			if err := t.tx.Set(t.w.recordEventsPrefix(kindCodes[ev.Kind], ev.RecordID).uint(ev.Seq), nil); err != nil {
+				return err
+			}
+		}
+		t.events = append(t.events, &ev)
+	}
+	return t.tx.Set(t.w.outboxHeadKey(), key{}.uint(t.head))
+}
+
+// runAfter runs the after-hooks for committed events. Failures are logged
+// and counted, never returned.
+func (c *CRM) runAfter(ctx context.Context, events []*Event) {
+	if c.hooks.After.Len() == 0 {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for _, ev := range events {
+		if err := c.hooks.After.TriggerAll(ctx, ev); err != nil {
+			for _, he := range hooks.HandlerErrors(err) {
+				c.stats.afterFailures.Add(1)
+				c.log.Error("crm: after-hook failed", "hook", he.ID, "event", ev.Type, "record", ev.RecordID, "err", he.Err)
+			}
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package crm_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crmkit/crm"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// changes collects the workspace's change feed.
+func changes(t testing.TB, e *env, since uint64) []crm.Event {
+	t.Helper()
+	var out []crm.Event
+	for ev, err := range e.ws.Changes(e.ctx, since) {
+		require.NoError(t, err)
+		out = append(out, ev)
+	}
+	return out
+}
+
+func types(evs []crm.Event) []crm.EventType {
+	var out []crm.EventType
+	for _, ev := range evs {
+		out = append(out, ev.Type)
+	}
+	return out
+}
+
+func TestEventsEmitted(t *testing.T) {
+	e := setup(t)
+	start, err := e.ws.OutboxHead(e.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), start, "the default pipeline's creation")
+
+	c, err := e.ws.Contacts().Create(crm.WithSource(e.ctx, "sync-a"), crm.Contact{FirstName: "Eve", OwnerID: "u_1"})
+	require.NoError(t, err)
+	_, err = e.ws.Contacts().Update(e.ctx, c.ID, func(c *crm.Contact) error { c.Lifecycle = "lead"; return nil })
+	require.NoError(t, err)
+	d, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "D", Contacts: []crm.ContactRole{{ContactID: c.ID}}})
+	require.NoError(t, err)
+	_, err = e.ws.Deals().Win(e.ctx, d.ID)
+	require.NoError(t, err)
+	_, err = e.ws.Deals().Lose(e.ctx, d.ID, "budget")
+	require.NoError(t, err)
+	tk, err := e.ws.Activities().Log(e.ctx, crm.Activity{Type: crm.ActivityTicket, ContactIDs: []string{c.ID}})
+	require.NoError(t, err)
+	_, err = e.ws.Activities().Update(e.ctx, tk.ID, func(a *crm.Activity) error { a.Status = "resolved"; return nil })
+	require.NoError(t, err)
+	_, err = e.ws.Purchases().Record(e.ctx, crm.Purchase{ContactID: c.ID, Items: []crm.LineItem{{Product: "P", Quantity: 1, UnitPrice: crm.Money{Amount: 1}}}})
+	require.NoError(t, err)
+	require.NoError(t, e.ws.Contacts().Delete(e.ctx, c.ID))
+	require.NoError(t, e.ws.Contacts().Restore(e.ctx, c.ID))
+	require.NoError(t, e.ws.Deals().Erase(e.ctx, d.ID))
+
+	evs := changes(t, e, start)
+	assert.Equal(t, []crm.EventType{
+		crm.ContactCreated, "contact.owner_assigned",
+		crm.ContactUpdated, crm.LifecycleChanged,
+		crm.DealCreated,
+		crm.DealUpdated, crm.DealStageChanged, crm.DealWonEvent,
+		crm.DealUpdated, crm.DealStageChanged, crm.DealLostEvent,
+		crm.ActivityCreated, crm.TicketOpened,
+		crm.ActivityUpdated, crm.TicketResolved,
+		crm.PurchaseRecorded,
+		crm.ContactDeleted, crm.ContactRestored,
+		crm.DealErased,
+	}, types(evs))
+	for i, ev := range evs {
+		assert.Equal(t, start+uint64(i)+1, ev.Seq, "sequence without gaps")
+		assert.Equal(t, "acme", ev.Workspace)
+		assert.True(t, strings.HasPrefix(ev.ID, "evt_"))
+	}
+	assert.Equal(t, "sync-a", evs[0].Source, "events carry their source")
+	assert.Equal(t, "u_test", evs[0].Actor)
+
+	rec, err := evs[1].Record()
+	require.NoError(t, err)
+	assert.Equal(t, "Eve", rec.(*crm.Contact).FirstName)
+	prev, err := evs[3].Previous()
+	require.NoError(t, err)
+	assert.Equal(t, "", prev.(*crm.Contact).Lifecycle)
+	assert.Equal(t, []crm.FieldChange{{Field: "lifecycle", Old: "", New: "lead"}}, evs[3].Fields)
+
+	// Erasing the deal redacted its earlier events but kept their places.
+	for _, ev := range evs {
+		if ev.RecordID == d.ID && ev.Type != crm.DealErased {
+			assert.True(t, ev.Redacted)
+			assert.Nil(t, ev.After)
+		}
+	}
+	// The feed resumes from a cursor.
+	assert.Equal(t, types(evs[5:]), types(changes(t, e, evs[4].Seq)))
+}
+
+var errTooBig = errors.New("deals over 10,000 need a company")
+
+func TestBeforeHooksVetoAndEnrich(t *testing.T) {
+	e := setup(t)
+	h := e.crm.Hooks()
+	require.NoError(t, h.BeforeDeal.Bind("guard", 0, func(ctx context.Context, b *crm.Before[crm.Deal]) error {
+		if b.New.Amount.Amount > 10_000_00 && b.New.CompanyID == "" {
+			return errTooBig
+		}
+		if b.New.CompanyID != "" {
+			co, err := b.Company(b.New.CompanyID) // read inside the write's transaction
+			if err != nil {
+				return err
+			}
+			b.New.Name = co.Name + ": " + strings.TrimSpace(b.New.Name)
+		}
+		return nil
+	}))
+	require.NoError(t, h.BeforeDeal.Bind("bad-enrich", 10, func(ctx context.Context, b *crm.Before[crm.Deal]) error {
+		if b.New.Source == "break" {
+			b.New.Amount.Amount = -1 // the enriched record is validated again
+		}
+		return nil
+	}))
+	head, err := e.ws.OutboxHead(e.ctx)
+	require.NoError(t, err)
+
+	_, err = e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Big", Amount: crm.Money{Amount: 50_000_00}})
+	var ve *crm.VetoError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "guard", ve.Hook)
+	assert.ErrorIs(t, err, errTooBig)
+	assert.ErrorIs(t, err, crm.ErrVetoed)
+
+	co, err := e.ws.Companies().Create(e.ctx, crm.Company{Name: "Umbrella"})
+	require.NoError(t, err)
+	d, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: " big ", CompanyID: co.ID, Amount: crm.Money{Amount: 50_000_00}})
+	require.NoError(t, err)
+	assert.Equal(t, "Umbrella: big", d.Name, "the enrichment is saved")
+	got, err := e.ws.Deals().Get(e.ctx, d.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "Umbrella: big", got.Name)
+
+	_, err = e.ws.Deals().Create(e.ctx, crm.Deal{Name: "x", CompanyID: co.ID, Source: "break"})
+	assert.Equal(t, []string{"amount.amount"}, fieldErrors(t, err))
+
+	// A panicking hook vetoes cleanly and the CRM keeps serving.
+	require.NoError(t, h.BeforeContact.Bind("panics", 0, func(ctx context.Context, b *crm.Before[crm.Contact]) error {
+		if b.New.FirstName == "Panic" {
+			panic("boom")
+		}
+		return nil
+	}))
+	_, err = e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Panic"})
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "panics", ve.Hook)
+	_, err = e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Calm"})
+	require.NoError(t, err)
+
+	// A hook that blocks past the write's deadline fails the write cleanly.
+	release := make(chan struct{})
+	defer close(release)
+	require.NoError(t, h.BeforeCompany.Bind("slow", 0, func(ctx context.Context, b *crm.Before[crm.Company]) error {
+		if b.New.Name == "Slow" {
+			<-release
+		}
+		return nil
+	}))
+	ctx, cancel := context.WithTimeout(e.ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err = e.ws.Companies().Create(ctx, crm.Company{Name: "Slow"})
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	n := 0
+	for range e.ws.Companies().List(e.ctx, crm.ListOptions{}) {
+		n++
+	}
+	assert.Equal(t, 1, n, "the slow company was not written")
+
+	// Only the successful writes reached the outbox.
+	assert.Equal(t, []crm.EventType{crm.CompanyCreated, crm.DealCreated, crm.ContactCreated}, types(changes(t, e, head)))
+}
+
+func TestAfterHooks(t *testing.T) {
+	e := setup(t)
+	var mu sync.Mutex
+	var won []string
+	e.crm.Hooks().After.BindFunc(func(ctx context.Context, ev *crm.Event) error {
+		if ev.Type == crm.DealWonEvent {
+			mu.Lock()
+			won = append(won, ev.RecordID)
+			mu.Unlock()
+		}
+		return nil
+	})
+	e.crm.Hooks().After.BindFunc(func(ctx context.Context, ev *crm.Event) error { return errors.New("flaky") })
+	e.crm.Hooks().After.BindFunc(func(ctx context.Context, ev *crm.Event) error { panic("worse") })
+
+	d, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "W"})
+	require.NoError(t, err, "failing after-hooks never fail the write")
+	_, err = e.ws.Deals().Win(e.ctx, d.ID)
+	require.NoError(t, err)
+	mu.Lock()
+	assert.Equal(t, []string{d.ID}, won)
+	mu.Unlock()
+	// 4 events (created; updated, stage_changed, won) x 2 failing handlers.
+	assert.Equal(t, int64(8), e.crm.Stats().AfterHookFailures)
+	got, err := e.ws.Deals().Get(e.ctx, d.ID)
+	require.NoError(t, err)
+	assert.Equal(t, crm.DealWon, got.Status)
+}

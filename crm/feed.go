@@ -1,0 +1,116 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"sync"
+	"time"
+
+	"github.com/crmkit/crmkit/store"
+)
+
+// Changes streams the workspace's committed events with a sequence number
+// greater than since, in commit order, and ends when it has caught up. Pass
+// 0 to start at the beginning, or the Seq of the last event you processed
+// to resume: the feed is how a warehouse or another system syncs with the
+// CRM. Each event names its Source, so a sync that writes back can skip
+// its own echoes.
+func (w *Workspace) Changes(ctx context.Context, since uint64) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		err := w.read(ctx, func(tx store.Tx) error {
+			for e, err := range tx.Scan(store.Range{Prefix: w.k(tagOutbox), Start: w.outboxKey(since + 1)}) {
+				if err != nil {
+					return err
+				}
+				var ev Event
+				if err := decode(e.Value, &ev); err != nil {
+					return err
+				}
+				if !yield(ev, nil) {
+					return errStop
+				}
+			}
+			return nil
+		})
+		if err != nil && err != errStop {
+			yield(Event{}, err)
+		}
+	}
+}
+
+// Watch streams the workspace's events after since like Changes, and then
+// keeps waiting for new ones until ctx ends. Writes made through this CRM
+// are seen at once; writes made by other processes sharing the store are
+// seen within poll (default one second when poll <= 0).
+func (w *Workspace) Watch(ctx context.Context, since uint64, poll time.Duration) iter.Seq2[Event, error] {
+	if poll <= 0 {
+		poll = time.Second
+	}
+	return func(yield func(Event, error) bool) {
+		for {
+			wake := w.crm.commitSignal.wait()
+			for ev, err := range w.Changes(ctx, since) {
+				if err != nil {
+					yield(Event{}, err)
+					return
+				}
+				since = ev.Seq
+				if !yield(ev, nil) {
+					return
+				}
+			}
+			timer := time.NewTimer(poll)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				yield(Event{}, store.ContextError(ctx))
+				return
+			case <-wake:
+			case <-timer.C:
+			}
+			timer.Stop()
+		}
+	}
+}
+
+// signal is a broadcast: wait returns a channel closed by the next fire.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+func (s *signal) fire() {
+	s.mu.Lock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
+	s.mu.Unlock()
+}
+
+// OutboxHead returns the sequence number of the workspace's latest event
+// (0 if there is none).
+func (w *Workspace) OutboxHead(ctx context.Context) (uint64, error) {
+	var head uint64
+	err := w.read(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(w.outboxHeadKey())
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err == nil && len(b) == 8 {
+			head = binaryUint(b)
+		}
+		return err
+	})
+	return head, err
+}
