@@ -15,6 +15,10 @@ var (
 	// (for example a value-log file too small for store.MaxValueSize, or a
 	// read-only Badger configuration).
 	ErrInvalidOptions = errors.New("badger: invalid options")
+	// ErrFormat is returned by Open for a directory that holds a Badger
+	// database of another format: one written by a plain Badger program,
+	// or by a version of this package with an incompatible layout.
+	ErrFormat = errors.New("badger: database format not supported")
 	// ErrCorrupt is returned when stored data does not decode.
 	ErrCorrupt = errors.New("badger: corrupt data")
 )

@@ -68,12 +68,19 @@ func canonicalDir(dir string) (string, error) {
 // lockedByOther confirms it independently where it can.
 const badgerLockMessage = "Another process is using this Badger database"
 
+// badgerMagicMessage is how Badger reports a manifest whose external magic
+// number (our format version) differs from the one asked for (manifest.go).
+const badgerMagicMessage = "external magic number doesn't match"
+
 // classifyOpenErr explains why Badger failed to open dir: the directory is
-// locked (store.ErrLocked), or it cannot be written (the *fs.PathError of
+// locked (store.ErrLocked), it holds another format (ErrFormat), or it cannot be written (the *fs.PathError of
 // trying), or Badger's own error.
 func classifyOpenErr(dir string, err error) error {
 	if strings.Contains(err.Error(), badgerLockMessage) || lockedByOther(dir) {
 		return fmt.Errorf("badger: open %s: %w (%v)", dir, store.ErrLocked, err)
+	}
+	if strings.Contains(err.Error(), badgerMagicMessage) {
+		return fmt.Errorf("badger: open %s: %w (%v)", dir, ErrFormat, err)
 	}
 	if werr := probeWritable(dir); werr != nil {
 		return fmt.Errorf("badger: open %s: %w (%v)", dir, werr, err)

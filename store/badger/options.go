@@ -145,7 +145,7 @@ func newConfig(opts []Option) config {
 }
 
 // badgerOptions builds the badger.Options for dir from the configuration.
-func (c *config) badgerOptions(dir string) badger.Options {
+func (c config) badgerOptions(dir string) badger.Options {
 	if c.inMemory {
 		dir = ""
 	}
@@ -208,7 +208,7 @@ func maxBatchSize(o *badger.Options) int64 { return o.MemTableSize * 15 / 100 }
 // store contract.
 func checkOptions(o *badger.Options) error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("badger: %w: "+format, append([]any{ErrInvalidOptions}, args...)...)
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
 	}
 	switch {
 	case !o.InMemory && o.Dir == "":

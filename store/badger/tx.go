@@ -313,6 +313,9 @@ func (t *tx) scan(r store.Range, yield func(store.Entry, error) bool) {
 	var buf []byte // copies of values that must not be handed out in place
 	for n := 1; ; n++ {
 		t.mu.Lock()
+		if n > 1 && !sc.closed {
+			sc.it.Next()
+		}
 		if sc.closed {
 			t.mu.Unlock()
 			yield(store.Entry{}, errTxnDone)
@@ -384,11 +387,6 @@ func (t *tx) scan(r store.Range, yield func(store.Entry, error) bool) {
 		if !more {
 			return
 		}
-		t.mu.Lock()
-		if !sc.closed {
-			sc.it.Next()
-		}
-		t.mu.Unlock()
 	}
 }
 
