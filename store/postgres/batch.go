@@ -189,7 +189,13 @@ func (s *Store) sendBatch(ctx context.Context, b *pgx.Batch) error {
 		if err != nil {
 			return wrap(ctx, "batch: connect", err)
 		}
-		err = conn.SendBatch(ctx, b).Close()
+		// pgx records per-connection statement details in a queued
+		// query, so every attempt sends fresh ones.
+		fresh := &pgx.Batch{}
+		for _, q := range b.QueuedQueries {
+			fresh.Queue(q.SQL, q.Arguments...)
+		}
+		err = conn.SendBatch(ctx, fresh).Close()
 		lost := conn.Conn().IsClosed()
 		conn.Release()
 		if err == nil {

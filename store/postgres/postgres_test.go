@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/crmkit/crmkit/store/postgres"
 	"github.com/crmkit/crmkit/store/storetest"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -87,8 +90,8 @@ func adminQuery[T any](t testing.TB, sql string, args ...any) T {
 // schema when the test ends.
 func dropPrefix(t testing.TB, prefix string) {
 	t.Cleanup(func() {
-		admin(t, "DROP TABLE IF EXISTS "+pgx.Identifier{prefix+"kv"}.Sanitize()+", "+
-			pgx.Identifier{prefix+"schema_version"}.Sanitize())
+		admin(t, "DROP TABLE IF EXISTS "+pgx.Identifier{prefix + "kv"}.Sanitize()+", "+
+			pgx.Identifier{prefix + "schema_version"}.Sanitize())
 	})
 }
 
@@ -146,4 +149,124 @@ func backend(opts ...postgres.Option) storetest.Backend {
 func TestConformance(t *testing.T) {
 	testDSN(t)
 	storetest.Run(t, backend())
+}
+
+func TestOpenInvalidConfig(t *testing.T) {
+	dsn := testDSN(t)
+	cases := []struct {
+		name string
+		dsn  string
+		opts []postgres.Option
+	}{
+		{"malformed url", "postgres://user@host:notaport/db", nil},
+		{"malformed escape", "postgres://us%zzer@127.0.0.1/db", nil},
+		{"malformed key value", "host=127.0.0.1 port=abc", nil},
+		{"unterminated quote", "host='127.0.0.1 dbname=test", nil},
+		{"unknown sslmode", "postgres://postgres@127.0.0.1/test?sslmode=sometimes", nil},
+		{"empty dsn", "", nil},
+		{"prefix with upper case", dsn, []postgres.Option{postgres.WithTablePrefix("Acme_")}},
+		{"prefix with quote", dsn, []postgres.Option{postgres.WithTablePrefix(`a"; DROP TABLE x; --`)}},
+		{"prefix starting with digit", dsn, []postgres.Option{postgres.WithTablePrefix("1a_")}},
+		{"prefix too long", dsn, []postgres.Option{postgres.WithTablePrefix(strings.Repeat("a", 50))}},
+		{"schema with dot", dsn, []postgres.Option{postgres.WithSchema("a.b")}},
+		{"schema too long", dsn, []postgres.Option{postgres.WithSchema(strings.Repeat("s", 64))}},
+		{"page size zero", dsn, []postgres.Option{postgres.WithPageSize(0)}},
+		{"negative lock timeout", dsn, []postgres.Option{postgres.WithLockTimeout(-time.Second)}},
+		{"negative pool size", dsn, []postgres.Option{postgres.WithMaxConns(-1)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s, err := postgres.Open(ctx, tc.dsn, tc.opts...)
+			require.Error(t, err)
+			assert.Nil(t, s)
+			assert.ErrorIs(t, err, postgres.ErrInvalidConfig)
+			assert.True(t, strings.HasPrefix(err.Error(), "postgres: "), "error %q names the package", err)
+		})
+	}
+}
+
+func TestOpenWithPoolAndDSN(t *testing.T) {
+	dsn := testDSN(t)
+	pool, err := pgxpool.New(context.Background(), dsn)
+	require.NoError(t, err)
+	defer pool.Close()
+	_, err = postgres.Open(context.Background(), dsn, postgres.WithPool(pool))
+	assert.ErrorIs(t, err, postgres.ErrInvalidConfig)
+	_, err = postgres.Open(context.Background(), "", postgres.WithPool(pool), postgres.WithMaxConns(3))
+	assert.ErrorIs(t, err, postgres.ErrInvalidConfig)
+}
+
+// TestOpenWithPool checks that a caller's pool is used and survives Close.
+func TestOpenWithPool(t *testing.T) {
+	dsn := testDSN(t)
+	pool, err := pgxpool.New(context.Background(), dsn)
+	require.NoError(t, err)
+	defer pool.Close()
+	prefix := uniqueName("t") + "_"
+	dropPrefix(t, prefix)
+	s, err := postgres.Open(context.Background(), "", postgres.WithPool(pool), postgres.WithTablePrefix(prefix))
+	require.NoError(t, err)
+	require.NoError(t, s.Update(context.Background(), func(tx store.Tx) error {
+		return tx.Set([]byte("k"), []byte("v"))
+	}))
+	require.NoError(t, s.Close())
+	var v []byte
+	require.NoError(t, pool.QueryRow(context.Background(),
+		"SELECT value FROM "+pgx.Identifier{prefix + "kv"}.Sanitize()+" WHERE key = $1", []byte("k")).Scan(&v),
+		"the caller's pool is still open after Close")
+	assert.Equal(t, "v", string(v))
+}
+
+// TestOpenUnreachable checks that Open fails, and does not hang, when the
+// server refuses connections or accepts them and never answers.
+func TestOpenUnreachable(t *testing.T) {
+	testDSN(t)
+	t.Run("connection refused", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		s, err := postgres.Open(ctx, "postgres://postgres@127.0.0.1:1/test?sslmode=disable")
+		require.Error(t, err)
+		assert.Nil(t, s)
+		assert.NotErrorIs(t, err, postgres.ErrInvalidConfig, "the dsn is fine")
+		assert.Less(t, time.Since(start), 5*time.Second)
+	})
+	t.Run("server never answers", func(t *testing.T) {
+		// A listener that accepts connections and never speaks.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		var conns []net.Conn
+		var mu sync.Mutex
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+			}
+		}()
+		defer func() {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		const deadline = 500 * time.Millisecond
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		start := time.Now()
+		s, err := postgres.Open(ctx, "postgres://postgres@"+ln.Addr().String()+"/test?sslmode=disable")
+		elapsed := time.Since(start)
+		require.Error(t, err)
+		assert.Nil(t, s)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Less(t, elapsed, deadline+5*time.Second, "Open returned %v after its deadline", elapsed-deadline)
+	})
 }
