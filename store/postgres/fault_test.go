@@ -219,3 +219,36 @@ func TestCloseWhileRunning(t *testing.T) {
 
 // runtimeGosched yields between polls.
 func runtimeGosched() { runtime.Gosched() }
+
+// TestPanicReleasesConnection checks that a panic in fn rolls the
+// transaction back and returns its connection: with a pool of one, later
+// calls would otherwise wait for ever.
+func TestPanicReleasesConnection(t *testing.T) {
+	s := openTest(t, postgres.WithMaxConns(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, update := range []bool{false, true} {
+		run := s.View
+		if update {
+			run = s.Update
+		}
+		assert.Panics(t, func() {
+			_ = run(ctx, func(tx store.Tx) error {
+				if update {
+					if err := tx.Set([]byte("k"), []byte("v")); err != nil {
+						return err
+					}
+					if err := flush(tx); err != nil {
+						return err
+					}
+				}
+				panic("fn failed")
+			})
+		})
+		err := s.View(ctx, func(tx store.Tx) error {
+			_, err := tx.Get([]byte("k"))
+			return err
+		})
+		assert.ErrorIs(t, err, store.ErrNotFound, "update=%v: the connection is back and nothing was written", update)
+	}
+}

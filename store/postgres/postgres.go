@@ -165,9 +165,9 @@ func (s *Store) View(ctx context.Context, fn func(tx store.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	defer t.release()
 	err = fn(t)
 	t.finish()
-	t.release()
 	if err != nil {
 		return withContext(ctx, err)
 	}

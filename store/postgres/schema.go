@@ -77,8 +77,16 @@ func (s *Store) migrate(ctx context.Context, explicitSchema bool) error {
 		return wrap(ctx, "migrate: lock", err)
 	}
 	if explicitSchema {
-		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{s.tables.schema}.Sanitize()); err != nil {
-			return wrap(ctx, "migrate: create schema", err)
+		// Look before creating: CREATE SCHEMA IF NOT EXISTS needs the
+		// CREATE privilege on the database even when the schema exists.
+		var found bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, s.tables.schema).Scan(&found); err != nil {
+			return wrap(ctx, "migrate: find schema", err)
+		}
+		if !found {
+			if _, err := tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{s.tables.schema}.Sanitize()); err != nil {
+				return wrap(ctx, "migrate: create schema", err)
+			}
 		}
 	}
 	var exists bool

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,4 +183,52 @@ func TestPrefixesIsolate(t *testing.T) {
 	}
 	assert.Equal(t, 2, adminQuery[int](t, "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename IN ('kv', 'schema_version')", schemaA))
 	assert.Equal(t, 2, adminQuery[int](t, "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename LIKE $2", schemaA, p1+"%"))
+}
+
+// withUser returns dsn with the user replaced.
+func withUser(t testing.TB, dsn, user string) string {
+	t.Helper()
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		require.NoError(t, err)
+		u.User = url.User(user)
+		return u.String()
+	}
+	return dsn + " user=" + user
+}
+
+// TestOpenWithoutCreatePrivilege checks the documented privileges: once the
+// tables exist, a user with only USAGE on the schema and SELECT, INSERT,
+// UPDATE and DELETE on the two tables can open and use the store.
+func TestOpenWithoutCreatePrivilege(t *testing.T) {
+	dsn := testDSN(t)
+	schema := uniqueName("s")
+	dropSchema(t, schema)
+	s := openPrefix(t, "app_", postgres.WithSchema(schema))
+	put(t, s, "k", "owner")
+	require.NoError(t, s.Close())
+
+	role := uniqueName("r")
+	admin(t, "CREATE ROLE "+role+" LOGIN")
+	t.Cleanup(func() {
+		admin(t, "DROP OWNED BY "+role)
+		admin(t, "DROP ROLE "+role)
+	})
+	admin(t, "GRANT USAGE ON SCHEMA "+schema+" TO "+role)
+	admin(t, "GRANT SELECT, INSERT, UPDATE, DELETE ON "+schema+".app_kv, "+schema+".app_schema_version TO "+role)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	limited, err := postgres.Open(ctx, withUser(t, dsn, role), postgres.WithSchema(schema), postgres.WithTablePrefix("app_"))
+	require.NoError(t, err)
+	defer limited.Close()
+	assert.Equal(t, "owner", value(t, limited, "k"))
+	put(t, limited, "k", "limited")
+	assert.Equal(t, "limited", value(t, limited, "k"))
+
+	// Without the tables, the same user cannot create them.
+	_, err = postgres.Open(ctx, withUser(t, dsn, role), postgres.WithSchema(schema), postgres.WithTablePrefix("other_"))
+	assert.Error(t, err)
+	_, err = postgres.Open(ctx, withUser(t, dsn, role), postgres.WithSchema(uniqueName("s")))
+	assert.Error(t, err)
 }
