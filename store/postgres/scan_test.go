@@ -154,3 +154,56 @@ func TestScanWritesDuringScan(t *testing.T) {
 	// Page one (k/1, k/3) was fetched before the writes.
 	assert.Equal(t, []string{"k/1", "k/3", "k/5", "k/6"}, got)
 }
+
+// TestBatchOrder checks that a Batch applies sets and deletes of one key in
+// order, within one chunk and across chunks.
+func TestBatchOrder(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	put(t, s, "b", "old", "d", "old")
+	require.NoError(t, s.Batch(ctx, func(w store.Writer) error {
+		steps := []struct {
+			del  bool
+			k, v string
+		}{
+			{false, "a", "1"}, {true, "a", ""}, // set, then delete
+			{true, "b", ""}, {false, "b", "2"}, // delete, then set
+			{false, "c", "1"}, {true, "c", ""}, {false, "c", "3"},
+			{false, "f/00000", "x"},
+		}
+		for _, st := range steps {
+			var err error
+			if st.del {
+				err = w.Delete([]byte(st.k))
+			} else {
+				err = w.Set([]byte(st.k), []byte(st.v))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		// Enough keys to commit the first chunk.
+		for i := 1; i <= 20_000; i++ {
+			if err := w.Set(fmt.Appendf(nil, "f/%05d", i), []byte("x")); err != nil {
+				return err
+			}
+		}
+		// Writes in a later chunk to keys of the first.
+		if err := w.Delete([]byte("f/00000")); err != nil {
+			return err
+		}
+		if err := w.Delete([]byte("b")); err != nil {
+			return err
+		}
+		if err := w.Set([]byte("b"), []byte("4")); err != nil {
+			return err
+		}
+		return w.Delete([]byte("d"))
+	}))
+	assert.Equal(t, "<missing>", value(t, s, "a"))
+	assert.Equal(t, "4", value(t, s, "b"))
+	assert.Equal(t, "3", value(t, s, "c"))
+	assert.Equal(t, "<missing>", value(t, s, "d"))
+	assert.Equal(t, "<missing>", value(t, s, "f/00000"))
+	assert.Equal(t, "x", value(t, s, "f/20000"))
+}
