@@ -83,3 +83,8 @@ var realistic = []string{
 	`name = "Müller \"Ltd\" \\ Co\t\u00e9\ud83d\ude00"`,
 	`updated_at > start_of_week() - 2d AND updated_at < now() + 90m`,
 }
+
+func nan() float64 {
+	zero := 0.0
+	return zero / zero
+}
