@@ -1,0 +1,605 @@
+package crmio
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crmkit/crm"
+)
+
+// field is one importable and exportable field of an object type: a
+// column name, the header names it is guessed from, how a cell is parsed
+// into a record, how a parsed value is merged into a stored record on
+// update, and how it is written on export.
+type field[T any] struct {
+	name    string
+	aliases []string
+	// paths are the crm validation field names the field feeds, so a
+	// *crm.ValidationError can be mapped back to the source column.
+	paths []string
+	// multi fields (lists) may be fed by several columns.
+	multi bool
+	// late fields are parsed after the others of the row (they depend on
+	// them).
+	late bool
+	// readOnly fields are exported but not imported.
+	readOnly bool
+	// noExport fields are imported but not exported.
+	noExport bool
+	parse    func(rc *rowCtx, r *T, c cell)
+	// merge copies the parsed value from src into the stored record dst.
+	// replace is ImportOptions.Overwrite: lists are replaced instead of
+	// extended.
+	merge  func(dst, src *T, replace bool)
+	export func(x *exportCtx, r *T) any
+}
+
+// rowCtx is the state of parsing one row.
+type rowCtx struct {
+	o        *ImportOptions
+	rv       *resolver
+	col      string
+	problems []Problem
+	// pending is set when a reference names a record that an earlier row
+	// of the current batch creates: the batch must be committed first.
+	pending bool
+	// id is the row's "id" column, the upsert key for UpsertBy "id".
+	id string
+	// Deals: the stage named by the row, resolved once the pipeline is
+	// known.
+	stage, stageCol string
+	pipeline        *crm.Pipeline
+}
+
+func (rc *rowCtx) fail(format string, args ...any) {
+	rc.problems = append(rc.problems, Problem{Column: rc.col, Reason: fmt.Sprintf(format, args...)})
+}
+
+// text returns a cell that must be a single value.
+func (rc *rowCtx) text(c cell) (string, bool) {
+	switch c.kind {
+	case cNull:
+		return "", true
+	case cList:
+		if len(c.list) == 1 {
+			return strings.TrimSpace(c.list[0]), true
+		}
+		rc.fail("want one value, got a list of %d", len(c.list))
+		return "", false
+	case cObject:
+		rc.fail("want one value, got an object")
+		return "", false
+	}
+	return strings.TrimSpace(c.s), true
+}
+
+// list returns a list cell: a JSON array, or text split on ';' and '|'.
+func (rc *rowCtx) list(c cell) []string {
+	switch c.kind {
+	case cList:
+		out := make([]string, 0, len(c.list))
+		for _, s := range c.list {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	case cNull:
+		return nil
+	case cObject:
+		rc.fail("want a list, got an object")
+		return nil
+	}
+	return splitList(c.s)
+}
+
+func (rc *rowCtx) money(c cell) (crm.Money, bool) {
+	if c.kind == cObject {
+		a, okA := c.obj["amount"].(json.Number)
+		cur, okC := c.obj["currency"].(string)
+		n, err := strconv.ParseInt(string(a), 10, 64)
+		if !okA || !okC || err != nil {
+			rc.fail("want {\"amount\": minor units, \"currency\": code} or text such as \"12.50 EUR\"")
+			return crm.Money{}, false
+		}
+		return crm.Money{Amount: n, Currency: strings.ToUpper(strings.TrimSpace(cur))}, true
+	}
+	s, ok := rc.text(c)
+	if !ok {
+		return crm.Money{}, false
+	}
+	m, err := parseMoney(s, rc.o.Currency, rc.o.DecimalComma)
+	if err != nil {
+		rc.fail("%v", err)
+		return crm.Money{}, false
+	}
+	return m, true
+}
+
+func (rc *rowCtx) date(c cell) (crm.Date, bool) {
+	s, ok := rc.text(c)
+	if !ok {
+		return crm.Date{}, false
+	}
+	d, err := ParseDate(s, rc.o.DateLayout)
+	if err != nil {
+		rc.fail("%v", err)
+		return crm.Date{}, false
+	}
+	return d, true
+}
+
+func (rc *rowCtx) time(c cell) (time.Time, bool) {
+	s, ok := rc.text(c)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := parseTime(s, rc.o.DateLayout, rc.o.Location)
+	if err != nil {
+		rc.fail("%v", err)
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func (rc *rowCtx) int(c cell) (int64, bool) {
+	s, ok := rc.text(c)
+	if !ok {
+		return 0, false
+	}
+	n, err := parseInt(s, rc.o.DecimalComma)
+	if err != nil {
+		rc.fail("%v", err)
+		return 0, false
+	}
+	return n, true
+}
+
+func (rc *rowCtx) bool(c cell) (bool, bool) {
+	s, ok := rc.text(c)
+	if !ok {
+		return false, false
+	}
+	b, err := ParseBool(s)
+	if err != nil {
+		rc.fail("%v", err)
+		return false, false
+	}
+	return b, true
+}
+
+// Field constructors. Each takes the column name, an accessor to the
+// record's field and the header aliases it is guessed from.
+
+func textField[T any](name string, get func(*T) *string, aliases ...string) *field[T] {
+	return &field[T]{
+		name: name, aliases: aliases, paths: []string{name},
+		parse: func(rc *rowCtx, r *T, c cell) {
+			if s, ok := rc.text(c); ok {
+				*get(r) = s
+			}
+		},
+		merge:  func(dst, src *T, _ bool) { *get(dst) = *get(src) },
+		export: func(_ *exportCtx, r *T) any { return *get(r) },
+	}
+}
+
+func listField[T any](name string, get func(*T) *[]string, aliases ...string) *field[T] {
+	return &field[T]{
+		name: name, aliases: aliases, paths: []string{name}, multi: true,
+		parse: func(rc *rowCtx, r *T, c cell) {
+			*get(r) = append(*get(r), rc.list(c)...)
+		},
+		merge: func(dst, src *T, replace bool) {
+			*get(dst) = mergeStrings(*get(dst), *get(src), replace, strings.EqualFold)
+		},
+		export: func(_ *exportCtx, r *T) any { return *get(r) },
+	}
+}
+
+func dateField[T any](name string, get func(*T) *crm.Date, aliases ...string) *field[T] {
+	return &field[T]{
+		name: name, aliases: aliases, paths: []string{name},
+		parse: func(rc *rowCtx, r *T, c cell) {
+			if d, ok := rc.date(c); ok {
+				*get(r) = d
+			}
+		},
+		merge: func(dst, src *T, _ bool) { *get(dst) = *get(src) },
+		export: func(_ *exportCtx, r *T) any {
+			if get(r).IsZero() {
+				return nil
+			}
+			return *get(r)
+		},
+	}
+}
+
+func timeField[T any](name string, get func(*T) *time.Time, aliases ...string) *field[T] {
+	return &field[T]{
+		name: name, aliases: aliases, paths: []string{name},
+		parse: func(rc *rowCtx, r *T, c cell) {
+			if t, ok := rc.time(c); ok {
+				*get(r) = t
+			}
+		},
+		merge:  func(dst, src *T, _ bool) { *get(dst) = *get(src) },
+		export: func(_ *exportCtx, r *T) any { return *get(r) },
+	}
+}
+
+// stampField is a time the CRM sets: exported, never imported.
+func stampField[T any](name string, get func(*T) time.Time) *field[T] {
+	return &field[T]{name: name, readOnly: true, export: func(_ *exportCtx, r *T) any { return get(r) }}
+}
+
+func moneyField[T any](name string, get func(*T) *crm.Money, aliases ...string) *field[T] {
+	return &field[T]{
+		name: name, aliases: aliases, paths: []string{name},
+		parse: func(rc *rowCtx, r *T, c cell) {
+			if m, ok := rc.money(c); ok {
+				*get(r) = m
+			}
+		},
+		merge:  func(dst, src *T, _ bool) { *get(dst) = *get(src) },
+		export: func(_ *exportCtx, r *T) any { return *get(r) },
+	}
+}
+
+func intField[T any](name string, get func(*T) *int64, aliases ...string) *field[T] {
+	return &field[T]{
+		name: name, aliases: aliases, paths: []string{name},
+		parse: func(rc *rowCtx, r *T, c cell) {
+			if n, ok := rc.int(c); ok {
+				*get(r) = n
+			}
+		},
+		merge: func(dst, src *T, _ bool) { *get(dst) = *get(src) },
+		export: func(_ *exportCtx, r *T) any {
+			if *get(r) == 0 {
+				return nil
+			}
+			return *get(r)
+		},
+	}
+}
+
+func boolField[T any](name string, get func(*T) *bool, aliases ...string) *field[T] {
+	return &field[T]{
+		name: name, aliases: aliases, paths: []string{name},
+		parse: func(rc *rowCtx, r *T, c cell) {
+			if b, ok := rc.bool(c); ok {
+				*get(r) = b
+			}
+		},
+		merge: func(dst, src *T, _ bool) { *get(dst) = *get(src) },
+		export: func(_ *exportCtx, r *T) any {
+			if !*get(r) {
+				return nil
+			}
+			return true
+		},
+	}
+}
+
+func durationField[T any](name string, get func(*T) *time.Duration, aliases ...string) *field[T] {
+	return &field[T]{
+		name: name, aliases: aliases, paths: []string{name},
+		parse: func(rc *rowCtx, r *T, c cell) {
+			s, ok := rc.text(c)
+			if !ok {
+				return
+			}
+			d, err := parseDuration(s)
+			if err != nil {
+				rc.fail("%v", err)
+				return
+			}
+			*get(r) = d
+		},
+		merge:  func(dst, src *T, _ bool) { *get(dst) = *get(src) },
+		export: func(_ *exportCtx, r *T) any { return *get(r) },
+	}
+}
+
+// emailsField reads email addresses, lower-cased.
+func emailsField[T any](name string, get func(*T) *[]string, aliases ...string) *field[T] {
+	f := listField(name, get, aliases...)
+	f.parse = func(rc *rowCtx, r *T, c cell) {
+		for _, e := range rc.list(c) {
+			*get(r) = append(*get(r), strings.ToLower(e))
+		}
+	}
+	return f
+}
+
+// phonesField reads "number (label)" items.
+func phonesField[T any](name string, get func(*T) *[]crm.Phone, label string, aliases ...string) *field[T] {
+	return &field[T]{
+		name: name, aliases: aliases, paths: []string{"phones"}, multi: true, noExport: label != "",
+		parse: func(rc *rowCtx, r *T, c cell) {
+			for _, s := range rc.list(c) {
+				p := splitPhone(s)
+				if p.Label == "" {
+					p.Label = label
+				}
+				*get(r) = append(*get(r), p)
+			}
+		},
+		merge: func(dst, src *T, replace bool) {
+			if replace {
+				*get(dst) = nil
+			}
+			for _, p := range *get(src) {
+				if !slices.ContainsFunc(*get(dst), func(q crm.Phone) bool { return q.Number == p.Number }) {
+					*get(dst) = append(*get(dst), p)
+				}
+			}
+		},
+		export: func(_ *exportCtx, r *T) any {
+			out := make([]string, len(*get(r)))
+			for i, p := range *get(r) {
+				out[i] = formatPhone(p)
+			}
+			return out
+		},
+	}
+}
+
+// externalIDsField reads "system:id" items (a JSON object in JSON Lines).
+func externalIDsField[T any](get func(*T) *map[string]string) *field[T] {
+	return &field[T]{
+		name: "external_ids", aliases: []string{"external_ids"}, paths: []string{"external_ids"}, multi: true,
+		parse: func(rc *rowCtx, r *T, c cell) {
+			m := *get(r)
+			if m == nil {
+				m = map[string]string{}
+			}
+			if c.kind == cObject {
+				for sys, v := range c.obj {
+					m[strings.ToLower(sys)] = jsonCell(v).text()
+				}
+			} else {
+				for _, item := range rc.list(c) {
+					sys, id, ok := strings.Cut(item, ":")
+					if !ok || strings.TrimSpace(sys) == "" || strings.TrimSpace(id) == "" {
+						rc.fail("%q is not system:id", item)
+						continue
+					}
+					m[strings.ToLower(strings.TrimSpace(sys))] = strings.TrimSpace(id)
+				}
+			}
+			*get(r) = m
+		},
+		merge: func(dst, src *T, replace bool) {
+			if replace || *get(dst) == nil {
+				*get(dst) = map[string]string{}
+			}
+			for k, v := range *get(src) {
+				(*get(dst))[k] = v
+			}
+		},
+		export: func(_ *exportCtx, r *T) any { return *get(r) },
+	}
+}
+
+// externalIDField is one system's ID in its own column:
+// "external_id.<system>".
+func externalIDField[T any](system string, get func(*T) *map[string]string) *field[T] {
+	system = strings.ToLower(system)
+	return &field[T]{
+		name: "external_id." + system, paths: []string{"external_ids." + system},
+		parse: func(rc *rowCtx, r *T, c cell) {
+			s, ok := rc.text(c)
+			if !ok || s == "" {
+				return
+			}
+			if *get(r) == nil {
+				*get(r) = map[string]string{}
+			}
+			(*get(r))[system] = s
+		},
+		merge: func(dst, src *T, _ bool) {
+			v, ok := (*get(src))[system]
+			if !ok {
+				delete(*get(dst), system)
+				return
+			}
+			if *get(dst) == nil {
+				*get(dst) = map[string]string{}
+			}
+			(*get(dst))[system] = v
+		},
+	}
+}
+
+// addressFields are the five parts of an address.
+func addressFields[T any](get func(*T) *crm.Address) []*field[T] {
+	return []*field[T]{
+		textField("address.street", func(r *T) *string { return &get(r).Street }, "street", "address", "street_address", "address_1", "address_line_1", "address1"),
+		textField("address.city", func(r *T) *string { return &get(r).City }, "city", "town"),
+		textField("address.region", func(r *T) *string { return &get(r).Region }, "region", "state", "province", "county", "state_region", "state_province"),
+		textField("address.postal_code", func(r *T) *string { return &get(r).PostalCode }, "postal_code", "zip", "zip_code", "postcode", "post_code", "zipcode"),
+		textField("address.country", func(r *T) *string { return &get(r).Country }, "country", "country_code"),
+	}
+}
+
+// customField is a custom field of the workspace: "custom.<name>".
+func customField[T any](def crm.FieldDef, get func(*T) *crm.Custom) *field[T] {
+	name := "custom." + def.Name
+	aliases := []string{def.Name}
+	if def.Label != "" {
+		aliases = append(aliases, def.Label)
+	}
+	return &field[T]{
+		name: name, aliases: aliases, paths: []string{name}, multi: def.Type == crm.FieldMultiSelect,
+		parse: func(rc *rowCtx, r *T, c cell) {
+			v, ok := customValue(rc, def, c)
+			if !ok {
+				return
+			}
+			if *get(r) == nil {
+				*get(r) = crm.Custom{}
+			}
+			if old, had := (*get(r))[def.Name].([]string); had && def.Type == crm.FieldMultiSelect {
+				v = append(old, v.([]string)...)
+			}
+			(*get(r))[def.Name] = v
+		},
+		merge: func(dst, src *T, replace bool) {
+			v, ok := (*get(src))[def.Name]
+			if !ok {
+				delete(*get(dst), def.Name)
+				return
+			}
+			if *get(dst) == nil {
+				*get(dst) = crm.Custom{}
+			}
+			if l, isList := v.([]string); isList && !replace {
+				old, _ := (*get(dst))[def.Name].([]string)
+				v = mergeStrings(old, l, false, strings.EqualFold)
+			}
+			(*get(dst))[def.Name] = v
+		},
+		export: func(_ *exportCtx, r *T) any { return (*get(r))[def.Name] },
+	}
+}
+
+// customValue converts a cell to the Go type of a custom field.
+func customValue(rc *rowCtx, def crm.FieldDef, c cell) (any, bool) {
+	switch def.Type {
+	case crm.FieldNumber:
+		s, ok := rc.text(c)
+		if !ok {
+			return nil, false
+		}
+		f, err := parseFloat(s, rc.o.DecimalComma)
+		if err != nil {
+			rc.fail("%v", err)
+			return nil, false
+		}
+		return f, true
+	case crm.FieldMoney:
+		m, ok := rc.money(c)
+		return m, ok
+	case crm.FieldDate:
+		d, ok := rc.date(c)
+		return d, ok
+	case crm.FieldBool:
+		b, ok := rc.bool(c)
+		return b, ok
+	case crm.FieldSelect:
+		s, ok := rc.text(c)
+		return matchOption(def.Options, s), ok
+	case crm.FieldMultiSelect:
+		list := rc.list(c)
+		for i, s := range list {
+			list[i] = matchOption(def.Options, s)
+		}
+		return list, true
+	}
+	s, ok := rc.text(c)
+	if def.Type == crm.FieldEmail {
+		s = strings.ToLower(s)
+	}
+	return s, ok
+}
+
+// matchOption returns the option that equals s ignoring case, or s.
+func matchOption(options []string, s string) string {
+	for _, o := range options {
+		if strings.EqualFold(o, s) {
+			return o
+		}
+	}
+	return s
+}
+
+// mergeStrings adds the items of src missing from dst, or replaces dst.
+func mergeStrings(dst, src []string, replace bool, eq func(a, b string) bool) []string {
+	if replace {
+		return slices.Clone(src)
+	}
+	out := slices.Clone(dst)
+	for _, s := range src {
+		if !slices.ContainsFunc(out, func(d string) bool { return eq(d, s) }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// formatCell writes an exported value as CSV text.
+func formatCell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case []string:
+		return strings.Join(x, "; ")
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case crm.Money:
+		return FormatMoney(x)
+	case crm.Date:
+		return x.String()
+	case time.Time:
+		if x.IsZero() {
+			return ""
+		}
+		return x.UTC().Format(time.RFC3339Nano)
+	case time.Duration:
+		if x == 0 {
+			return ""
+		}
+		return x.String()
+	case map[string]string:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			keys[i] = k + ":" + x[k]
+		}
+		return strings.Join(keys, "; ")
+	}
+	return fmt.Sprint(v)
+}
+
+// jsonValue converts an exported value for JSON Lines, or reports that
+// it is empty and is left out.
+func jsonValue(v any) (any, bool) {
+	switch x := v.(type) {
+	case nil:
+		return nil, false
+	case string:
+		return x, x != ""
+	case []string:
+		return x, len(x) > 0
+	case crm.Money:
+		return x, !x.IsZero()
+	case crm.Date:
+		return x.String(), !x.IsZero()
+	case time.Time:
+		if x.IsZero() {
+			return nil, false
+		}
+		return x.UTC().Format(time.RFC3339Nano), true
+	case time.Duration:
+		return x.String(), x != 0
+	case map[string]string:
+		return x, len(x) > 0
+	}
+	return v, true
+}
