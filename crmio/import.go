@@ -220,12 +220,12 @@ type importer[T any] struct {
 
 	explicit bool
 	mapping  Mapping
-	bindings []binding[T]              // CSV, parse order
-	jsonBind map[string]*binding[T]    // JSONL: key path -> binding (nil: ignored)
-	custom   map[string]crm.FieldDef   // custom fields by name
-	extra    map[string]*field[T]      // fields made on demand
-	paths    map[string]string         // crm field path -> source column
-	bound    map[*field[T]]string      // field -> first column bound to it
+	bindings []binding[T]            // CSV, parse order
+	jsonBind map[string]*binding[T]  // JSONL: key path -> binding (nil: ignored)
+	custom   map[string]crm.FieldDef // custom fields by name
+	extra    map[string]*field[T]    // fields made on demand
+	paths    map[string]string       // crm field path -> source column
+	bound    map[*field[T]]string    // field -> first column bound to it
 	ignored  map[string]bool
 
 	by    string // UpsertBy
