@@ -373,7 +373,7 @@ func parseJSONTimeValue(raw json.RawMessage, path string) (Value, error) {
 		}
 		return TimeValue(t), nil
 	case "time":
-		t, err := time.Parse(time.RFC3339Nano, s)
+		t, err := parseTime(time.RFC3339Nano, s)
 		v := TimeValue(t)
 		if err != nil || v.kind != KindTime {
 			return Value{}, &JSONError{Path: p, Reason: fmt.Sprintf("%q is not an RFC 3339 time like 2024-05-01T10:00:00Z between the years 0000 and 9999", s)}

@@ -119,6 +119,8 @@ func TestParseJSONErrors(t *testing.T) {
 		{"huge number", `{"field":"a","op":"=","value":1e999}`, "value", "1e999 is not a finite number"},
 		{"bad date", `{"field":"a","op":"=","value":{"date":"2024-13-01"}}`, "value.date", `"2024-13-01" is not a date like 2024-05-01`},
 		{"bad time", `{"field":"a","op":"=","value":{"time":"yesterday"}}`, "value.time", `"yesterday" is not an RFC 3339 time like 2024-05-01T10:00:00Z between the years 0000 and 9999`},
+		{"time with a comma", `{"field":"a","op":"=","value":{"time":"2024-05-01T10:00:00,5Z"}}`, "value.time", `"2024-05-01T10:00:00,5Z" is not an RFC 3339 time like 2024-05-01T10:00:00Z between the years 0000 and 9999`},
+		{"short date", `{"field":"a","op":"=","value":{"date":"2024-5-1"}}`, "value.date", `"2024-5-1" is not a date like 2024-05-01`},
 		{"time not a string", `{"field":"a","op":"=","value":{"time":1}}`, "value.time", "expected a string, found a number"},
 		{"bad relative", `{"field":"a","op":"=","value":{"relative":"now( - 5d"}}`, "value.relative", `"now( - 5d": column 6: expected ")", found "-"`},
 		{"unknown anchor", `{"field":"a","op":"=","value":{"relative":"later()"}}`, "value.relative", `"later()": column 1: expected now(), today(), start_of_week(), start_of_month(), start_of_quarter() or start_of_year(), found "later"`},

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -270,7 +271,7 @@ func (l *lexer) timestamp() token {
 		l.pos++ // swallow trailing letters so the error shows them
 	}
 	text := l.src[start:l.pos]
-	t, err := time.Parse(layout, text)
+	t, err := parseTime(layout, text)
 	if err != nil {
 		return l.illegal(start, "a date (2024-05-01) or an RFC 3339 time (2024-05-01T10:00:00Z)", strconv.Quote(text))
 	}
@@ -279,6 +280,48 @@ func (l *lexer) timestamp() token {
 		return l.illegal(start, "a time between the years 0000 and 9999 in UTC", strconv.Quote(text))
 	}
 	return token{kind: tokTime, pos: start, text: text, t: v.t}
+}
+
+// parseTime parses a date (time.DateOnly) or an RFC 3339 timestamp
+// (time.RFC3339Nano) in exactly the shape the grammar gives: time.Parse
+// alone also accepts one-digit hours and other variants.
+func parseTime(layout, s string) (time.Time, error) {
+	if layout == time.RFC3339Nano && !isTimestamp(s) {
+		return time.Time{}, errBadTimestamp
+	}
+	return time.Parse(layout, s)
+}
+
+var errBadTimestamp = errors.New("filter: not an RFC 3339 timestamp")
+
+// isTimestamp reports whether s has the shape
+// 2006-01-02T15:04:05[.digits](Z|+07:00|-07:00).
+func isTimestamp(s string) bool {
+	const shape = "0000-00-00T00:00:00"
+	if len(s) < len(shape)+1 {
+		return false
+	}
+	for i := 0; i < len(shape); i++ {
+		if shape[i] == '0' && !isDigit(s[i]) || shape[i] != '0' && s[i] != shape[i] {
+			return false
+		}
+	}
+	rest := s[len(shape):]
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && isDigit(rest[n]) {
+			n++
+		}
+		if n == 1 {
+			return false
+		}
+		rest = rest[n:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') &&
+		isDigit(rest[1]) && isDigit(rest[2]) && rest[3] == ':' && isDigit(rest[4]) && isDigit(rest[5])
 }
 
 // string lexes a double-quoted string with JSON's escapes: \" \\ \/ \b \f
