@@ -177,8 +177,11 @@ func (c *checker) expr(e Expr, depth int) {
 }
 
 func (c *checker) group(name string, list []Expr, depth int) {
-	if len(list) < 2 {
-		c.add("", "%s group has %d operands, needs at least two", name, len(list))
+	switch len(list) {
+	case 0:
+		c.add("", "%s group has no operands, needs at least two", name)
+	case 1:
+		c.add("", "%s group has one operand, needs at least two", name)
 	}
 	for _, e := range list {
 		c.expr(e, depth+1)

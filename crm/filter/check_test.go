@@ -107,8 +107,8 @@ func TestCheckStructure(t *testing.T) {
 		{"nil", nil, "", "missing expression (nil)"},
 		{"nil pointer", (*filter.Cond)(nil), "", "missing expression (nil)"},
 		{"nil in NOT", not(nil), "", "missing expression (nil)"},
-		{"empty AND", and(), "", "AND group has 0 operands, needs at least two"},
-		{"one-operand OR", or(cond("a", filter.OpIsSet)), "", "OR group has 1 operands, needs at least two"},
+		{"empty AND", and(), "", "AND group has no operands, needs at least two"},
+		{"one-operand OR", or(cond("a", filter.OpIsSet)), "", "OR group has one operand, needs at least two"},
 		{"nil in a group", and(cond("a", filter.OpIsSet), nil), "", "missing expression (nil)"},
 		{"empty field", cond("", filter.OpIsSet), "", `"" is not a field name (want names like first_name or address.country, not a keyword)`},
 		{"keyword field", cond("OR", filter.OpIsSet), "OR", `"OR" is not a field name (want names like first_name or address.country, not a keyword)`},
@@ -152,7 +152,7 @@ func TestCheckStructure(t *testing.T) {
 }
 
 func TestFieldErrorMessage(t *testing.T) {
-	assert.Equal(t, "filter: AND group has 0 operands, needs at least two", filter.Check(and(), nil).Error())
+	assert.Equal(t, "filter: AND group has no operands, needs at least two", filter.Check(and(), nil).Error())
 	err := error(&filter.FieldError{Field: "x", Reason: "bad"})
 	assert.True(t, errors.Is(err, filter.ErrInvalid))
 	assert.False(t, errors.Is(err, filter.ErrSyntax))

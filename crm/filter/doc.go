@@ -22,8 +22,10 @@
 // custom.score. What each name means, and its type, is up to the caller's
 // Record and Schema; package crm supplies both for its records.
 //
-// This package imports only the standard library, so that package crm
-// (and anything else) can import it.
+// Trees are plain values that no function of this package modifies, and
+// every function is safe for concurrent use. This package imports only
+// the standard library, so that package crm (and anything else) can
+// import it.
 //
 // # Text form
 //

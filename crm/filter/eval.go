@@ -27,10 +27,12 @@ func (m MapRecord) Field(name string) (any, bool) {
 
 // Eval reports whether the record r matches e, with relative times
 // resolved against now (see the package documentation for the exact
-// semantics). It returns an error matching ErrInvalid when e is malformed
-// or a record value cannot be compared with the filter's value (for
-// example text against a number); only the conditions Eval actually
-// evaluates are checked, so run Check first to catch every problem.
+// semantics). A nil r is a record without fields. It returns an error
+// matching ErrInvalid when e is malformed or a record value cannot be
+// compared with the filter's value (for example text against a number);
+// only the conditions Eval actually evaluates are checked, so run Check
+// first to catch every problem. Unlike Check, Eval accepts a group of one
+// operand, which means the operand.
 func Eval(e Expr, r Record, now time.Time) (bool, error) {
 	ev := evaluator{r: r, now: now.UTC()}
 	return ev.expr(e, 0)
@@ -92,7 +94,11 @@ func (ev *evaluator) cond(c *Cond) (bool, error) {
 	if chk.condShape(c); len(chk.errs) > 0 {
 		return false, chk.errs[0]
 	}
-	raw, ok := ev.r.Field(c.Field)
+	var raw any
+	var ok bool
+	if ev.r != nil {
+		raw, ok = ev.r.Field(c.Field)
+	}
 	rv, set, err := readValue(c.Field, raw, ok)
 	if err != nil {
 		return false, err

@@ -376,3 +376,12 @@ func TestResolveSharesUnchangedNodes(t *testing.T) {
 	assert.Same(t, plain, filter.Resolve(plain, evalNow))
 	assert.Nil(t, filter.Resolve(nil, evalNow))
 }
+
+func TestEvalNilRecord(t *testing.T) {
+	ok, err := filter.Eval(mustParse(t, `country IS NOT SET AND tags NOT CONTAINS "vip" AND region = null`), nil, evalNow)
+	require.NoError(t, err)
+	assert.True(t, ok, "a nil record has no fields")
+	ok, err = filter.Eval(mustParse(t, `country = "DE"`), nil, evalNow)
+	require.NoError(t, err)
+	assert.False(t, ok)
+}
