@@ -1,0 +1,757 @@
+package crm_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/badger"
+	"github.com/crmkit/crmkit/store/memory"
+)
+
+// The benchmarks below measure the domain on the embedded Badger backend,
+// each next to a baseline that does the same storage work through the
+// store interface directly, in the same run:
+//
+//   - BenchmarkContactCreate: Create (one contact per transaction),
+//     CreateMany in batches of 1,000, and CreateMany of 100,000 contacts,
+//     against raw Updates that write as many keys of the same sizes as the
+//     CRM writes per contact, in as many transactions.
+//   - BenchmarkContactGet: Get by ID and GetByEmail on a warm store of
+//     CRMKIT_BENCH_CONTACTS contacts (default 1,000,000), against raw Views
+//     that read the same keys; p50 and p99 latency.
+//   - BenchmarkTimelinePage: a 50-entry timeline page of a contact with
+//     10,000 activities, against a raw View that scans and reads the same
+//     keys.
+//
+// Every "crm" sub-benchmark reports ratio = its time / the "raw" time of
+// the sub-benchmark run just before it. BENCHMARKS.md at the repository
+// root has the commands and the figures.
+
+// benchWorkspace is the workspace every benchmark writes to.
+const benchWorkspace = "bench"
+
+// benchEpoch is the fixed time the benchmarks' clocks start from.
+var benchEpoch = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// openBenchBadger opens a Badger store in a temporary directory of b,
+// without synced commits (the crm and raw runs pay the same either way),
+// and returns it with its directory.
+func openBenchBadger(b *testing.B) (store.Store, string) {
+	b.Helper()
+	dir := b.TempDir()
+	st, err := badger.Open(dir, badger.WithSyncWrites(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	return st, dir
+}
+
+// waitIdle waits until the engine's background work after a load
+// (memtable flushes, compactions) has finished, judged by the files in dir
+// keeping their names and sizes for 3 seconds, and at most 5 minutes, so
+// that lookups are measured on a settled store rather than next to a
+// compaction.
+func waitIdle(b *testing.B, dir string) {
+	b.Helper()
+	snapshot := func() string {
+		var sb strings.Builder
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil {
+				fmt.Fprintf(&sb, "%s:%d;", e.Name(), info.Size())
+			}
+		}
+		return sb.String()
+	}
+	start := time.Now()
+	last, stable := snapshot(), 0
+	for stable < 6 && time.Since(start) < 5*time.Minute {
+		<-time.After(500 * time.Millisecond)
+		cur := snapshot()
+		if cur == last {
+			stable++
+		} else {
+			last, stable = cur, 0
+		}
+	}
+	b.Logf("store settled after %v", time.Since(start).Round(100*time.Millisecond))
+}
+
+// newBenchCRM returns a CRM over st with the benchmark workspace.
+func newBenchCRM(b *testing.B, st store.Store) *crm.Workspace {
+	b.Helper()
+	c := crm.New(st, crm.WithClock(func() time.Time { return benchEpoch }))
+	ws, err := c.CreateWorkspace(context.Background(), crm.WorkspaceInfo{ID: benchWorkspace, Name: "Benchmarks"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ws
+}
+
+// Realistic contact data.
+var (
+	benchFirstNames = []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken",
+		"Radia", "Linus", "Frances", "John", "Sophie", "Tim", "Hedy", "Dennis", "Katherine", "Niklaus"}
+	benchLastNames = []string{"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton",
+		"Thompson", "Perlman", "Torvalds", "Allen", "McCarthy", "Wilson", "Berners-Lee", "Lamarr",
+		"Ritchie", "Johnson", "Wirth"}
+	benchPlaces = []crm.Address{
+		{City: "Berlin", Region: "Berlin", Country: "DE"},
+		{City: "Lyon", Region: "Auvergne-Rhone-Alpes", Country: "FR"},
+		{City: "Austin", Region: "Texas", Country: "US"},
+		{City: "Leeds", Region: "West Yorkshire", Country: "GB"},
+		{City: "Osaka", Region: "Osaka", Country: "JP"},
+		{City: "Porto", Region: "Norte", Country: "PT"},
+	}
+	benchStreets   = []string{"Main Street", "Hauptstrasse", "Rue de la Republique", "High Street", "Avenida da Liberdade"}
+	benchTitles    = []string{"CTO", "Head of Sales", "Software Engineer", "Procurement Manager", "CEO", "Office Manager"}
+	benchTags      = []string{"vip", "newsletter", "trial", "partner", "churn-risk", "webinar-2026", "enterprise", "smb"}
+	benchSources   = []string{"web", "referral", "event", "import", "ads"}
+	benchLifecycle = []string{"subscriber", "lead", "marketing_qualified", "sales_qualified", "customer"}
+)
+
+// benchContact returns the i-th contact of the benchmark data: a name, one
+// email (a third of them two), a phone, a title, an address, one to three
+// tags, a lifecycle stage, a lead source and an owner. Emails are unique
+// by i.
+func benchContact(i int) crm.Contact {
+	r := rand.New(rand.NewPCG(uint64(i), 0x5eed))
+	first := benchFirstNames[r.IntN(len(benchFirstNames))]
+	last := benchLastNames[r.IntN(len(benchLastNames))]
+	addr := benchPlaces[r.IntN(len(benchPlaces))]
+	addr.Street = strconv.Itoa(1+r.IntN(300)) + " " + benchStreets[r.IntN(len(benchStreets))]
+	addr.PostalCode = fmt.Sprintf("%05d", r.IntN(100000))
+	c := crm.Contact{
+		FirstName: first,
+		LastName:  last,
+		Emails:    []string{fmt.Sprintf("%s.%s.%d@example.com", strings.ToLower(first), strings.ToLower(last), i)},
+		Phones:    []crm.Phone{{Number: fmt.Sprintf("+49 30 %04d %04d", r.IntN(10000), i%10000), Label: "work"}},
+		Title:     benchTitles[r.IntN(len(benchTitles))],
+		Address:   addr,
+		Lifecycle: benchLifecycle[r.IntN(len(benchLifecycle))],
+		// The lead source and owner are what a sales team fills in.
+		LeadSource: benchSources[r.IntN(len(benchSources))],
+		OwnerID:    "u_" + strconv.Itoa(r.IntN(25)),
+	}
+	if r.IntN(3) == 0 {
+		c.Emails = append(c.Emails, fmt.Sprintf("%c%s%d@mail.example.org", first[0]|0x20, strings.ToLower(last), i))
+	}
+	for n := 1 + r.IntN(3); len(c.Tags) < n; {
+		if t := benchTags[r.IntN(len(benchTags))]; !slices.Contains(c.Tags, t) {
+			c.Tags = append(c.Tags, t)
+		}
+	}
+	return c
+}
+
+func benchContacts(from, n int) []crm.Contact {
+	out := make([]crm.Contact, n)
+	for i := range out {
+		out[i] = benchContact(from + i)
+	}
+	return out
+}
+
+// --- A store that records what the CRM does with it -----------------------
+
+// recordingStore wraps a store and records, while on, the shape of every
+// Set (key and value length), every Get key and every Scan (range and the
+// number of entries consumed), and counts Update calls. It is used to learn
+// what one CRM call costs in storage terms, so the raw baselines can do the
+// same storage work without the CRM.
+type recordingStore struct {
+	store.Store
+	mu      sync.Mutex
+	updates int
+	sets    []benchWrite
+	gets    [][]byte
+	scans   []benchScan
+}
+
+type benchWrite struct{ key, value int }
+
+type benchScan struct {
+	r store.Range
+	n int
+}
+
+// reset clears what was recorded.
+func (s *recordingStore) reset() {
+	s.mu.Lock()
+	s.updates, s.sets, s.gets, s.scans = 0, nil, nil, nil
+	s.mu.Unlock()
+}
+
+func (s *recordingStore) View(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Store.View(ctx, func(tx store.Tx) error { return fn(&recordingTx{tx, s}) })
+}
+
+func (s *recordingStore) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	s.mu.Lock()
+	s.updates++
+	s.mu.Unlock()
+	return s.Store.Update(ctx, func(tx store.Tx) error { return fn(&recordingTx{tx, s}) })
+}
+
+type recordingTx struct {
+	store.Tx
+	s *recordingStore
+}
+
+func (t *recordingTx) Get(key []byte) ([]byte, error) {
+	t.s.mu.Lock()
+	t.s.gets = append(t.s.gets, slices.Clone(key))
+	t.s.mu.Unlock()
+	return t.Tx.Get(key)
+}
+
+func (t *recordingTx) Set(key, value []byte) error {
+	t.s.mu.Lock()
+	t.s.sets = append(t.s.sets, benchWrite{len(key), len(value)})
+	t.s.mu.Unlock()
+	return t.Tx.Set(key, value)
+}
+
+func (t *recordingTx) Scan(r store.Range) iter.Seq2[store.Entry, error] {
+	return func(yield func(store.Entry, error) bool) {
+		rec := benchScan{r: store.Range{
+			Prefix: slices.Clone(r.Prefix), Start: slices.Clone(r.Start), End: slices.Clone(r.End),
+			Reverse: r.Reverse, KeysOnly: r.KeysOnly,
+		}}
+		defer func() {
+			t.s.mu.Lock()
+			t.s.scans = append(t.s.scans, rec)
+			t.s.mu.Unlock()
+		}()
+		for e, err := range t.Tx.Scan(r) {
+			rec.n++
+			if !yield(e, err) {
+				return
+			}
+		}
+	}
+}
+
+// benchReads is the storage work of one read call: scans first, then gets.
+type benchReads struct {
+	gets  [][]byte
+	scans []benchScan
+}
+
+// take returns what s recorded since the last reset.
+func (s *recordingStore) take() benchReads {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := benchReads{gets: s.gets, scans: s.scans}
+	s.gets, s.scans = nil, nil
+	return r
+}
+
+// replay does r's reads in one View of st, consuming as many entries of
+// each scan as the CRM did.
+func (r benchReads) replay(ctx context.Context, st store.Store) error {
+	return st.View(ctx, func(tx store.Tx) error {
+		for _, sc := range r.scans {
+			n := 0
+			for _, err := range tx.Scan(sc.r) {
+				if err != nil {
+					return err
+				}
+				if n++; n == sc.n {
+					break
+				}
+			}
+		}
+		for _, k := range r.gets {
+			if _, err := tx.Get(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// --- BenchmarkContactCreate ----------------------------------------------
+
+// createShape is what creating contacts writes, learnt once on the memory
+// store: the Sets of each of the first createShapeN contacts, and how many
+// Updates CreateMany used for them.
+type createShape struct {
+	perContact [][]benchWrite
+	// bulkPerTxn is how many contacts CreateMany puts in one transaction.
+	bulkPerTxn  int
+	keys, bytes float64 // mean keys and key+value bytes per contact
+}
+
+const createShapeN = 1000
+
+var (
+	createShapeOnce sync.Once
+	createShapeVal  createShape
+	createShapeErr  error
+)
+
+func learnCreateShape() (createShape, error) {
+	createShapeOnce.Do(func() {
+		ctx := context.Background()
+		rec := &recordingStore{Store: memory.New()}
+		defer rec.Close()
+		c := crm.New(rec, crm.WithClock(func() time.Time { return benchEpoch }))
+		ws, err := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: benchWorkspace, Name: "Benchmarks"})
+		if err != nil {
+			createShapeErr = err
+			return
+		}
+		var sh createShape
+		total := 0
+		for i := range createShapeN {
+			rec.reset()
+			if _, err := ws.Contacts().Create(ctx, benchContact(i)); err != nil {
+				createShapeErr = err
+				return
+			}
+			sh.perContact = append(sh.perContact, rec.sets)
+			for _, w := range rec.sets {
+				total += w.key + w.value
+			}
+			sh.keys += float64(len(rec.sets))
+		}
+		sh.keys /= createShapeN
+		sh.bytes = float64(total) / createShapeN
+
+		// CreateMany must write the same keys per contact (checked on the
+		// same contacts, in a second workspace); learn its transaction
+		// size.
+		bulk, err := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: benchWorkspace + "-bulk", Name: "Bulk"})
+		if err != nil {
+			createShapeErr = err
+			return
+		}
+		rec.reset()
+		if _, err := bulk.Contacts().CreateMany(ctx, benchContacts(0, createShapeN)); err != nil {
+			createShapeErr = err
+			return
+		}
+		if rec.updates == 0 || len(rec.sets) != int(sh.keys*createShapeN+0.5) {
+			createShapeErr = fmt.Errorf("CreateMany wrote %d keys in %d updates for %d contacts; Create wrote %.0f",
+				len(rec.sets), rec.updates, createShapeN, sh.keys*createShapeN)
+			return
+		}
+		sh.bulkPerTxn = (createShapeN + rec.updates - 1) / rec.updates
+		createShapeVal = sh
+	})
+	return createShapeVal, createShapeErr
+}
+
+// rawWriter writes keys of given shapes with random content: the first 8
+// bytes of a key are a bijective hash of a counter (so keys are unique and
+// spread over the key space), the rest and the values come from a random
+// pool.
+type rawWriter struct {
+	next uint64
+	pool []byte
+	key  []byte
+}
+
+func newRawWriter(seed uint64) *rawWriter {
+	r := rand.New(rand.NewPCG(seed, 0xbe7c4))
+	pool := make([]byte, 1<<20)
+	for i := 0; i+8 <= len(pool); i += 8 {
+		binary.LittleEndian.PutUint64(pool[i:], r.Uint64())
+	}
+	return &rawWriter{next: seed << 40, pool: pool}
+}
+
+// splitmix64 is a bijective mix of x.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// write sets one key of each shape.
+func (w *rawWriter) write(tx store.Writer, shapes []benchWrite) error {
+	for _, s := range shapes {
+		w.next++
+		h := splitmix64(w.next)
+		off := int(h % uint64(len(w.pool)-4096))
+		w.key = binary.BigEndian.AppendUint64(w.key[:0], h)
+		if s.key > 8 {
+			w.key = append(w.key, w.pool[off:off+s.key-8]...)
+		}
+		if err := tx.Set(w.key, w.pool[off+64:off+64+s.value]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkContactCreate measures creating realistic contacts on Badger,
+// one per transaction (Single), 1,000 per CreateMany call (Bulk1000) and
+// 100,000 per CreateMany call (Bulk100k), each after a raw baseline that
+// writes the same number of keys of the same sizes in the same number of
+// transactions.
+func BenchmarkContactCreate(b *testing.B) {
+	sh, err := learnCreateShape()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("a contact create writes %.2f keys, %.0f bytes; CreateMany puts %d contacts in a transaction",
+		sh.keys, sh.bytes, sh.bulkPerTxn)
+
+	b.Run("Single", func(b *testing.B) {
+		var rawNs float64
+		b.Run("raw", func(b *testing.B) {
+			st, _ := openBenchBadger(b)
+			w := newRawWriter(1)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				err := st.Update(ctx, func(tx store.Tx) error { return w.write(tx, sh.perContact[i%len(sh.perContact)]) })
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			rawNs = reportCreate(b, b.N, sh, 0)
+		})
+		b.Run("crm", func(b *testing.B) {
+			st, _ := openBenchBadger(b)
+			ws := newBenchCRM(b, st)
+			in := benchContacts(0, b.N)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := ws.Contacts().Create(ctx, in[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCreate(b, b.N, sh, rawNs)
+		})
+	})
+
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"Bulk1000", 1000}, {"Bulk100k", 100_000}} {
+		b.Run(size.name, func(b *testing.B) {
+			var rawNs float64
+			b.Run("raw", func(b *testing.B) {
+				st, _ := openBenchBadger(b)
+				w := newRawWriter(2)
+				ctx := context.Background()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					for start := 0; start < size.n; start += sh.bulkPerTxn {
+						err := st.Update(ctx, func(tx store.Tx) error {
+							for i := start; i < min(start+sh.bulkPerTxn, size.n); i++ {
+								if err := w.write(tx, sh.perContact[i%len(sh.perContact)]); err != nil {
+									return err
+								}
+							}
+							return nil
+						})
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				rawNs = reportCreate(b, b.N*size.n, sh, 0)
+			})
+			b.Run("crm", func(b *testing.B) {
+				st, _ := openBenchBadger(b)
+				ws := newBenchCRM(b, st)
+				ctx := context.Background()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for op := range b.N {
+					b.StopTimer()
+					in := benchContacts(op*size.n, size.n)
+					b.StartTimer()
+					if _, err := ws.Contacts().CreateMany(ctx, in); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportCreate(b, b.N*size.n, sh, rawNs)
+			})
+		})
+	}
+}
+
+// reportCreate reports contacts/s (and s/100k for large batches) and, when
+// rawNs (the baseline's ns per contact) is known, ratio. It returns the ns
+// per contact.
+func reportCreate(b *testing.B, contacts int, sh createShape, rawNs float64) float64 {
+	ns := float64(b.Elapsed().Nanoseconds()) / float64(contacts)
+	b.ReportMetric(1e9/ns, "contacts/s")
+	if contacts/b.N >= 100_000 {
+		b.ReportMetric(ns*100_000/1e9, "s/100k")
+	}
+	if rawNs > 0 {
+		b.ReportMetric(ns/rawNs, "ratio")
+	} else {
+		b.ReportMetric(sh.keys, "keys/contact")
+		b.ReportMetric(sh.bytes, "B/contact")
+	}
+	return ns
+}
+
+// --- BenchmarkContactGet -------------------------------------------------
+
+// benchContactCount is how many contacts BenchmarkContactGet loads:
+// CRMKIT_BENCH_CONTACTS, or 1,000,000.
+func benchContactCount(b *testing.B) int {
+	s := os.Getenv("CRMKIT_BENCH_CONTACTS")
+	if s == "" {
+		return 1_000_000
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(s, "_", ""))
+	if err != nil || n < 1 {
+		b.Fatalf("CRMKIT_BENCH_CONTACTS=%q: want a positive number", s)
+	}
+	return n
+}
+
+// getSampleSize is how many of the loaded contacts the lookups visit, in a
+// random order: enough that the working set exceeds Badger's block cache.
+const getSampleSize = 100_000
+
+// BenchmarkContactGet measures Get by ID and GetByEmail on a warm Badger
+// store of benchContactCount contacts, with p50 and p99 latency, each after
+// a raw baseline that reads the same keys in one View per lookup. The store
+// is built once for all sub-benchmarks (with CreateMany) and removed at the
+// end; with -count above 1 it is built again for each count.
+func BenchmarkContactGet(b *testing.B) {
+	n := benchContactCount(b)
+	ctx := context.Background()
+	st, dir := openBenchBadger(b)
+	rec := &recordingStore{Store: st}
+	ws := newBenchCRM(b, st)
+	// A second handle on the same store and workspace, that records.
+	recWS, err := crm.New(rec).Workspace(ctx, benchWorkspace)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	start := time.Now()
+	ids := make([]string, n)
+	emails := make([]string, n)
+	const chunk = 10_000
+	for from := 0; from < n; from += chunk {
+		out, err := ws.Contacts().CreateMany(ctx, benchContacts(from, min(chunk, n-from)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, c := range out {
+			ids[from+i], emails[from+i] = c.ID, c.Emails[0]
+		}
+	}
+	b.Logf("loaded %d contacts in %v", n, time.Since(start).Round(time.Millisecond))
+	waitIdle(b, dir)
+
+	// Pick the sample, record the keys each lookup reads (which warms the
+	// store), and check the lookups find the right contacts.
+	r := rand.New(rand.NewPCG(7, 7))
+	sample := make([]int, min(getSampleSize, n))
+	for i := range sample {
+		sample[i] = r.IntN(n)
+	}
+	byID := make([]benchReads, len(sample))
+	byEmail := make([]benchReads, len(sample))
+	for i, k := range sample {
+		rec.take()
+		c, err := recWS.Contacts().Get(ctx, ids[k])
+		if err != nil || c.ID != ids[k] {
+			b.Fatalf("get %s: %v", ids[k], err)
+		}
+		byID[i] = rec.take()
+		c, err = recWS.Contacts().GetByEmail(ctx, emails[k])
+		if err != nil || c.ID != ids[k] {
+			b.Fatalf("get by email %s: %v (got %s, want %s)", emails[k], err, c.ID, ids[k])
+		}
+		byEmail[i] = rec.take()
+	}
+
+	lookups := []struct {
+		name string
+		raw  []benchReads
+		get  func(ctx context.Context, i int) (crm.Contact, error)
+	}{
+		{"ByID", byID, func(ctx context.Context, i int) (crm.Contact, error) { return ws.Contacts().Get(ctx, ids[i]) }},
+		{"ByEmail", byEmail, func(ctx context.Context, i int) (crm.Contact, error) {
+			return ws.Contacts().GetByEmail(ctx, emails[i])
+		}},
+	}
+	for _, l := range lookups {
+		b.Run(l.name, func(b *testing.B) {
+			var rawNs float64
+			b.Run("raw", func(b *testing.B) {
+				lat := make([]time.Duration, b.N)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					t0 := time.Now()
+					if err := l.raw[i%len(sample)].replay(ctx, st); err != nil {
+						b.Fatal(err)
+					}
+					lat[i] = time.Since(t0)
+				}
+				b.StopTimer()
+				rawNs = reportLatency(b, lat, n, 0)
+			})
+			b.Run("crm", func(b *testing.B) {
+				lat := make([]time.Duration, b.N)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					k := sample[i%len(sample)]
+					t0 := time.Now()
+					c, err := l.get(ctx, k)
+					lat[i] = time.Since(t0)
+					if err != nil || c.ID != ids[k] {
+						b.Fatalf("lookup %d: %v", k, err)
+					}
+				}
+				b.StopTimer()
+				reportLatency(b, lat, n, rawNs)
+			})
+		})
+	}
+}
+
+// reportLatency reports the p50 and p99 of lat in µs, the store's size
+// and, when rawNs is known, ratio of the mean times. It returns the mean in
+// ns.
+func reportLatency(b *testing.B, lat []time.Duration, contacts int, rawNs float64) float64 {
+	mean := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / 1e3 }
+	b.ReportMetric(pct(0.50), "p50-µs")
+	b.ReportMetric(pct(0.99), "p99-µs")
+	b.ReportMetric(float64(contacts), "contacts")
+	if rawNs > 0 {
+		b.ReportMetric(mean/rawNs, "ratio")
+	}
+	return mean
+}
+
+// --- BenchmarkTimelinePage -----------------------------------------------
+
+// timelineActivities is how many activities the timeline benchmark's
+// contact has.
+const timelineActivities = 10_000
+
+// BenchmarkTimelinePage measures a 50-entry page of the timeline of a
+// contact with 10,000 activities on Badger: the newest page, and a page
+// 5,000 entries deep reached with a cursor. Each runs after a raw baseline
+// that does the page's scan and reads in one View.
+func BenchmarkTimelinePage(b *testing.B) {
+	ctx := context.Background()
+	st, dir := openBenchBadger(b)
+	rec := &recordingStore{Store: st}
+	ws := newBenchCRM(b, st)
+	recWS, err := crm.New(rec).Workspace(ctx, benchWorkspace)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ada, err := ws.Contacts().Create(ctx, benchContact(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	types := []crm.ActivityType{crm.ActivityCall, crm.ActivityEmail, crm.ActivityMeeting, crm.ActivityNote}
+	body := strings.Repeat("Discussed the renewal, the seat count and the onboarding plan. ", 4)
+	for from := 0; from < timelineActivities; from += 1000 {
+		acts := make([]crm.Activity, 0, 1000)
+		for i := from; i < from+1000; i++ {
+			a := crm.Activity{
+				Type:       types[i%len(types)],
+				Subject:    fmt.Sprintf("Touchpoint %d", i),
+				Body:       body,
+				OccurredAt: benchEpoch.Add(-time.Duration(timelineActivities-i) * time.Hour),
+				ContactIDs: []string{ada.ID},
+				OwnerID:    "u_1",
+			}
+			if a.Type == crm.ActivityCall || a.Type == crm.ActivityMeeting {
+				a.Direction, a.Duration, a.Outcome = "outbound", 20*time.Minute, "connected"
+			}
+			acts = append(acts, a)
+		}
+		if _, err := ws.Activities().LogMany(ctx, acts); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	waitIdle(b, dir)
+	const pageSize = 50
+	ref := crm.Ref{Kind: "contact", ID: ada.ID}
+	deep := ""
+	for range timelineActivities / 2 / pageSize {
+		pg, err := ws.Timeline(ctx, ref, deep, pageSize)
+		if err != nil {
+			b.Fatal(err)
+		}
+		deep = pg.Next
+	}
+	for _, p := range []struct{ name, after string }{{"Newest", ""}, {"Deep", deep}} {
+		rec.take()
+		pg, err := recWS.Timeline(ctx, ref, p.after, pageSize)
+		if err != nil || len(pg.Entries) != pageSize || pg.Next == "" {
+			b.Fatalf("timeline page %s: %d entries, %v", p.name, len(pg.Entries), err)
+		}
+		reads := rec.take()
+		b.Run(p.name, func(b *testing.B) {
+			var rawNs float64
+			b.Run("raw", func(b *testing.B) {
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					if err := reads.replay(ctx, st); err != nil {
+						b.Fatal(err)
+					}
+				}
+				rawNs = reportPage(b, 0)
+			})
+			b.Run("crm", func(b *testing.B) {
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					pg, err := ws.Timeline(ctx, ref, p.after, pageSize)
+					if err != nil || len(pg.Entries) != pageSize {
+						b.Fatalf("timeline: %d entries, %v", len(pg.Entries), err)
+					}
+				}
+				reportPage(b, rawNs)
+			})
+		})
+	}
+}
+
+// reportPage reports µs/page and, when rawNs is known, ratio. It returns
+// the ns per page.
+func reportPage(b *testing.B, rawNs float64) float64 {
+	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(ns/1e3, "µs/page")
+	if rawNs > 0 {
+		b.ReportMetric(ns/rawNs, "ratio")
+	}
+	return ns
+}
