@@ -45,10 +45,17 @@ func (*OrExpr) isExpr()  {}
 func (*NotExpr) isExpr() {}
 func (*Cond) isExpr()    {}
 
+// String returns Format(e).
 func (e *AndExpr) String() string { return Format(e) }
-func (e *OrExpr) String() string  { return Format(e) }
+
+// String returns Format(e).
+func (e *OrExpr) String() string { return Format(e) }
+
+// String returns Format(e).
 func (e *NotExpr) String() string { return Format(e) }
-func (e *Cond) String() string    { return Format(e) }
+
+// String returns Format(e).
+func (e *Cond) String() string { return Format(e) }
 
 // Op is the operator of a condition. Its value is its canonical text, as
 // written in both the text and the JSON form.
@@ -90,30 +97,37 @@ type opInfo struct {
 	null bool
 }
 
-var opTable = map[Op]opInfo{
-	OpEq:          {arity: aryOne, null: true},
-	OpNe:          {arity: aryOne, null: true, positive: OpEq},
-	OpLt:          {arity: aryOne},
-	OpLe:          {arity: aryOne},
-	OpGt:          {arity: aryOne},
-	OpGe:          {arity: aryOne},
-	OpIn:          {arity: aryMany, null: true},
-	OpNotIn:       {arity: aryMany, null: true, positive: OpIn},
-	OpBetween:     {arity: aryTwo},
-	OpContains:    {arity: aryOne},
-	OpNotContains: {arity: aryOne, positive: OpContains},
-	OpStartsWith:  {arity: aryOne},
-	OpMatches:     {arity: aryOne},
-	OpIsSet:       {arity: aryNone},
-	OpIsNotSet:    {arity: aryNone},
+// infoOf returns what the operator takes. A switch rather than a map:
+// Eval asks for every condition it evaluates.
+func infoOf(op Op) (opInfo, bool) {
+	switch op {
+	case OpEq:
+		return opInfo{arity: aryOne, null: true}, true
+	case OpNe:
+		return opInfo{arity: aryOne, null: true, positive: OpEq}, true
+	case OpLt, OpLe, OpGt, OpGe, OpContains, OpStartsWith, OpMatches:
+		return opInfo{arity: aryOne}, true
+	case OpIn:
+		return opInfo{arity: aryMany, null: true}, true
+	case OpNotIn:
+		return opInfo{arity: aryMany, null: true, positive: OpIn}, true
+	case OpBetween:
+		return opInfo{arity: aryTwo}, true
+	case OpNotContains:
+		return opInfo{arity: aryOne, positive: OpContains}, true
+	case OpIsSet, OpIsNotSet:
+		return opInfo{arity: aryNone}, true
+	}
+	return opInfo{}, false
 }
 
 // Valid reports whether op is one of the operators above.
 func (op Op) Valid() bool {
-	_, ok := opTable[op]
+	_, ok := infoOf(op)
 	return ok
 }
 
+// String returns the operator's canonical text.
 func (op Op) String() string { return string(op) }
 
 // ParseOp returns the operator written s: its canonical text or, for

@@ -22,6 +22,8 @@ type FieldError struct {
 	Reason string
 }
 
+// Error returns "filter: field \"name\": reason", or "filter: reason"
+// without a field.
 func (e *FieldError) Error() string {
 	if e.Field == "" {
 		return "filter: " + e.Reason
@@ -62,6 +64,8 @@ const (
 
 var typeNames = [...]string{"", "text", "number", "bool", "date", "time", "list"}
 
+// String returns the type's name: "text", "number", "bool", "date",
+// "time" or "list".
 func (t Type) String() string {
 	if t >= TypeText && t <= TypeList {
 		return typeNames[t]
@@ -220,7 +224,7 @@ func (c *checker) condShape(x *Cond) {
 	if !validField(x.Field) {
 		c.add(x.Field, "%q is not a field name (want names like first_name or address.country, not a keyword)", x.Field)
 	}
-	info, ok := opTable[x.Op]
+	info, ok := infoOf(x.Op)
 	if !ok {
 		c.add(x.Field, "unknown operator %q", string(x.Op))
 		return

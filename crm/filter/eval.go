@@ -110,8 +110,8 @@ func (ev *evaluator) cond(c *Cond) (bool, error) {
 		return !set, nil
 	}
 	op, negate := c.Op, false
-	if p := opTable[op].positive; p != "" {
-		op, negate = p, true
+	if info, _ := infoOf(op); info.positive != "" {
+		op, negate = info.positive, true
 	}
 	m, err := ev.match(c.Field, op, c.Values, rv, set)
 	if err != nil {

@@ -21,6 +21,7 @@ type JSONError struct {
 	Reason string
 }
 
+// Error returns "filter: path: reason", or "filter: reason" at the root.
 func (e *JSONError) Error() string {
 	if e.Path == "" {
 		return "filter: " + e.Reason
@@ -82,7 +83,7 @@ func writeJSON(b *strings.Builder, e Expr) {
 		writeJSONString(b, x.Field)
 		b.WriteString(`,"op":`)
 		writeJSONString(b, string(x.Op))
-		switch opTable[x.Op].arity {
+		switch info, _ := infoOf(x.Op); info.arity {
 		case aryOne:
 			b.WriteString(`,"value":`)
 			writeJSONValue(b, x.Values[0])
@@ -267,7 +268,7 @@ func parseJSONCond(obj map[string]json.RawMessage, keys []string, path string) (
 	if c.Op, ok = ParseOp(opText); !ok {
 		return nil, &JSONError{Path: joinPath(path, "op"), Reason: fmt.Sprintf("unknown operator %q", opText)}
 	}
-	info := opTable[c.Op]
+	info, _ := infoOf(c.Op)
 	rawValue, hasValue := obj["value"]
 	rawValues, hasValues := obj["values"]
 	switch info.arity {

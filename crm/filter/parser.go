@@ -28,6 +28,7 @@ type SyntaxError struct {
 	Found string
 }
 
+// Error returns "filter: line:column: expected X, found Y".
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("filter: %d:%d: expected %s, found %s", e.Line, e.Column, e.Expected, e.Found)
 }
@@ -295,7 +296,7 @@ func (p *parser) values(c *Cond, n int) error {
 		if err != nil {
 			return err
 		}
-		if v.kind == KindNull && !opTable[c.Op].null {
+		if info, _ := infoOf(c.Op); v.kind == KindNull && !info.null {
 			return p.failAt(v, "a value other than null")
 		}
 		c.Values = append(c.Values, v.Value)

@@ -26,6 +26,8 @@ const (
 
 var kindNames = [...]string{"invalid", "null", "text", "number", "bool", "time", "relative time"}
 
+// String returns the kind's name: "null", "text", "number", "bool",
+// "time", "relative time" or "invalid".
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
