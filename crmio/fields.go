@@ -31,6 +31,10 @@ type field[T any] struct {
 	readOnly bool
 	// noExport fields are imported but not exported.
 	noExport bool
+	// object fields take a JSON object as one value (amounts, external
+	// IDs); other fields bound to a key holding an object are skipped in
+	// favour of the object's own keys ("address": {"city": ...}).
+	object bool
 	parse    func(rc *rowCtx, r *T, c cell)
 	// merge copies the parsed value from src into the stored record dst.
 	// replace is ImportOptions.Overwrite: lists are replaced instead of
@@ -240,7 +244,7 @@ func stampField[T any](name string, get func(*T) time.Time) *field[T] {
 
 func moneyField[T any](name string, get func(*T) *crm.Money, aliases ...string) *field[T] {
 	return &field[T]{
-		name: name, aliases: aliases, paths: []string{name},
+		name: name, aliases: aliases, paths: []string{name}, object: true,
 		parse: func(rc *rowCtx, r *T, c cell) {
 			if m, ok := rc.money(c); ok {
 				*get(r) = m
@@ -354,7 +358,7 @@ func phonesField[T any](name string, get func(*T) *[]crm.Phone, label string, al
 // externalIDsField reads "system:id" items (a JSON object in JSON Lines).
 func externalIDsField[T any](get func(*T) *map[string]string) *field[T] {
 	return &field[T]{
-		name: "external_ids", aliases: []string{"external_ids"}, paths: []string{"external_ids"}, multi: true,
+		name: "external_ids", aliases: []string{"external_ids"}, paths: []string{"external_ids"}, multi: true, object: true,
 		parse: func(rc *rowCtx, r *T, c cell) {
 			m := *get(r)
 			if m == nil {
@@ -437,7 +441,7 @@ func customField[T any](def crm.FieldDef, get func(*T) *crm.Custom) *field[T] {
 		aliases = append(aliases, def.Label)
 	}
 	return &field[T]{
-		name: name, aliases: aliases, paths: []string{name}, multi: def.Type == crm.FieldMultiSelect,
+		name: name, aliases: aliases, paths: []string{name}, multi: def.Type == crm.FieldMultiSelect, object: def.Type == crm.FieldMoney,
 		parse: func(rc *rowCtx, r *T, c cell) {
 			v, ok := customValue(rc, def, c)
 			if !ok {

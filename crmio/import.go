@@ -176,7 +176,7 @@ func Resume(ctx context.Context, ws *crm.Workspace, r io.Reader, opts ImportOpti
 
 // Entry states.
 const (
-	eReject = iota
+	eReject = iota + 1
 	eSkip
 	eCreate
 	eUpdate
@@ -199,6 +199,7 @@ type entry[T any] struct {
 	leader    *entry[T]
 	followers []*entry[T]
 	groupID   string
+	groupWhy  string // why a rejected group was rejected
 	skipWhy   string
 	createdID string
 }
@@ -411,7 +412,7 @@ func (im *importer[T]) bind(col, target string) (*field[T], error) {
 		im.ignore(col)
 		return nil, nil
 	}
-	if other, dup := im.bound[f]; dup && !f.multi {
+	if other, dup := im.bound[f]; dup && !f.multi && other != col {
 		if im.explicit {
 			return nil, fmt.Errorf("%w: columns %q and %q both map to %s, which holds one value", ErrMapping, other, col, f.name)
 		}
@@ -477,15 +478,19 @@ func (im *importer[T]) jsonBindings(row *Row) ([]binding[T], []cell, error) {
 	var cells []cell
 	var walk func(path string, c cell) error
 	walk = func(path string, c cell) error {
-		b, seen := im.jsonBind[path]
+		ck := path
+		if c.kind == cObject {
+			ck += "\x00{}"
+		}
+		b, seen := im.jsonBind[ck]
 		if !seen {
 			target, ok := "", false
 			if im.explicit {
 				target, ok = im.mapping[path]
 			} else {
 				target = guessField(objectInfos()[im.k.name], nil, normHeader(path))
-				if target != "" && strings.HasPrefix(target, "custom.") {
-					if _, defined := im.custom[strings.TrimPrefix(target, "custom.")]; !defined {
+				if name, isCustom := strings.CutPrefix(target, "custom."); isCustom {
+					if _, defined := im.custom[name]; !defined {
 						target = ""
 					}
 				}
@@ -498,29 +503,28 @@ func (im *importer[T]) jsonBindings(row *Row) ([]binding[T], []cell, error) {
 				}
 				ok = target != ""
 			}
-			if ok && target != "" {
+			if f := im.fieldFor(target); ok && f != nil && c.kind == cObject && !f.object && !im.explicit {
+				ok = false // look inside the object instead
+			}
+			if ok {
 				f, err := im.bind(path, target)
 				if err != nil {
 					return err
 				}
 				if f != nil {
 					b = &binding[T]{col: path, f: f}
+					if !im.explicit {
+						if im.mapping == nil {
+							im.mapping = Mapping{}
+							im.res.Mapping = im.mapping
+						}
+						im.mapping[path] = f.name
+					}
 				}
-			}
-			if b == nil && c.kind == cObject {
-				// Not bound: look inside (address, custom, ...).
-				b = nil
-			} else if b == nil && !(ok && (target == "" || target == "-")) {
+			} else if c.kind != cObject {
 				im.ignore(path)
 			}
-			im.jsonBind[path] = b
-			if im.mapping == nil {
-				im.mapping = Mapping{}
-				im.res.Mapping = im.mapping
-			}
-			if b != nil && !im.explicit {
-				im.mapping[path] = b.f.name
-			}
+			im.jsonBind[ck] = b
 		}
 		if b != nil {
 			bs = append(bs, *b)
@@ -631,6 +635,10 @@ func (im *importer[T]) add(row *Row) error {
 		return im.push(e, "")
 	}
 	if im.k.grouped && e.groupID != "" && im.group != nil && im.group.groupID == e.groupID {
+		if im.k.finish != nil {
+			im.k.finish(rc, &e.rec, nil)
+		}
+		e.st = eCreate // joins its leader's fate
 		return im.push(e, e.groupID)
 	}
 
@@ -706,7 +714,10 @@ func (im *importer[T]) push(e *entry[T], groupID string) error {
 		case e.st == eReject:
 			im.rejectGroup(g, e)
 		case g.st == eReject:
-			e.problems = []Problem{{Reason: fmt.Sprintf("line %d of the same purchase was rejected: %s", g.line, g.problems[0].Error())}}
+			if g.groupWhy == "" {
+				g.groupWhy = fmt.Sprintf("line %d of the same purchase was rejected: %s", g.line, firstProblem(g.problems))
+			}
+			e.problems = []Problem{{Reason: g.groupWhy}}
 			e.done = true
 		case g.st == eCreate || g.st == eUpdate:
 			im.k.group(&g.rec, &e.rec)
@@ -736,20 +747,26 @@ func (im *importer[T]) push(e *entry[T], groupID string) error {
 	return nil
 }
 
+func firstProblem(ps []Problem) string {
+	if len(ps) == 0 {
+		return "rejected"
+	}
+	return ps[0].Error()
+}
+
 // rejectGroup rejects a whole group because of its member bad.
 func (im *importer[T]) rejectGroup(g, bad *entry[T]) {
 	if g.st == eReject && g != bad {
-		bad.problems = append(bad.problems, Problem{Reason: fmt.Sprintf("line %d of the same purchase was rejected", g.line)})
+		bad.problems = append(bad.problems, Problem{Reason: g.groupWhy})
 		return
 	}
-	why := bad.problems[0].Error()
+	g.groupWhy = fmt.Sprintf("line %d of the same purchase was rejected: %s", bad.line, firstProblem(bad.problems))
 	for _, m := range append([]*entry[T]{g}, g.followers...) {
 		if m != bad && m.st != eReject {
-			m.problems = []Problem{{Reason: fmt.Sprintf("line %d of the same purchase was rejected: %s", bad.line, why)}}
+			m.problems = []Problem{{Reason: g.groupWhy}}
 		}
 		m.st, m.done = eReject, true
 	}
-	g.st = eReject
 }
 
 // flush commits the batch: updates first, then the new records in
@@ -857,7 +874,7 @@ func (im *importer[T]) markDone(e *entry[T]) {
 	for _, f := range e.followers {
 		f.done = true
 		if e.st == eReject && f.st != eReject {
-			f.problems = []Problem{{Reason: fmt.Sprintf("the purchase starting on line %d was rejected: %s", e.line, e.problems[0].Error())}}
+			f.problems = []Problem{{Reason: fmt.Sprintf("the purchase starting on line %d was rejected: %s", e.line, firstProblem(e.problems))}}
 		}
 		f.st = e.st
 	}

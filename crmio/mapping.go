@@ -62,12 +62,9 @@ func infoOf[T any](k *kind[T]) *objectInfo {
 	fields := append(append([]*field[T](nil), k.fields...), k.stamps...)
 	add := func(alias, name string) {
 		n := normHeader(alias)
-		if _, taken := oi.aliases[n]; !taken && n != "" {
-			oi.aliases[n] = name
-		}
-		if u := strings.ReplaceAll(n, ".", "_"); u != n {
-			if _, taken := oi.aliases[u]; !taken {
-				oi.aliases[u] = name
+		for _, v := range []string{n, strings.ReplaceAll(n, ".", "_"), compact(n)} {
+			if _, taken := oi.aliases[v]; !taken && v != "" {
+				oi.aliases[v] = name
 			}
 		}
 	}
@@ -152,8 +149,15 @@ func GuessMapping(headers []string, object string, fields ...crm.FieldDef) Mappi
 	return m
 }
 
+// compact is a header without its separators, so that "E-Mail Address"
+// and "email_address" meet.
+func compact(n string) string { return strings.NewReplacer("_", "", ".", "").Replace(n) }
+
 func guessField(oi *objectInfo, custom map[string]string, n string) string {
 	if f, ok := oi.aliases[n]; ok {
+		return f
+	}
+	if f, ok := oi.aliases[compact(n)]; ok && !strings.HasPrefix(n, "custom.") {
 		return f
 	}
 	if f, ok := custom[n]; ok {

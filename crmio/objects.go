@@ -56,9 +56,9 @@ type kind[T any] struct {
 
 // Generic helpers shared by the kinds.
 
-func idField[T any](meta func(*T) *crm.Meta) *field[T] {
+func idField[T any](meta func(*T) *crm.Meta, aliases ...string) *field[T] {
 	return &field[T]{
-		name: "id", aliases: []string{"id", "crm_id", "record_id"},
+		name: "id", aliases: append([]string{"id", "crm_id", "record_id"}, aliases...),
 		parse: func(rc *rowCtx, _ *T, c cell) {
 			if s, ok := rc.text(c); ok {
 				rc.id = s
@@ -668,11 +668,17 @@ func lineField(name string, path string, parse func(rc *rowCtx, li *crm.LineItem
 	}
 }
 
+func moneyLine(f *field[crm.Purchase]) *field[crm.Purchase] {
+	f.object = true
+	return f
+}
+
 func init() {
 	type P = crm.Purchase
 	k := purchaseKind
 	k.fields = []*field[P]{
-		idField(k.meta),
+		// Rows with the same id are the line items of one purchase.
+		idField(k.meta, "purchase_id", "order_id", "order", "order_number", "order_no", "invoice", "invoice_id", "invoice_number"),
 		{
 			name: "contact", aliases: []string{"contact", "contact_email", "customer_email", "email", "customer", "contact_id", "buyer"},
 			paths: []string{"contact_id"},
@@ -711,16 +717,16 @@ func init() {
 				li.Quantity = n
 			}
 		}, func(li *crm.LineItem) any { return li.Quantity }, "quantity", "qty", "units", "count"),
-		lineField("unit_price", "items.unit_price", func(rc *rowCtx, li *crm.LineItem, c cell) {
+		moneyLine(lineField("unit_price", "items.unit_price", func(rc *rowCtx, li *crm.LineItem, c cell) {
 			if m, ok := rc.money(c); ok {
 				li.UnitPrice = m
 			}
-		}, func(li *crm.LineItem) any { return li.UnitPrice }, "unit_price", "price", "unit_cost", "amount"),
-		lineField("discount", "items.discount", func(rc *rowCtx, li *crm.LineItem, c cell) {
+		}, func(li *crm.LineItem) any { return li.UnitPrice }, "unit_price", "price", "unit_cost", "amount")),
+		moneyLine(lineField("discount", "items.discount", func(rc *rowCtx, li *crm.LineItem, c cell) {
 			if m, ok := rc.money(c); ok {
 				li.Discount = m
 			}
-		}, func(li *crm.LineItem) any { return li.Discount }, "discount"),
+		}, func(li *crm.LineItem) any { return li.Discount }, "discount")),
 		{name: "total", readOnly: true, export: func(_ *exportCtx, r *P) any { return r.Total }},
 	}
 	k.stamps = stamps(k.meta)

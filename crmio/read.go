@@ -294,6 +294,11 @@ func NewReader(r io.Reader, opts ReadOptions) *Reader {
 		jsonl: rd.opts.Format == JSONL, max: rd.opts.MaxRowBytes, line: 1,
 		stops: string([]byte{byte(rd.opts.Comma), '\n'}),
 	}
+	if rd.opts.StrictQuotes {
+		// encoding/csv gives up on the line at a quote inside an unquoted
+		// field.
+		rd.f.stops += `"`
+	}
 	rd.cr = csv.NewReader(&rd.src)
 	rd.cr.Comma = rd.opts.Comma
 	rd.cr.FieldsPerRecord = -1
@@ -442,6 +447,12 @@ func (rd *Reader) parseCSV(rec []byte, line int) *Row {
 		rd.cr = csv.NewReader(&rd.src)
 		rd.cr.Comma, rd.cr.FieldsPerRecord, rd.cr.LazyQuotes = rd.opts.Comma, -1, !rd.opts.StrictQuotes
 		rd.src.reset()
+	}
+	if err != nil && fields == nil {
+		// Keep what the row holds for the reject: its fields read leniently.
+		lr := csv.NewReader(bytes.NewReader(rec))
+		lr.Comma, lr.FieldsPerRecord, lr.LazyQuotes = rd.opts.Comma, -1, true
+		fields, _ = lr.Read()
 	}
 	row.Raw = fields
 	if !rd.opts.KeepFormulaGuard {
@@ -603,8 +614,8 @@ const (
 	sSkipLine
 )
 
-// next returns the next row's bytes (valid until the next call; with a
-// final newline even at the end of the input), the line it starts on, and
+// next returns the next row's bytes (valid until the next call), the line
+// it starts on, and
 // whether it was too large to keep. It returns io.EOF after the last row.
 func (f *framer) next() (rec []byte, line int, tooBig bool, err error) {
 	if !f.bom {
@@ -639,9 +650,6 @@ func (f *framer) next() (rec []byte, line int, tooBig bool, err error) {
 		case rerr == io.EOF:
 			if size == 0 || (!tooBig && isBlank(f.buf)) {
 				return nil, 0, false, io.EOF
-			}
-			if !tooBig && f.buf[len(f.buf)-1] != '\n' {
-				f.buf = append(f.buf, '\n')
 			}
 			return f.buf, line, tooBig, nil
 		case rerr != nil:
@@ -694,6 +702,9 @@ func (f *framer) scan(b []byte, state int) int {
 			}
 			i += j
 			state = sFieldStart
+			if b[i] == '"' {
+				state = sSkipLine
+			}
 		case sQuoted:
 			j := bytes.IndexByte(b[i:], '"')
 			if j < 0 {

@@ -116,14 +116,11 @@ func parseMoney(s, defaultCurrency string, decimalComma bool) (crm.Money, error)
 	}
 	frac += strings.Repeat("0", mu-len(frac))
 	digits := strings.TrimLeft(whole+frac, "0")
-	if len(digits) > 18 {
-		return crm.Money{}, fmt.Errorf("%q is too large", in)
-	}
 	var amount int64
 	if digits != "" {
 		amount, err = strconv.ParseInt(digits, 10, 64)
 		if err != nil {
-			return crm.Money{}, fmt.Errorf("%q is not an amount", in)
+			return crm.Money{}, fmt.Errorf("%q is too large", in)
 		}
 	}
 	if neg {
