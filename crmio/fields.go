@@ -35,7 +35,7 @@ type field[T any] struct {
 	// IDs); other fields bound to a key holding an object are skipped in
 	// favour of the object's own keys ("address": {"city": ...}).
 	object bool
-	parse    func(rc *rowCtx, r *T, c cell)
+	parse  func(rc *rowCtx, r *T, c cell)
 	// merge copies the parsed value from src into the stored record dst.
 	// replace is ImportOptions.Overwrite: lists are replaced instead of
 	// extended.
