@@ -546,7 +546,7 @@ func formatCell(v any) string {
 	case string:
 		return x
 	case []string:
-		return strings.Join(x, "; ")
+		return joinList(x)
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case float64:
@@ -576,7 +576,7 @@ func formatCell(v any) string {
 		for i, k := range keys {
 			keys[i] = k + ":" + x[k]
 		}
-		return strings.Join(keys, "; ")
+		return joinList(keys)
 	}
 	return fmt.Sprint(v)
 }

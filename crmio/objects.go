@@ -238,7 +238,7 @@ func init() {
 				if !any {
 					return nil
 				}
-				return strings.Join(roles, "; ")
+				return joinList(roles)
 			},
 		},
 	}, addressFields(func(r *C) *crm.Address { return &r.Address })...)

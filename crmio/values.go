@@ -401,43 +401,86 @@ func parseDuration(s string) (time.Duration, error) {
 }
 
 // splitList splits a list cell on ';' and '|', trimming each item and
-// dropping empty ones.
+// dropping empty ones. An item may be quoted ("Smith; Jones LLP") to hold
+// a separator; joinList quotes such items.
 func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
 	var out []string
-	for {
-		i := strings.IndexAny(s, ";|")
-		item := s
-		if i >= 0 {
-			item = s[:i]
-		}
-		if item = strings.TrimSpace(item); item != "" {
+	for _, item := range splitItems(s) {
+		if item != "" {
 			out = append(out, item)
 		}
-		if i < 0 {
-			return out
-		}
-		s = s[i+1:]
 	}
+	return out
 }
 
-// splitPositional splits a parallel list cell on ';' or '|' keeping empty
-// items, so positions line up with another list.
+// splitPositional splits a parallel list cell keeping empty items, so
+// positions line up with another list.
 func splitPositional(s string) []string {
 	if strings.TrimSpace(s) == "" {
 		return nil
 	}
-	var parts []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == ';' || s[i] == '|' {
-			parts = append(parts, strings.TrimSpace(s[start:i]))
-			start = i + 1
+	return splitItems(s)
+}
+
+// splitItems splits on ';' and '|' outside quoted items.
+func splitItems(s string) []string {
+	var out []string
+	for {
+		s = strings.TrimLeft(s, " \t")
+		var item string
+		if strings.HasPrefix(s, `"`) {
+			var b strings.Builder
+			i := 1
+			for i < len(s) {
+				if s[i] == '"' {
+					if i+1 < len(s) && s[i+1] == '"' {
+						b.WriteByte('"')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				b.WriteByte(s[i])
+				i++
+			}
+			item = b.String()
+			s = s[i:]
+			j := strings.IndexAny(s, ";|")
+			if j < 0 {
+				// Text after the closing quote belongs to the item.
+				item += strings.TrimRight(s, " \t")
+				return append(out, item)
+			}
+			item += strings.TrimSpace(s[:j])
+			s = s[j:]
+		} else {
+			j := strings.IndexAny(s, ";|")
+			if j < 0 {
+				return append(out, strings.TrimSpace(s))
+			}
+			item, s = strings.TrimSpace(s[:j]), s[j:]
+		}
+		out = append(out, item)
+		s = s[1:] // the separator
+	}
+}
+
+// joinList writes a list cell: items joined with "; ", those holding a
+// separator, a leading quote or surrounding spaces quoted.
+func joinList(items []string) string {
+	var b strings.Builder
+	for i, s := range items {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if strings.ContainsAny(s, ";|") || strings.HasPrefix(s, `"`) || s != strings.TrimSpace(s) {
+			b.WriteString(`"` + strings.ReplaceAll(s, `"`, `""`) + `"`)
+		} else {
+			b.WriteString(s)
 		}
 	}
-	return append(parts, strings.TrimSpace(s[start:]))
+	return b.String()
 }
 
 // splitPhone splits "number (label)" into its parts. A trailing

@@ -180,6 +180,12 @@ func TestListsAndPhones(t *testing.T) {
 	assert.Equal(t, []string{"a", "b c", "d"}, splitList(" a ;b c| d;;"))
 	assert.Nil(t, splitList(""))
 	assert.Equal(t, []string{"x", "", "z"}, splitPositional("x;;z"))
+	for _, items := range [][]string{{"a", "Smith; Jones LLP", "x|y"}, {`"quoted"`, " padded ", `say "hi"`}, {"", "b"}} {
+		assert.Equal(t, items, splitPositional(joinList(items)), "%q", joinList(items))
+	}
+	assert.Equal(t, `a; "b;c"; "d|e"`, joinList([]string{"a", "b;c", "d|e"}))
+	assert.Equal(t, []string{`24" screen`, "b"}, splitList(`24" screen; b`))
+	assert.Equal(t, []string{"ab c"}, splitList(`"ab" c`))
 	assert.Equal(t, crm.Phone{Number: "+49 30 1234", Label: "work"}, splitPhone("+49 30 1234 (work)"))
 	assert.Equal(t, crm.Phone{Number: "(030) 1234"}, splitPhone("(030) 1234"))
 	assert.Equal(t, "+1 555 0100 (mobile)", formatPhone(crm.Phone{Number: "+1 555 0100", Label: "mobile"}))
