@@ -31,7 +31,8 @@ type ImportOptions struct {
 	// are ignored and listed in ImportResult.Ignored.
 	Mapping Mapping
 	// UpsertBy names the field that identifies a row's record when it
-	// exists already: "email" (contacts), "domain" (companies),
+	// exists already: "email" (contacts), "domain" or "name" (companies;
+	// a name that several companies share rejects the row),
 	// "external_id.<system>" (contacts and companies) or "id" (the CRM
 	// ID, any object). A row whose key matches a record updates it; other
 	// rows create records. Empty means every row creates a record.
@@ -658,7 +659,28 @@ func (im *importer[T]) add(row *Row) error {
 				return err
 			}
 		}
-		found, ok, err := im.k.lookup(im.ctx, im.ws, im.by, key)
+		var found T
+		var ok bool
+		var err error
+		if im.by == "name" {
+			// Company names are not indexed by the CRM: match them with
+			// the resolver's table of names.
+			var id string
+			rc.col = im.paths["name"]
+			id, ok = im.rv.companyNamed(rc, key)
+			if im.rv.err != nil {
+				return im.rv.err
+			}
+			if len(rc.problems) > 0 {
+				e.st, e.problems = eReject, rc.problems
+				return im.push(e, e.groupID)
+			}
+			if ok {
+				found, ok, err = im.k.lookup(im.ctx, im.ws, "id", id)
+			}
+		} else {
+			found, ok, err = im.k.lookup(im.ctx, im.ws, im.by, key)
+		}
 		if err != nil {
 			return fmt.Errorf("crmio: looking up %s %s: %w", im.by, key, err)
 		}

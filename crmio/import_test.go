@@ -274,6 +274,20 @@ func TestImportUpsert(t *testing.T) {
 			assert.Equal(t, int64(1200), got.Employees)
 			assert.Equal(t, "Acme", got.Name)
 		})
+		t.Run("companies by name", func(t *testing.T) {
+			ws := newWorkspace(t, b.open(t))
+			seedCompanies(t, ws)
+			in := "name,industry\nacme,Tools\nNew Co,Food\nnew  co,Drinks\nTwin,x\n"
+			res := importString(t, ws, in, crmio.ImportOptions{Object: "company", UpsertBy: "name"})
+			assert.Equal(t, 1, res.Created, "New Co")
+			assert.Equal(t, 2, res.Updated, "Acme, and New Co by its second row")
+			assert.Equal(t, `name: 2 companies are named "twin": upsert them by domain or ID`, rejectsByLine(res)[5])
+			acme, err := ws.Companies().GetByDomain(ctx, "acme.com")
+			require.NoError(t, err)
+			assert.Equal(t, "Tools", acme.Industry)
+			assert.Equal(t, "Acme", acme.Name, "the name the key matched is kept as it was written")
+			assert.Len(t, companies(t, ws), 5)
+		})
 		t.Run("updating a deleted record is rejected", func(t *testing.T) {
 			ws := newWorkspace(t, b.open(t))
 			c, err := ws.Contacts().Create(ctx, crm.Contact{FirstName: "Gone"})

@@ -262,15 +262,29 @@ func init() {
 	k.stamps = stamps(k.meta)
 }
 
+// keepCase makes an update keep a stored company name that differs from
+// the row's only in case and spacing (the name an upsert matched on).
+func keepCase(f *field[crm.Company]) *field[crm.Company] {
+	f.merge = func(dst, src *crm.Company, _ bool) {
+		if foldName(dst.Name) != foldName(src.Name) {
+			dst.Name = src.Name
+		}
+	}
+	return f
+}
+
 var companyKind = &kind[crm.Company]{
 	name:   ObjectCompany,
 	meta:   func(r *crm.Company) *crm.Meta { return &r.Meta },
 	custom: func(r *crm.Company) *crm.Custom { return &r.Custom },
 	extIDs: func(r *crm.Company) *map[string]string { return &r.ExternalIDs },
-	upsert: []string{"domain"},
+	upsert: []string{"domain", "name"},
 	key: func(rc *rowCtx, r *crm.Company, by string) string {
-		if by == "domain" {
+		switch by {
+		case "domain":
 			return normDomain(r.Domain)
+		case "name":
+			return foldName(r.Name)
 		}
 		return ""
 	},
@@ -309,7 +323,7 @@ func init() {
 	k := companyKind
 	k.fields = append([]*field[C]{
 		idField(k.meta),
-		textField("name", func(r *C) *string { return &r.Name }, "name", "company", "company_name", "account", "account_name", "organization", "organisation", "business_name"),
+		keepCase(textField("name", func(r *C) *string { return &r.Name }, "name", "company", "company_name", "account", "account_name", "organization", "organisation", "business_name")),
 		textField("domain", func(r *C) *string { return &r.Domain }, "domain", "website", "web_site", "url", "web", "homepage", "company_domain", "domain_name"),
 		textField("industry", func(r *C) *string { return &r.Industry }, "industry", "sector", "vertical"),
 		intField("employees", func(r *C) *int64 { return &r.Employees }, "employees", "employee_count", "number_of_employees", "num_employees", "headcount", "head_count", "staff"),

@@ -166,6 +166,23 @@ func (rv *resolver) company(rc *rowCtx, ref string) (string, bool) {
 	return "", false
 }
 
+// companyNamed finds the one company with a (folded) name, for upserts
+// by name. Several companies with the name reject the row.
+func (rv *resolver) companyNamed(rc *rowCtx, name string) (string, bool) {
+	if !rv.loadCompanies() {
+		return "", false
+	}
+	switch ids := rv.byName[name]; len(ids) {
+	case 0:
+		return "", false
+	case 1:
+		return ids[0], true
+	default:
+		rc.fail("%d companies are named %q: upsert them by domain or ID", len(ids), name)
+		return "", false
+	}
+}
+
 // contact resolves a contact reference: an email address or an ID.
 func (rv *resolver) contact(rc *rowCtx, ref string) (string, bool) {
 	ref = strings.TrimSpace(ref)
