@@ -30,6 +30,7 @@ type batch struct {
 	err     error
 	ops     int
 	pending int64
+	arena   arena
 
 	// In in-memory mode, writes must delete the chunks of the value they
 	// replace. snap reads the values committed before the batch began;
@@ -113,9 +114,9 @@ func (b *batch) write(key, value []byte, del bool) error {
 	}
 	var err error
 	if del {
-		err = c.del(b.wb, key, old)
+		err = c.del(b.wb, &b.arena, key, old)
 	} else {
-		err = c.set(b.wb, key, value, old)
+		err = c.set(b.wb, &b.arena, key, value, old)
 	}
 	if err != nil {
 		b.err = mapWriteErr(&b.s.opts, err)

@@ -93,17 +93,75 @@ func (c codec) chunks(n int) int {
 	return (n + c.chunk - 1) / c.chunk
 }
 
+// arena hands out the copies of keys and values, and the entries, that a
+// transaction or a batch gives to Badger, in blocks that grow with use: a
+// transaction of many small writes makes a few allocations instead of two
+// per write. Badger keeps what it is given until the commit, and the
+// garbage collector frees a block once no entry refers to it.
+type arena struct {
+	buf      []byte
+	nextBuf  int
+	entries  []badger.Entry
+	nextEnts int
+}
+
+const (
+	arenaFirstBuf  = 256
+	arenaMaxBuf    = 64 << 10
+	arenaFirstEnts = 1
+	arenaMaxEnts   = 256
+)
+
+// bytes returns n bytes.
+func (a *arena) bytes(n int) []byte {
+	if n > arenaMaxBuf/4 {
+		return make([]byte, n)
+	}
+	if len(a.buf) < n {
+		size := max(a.nextBuf, arenaFirstBuf)
+		for size < n {
+			size *= 2
+		}
+		a.buf = make([]byte, size)
+		a.nextBuf = min(2*size, arenaMaxBuf)
+	}
+	b := a.buf[:n:n]
+	a.buf = a.buf[n:]
+	return b
+}
+
+// entry returns a new entry for key and value.
+func (a *arena) entry(key, value []byte) *badger.Entry {
+	if len(a.entries) == 0 {
+		size := max(a.nextEnts, arenaFirstEnts)
+		a.entries = make([]badger.Entry, size)
+		a.nextEnts = min(2*size, arenaMaxEnts)
+	}
+	e := &a.entries[0]
+	a.entries = a.entries[1:]
+	e.Key, e.Value = key, value
+	return e
+}
+
+// dataKey returns a copy of key's encoded data key.
+func (a *arena) dataKey(key []byte) []byte {
+	b := a.bytes(1 + len(key))
+	b[0] = nsData
+	copy(b[1:], key)
+	return b
+}
+
 // set writes key=value to w. In in-memory mode, old is the number of chunks
 // the key's previous value had, which are deleted if the new value has
-// fewer. The caller's slices are copied: Badger keeps what it is given until
-// the commit.
-func (c codec) set(w writeTarget, key, value []byte, old int) error {
+// fewer. The caller's slices are copied (into a): Badger keeps what it is
+// given until the commit.
+func (c codec) set(w writeTarget, a *arena, key, value []byte, old int) error {
 	if !c.mem {
-		buf := make([]byte, 1+len(key)+len(value))
+		buf := a.bytes(1 + len(key) + len(value))
 		buf[0] = nsData
 		n := 1 + copy(buf[1:], key)
 		copy(buf[n:], value)
-		e := badger.NewEntry(buf[:n:n], buf[n:])
+		e := a.entry(buf[:n:n], buf[n:])
 		if len(value) >= c.flagAt {
 			e.UserMeta = flagValueLog
 		}
@@ -111,44 +169,44 @@ func (c codec) set(w writeTarget, key, value []byte, old int) error {
 	}
 	n := c.chunks(len(value))
 	if n == 0 {
-		buf := make([]byte, 2+len(key)+len(value))
+		buf := a.bytes(2 + len(key) + len(value))
 		buf[0] = nsData
 		k := 1 + copy(buf[1:], key)
 		buf[k] = memInline
 		copy(buf[k+1:], value)
-		if err := w.SetEntry(badger.NewEntry(buf[:k:k], buf[k:])); err != nil {
+		if err := w.SetEntry(a.entry(buf[:k:k], buf[k:])); err != nil {
 			return err
 		}
-		return c.deleteChunks(w, key, 0, old)
+		return c.deleteChunks(w, a, key, 0, old)
 	}
-	data := append([]byte(nil), value...)
+	data := a.bytes(len(value))
+	copy(data, value)
 	for i := range n {
 		end := min((i+1)*c.chunk, len(data))
 		chunk := data[i*c.chunk : end : end]
-		if err := w.SetEntry(badger.NewEntry(appendChunkKey(nil, key, i), chunk)); err != nil {
+		if err := w.SetEntry(a.entry(appendChunkKey(a.bytes(7 + len(key))[:0], key, i), chunk)); err != nil {
 			return err
 		}
 	}
-	head := appendDataKey(make([]byte, 0, 1+len(key)), key)
-	val := binary.AppendUvarint([]byte{memChunked}, uint64(len(value)))
-	if err := w.SetEntry(badger.NewEntry(head, val)); err != nil {
+	head := binary.AppendUvarint(append(a.bytes(1 + binary.MaxVarintLen64)[:0], memChunked), uint64(len(value)))
+	if err := w.SetEntry(a.entry(a.dataKey(key), head)); err != nil {
 		return err
 	}
-	return c.deleteChunks(w, key, n, old)
+	return c.deleteChunks(w, a, key, n, old)
 }
 
 // del deletes key from w; old is as for set.
-func (c codec) del(w writeTarget, key []byte, old int) error {
-	if err := w.Delete(appendDataKey(make([]byte, 0, 1+len(key)), key)); err != nil {
+func (c codec) del(w writeTarget, a *arena, key []byte, old int) error {
+	if err := w.Delete(a.dataKey(key)); err != nil {
 		return err
 	}
-	return c.deleteChunks(w, key, 0, old)
+	return c.deleteChunks(w, a, key, 0, old)
 }
 
 // deleteChunks deletes chunks [from, to) of key.
-func (c codec) deleteChunks(w writeTarget, key []byte, from, to int) error {
+func (c codec) deleteChunks(w writeTarget, a *arena, key []byte, from, to int) error {
 	for i := from; i < to; i++ {
-		if err := w.Delete(appendChunkKey(nil, key, i)); err != nil {
+		if err := w.Delete(appendChunkKey(a.bytes(7 + len(key))[:0], key, i)); err != nil {
 			return err
 		}
 	}

@@ -28,8 +28,18 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(lockHelperEnv); dir != "" {
 		os.Exit(holdOpen(dir))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	for _, f := range exitFuncs {
+		f()
+	}
+	os.Exit(code)
 }
+
+// exitFuncs release what benchmarks share across runs (see atExit).
+var exitFuncs []func()
+
+// atExit runs f after all tests and benchmarks.
+func atExit(f func()) { exitFuncs = append(exitFuncs, f) }
 
 // holdOpen opens the store in dir, says "ready" on stdout and keeps it open
 // until its standard input is closed.

@@ -20,20 +20,22 @@ type config struct {
 	inMemory     bool
 	gcInterval   time.Duration
 	memTableSize int64
+	compression  bool
 	cacheSize    int64
 	tune         []func(*badger.Options)
 }
 
 // The default ("embedded") profile. See the package documentation for the
-// budget these numbers add up to.
+// budget these numbers add up to, and BENCHMARKS.md for how they were
+// chosen.
 const (
-	defaultMemTableSize    = 16 << 20
-	defaultNumMemtables    = 2
-	defaultBlockCacheSize  = 32 << 20
+	defaultMemTableSize    = 8 << 20
+	defaultNumMemtables    = 1
 	defaultIndexCacheSize  = 16 << 20
 	defaultL0Tables        = 3
 	defaultL0Stall         = 8
-	defaultBaseTableSize   = 2 << 20
+	defaultBaseTableSize   = 4 << 20
+	defaultTableSizeMult   = 1
 	defaultBaseLevelSize   = 10 << 20
 	defaultNumCompactors   = 2
 	defaultValueThreshold  = 32 << 10
@@ -100,19 +102,28 @@ func WithGCInterval(d time.Duration) Option {
 	return func(c *config) { c.gcInterval = d }
 }
 
-// WithMemTableSize sets the size of Badger's memtables (default 16 MiB; two
-// of them are kept). It bounds the size of one transaction to 15% of it, so
-// larger memtables allow larger transactions and faster bulk loads at the
-// cost of memory.
+// WithMemTableSize sets the size of Badger's memtable (default 8 MiB; a
+// second one may be flushing to disk meanwhile). It bounds one transaction
+// to 15% of it, so a larger memtable allows larger transactions and faster
+// bulk loads at the cost of memory: about 2.6 times the size in skiplist
+// arenas, plus table-building buffers of about the same size that Badger
+// keeps for reuse.
 func WithMemTableSize(bytes int64) Option {
 	return func(c *config) { c.memTableSize = bytes }
 }
 
-// WithCacheSize sets the size of the block cache (default 32 MiB), which
-// keeps recently read table blocks decompressed in memory. Zero disables it
-// and also turns off table compression, which needs the cache.
-func WithCacheSize(bytes int64) Option {
-	return func(c *config) { c.cacheSize = bytes }
+// WithCompression compresses tables with Snappy and keeps a cache of
+// cacheBytes of decompressed blocks (every read of a compressed block that
+// is not cached decompresses it). It saves disk space, and file pages
+// mapped into memory, for compressible records, at the cost of CPU and
+// memory: besides the cache, table builds hold the compressed copy of every
+// block, roughly doubling their buffers. Off by default; cacheBytes must be
+// positive. It has no effect in in-memory mode.
+func WithCompression(cacheBytes int64) Option {
+	return func(c *config) {
+		c.compression = true
+		c.cacheSize = cacheBytes
+	}
 }
 
 // WithBadgerOptions gives fn the final badger.Options, after the profile and
@@ -134,7 +145,6 @@ func newConfig(opts []Option) config {
 	c := config{
 		syncWrites: true,
 		gcInterval: defaultGCInterval,
-		cacheSize:  -1,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -164,33 +174,32 @@ func (c config) badgerOptions(dir string) badger.Options {
 	o.NumLevelZeroTables = defaultL0Tables
 	o.NumLevelZeroTablesStall = defaultL0Stall
 	o.BaseTableSize = defaultBaseTableSize
+	o.TableSizeMultiplier = defaultTableSizeMult
 	o.BaseLevelSize = defaultBaseLevelSize
 	o.NumCompactors = defaultNumCompactors
 	o.IndexCacheSize = defaultIndexCacheSize
-	o.BlockCacheSize = defaultBlockCacheSize
 	o.ValueLogFileSize = defaultValueLogSize
+	// Uncompressed tables are read in place from their memory-mapped
+	// files, so they need no block cache; compression is opt-in.
+	o.Compression = options.None
+	o.BlockCacheSize = 0
 
 	if c.inMemory {
 		o.InMemory = true
 		o.MemTableSize = memMemTableSize
 		o.ValueThreshold = memValueThreshold
-		// Tables live in memory already: compressing them only costs CPU
-		// and a cache of decompressed blocks.
-		o.Compression = options.None
-		o.BlockCacheSize = 0
+		// Tables live in memory already: an index cache would only copy.
 		o.IndexCacheSize = 0
 	} else {
 		o.MemTableSize = defaultMemTableSize
 		o.ValueThreshold = defaultValueThreshold
+		if c.compression {
+			o.Compression = options.Snappy
+			o.BlockCacheSize = c.cacheSize
+		}
 	}
 	if c.memTableSize > 0 {
 		o.MemTableSize = c.memTableSize
-	}
-	if c.cacheSize >= 0 {
-		o.BlockCacheSize = c.cacheSize
-		if c.cacheSize == 0 {
-			o.Compression = options.None
-		}
 	}
 	for _, fn := range c.tune {
 		fn(&o)
@@ -221,6 +230,8 @@ func checkOptions(o *badger.Options) error {
 		return bad("conflict detection cannot be disabled")
 	case o.Compression != options.None && o.BlockCacheSize <= 0:
 		return bad("compression needs a block cache")
+	case o.NumCompactors < 2:
+		return bad("%d compactors, Badger needs at least 2", o.NumCompactors)
 	case o.ValueThreshold <= 0 || o.ValueThreshold > maxBatchSize(o):
 		return bad("value threshold %d must be in (0, %d], 15%% of the memtable size",
 			o.ValueThreshold, maxBatchSize(o))

@@ -31,13 +31,15 @@ func TestDefaultProfile(t *testing.T) {
 	assert.Equal(t, defaultGCInterval, c.gcInterval)
 
 	// The embedded budget stated in the package documentation.
-	assert.Equal(t, int64(16<<20), o.MemTableSize)
-	assert.Equal(t, 2, o.NumMemtables)
-	assert.Equal(t, int64(32<<20), o.BlockCacheSize)
+	assert.Equal(t, int64(8<<20), o.MemTableSize)
+	assert.Equal(t, 1, o.NumMemtables)
+	assert.Equal(t, options.None, o.Compression)
+	assert.Equal(t, int64(0), o.BlockCacheSize)
 	assert.Equal(t, int64(16<<20), o.IndexCacheSize)
 	assert.Equal(t, 3, o.NumLevelZeroTables)
 	assert.Equal(t, 8, o.NumLevelZeroTablesStall)
-	assert.Equal(t, int64(2<<20), o.BaseTableSize)
+	assert.Equal(t, int64(4<<20), o.BaseTableSize)
+	assert.Equal(t, 1, o.TableSizeMultiplier)
 	assert.Equal(t, 2, o.NumCompactors)
 	assert.Equal(t, int64(32<<10), o.ValueThreshold)
 	assert.Equal(t, int64(64<<20), o.ValueLogFileSize)
@@ -46,8 +48,8 @@ func TestDefaultProfile(t *testing.T) {
 	// the value log, so it counts a few bytes against the batch limit.
 	assert.Greater(t, o.ValueLogFileSize, int64(store.MaxValueSize))
 	assert.Less(t, o.ValueThreshold, int64(store.MaxValueSize))
-	// One transaction holds at least 2 MiB of inline data.
-	assert.GreaterOrEqual(t, maxBatchSize(&o), int64(2<<20))
+	// One transaction holds at least 1 MiB of inline data.
+	assert.GreaterOrEqual(t, maxBatchSize(&o), int64(1<<20))
 }
 
 func TestInMemoryProfile(t *testing.T) {
@@ -75,7 +77,7 @@ func TestOptionsApply(t *testing.T) {
 		WithLogger(logger),
 		WithGCInterval(time.Second),
 		WithMemTableSize(32 << 20),
-		WithCacheSize(64 << 20),
+		WithCompression(64 << 20),
 		WithBadgerOptions(func(o *badger.Options) {
 			hatchSaw = *o
 			o.NumCompactors = 3
@@ -90,15 +92,15 @@ func TestOptionsApply(t *testing.T) {
 	assert.Equal(t, time.Second, c.gcInterval)
 	assert.Equal(t, int64(32<<20), o.MemTableSize)
 	assert.Equal(t, int64(64<<20), o.BlockCacheSize)
+	assert.Equal(t, options.Snappy, o.Compression)
 	assert.Equal(t, 3, o.NumCompactors)
 	// The escape hatch runs last and sees the other options applied.
 	assert.Equal(t, int64(32<<20), hatchSaw.MemTableSize)
 	assert.False(t, hatchSaw.SyncWrites)
 
-	o = newConfig([]Option{WithCacheSize(0)}).badgerOptions("/data")
+	o = newConfig([]Option{WithCompression(8 << 20), WithInMemory()}).badgerOptions("")
 	require.NoError(t, checkOptions(&o))
-	assert.Equal(t, int64(0), o.BlockCacheSize)
-	assert.Equal(t, options.None, o.Compression, "no cache, no compression")
+	assert.Equal(t, options.None, o.Compression, "no compression in memory")
 }
 
 func TestCheckOptions(t *testing.T) {
@@ -111,7 +113,8 @@ func TestCheckOptions(t *testing.T) {
 		{"empty dir", false, "", nil},
 		{"read-only", false, "/d", func(o *badger.Options) { o.ReadOnly = true }},
 		{"no conflict detection", false, "/d", func(o *badger.Options) { o.DetectConflicts = false }},
-		{"compression without cache", false, "/d", func(o *badger.Options) { o.BlockCacheSize = 0 }},
+		{"compression without cache", false, "/d", func(o *badger.Options) { o.Compression = options.ZSTD }},
+		{"one compactor", false, "/d", func(o *badger.Options) { o.NumCompactors = 1 }},
 		{"value log too small", false, "/d", func(o *badger.Options) { o.ValueLogFileSize = 8 << 20 }},
 		{"threshold over batch size", false, "/d", func(o *badger.Options) { o.MemTableSize = 64 << 10 }},
 		{"zero memtable", false, "/d", func(o *badger.Options) { o.MemTableSize = 0 }},

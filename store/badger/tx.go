@@ -41,6 +41,7 @@ type tx struct {
 	bytes int64
 	scans map[*scan]struct{}
 	kbuf  []byte
+	arena arena
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -174,9 +175,9 @@ func (t *tx) write(key, value []byte, del bool) error {
 	}
 	var err error
 	if del {
-		err = c.del(t.btx, key, old)
+		err = c.del(t.btx, &t.arena, key, old)
 	} else {
-		err = c.set(t.btx, key, value, old)
+		err = c.set(t.btx, &t.arena, key, value, old)
 	}
 	if err != nil {
 		return t.fail(mapWriteErr(&t.s.opts, err))
