@@ -22,9 +22,9 @@
 //     (OwnerID is the host application's user ID; the dataset has only
 //     names); the agent's manager and regional office go to the deal's
 //     custom fields manager and regional_office.
-//   - products.csv -> the deal's custom fields product (a select of the
-//     seven products; "GTXPro" in the pipeline is fixed to "GTX Pro") and
-//     series.
+//   - products.csv -> the deal's custom field product, a select of the
+//     seven products ("GTXPro" in the pipeline is fixed to "GTX Pro"); a
+//     product's series and list price stay in products.csv.
 //   - sales_pipeline.csv -> deals in a pipeline "Maven" with the stages
 //     Prospecting, Engaging, Won and Lost. A deal that was engaged is
 //     created in Engaging at its engage_date and then won or lost at its
@@ -166,8 +166,9 @@ func run(ctx context.Context, dataDir, dbDir string) (*Summary, error) {
 		dbDir = tmp
 	}
 	// The import can be run again from the files, so commits need not be
-	// synced one by one; Close flushes everything.
-	st, err := badger.Open(dbDir, badger.WithSyncWrites(false))
+	// synced one by one (Close flushes everything), and larger memtables
+	// spare the store most flushes and compactions during the import.
+	st, err := badger.Open(dbDir, badger.WithSyncWrites(false), badger.WithMemTableSize(64<<20))
 	if err != nil {
 		return nil, err
 	}
@@ -217,8 +218,8 @@ func run(ctx context.Context, dataDir, dbDir string) (*Summary, error) {
 }
 
 type product struct {
-	name, series string
-	price        crm.Money
+	name  string
+	price crm.Money
 }
 
 type team struct{ manager, office string }
@@ -258,7 +259,7 @@ func readProducts(sum *Summary, path string) (map[string]product, error) {
 		case err != nil:
 			sum.reject(productsFile, row.Line, "sales_price", "%v", err)
 		default:
-			out[name] = product{name: name, series: strings.TrimSpace(row.Get("series")), price: price}
+			out[name] = product{name: name, price: price}
 			sum.file(productsFile).Imported++
 		}
 	})
@@ -282,12 +283,9 @@ func readTeams(sum *Summary, path string) (map[string]team, error) {
 // defineFields defines the custom fields the dataset needs and the
 // pipeline of its four stages.
 func defineFields(ctx context.Context, ws *crm.Workspace, products map[string]product, teams map[string]team) error {
-	var names, series, offices []string
+	var names, offices []string
 	for _, p := range products {
 		names = append(names, p.name)
-		if !slices.Contains(series, p.series) && p.series != "" {
-			series = append(series, p.series)
-		}
 	}
 	for _, t := range teams {
 		if !slices.Contains(offices, t.office) && t.office != "" {
@@ -295,14 +293,12 @@ func defineFields(ctx context.Context, ws *crm.Workspace, products map[string]pr
 		}
 	}
 	slices.Sort(names)
-	slices.Sort(series)
 	slices.Sort(offices)
 	defs := []crm.FieldDef{
 		{Object: "company", Name: "year_established", Label: "Year established", Type: crm.FieldNumber},
 		{Object: "deal", Name: "opportunity_id", Label: "Opportunity ID", Type: crm.FieldText, Unique: true},
 		{Object: "deal", Name: "product", Label: "Product", Type: crm.FieldSelect, Options: names},
-		{Object: "deal", Name: "manager", Label: "Manager", Type: crm.FieldText, Indexed: true},
-		{Object: "deal", Name: "series", Label: "Series", Type: crm.FieldSelect, Options: series},
+		{Object: "deal", Name: "manager", Label: "Manager", Type: crm.FieldText},
 		{Object: "deal", Name: "regional_office", Label: "Regional office", Type: crm.FieldSelect, Options: offices},
 	}
 	for _, d := range defs {
@@ -565,7 +561,7 @@ func importPipeline(ctx context.Context, ws *crm.Workspace, clk *clock, sum *Sum
 		d := crm.Deal{Name: o.name, PipelineID: pl.ID, StageID: stageID(stage), Amount: o.value, OwnerID: o.agent,
 			CompanyID: o.companyID, CloseDate: o.close, Custom: crm.Custom{"opportunity_id": o.id}}
 		if o.product != nil {
-			d.Custom["product"], d.Custom["series"] = o.product.name, o.product.series
+			d.Custom["product"] = o.product.name
 		}
 		if o.manager != "" {
 			d.Custom["manager"], d.Custom["regional_office"] = o.manager, o.office
@@ -618,13 +614,7 @@ func importPipeline(ctx context.Context, ws *crm.Workspace, clk *clock, sum *Sum
 	slices.SortStableFunc(closing, func(a, b *opportunity) int { return cmp.Compare(dateKey(a.close), dateKey(b.close)) })
 	for _, o := range closing {
 		clk.Set(o.close.Time())
-		var err error
-		if o.stage == "Won" {
-			_, err = ws.Deals().Win(ctx, o.dealID)
-		} else {
-			_, err = ws.Deals().Lose(ctx, o.dealID, "")
-		}
-		if err != nil {
+		if _, err := ws.Deals().Move(ctx, o.dealID, stageID(o.stage)); err != nil {
 			if !errors.Is(err, crm.ErrInvalid) && !errors.Is(err, crm.ErrVetoed) {
 				return fmt.Errorf("%s: line %d: %w", pipelineFile, o.line, err)
 			}
