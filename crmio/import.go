@@ -201,7 +201,6 @@ type entry[T any] struct {
 	followers []*entry[T]
 	groupID   string
 	groupWhy  string // why a rejected group was rejected
-	skipWhy   string
 	createdID string
 }
 
@@ -632,7 +631,7 @@ func (im *importer[T]) add(row *Row) error {
 		e.st, e.problems = eReject, rc.problems
 		return im.push(e, e.groupID)
 	case !nonEmpty:
-		e.st, e.skipWhy = eSkip, "blank"
+		e.st = eSkip // a row of empty cells
 		return im.push(e, "")
 	}
 	if im.k.grouped && e.groupID != "" && im.group != nil && im.group.groupID == e.groupID {
@@ -820,8 +819,7 @@ func (im *importer[T]) flush() error {
 			}
 			im.rejectCRM(e, err)
 		} else if im.k.meta(&out).Version == e.version {
-			e.skipWhy = "unchanged"
-			e.st = eSkip
+			e.st = eSkip // nothing to change
 		}
 		im.markDone(e)
 	}
@@ -903,7 +901,13 @@ func (im *importer[T]) markDone(e *entry[T]) {
 }
 
 // rowLevel reports whether a write error concerns the row, not the store.
-func (im *importer[T]) rowLevel(err error) bool {
+func (im *importer[T]) rowLevel(err error) bool { return rowError(err) }
+
+// rowError reports whether a write error concerns the record written
+// (invalid, vetoed by a hook, referring to a record that went away, or
+// colliding with concurrent writers past the CRM's retries) rather than
+// the store.
+func rowError(err error) bool {
 	return errors.Is(err, crm.ErrInvalid) || errors.Is(err, crm.ErrNotFound) || errors.Is(err, crm.ErrDeleted) ||
 		errors.Is(err, crm.ErrConflict) || errors.Is(err, crm.ErrVetoed)
 }

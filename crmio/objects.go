@@ -614,7 +614,7 @@ var purchaseKind = &kind[crm.Purchase]{
 		for i, r := range rs {
 			p, err := ws.Purchases().Record(ctx, r)
 			if err != nil {
-				if !errors.Is(err, crm.ErrInvalid) {
+				if ctx.Err() != nil || !rowError(err) {
 					return out[:i], err
 				}
 				bad = append(bad, crm.ItemError{Index: i, Err: err})

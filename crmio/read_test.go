@@ -198,9 +198,9 @@ func TestRowSet(t *testing.T) {
 func TestFramingMatchesEncodingCSV(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphabet := []string{"a", "b", ",", ",", "\"", "\"", "\n", "\r\n", "\r", " ", "\"\"", "é"}
-	n := 20000
+	n := 10000
 	if testing.Short() {
-		n = 2000
+		n = 1000
 	}
 	for i := 0; i < n; i++ {
 		var b strings.Builder
