@@ -69,8 +69,10 @@ func FuzzImportCSV(f *testing.F) {
 			opts.Object = object
 			res, err := crmio.Import(ctx, ws, bytes.NewReader(data), opts)
 			if err != nil {
-				if errors.Is(err, crmio.ErrHeader) {
-					return
+				// No header, or no column for the upsert key: the file is
+				// refused as a whole, before anything is written.
+				if errors.Is(err, crmio.ErrHeader) || errors.Is(err, crmio.ErrMapping) {
+					continue
 				}
 				t.Fatalf("%s: %v", object, err)
 			}

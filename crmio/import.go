@@ -295,6 +295,9 @@ func run[T any](ctx context.Context, ws *crm.Workspace, r io.Reader, o ImportOpt
 		if err := im.compile(header); err != nil {
 			return nil, err
 		}
+		if err := im.checkKeyColumn(); err != nil {
+			return nil, err
+		}
 	}
 	im.res.Mapping = im.mapping
 
@@ -363,6 +366,27 @@ func (im *importer[T]) checkUpsert() error {
 	}
 	im.by = by
 	return nil
+}
+
+// checkKeyColumn checks that a column feeds the upsert key, so that an
+// upsert cannot silently turn into creating every row.
+func (im *importer[T]) checkKeyColumn() error {
+	if im.by == "" {
+		return nil
+	}
+	want := map[string]bool{im.by: true}
+	switch {
+	case im.by == "email":
+		want = map[string]bool{"emails": true}
+	case strings.HasPrefix(im.by, "external_id."):
+		want["external_ids"] = true
+	}
+	for _, b := range im.bindings {
+		if want[b.f.name] {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: UpsertBy %q, but no column is mapped to it", ErrMapping, im.o.UpsertBy)
 }
 
 // fieldFor returns the field a mapping target names.

@@ -190,6 +190,7 @@ func TestImportErrors(t *testing.T) {
 		{"mapping names a missing column", "a\n", crmio.ImportOptions{Object: "contact", Mapping: crmio.Mapping{"b": "emails"}}, crmio.ErrMapping},
 		{"mapping names a missing field", "a\n", crmio.ImportOptions{Object: "contact", Mapping: crmio.Mapping{"a": "shoe_size"}}, crmio.ErrMapping},
 		{"mapping names an undefined custom field", "a\n", crmio.ImportOptions{Object: "contact", Mapping: crmio.Mapping{"a": "custom.nope"}}, crmio.ErrMapping},
+		{"upsert key not in the file", "name\nx\n", crmio.ImportOptions{Object: "contact", UpsertBy: "email"}, crmio.ErrMapping},
 		{"two columns for one value", "a,b\n", crmio.ImportOptions{Object: "contact", Mapping: crmio.Mapping{"a": "title", "b": "title"}}, crmio.ErrMapping},
 		{"empty file", "", crmio.ImportOptions{Object: "contact"}, crmio.ErrHeader},
 		{"bad comma", "a\n", crmio.ImportOptions{Object: "contact", Comma: '\n'}, crmio.ErrOptions},
