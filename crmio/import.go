@@ -46,7 +46,8 @@ type ImportOptions struct {
 	// upsert keys, but writes nothing: the result says what an import
 	// would do. The CRM's own validation (email syntax, country codes,
 	// custom field rules) runs only on write, so a dry run can accept rows
-	// that the import rejects.
+	// that the import rejects. A dry run ignores Checkpoint, and keeps the
+	// upsert keys of the records it would create in memory to the end.
 	DryRun bool
 	// BatchSize is the number of rows committed together (default
 	// DefaultBatchSize). New records of a batch are created with the
