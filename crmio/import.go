@@ -1068,7 +1068,10 @@ func (im *importer[T]) save(done bool) error {
 // saveError is a failure to save the checkpoint.
 type saveError struct{ err error }
 
+// Error returns the save's error message.
 func (e *saveError) Error() string { return e.err.Error() }
+
+// Unwrap returns the save's error.
 func (e *saveError) Unwrap() error { return e.err }
 
 // abort commits the part of the batch that is done (everything before the

@@ -27,6 +27,7 @@ const (
 	JSONL
 )
 
+// String returns "csv" or "jsonl".
 func (f Format) String() string {
 	switch f {
 	case CSV:
@@ -574,6 +575,7 @@ func (s *recordSource) rest() int { return len(s.buf) - s.pos }
 
 func (s *recordSource) reset() { s.fed, s.lineBase, s.buf, s.pos = 0, 0, nil, 0 }
 
+// Read serves the current row's bytes, then io.EOF.
 func (s *recordSource) Read(p []byte) (int, error) {
 	if s.pos >= len(s.buf) {
 		return 0, io.EOF

@@ -138,6 +138,7 @@ type clock struct {
 	t  time.Time
 }
 
+// Now returns the time set, or the real time.
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -147,6 +148,8 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+// Set sets the time the next writes are stamped with; the zero time
+// returns to the real clock.
 func (c *clock) Set(t time.Time) {
 	c.mu.Lock()
 	c.t = t
