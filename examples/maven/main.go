@@ -425,15 +425,15 @@ func importAccounts(ctx context.Context, ws *crm.Workspace, sum *Summary, path s
 
 // opportunity is one row of sales_pipeline.csv, checked.
 type opportunity struct {
-	line                 int
-	id, agent, account   string
-	product              *product
-	stage                string
-	engage, close        crm.Date
-	value                crm.Money
-	companyID, dealID    string
-	name                 string
-	manager, office, key string
+	line               int
+	id, agent, account string
+	product            *product
+	stage              string
+	engage, close      crm.Date
+	value              crm.Money
+	companyID, dealID  string
+	name               string
+	manager, office    string
 }
 
 func compact(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "")) }
