@@ -27,39 +27,45 @@
 //
 // A transaction's writes are held in memory until commit and must fit in one
 // Badger batch: at most 15% of the memtable size in keys and inline values
-// (2.4 MiB with the default profile; values of ValueThreshold bytes or more
-// count only about 30 bytes each, their bytes going to the value log) and at
-// most 1 GiB in total. A transaction that grows beyond that fails with an
-// error matching store.ErrTooLarge and writes nothing; use Batch for bulk
-// loads, which commits in as many transactions as it needs (and so is not
-// atomic, as the contract says).
+// (1.2 MiB with the default profile; a value of 32 KiB or more goes to the
+// value log and counts only about 30 bytes) and at most 1 GiB in total. A
+// transaction that grows beyond that fails with an error matching
+// store.ErrTooLarge and writes nothing, even if its function ignored the
+// error and returned nil; use Batch for bulk loads, which commits in as many
+// transactions as it needs (and so is not atomic, as the contract says).
 //
 // # Memory profile
 //
 // A library runs inside someone else's process, so Open uses a small,
-// bounded memory profile instead of Badger's server defaults (which reserve
-// several hundred MiB). With the default options the budget is:
+// bounded memory profile instead of Badger's server defaults (64 MiB
+// memtables, five of them, and a 256 MiB block cache). With the default
+// options the engine's Go heap stays around 100 MiB at most:
 //
-//   - memtables: 2 x 16 MiB, each backed by a 21 MiB skiplist arena
-//     (about 42 MiB), plus a memory-mapped write-ahead log per memtable
-//   - block cache: 32 MiB (decompressed SSTable blocks)
-//   - index cache: 16 MiB (SSTable indexes and bloom filters)
-//   - level 0: compaction starts at 3 tables (of one memtable each) and
-//     writes stall at 8
-//   - tables: 2 MiB at the base level, 20 MiB at level 2, growing x2 per
-//     level; base level 10 MiB, x10 per level
-//   - compactors: 2 goroutines
-//   - values of 32 KiB or more are kept in the value log (files of 64 MiB),
-//     smaller ones inline in the LSM tree; a value of store.MaxValueSize
-//     (16 MiB) fits in one value-log file
-//   - Batch keeps at most 4 Badger transactions in flight (each at most
-//     2.4 MiB) and flushes every 64 MiB of data
+//   - memtable: 8 MiB, in a skiplist arena of 10.4 MiB, plus one more while
+//     the previous one is flushed to disk: about 21 MiB
+//   - table builders: Badger recycles up to 8 build buffers, each sized to
+//     the largest table it built; with 4 MiB tables and 8 MiB memtables
+//     that is 8 MiB each, 64 MiB at most (about 40 MiB measured)
+//   - index cache: 16 MiB (table indexes and bloom filters, loaded on
+//     demand, so large databases stay bounded)
+//   - no block cache: tables are not compressed and are read in place from
+//     their memory-mapped files (WithCompression turns Snappy and a block
+//     cache on)
+//   - level 0: compaction starts at 3 tables and writes stall at 8;
+//     tables of 4 MiB on every level (base level 10 MiB, x10 per level);
+//     2 compactor goroutines
+//   - values of 32 KiB or more are kept in the value log, in files of
+//     64 MiB, so a value of store.MaxValueSize (16 MiB) fits in one
+//   - Batch keeps at most 4 Badger transactions in flight and flushes
+//     every 64 MiB of data
 //
-// That is about 100 MiB of Go heap at most for the engine itself. Badger
-// also maps its files into memory, and the kernel counts the pages the
-// process has touched in its resident set until it needs them back; the
-// measured figures are in BENCHMARKS.md at the root of the repository.
-// WithMemTableSize, WithCacheSize and WithBadgerOptions change the profile.
+// Badger also maps its files into memory, and the kernel counts the file
+// pages the process touched in its resident set until it needs the memory
+// back: after writing 1,000,000 values of 200 bytes the process holds about
+// 110 MiB of anonymous memory and 230 MiB of mapped database files. The
+// measurements are in BENCHMARKS.md at the root of the repository.
+// WithMemTableSize, WithCompression and WithBadgerOptions change the
+// profile.
 //
 // # Durability and maintenance
 //

@@ -38,13 +38,15 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Open opens the Badger database in dir, creating the directory and the
-// database if needed, with the embedded memory profile described in the
-// package documentation (about 100 MiB of Go heap at most: memtables 2 x 16
-// MiB, block cache 32 MiB, index cache 16 MiB) and durable commits.
+// database if needed, with durable commits and the embedded memory profile
+// described in the package documentation: one 8 MiB memtable (plus one
+// being flushed), 4 MiB tables, a 16 MiB index cache, no block cache, about
+// 100 MiB of Go heap at most.
 //
 // Open fails with an error matching store.ErrLocked if another process, or
 // another Store of this process, has the database open; with the
-// *fs.PathError of the attempt if dir cannot be created or written; and with
+// *fs.PathError of the attempt if dir cannot be created or written; with
+// ErrFormat if dir holds a database of another format; and with
 // ErrInvalidOptions for options that cannot work. A failed Open leaves an
 // existing database as it was.
 func Open(dir string, opts ...Option) (*Store, error) {

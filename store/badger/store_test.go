@@ -162,7 +162,7 @@ func TestUpdateTooLarge(t *testing.T) {
 			var setErr error
 			written := 0
 			err = s.Update(ctx, func(tx store.Tx) error {
-				for i := range 10_000 { // 10 MB, over the 2.4 MiB limit
+				for i := range 10_000 { // 10 MB, over the 1.2 MiB limit
 					if setErr = tx.Set(fmt.Appendf(nil, "k%05d", i), val); setErr != nil {
 						break
 					}
@@ -178,7 +178,7 @@ func TestUpdateTooLarge(t *testing.T) {
 			})
 			assert.ErrorIs(t, setErr, store.ErrTooLarge)
 			assert.ErrorIs(t, err, store.ErrTooLarge)
-			assert.Greater(t, written, 1000, "a transaction holds about 2 MiB")
+			assert.Greater(t, written, 1000, "a transaction holds about 1.2 MiB")
 
 			var keys []string
 			require.NoError(t, s.View(ctx, func(tx store.Tx) error {

@@ -286,9 +286,14 @@ func (t *tx) scan(r store.Range, yield func(store.Entry, error) bool) {
 		t.mu.Unlock()
 		return
 	}
+	prefix := commonPrefix(lo, hi)
+	// Badger stops at the end of the prefix by itself: the bounds need
+	// checking on every entry only where they are narrower.
+	checkHi := !r.Reverse && !bytes.Equal(hi, store.PrefixEnd(prefix))
+	checkLo := r.Reverse && !bytes.Equal(lo, prefix)
 	sc := &scan{it: t.btx.NewIterator(badger.IteratorOptions{
 		Reverse: r.Reverse,
-		Prefix:  commonPrefix(lo, hi),
+		Prefix:  prefix,
 		// Values are read one at a time as the loop reaches them: most
 		// are inline and cheap to read, and prefetching costs a
 		// goroutine per entry.
@@ -336,7 +341,7 @@ func (t *tx) scan(r store.Range, yield func(store.Entry, error) bool) {
 		}
 		item := it.Item()
 		k := item.Key()
-		if r.Reverse && bytes.Compare(k, lo) < 0 || !r.Reverse && bytes.Compare(k, hi) >= 0 {
+		if checkLo && bytes.Compare(k, lo) < 0 || checkHi && bytes.Compare(k, hi) >= 0 {
 			t.mu.Unlock()
 			return
 		}
