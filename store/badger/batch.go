@@ -33,9 +33,10 @@ type batch struct {
 	arena   arena
 
 	// In in-memory mode, writes must delete the chunks of the value they
-	// replace. snap reads the values committed before the batch began;
-	// chunks records the chunk count of keys this batch wrote with (or
-	// over) a chunked value, which snap cannot see.
+	// replace. snap reads the values committed before the batch began (or
+	// before its last intermediate flush); chunks records the chunk count
+	// of keys this batch wrote with (or over) a chunked value, which snap
+	// may not see.
 	snap   *badger.Txn
 	chunks map[string]int
 }
@@ -97,6 +98,12 @@ func (b *batch) write(key, value []byte, del bool) error {
 			return err
 		}
 		b.wb = b.s.newWriteBatch()
+		if b.snap != nil {
+			// A read transaction holds back Badger's cleanup of commit
+			// records; what it read is now committed, so move it on.
+			b.snap.Discard()
+			b.snap = b.s.db.NewTransaction(false)
+		}
 	}
 	b.pending += int64(len(key) + len(value))
 

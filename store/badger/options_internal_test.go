@@ -376,3 +376,46 @@ func TestCommonPrefix(t *testing.T) {
 		assert.Equal(t, tc.want, string(commonPrefix([]byte(tc.lo), []byte(tc.hi))), "commonPrefix(%q, %q)", tc.lo, tc.hi)
 	}
 }
+
+// TestMemoryChunksAcrossBatchFlush writes more than one Batch flush of
+// chunked values in in-memory mode and replaces them, within the batch and
+// after it.
+func TestMemoryChunksAcrossBatchFlush(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 80 MiB")
+	}
+	s, err := Open("", WithInMemory())
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := context.Background()
+	big := bytes.Repeat([]byte{'x'}, store.MaxValueSize)
+	keys := []string{"a", "b", "c", "d", "e"} // 80 MiB: the batch flushes once
+	require.NoError(t, s.Batch(ctx, func(w store.Writer) error {
+		for _, k := range keys {
+			if err := w.Set([]byte(k), big); err != nil {
+				return err
+			}
+		}
+		// "a" was written before the flush; its chunks must still go.
+		return w.Set([]byte("a"), []byte("small"))
+	}))
+	perValue := s.codec.chunks(store.MaxValueSize)
+	assert.Equal(t, 4*perValue, chunkKeys(t, s))
+	require.NoError(t, s.Batch(ctx, func(w store.Writer) error {
+		if err := w.Delete([]byte("b")); err != nil {
+			return err
+		}
+		return w.Set([]byte("c"), []byte("small"))
+	}))
+	assert.Equal(t, 2*perValue, chunkKeys(t, s))
+	require.NoError(t, s.View(ctx, func(tx store.Tx) error {
+		for k, want := range map[string][]byte{"a": []byte("small"), "c": []byte("small"), "d": big, "e": big} {
+			v, err := tx.Get([]byte(k))
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(want, v), "value of %s", k)
+		}
+		_, err := tx.Get([]byte("b"))
+		assert.ErrorIs(t, err, store.ErrNotFound)
+		return nil
+	}))
+}
