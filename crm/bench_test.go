@@ -35,9 +35,13 @@ import (
 //     10,000 activities, against a raw View that scans and reads the same
 //     keys.
 //
-// Every "crm" sub-benchmark reports ratio = its time / the "raw" time of
-// the sub-benchmark run just before it. BENCHMARKS.md at the repository
-// root has the commands and the figures.
+// Every "crm" sub-benchmark reports ratio = its time / the time of the
+// "raw" sub-benchmark run just before it (total time for creates, median
+// operation time for reads) and cpu-ratio, the same for the CPU time the
+// whole process used (all goroutines, so Badger's flushes and compactions
+// count; on Linux only). The CPU figures hold when other processes share
+// the machine, which inflates wall-clock times. BENCHMARKS.md at the
+// repository root has the commands and the figures.
 
 // benchWorkspace is the workspace every benchmark writes to.
 const benchWorkspace = "bench"
@@ -417,20 +421,21 @@ func BenchmarkContactCreate(b *testing.B) {
 		sh.keys, sh.bytes, sh.bulkPerTxn)
 
 	b.Run("Single", func(b *testing.B) {
-		var rawNs float64
+		var raw *benchResult
 		b.Run("raw", func(b *testing.B) {
 			st, _ := openBenchBadger(b)
 			w := newRawWriter(1)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := startCPU()
 			for i := range b.N {
 				err := st.Update(ctx, func(tx store.Tx) error { return w.write(tx, sh.perContact[i%len(sh.perContact)]) })
 				if err != nil {
 					b.Fatal(err)
 				}
 			}
-			rawNs = reportCreate(b, b.N, sh, 0)
+			raw = reportCreate(b, b.N, cpu.used(), sh, nil)
 		})
 		b.Run("crm", func(b *testing.B) {
 			st, _ := openBenchBadger(b)
@@ -439,12 +444,13 @@ func BenchmarkContactCreate(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := startCPU()
 			for i := range b.N {
 				if _, err := ws.Contacts().Create(ctx, in[i]); err != nil {
 					b.Fatal(err)
 				}
 			}
-			reportCreate(b, b.N, sh, rawNs)
+			reportCreate(b, b.N, cpu.used(), sh, raw)
 		})
 	})
 
@@ -453,13 +459,14 @@ func BenchmarkContactCreate(b *testing.B) {
 		n    int
 	}{{"Bulk1000", 1000}, {"Bulk100k", 100_000}} {
 		b.Run(size.name, func(b *testing.B) {
-			var rawNs float64
+			var raw *benchResult
 			b.Run("raw", func(b *testing.B) {
 				st, _ := openBenchBadger(b)
 				w := newRawWriter(2)
 				ctx := context.Background()
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu := startCPU()
 				for range b.N {
 					for start := 0; start < size.n; start += sh.bulkPerTxn {
 						err := st.Update(ctx, func(tx store.Tx) error {
@@ -475,7 +482,7 @@ func BenchmarkContactCreate(b *testing.B) {
 						}
 					}
 				}
-				rawNs = reportCreate(b, b.N*size.n, sh, 0)
+				raw = reportCreate(b, b.N*size.n, cpu.used(), sh, nil)
 			})
 			b.Run("crm", func(b *testing.B) {
 				st, _ := openBenchBadger(b)
@@ -483,36 +490,113 @@ func BenchmarkContactCreate(b *testing.B) {
 				ctx := context.Background()
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu := startCPU()
 				for op := range b.N {
 					b.StopTimer()
+					cpu.pause()
 					in := benchContacts(op*size.n, size.n)
+					cpu.resume()
 					b.StartTimer()
 					if _, err := ws.Contacts().CreateMany(ctx, in); err != nil {
 						b.Fatal(err)
 					}
 				}
-				reportCreate(b, b.N*size.n, sh, rawNs)
+				reportCreate(b, b.N*size.n, cpu.used(), sh, raw)
 			})
 		})
 	}
 }
 
-// reportCreate reports contacts/s (and s/100k for large batches) and, when
-// rawNs (the baseline's ns per contact) is known, ratio. It returns the ns
-// per contact.
-func reportCreate(b *testing.B, contacts int, sh createShape, rawNs float64) float64 {
-	ns := float64(b.Elapsed().Nanoseconds()) / float64(contacts)
-	b.ReportMetric(1e9/ns, "contacts/s")
-	if contacts/b.N >= 100_000 {
-		b.ReportMetric(ns*100_000/1e9, "s/100k")
+// reportCreate reports contacts/s (and s/100k for large batches), the CPU
+// time per contact and, against the baseline raw if given, ratio and
+// cpu-ratio. It returns the figures per contact.
+func reportCreate(b *testing.B, contacts int, cpu time.Duration, sh createShape, raw *benchResult) *benchResult {
+	r := &benchResult{
+		wall: float64(b.Elapsed().Nanoseconds()) / float64(contacts),
+		cpu:  float64(cpu.Nanoseconds()) / float64(contacts),
 	}
-	if rawNs > 0 {
-		b.ReportMetric(ns/rawNs, "ratio")
-	} else {
+	b.ReportMetric(1e9/r.wall, "contacts/s")
+	if contacts/b.N >= 100_000 {
+		b.ReportMetric(r.wall*100_000/1e9, "s/100k")
+	}
+	if raw == nil {
 		b.ReportMetric(sh.keys, "keys/contact")
 		b.ReportMetric(sh.bytes, "B/contact")
+	} else {
+		b.ReportMetric(r.wall/raw.wall, "ratio")
 	}
-	return ns
+	reportCPU(b, r.cpu, "cpu-µs/contact", raw)
+	return r
+}
+
+// benchResult is what a sub-benchmark measured, per contact, lookup or
+// page, in ns.
+type benchResult struct {
+	wall float64 // mean wall-clock time
+	p50  float64 // median wall-clock time of one operation, if timed
+	cpu  float64 // mean process CPU time, 0 where it cannot be read
+}
+
+// reportCPU reports cpu (ns per unit) in µs under name and, against raw,
+// cpu-ratio; nothing where the CPU time cannot be read.
+func reportCPU(b *testing.B, cpu float64, name string, raw *benchResult) {
+	if cpu <= 0 {
+		return
+	}
+	b.ReportMetric(cpu/1e3, name)
+	if raw != nil && raw.cpu > 0 {
+		b.ReportMetric(cpu/raw.cpu, "cpu-ratio")
+	}
+}
+
+// cpuMeter measures the CPU time the process uses, less paused spans.
+type cpuMeter struct {
+	start, pausedAt, paused time.Duration
+	ok                      bool
+}
+
+func startCPU() *cpuMeter {
+	t, ok := processCPU()
+	return &cpuMeter{start: t, ok: ok}
+}
+
+func (m *cpuMeter) pause()  { m.pausedAt, _ = processCPU() }
+func (m *cpuMeter) resume() { t, _ := processCPU(); m.paused += t - m.pausedAt }
+
+// used returns the CPU time used since startCPU outside pauses, or 0 where
+// it cannot be read.
+func (m *cpuMeter) used() time.Duration {
+	t, ok := processCPU()
+	if !ok || !m.ok {
+		return 0
+	}
+	return t - m.start - m.paused
+}
+
+// processCPU returns the user and system CPU time of the whole process
+// (every thread), from /proc/self/stat, and false outside Linux. The file
+// counts in clock ticks of 10 ms, so it suits spans of a second or more.
+func processCPU() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, false
+	}
+	// Field 2, the command name, is in parentheses and may hold spaces;
+	// utime and stime are fields 14 and 15.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	user, err1 := strconv.ParseUint(f[11], 10, 64)
+	sys, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(user+sys) * 10 * time.Millisecond, true
 }
 
 // --- BenchmarkContactGet -------------------------------------------------
@@ -603,11 +687,12 @@ func BenchmarkContactGet(b *testing.B) {
 	}
 	for _, l := range lookups {
 		b.Run(l.name, func(b *testing.B) {
-			var rawNs float64
+			var raw *benchResult
 			b.Run("raw", func(b *testing.B) {
 				lat := make([]time.Duration, b.N)
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu := startCPU()
 				for i := range b.N {
 					t0 := time.Now()
 					if err := l.raw[i%len(sample)].replay(ctx, st); err != nil {
@@ -616,12 +701,13 @@ func BenchmarkContactGet(b *testing.B) {
 					lat[i] = time.Since(t0)
 				}
 				b.StopTimer()
-				rawNs = reportLatency(b, lat, n, 0)
+				raw = reportLatency(b, lat, cpu.used(), n, nil)
 			})
 			b.Run("crm", func(b *testing.B) {
 				lat := make([]time.Duration, b.N)
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu := startCPU()
 				for i := range b.N {
 					k := sample[i%len(sample)]
 					t0 := time.Now()
@@ -632,26 +718,43 @@ func BenchmarkContactGet(b *testing.B) {
 					}
 				}
 				b.StopTimer()
-				reportLatency(b, lat, n, rawNs)
+				reportLatency(b, lat, cpu.used(), n, raw)
 			})
 		})
 	}
 }
 
-// reportLatency reports the p50 and p99 of lat in µs, the store's size
-// and, when rawNs is known, ratio of the mean times. It returns the mean in
-// ns.
-func reportLatency(b *testing.B, lat []time.Duration, contacts int, rawNs float64) float64 {
-	mean := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+// reportLatency reports the p50 and p99 of lat in µs, the CPU time per
+// operation, the store's size and, against the baseline raw if given, ratio
+// (of the medians), mean-ratio and cpu-ratio. It returns the figures per
+// operation.
+func reportLatency(b *testing.B, lat []time.Duration, cpu time.Duration, contacts int, raw *benchResult) *benchResult {
+	r := reportTimes(b, lat, cpu, raw)
 	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / 1e3 }
-	b.ReportMetric(pct(0.50), "p50-µs")
-	b.ReportMetric(pct(0.99), "p99-µs")
+	b.ReportMetric(float64(lat[int(0.99*float64(len(lat)-1))])/1e3, "p99-µs")
 	b.ReportMetric(float64(contacts), "contacts")
-	if rawNs > 0 {
-		b.ReportMetric(mean/rawNs, "ratio")
+	return r
+}
+
+// reportTimes reports the median of lat in µs and the CPU time per
+// operation, and against raw: ratio (of the medians, which resist the
+// outliers preemption by other processes puts in single operations),
+// mean-ratio and cpu-ratio.
+func reportTimes(b *testing.B, lat []time.Duration, cpu time.Duration, raw *benchResult) *benchResult {
+	sorted := slices.Clone(lat)
+	slices.Sort(sorted)
+	r := &benchResult{
+		wall: float64(b.Elapsed().Nanoseconds()) / float64(b.N),
+		p50:  float64(sorted[len(sorted)/2]),
+		cpu:  float64(cpu.Nanoseconds()) / float64(b.N),
 	}
-	return mean
+	b.ReportMetric(r.p50/1e3, "p50-µs")
+	if raw != nil {
+		b.ReportMetric(r.p50/raw.p50, "ratio")
+		b.ReportMetric(r.wall/raw.wall, "mean-ratio")
+	}
+	reportCPU(b, r.cpu, "cpu-µs/op", raw)
+	return r
 }
 
 // --- BenchmarkTimelinePage -----------------------------------------------
@@ -719,39 +822,45 @@ func BenchmarkTimelinePage(b *testing.B) {
 		}
 		reads := rec.take()
 		b.Run(p.name, func(b *testing.B) {
-			var rawNs float64
+			var raw *benchResult
 			b.Run("raw", func(b *testing.B) {
+				lat := make([]time.Duration, b.N)
 				b.ReportAllocs()
 				b.ResetTimer()
-				for range b.N {
+				cpu := startCPU()
+				for i := range b.N {
+					t0 := time.Now()
 					if err := reads.replay(ctx, st); err != nil {
 						b.Fatal(err)
 					}
+					lat[i] = time.Since(t0)
 				}
-				rawNs = reportPage(b, 0)
+				b.StopTimer()
+				raw = reportPage(b, lat, cpu.used(), nil)
 			})
 			b.Run("crm", func(b *testing.B) {
+				lat := make([]time.Duration, b.N)
 				b.ReportAllocs()
 				b.ResetTimer()
-				for range b.N {
+				cpu := startCPU()
+				for i := range b.N {
+					t0 := time.Now()
 					pg, err := ws.Timeline(ctx, ref, p.after, pageSize)
+					lat[i] = time.Since(t0)
 					if err != nil || len(pg.Entries) != pageSize {
 						b.Fatalf("timeline: %d entries, %v", len(pg.Entries), err)
 					}
 				}
-				reportPage(b, rawNs)
+				b.StopTimer()
+				reportPage(b, lat, cpu.used(), raw)
 			})
 		})
 	}
 }
 
-// reportPage reports µs/page and, when rawNs is known, ratio. It returns
-// the ns per page.
-func reportPage(b *testing.B, rawNs float64) float64 {
-	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	b.ReportMetric(ns/1e3, "µs/page")
-	if rawNs > 0 {
-		b.ReportMetric(ns/rawNs, "ratio")
-	}
-	return ns
+// reportPage reports the mean µs/page and what reportTimes reports.
+func reportPage(b *testing.B, lat []time.Duration, cpu time.Duration, raw *benchResult) *benchResult {
+	r := reportTimes(b, lat, cpu, raw)
+	b.ReportMetric(r.wall/1e3, "µs/page")
+	return r
 }
