@@ -64,8 +64,8 @@ const (
 // WithSyncWrites sets whether each commit is synced to disk before Update
 // (or Batch) returns. The default is true: a commit that returned survives a
 // crash of the process or the machine. With false, a crash of the machine
-// may lose the last commits, but never corrupts the database. It has no
-// effect in in-memory mode.
+// may lose the last commits (Badger then recovers the database as of an
+// earlier commit). It has no effect in in-memory mode.
 func WithSyncWrites(sync bool) Option {
 	return func(c *config) { c.syncWrites = sync }
 }
@@ -106,8 +106,8 @@ func WithGCInterval(d time.Duration) Option {
 // second one may be flushing to disk meanwhile). It bounds one transaction
 // to 15% of it, so a larger memtable allows larger transactions and faster
 // bulk loads at the cost of memory: about 2.6 times the size in skiplist
-// arenas, plus table-building buffers of about the same size that Badger
-// keeps for reuse.
+// arenas, plus up to 8 table-building buffers of about the same size each,
+// which Badger keeps for reuse.
 func WithMemTableSize(bytes int64) Option {
 	return func(c *config) { c.memTableSize = bytes }
 }

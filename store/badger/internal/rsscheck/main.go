@@ -4,9 +4,11 @@
 // all, and prints the process's peak and final resident set sizes, read
 // from /proc/self/status, as one JSON object on standard output.
 //
-// It runs in a process of its own so that the measuring benchmark's own
-// allocations do not count (see BenchmarkResidentMemory). It imports only
-// store, store/badger and the standard library, and runs on Linux.
+// With -badger-defaults it uses Badger's own DefaultOptions instead, for
+// comparison. It runs in a process of its own so that the measuring
+// benchmark's own allocations do not count (see BenchmarkResidentMemory).
+// It imports store, store/badger, Badger (for its default options) and the
+// standard library, and runs on Linux.
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 
 	"github.com/crmkit/crmkit/store"
 	"github.com/crmkit/crmkit/store/badger"
+	dgbadger "github.com/dgraph-io/badger/v4"
 )
 
 // report is what rsscheck prints. Sizes are in MiB.
@@ -58,14 +61,24 @@ func main() {
 	size := flag.Int("size", 200, "value size in bytes")
 	chunk := flag.Int("chunk", 1000, "keys per Update")
 	heapProfile := flag.String("heapprofile", "", "write a heap profile here after the scan")
+	badgerDefaults := flag.Bool("badger-defaults", false, "use Badger's own DefaultOptions instead of the store's profile, for comparison")
 	flag.Parse()
-	if err := run(*dir, *n, *size, *chunk, *heapProfile); err != nil {
+	var opts []badger.Option
+	if *badgerDefaults {
+		opts = append(opts, badger.WithBadgerOptions(func(o *dgbadger.Options) {
+			d := dgbadger.DefaultOptions(o.Dir)
+			d.Logger = nil
+			d.ExternalMagicVersion = o.ExternalMagicVersion
+			*o = d
+		}))
+	}
+	if err := run(*dir, *n, *size, *chunk, *heapProfile, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "rsscheck:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, n, size, chunk int, heapProfile string) error {
+func run(dir string, n, size, chunk int, heapProfile string, opts []badger.Option) error {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "rsscheck-")
 		if err != nil {
@@ -74,7 +87,7 @@ func run(dir string, n, size, chunk int, heapProfile string) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	s, err := badger.Open(dir)
+	s, err := badger.Open(dir, opts...)
 	if err != nil {
 		return err
 	}
