@@ -22,8 +22,11 @@ type CRM struct {
 	ids     idGen
 	retries int
 	hooks   *Hooks
-	stats   stats
-	locks   sync.Map // workspace ID -> *sync.Mutex
+	// hooksOff skips before- and after-hooks altogether; benchmarks set it
+	// for the baseline that hook dispatch is measured against.
+	hooksOff bool
+	stats    stats
+	locks    sync.Map // workspace ID -> *sync.Mutex
 	// commitSignal fires after every commit, to wake watchers and
 	// dispatchers.
 	commitSignal signal

@@ -223,7 +223,7 @@ func (c *CRM) Hooks() *Hooks { return c.hooks }
 // if handlers ran (so r must be validated again).
 func runBefore[T any](t *txn, k *kind[T], op Op, old, r *T, types []EventType) (bool, error) {
 	h := k.before(t.w.crm.hooks)
-	if h.Len() == 0 {
+	if t.w.crm.hooksOff || h.Len() == 0 {
 		return false, nil
 	}
 	ev := &Before[T]{Types: types, Op: op, Old: old, New: r, t: t}
@@ -387,7 +387,7 @@ func (t *txn) emit(ch *Change, types []EventType, before, after []byte) error {
 // runAfter runs the after-hooks for committed events. Failures are logged
 // and counted, never returned.
 func (c *CRM) runAfter(ctx context.Context, events []*Event) {
-	if c.hooks.After.Len() == 0 {
+	if c.hooksOff || c.hooks.After.Len() == 0 {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
