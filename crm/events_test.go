@@ -208,3 +208,179 @@ func TestAfterHooks(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, crm.DealWon, got.Status)
 }
+
+// TestLifecycleEventsOfEveryKind walks a record of each kind through
+// create, update, owner change, delete, restore and erase, and checks the
+// events each step emits, with their before and after records.
+func TestLifecycleEventsOfEveryKind(t *testing.T) {
+	e := setup(t)
+	ctx := e.ctx
+	type ops struct {
+		kind                    string
+		create                  func() (string, error)
+		update, reown           func(id string) error
+		del, restore, eraseFunc func(id string) error
+	}
+	co, err := e.ws.Contacts().Create(ctx, crm.Contact{FirstName: "Base"})
+	require.NoError(t, err)
+	all := []ops{
+		{
+			kind: "contact",
+			create: func() (string, error) {
+				c, err := e.ws.Contacts().Create(ctx, crm.Contact{FirstName: "Ann"})
+				return c.ID, err
+			},
+			update: func(id string) error {
+				_, err := e.ws.Contacts().Update(ctx, id, func(c *crm.Contact) error { c.Title = "CTO"; return nil })
+				return err
+			},
+			reown: func(id string) error {
+				_, err := e.ws.Contacts().Update(ctx, id, func(c *crm.Contact) error { c.OwnerID = "u_2"; return nil })
+				return err
+			},
+			del:       func(id string) error { return e.ws.Contacts().Delete(ctx, id) },
+			restore:   func(id string) error { return e.ws.Contacts().Restore(ctx, id) },
+			eraseFunc: func(id string) error { return e.ws.Contacts().Erase(ctx, id) },
+		},
+		{
+			kind: "company",
+			create: func() (string, error) {
+				c, err := e.ws.Companies().Create(ctx, crm.Company{Name: "Initech"})
+				return c.ID, err
+			},
+			update: func(id string) error {
+				_, err := e.ws.Companies().Update(ctx, id, func(c *crm.Company) error { c.Industry = "software"; return nil })
+				return err
+			},
+			reown: func(id string) error {
+				_, err := e.ws.Companies().Update(ctx, id, func(c *crm.Company) error { c.OwnerID = "u_2"; return nil })
+				return err
+			},
+			del:       func(id string) error { return e.ws.Companies().Delete(ctx, id) },
+			restore:   func(id string) error { return e.ws.Companies().Restore(ctx, id) },
+			eraseFunc: func(id string) error { return e.ws.Companies().Erase(ctx, id) },
+		},
+		{
+			kind: "deal",
+			create: func() (string, error) {
+				d, err := e.ws.Deals().Create(ctx, crm.Deal{Name: "Renewal", Contacts: []crm.ContactRole{{ContactID: co.ID}}})
+				return d.ID, err
+			},
+			update: func(id string) error {
+				_, err := e.ws.Deals().Update(ctx, id, func(d *crm.Deal) error { d.Source = "referral"; return nil })
+				return err
+			},
+			reown: func(id string) error {
+				_, err := e.ws.Deals().Update(ctx, id, func(d *crm.Deal) error { d.OwnerID = "u_2"; return nil })
+				return err
+			},
+			del:       func(id string) error { return e.ws.Deals().Delete(ctx, id) },
+			restore:   func(id string) error { return e.ws.Deals().Restore(ctx, id) },
+			eraseFunc: func(id string) error { return e.ws.Deals().Erase(ctx, id) },
+		},
+		{
+			kind: "activity",
+			create: func() (string, error) {
+				a, err := e.ws.Activities().Log(ctx, crm.Activity{Type: crm.ActivityCall, Subject: "Intro", ContactIDs: []string{co.ID}})
+				return a.ID, err
+			},
+			update: func(id string) error {
+				_, err := e.ws.Activities().Update(ctx, id, func(a *crm.Activity) error { a.Subject = "Intro call"; return nil })
+				return err
+			},
+			reown: func(id string) error {
+				_, err := e.ws.Activities().Update(ctx, id, func(a *crm.Activity) error { a.OwnerID = "u_2"; return nil })
+				return err
+			},
+			del:       func(id string) error { return e.ws.Activities().Delete(ctx, id) },
+			restore:   func(id string) error { return e.ws.Activities().Restore(ctx, id) },
+			eraseFunc: func(id string) error { return e.ws.Activities().Erase(ctx, id) },
+		},
+	}
+	for _, o := range all {
+		t.Run(o.kind, func(t *testing.T) {
+			head, err := e.ws.OutboxHead(ctx)
+			require.NoError(t, err)
+			id, err := o.create()
+			require.NoError(t, err)
+			require.NoError(t, o.update(id))
+			require.NoError(t, o.reown(id))
+			require.NoError(t, o.del(id))
+			require.NoError(t, o.restore(id))
+			evs := changes(t, e, head)
+			et := func(what string) crm.EventType { return crm.EventType(o.kind + "." + what) }
+			assert.Equal(t, []crm.EventType{
+				et("created"), et("updated"), et("updated"), et("owner_assigned"), et("deleted"), et("restored"),
+			}, types(evs))
+			for _, ev := range evs {
+				assert.Equal(t, id, ev.RecordID)
+				assert.Equal(t, o.kind, ev.Kind)
+				assert.Equal(t, "u_test", ev.Actor)
+				assert.False(t, ev.At.IsZero())
+				assert.NotNil(t, ev.After, ev.Type)
+			}
+			assert.Nil(t, evs[0].Before)
+			assert.NotNil(t, evs[1].Before)
+			require.Len(t, evs[1].Fields, 1, "the update names its one changed field")
+			require.Len(t, evs[3].Fields, 1)
+			assert.Equal(t, crm.FieldChange{Field: "owner_id", Old: "", New: "u_2"}, evs[3].Fields[0])
+
+			// Erasing redacts every earlier event's data but keeps its
+			// place; the erase event itself carries no record.
+			require.NoError(t, o.eraseFunc(id))
+			evs = changes(t, e, head)
+			require.Equal(t, et("erased"), evs[len(evs)-1].Type)
+			assert.Len(t, evs, 7)
+			for _, ev := range evs {
+				assert.Nil(t, ev.After, ev.Type)
+				assert.Nil(t, ev.Before, ev.Type)
+				assert.Nil(t, ev.Fields, ev.Type)
+				assert.Equal(t, id, ev.RecordID)
+			}
+		})
+	}
+}
+
+// TestEventPayloads checks the before and after records events carry, and
+// the lost reason of a lost deal.
+func TestEventPayloads(t *testing.T) {
+	e := setup(t)
+	head, err := e.ws.OutboxHead(e.ctx)
+	require.NoError(t, err)
+	co, err := e.ws.Companies().Create(e.ctx, crm.Company{Name: "Hooli"})
+	require.NoError(t, err)
+	_, err = e.ws.Companies().Update(e.ctx, co.ID, func(c *crm.Company) error { c.Name = "Hooli XYZ"; return nil })
+	require.NoError(t, err)
+	d, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Box", CompanyID: co.ID})
+	require.NoError(t, err)
+	_, err = e.ws.Deals().Lose(e.ctx, d.ID, "went with a competitor")
+	require.NoError(t, err)
+
+	evs := changes(t, e, head)
+	require.Equal(t, []crm.EventType{
+		crm.CompanyCreated, crm.CompanyUpdated, crm.DealCreated,
+		crm.DealUpdated, crm.DealStageChanged, crm.DealLostEvent,
+	}, types(evs))
+	assert.Nil(t, evs[0].Before, "a created record has no before")
+	prev, err := evs[1].Previous()
+	require.NoError(t, err)
+	rec, err := evs[1].Record()
+	require.NoError(t, err)
+	assert.Equal(t, "Hooli", prev.(*crm.Company).Name)
+	assert.Equal(t, "Hooli XYZ", rec.(*crm.Company).Name)
+	assert.Equal(t, []crm.FieldChange{{Field: "name", Old: "Hooli", New: "Hooli XYZ"}}, evs[1].Fields)
+
+	lost := evs[5]
+	rec, err = lost.Record()
+	require.NoError(t, err)
+	assert.Equal(t, crm.DealLost, rec.(*crm.Deal).Status)
+	assert.Equal(t, "went with a competitor", rec.(*crm.Deal).LostReason)
+	var reason *crm.FieldChange
+	for i := range lost.Fields {
+		if lost.Fields[i].Field == "lost_reason" {
+			reason = &lost.Fields[i]
+		}
+	}
+	require.NotNil(t, reason, "the lost event names the reason among its changes")
+	assert.Equal(t, "went with a competitor", reason.New)
+}
