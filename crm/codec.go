@@ -50,20 +50,18 @@ func utcTimes(v reflect.Value) {
 	case reflect.Struct:
 		if v.Type() == timeType {
 			if v.CanSet() {
-				t := v.Interface().(time.Time)
+				t := v.Addr().Interface().(*time.Time)
 				if !t.IsZero() {
-					v.Set(reflect.ValueOf(t.UTC()))
+					*t = t.UTC()
 				}
 			}
 			return
 		}
-		for i := 0; i < v.NumField(); i++ {
-			if f := v.Field(i); hasTimes(f.Type()) {
-				utcTimes(f)
-			}
+		for _, i := range timeFields(v.Type()) {
+			utcTimes(v.Field(i))
 		}
 	case reflect.Slice:
-		if hasTimes(v.Type().Elem()) {
+		if len(timeFields(v.Type())) > 0 {
 			for i := 0; i < v.Len(); i++ {
 				utcTimes(v.Index(i))
 			}
@@ -71,28 +69,48 @@ func utcTimes(v reflect.Value) {
 	}
 }
 
-var hasTimesCache sync.Map // reflect.Type -> bool
+var timeFieldsCache sync.Map // reflect.Type -> []int
 
-// hasTimes reports whether values of t can hold a time.Time.
-func hasTimes(t reflect.Type) bool {
-	if v, ok := hasTimesCache.Load(t); ok {
-		return v.(bool)
+// timeFields returns, for a struct type, the indexes of the exported fields
+// that can hold a time.Time; for a pointer or slice type, a non-empty list
+// if its elements can. The answer is computed once per type.
+func timeFields(t reflect.Type) []int {
+	if v, ok := timeFieldsCache.Load(t); ok {
+		return v.([]int)
 	}
-	has := computeHasTimes(t)
-	hasTimesCache.Store(t, has)
-	return has
-}
-
-func computeHasTimes(t reflect.Type) bool {
+	var out []int
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Slice:
-		return hasTimes(t.Elem())
+		if hasTimes(t.Elem(), map[reflect.Type]bool{}) {
+			out = []int{0}
+		}
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if f := t.Field(i); f.IsExported() && hasTimes(f.Type, map[reflect.Type]bool{}) {
+				out = append(out, i)
+			}
+		}
+	}
+	timeFieldsCache.Store(t, out)
+	return out
+}
+
+// hasTimes reports whether values of t can hold a time.Time; seen cuts
+// recursive types.
+func hasTimes(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice:
+		return hasTimes(t.Elem(), seen)
 	case reflect.Struct:
 		if t == timeType {
 			return true
 		}
 		for i := 0; i < t.NumField(); i++ {
-			if t.Field(i).IsExported() && hasTimes(t.Field(i).Type) {
+			if t.Field(i).IsExported() && hasTimes(t.Field(i).Type, seen) {
 				return true
 			}
 		}
