@@ -65,6 +65,7 @@ func TestFaultSessionKilledInUpdate(t *testing.T) {
 		return tx.Set([]byte("last"), []byte("v"))
 	})
 	require.Error(t, err)
+	assert.ErrorIs(t, err, postgres.ErrUnavailable)
 	assert.NotErrorIs(t, err, store.ErrConflict, "a lost session is no conflict")
 
 	// Nothing half-written, and the pool recovers at once.
@@ -109,7 +110,7 @@ func TestFaultSessionKilledInScan(t *testing.T) {
 			}
 			return scanErr
 		})
-		assert.Error(t, err, "update=%v", update)
+		assert.ErrorIs(t, err, postgres.ErrUnavailable, "update=%v", update)
 		assert.Equal(t, 1, errs, "errors yielded, update=%v", update)
 		assert.Less(t, n, 6, "the scan stopped, update=%v", update)
 	}
