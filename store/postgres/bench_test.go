@@ -5,38 +5,126 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/badger"
 	"github.com/crmkit/crmkit/store/storetest"
+	"github.com/stretchr/testify/require"
 )
 
+// The benchmarks run each measurement on Badger (the embedded default,
+// with its default durable commits) and then on PostgreSQL (with the
+// server's default synchronous_commit), in the same run, and report on
+// the PostgreSQL side ratio = PostgreSQL's time per operation / Badger's.
+// BENCHMARKS.md at the repository root has the commands and the figures.
+
+// badgerBackend opens Badger stores with their default, durable commits.
+func badgerBackend() storetest.Backend {
+	return storetest.Backend{Open: func(t testing.TB) store.Store {
+		s, err := badger.Open(t.TempDir())
+		require.NoError(t, err)
+		return s
+	}}
+}
+
+// baselines holds Badger's time per operation, in ns, by benchmark name
+// with the backend's element removed, for the PostgreSQL side's ratio.
+type baselines struct {
+	mu sync.Mutex
+	ns map[string]float64
+}
+
+// caseName is b's name without the element naming the backend.
+func caseName(b testing.TB, backendName string) string {
+	parts := strings.Split(b.Name(), "/")
+	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { return p == backendName }), "/")
+}
+
+// record remembers b's time per operation as the baseline of its case. It
+// runs from a cleanup of the benchmark, which the testing package calls
+// after each run of the function, so the last run's figure stays.
+func (bl *baselines) record(b *testing.B) {
+	bl.mu.Lock()
+	defer bl.mu.Unlock()
+	bl.ns[caseName(b, "badger")] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+}
+
+// report reports b's time per operation over its case's baseline, from a
+// cleanup, which runs before the testing package collects the metrics.
+func (bl *baselines) report(b *testing.B) {
+	bl.mu.Lock()
+	base := bl.ns[caseName(b, "postgres")]
+	bl.mu.Unlock()
+	if base > 0 {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/base, "ratio")
+	}
+}
+
+// timed wraps bk so that every benchmark opening a store records (base
+// side) or reports (other side) its time per operation. Benchmarks with
+// sub-benchmarks (the scans) open their store in the parent, whose metrics
+// are not printed: their ratio is read off the two keys/s figures.
+func timed(bk storetest.Backend, bl *baselines, base bool) storetest.Backend {
+	open := bk.Open
+	bk.Open = func(t testing.TB) store.Store {
+		if b, ok := t.(*testing.B); ok {
+			if base {
+				b.Cleanup(func() { bl.record(b) })
+			} else {
+				b.Cleanup(func() { bl.report(b) })
+			}
+		}
+		return open(t)
+	}
+	return bk
+}
+
+// BenchmarkStore runs the shared store benchmarks (storetest.Bench: a
+// one-key Update, a 1,000-key Update, a 10,000-key Batch, a warm Get and
+// full scans of 100,000 keys) on Badger and then on PostgreSQL.
 func BenchmarkStore(b *testing.B) {
 	testDSN(b)
-	storetest.Bench(b, backend())
+	bl := &baselines{ns: map[string]float64{}}
+	b.Run("badger", func(b *testing.B) { storetest.Bench(b, timed(badgerBackend(), bl, true)) })
+	b.Run("postgres", func(b *testing.B) { storetest.Bench(b, timed(backend(), bl, false)) })
 }
 
 // BenchmarkConcurrentWriters measures one-key Updates from 1 and 4
 // goroutines, on disjoint keys (no conflicts) and on one shared counter
-// (read-modify-write with retries), reporting committed writes/s and, for
-// the counter, conflicts per committed write.
+// (read-modify-write with retries), on Badger and then on PostgreSQL,
+// reporting committed writes/s, ratio and, for the counter, conflicts per
+// committed write.
 func BenchmarkConcurrentWriters(b *testing.B) {
 	testDSN(b)
+	bl := &baselines{ns: map[string]float64{}}
 	for _, shared := range []bool{false, true} {
 		for _, writers := range []int{1, 4} {
 			name := fmt.Sprintf("disjoint/writers=%d", writers)
 			if shared {
 				name = fmt.Sprintf("counter/writers=%d", writers)
 			}
-			b.Run(name, func(b *testing.B) { benchWriters(b, writers, shared) })
+			b.Run(name, func(b *testing.B) {
+				b.Run("badger", func(b *testing.B) {
+					benchWriters(b, storetest.Backend{Open: badgerBackend().Open}, writers, shared)
+					bl.record(b)
+				})
+				b.Run("postgres", func(b *testing.B) {
+					benchWriters(b, backend(), writers, shared)
+					bl.report(b)
+				})
+			})
 		}
 	}
 }
 
-func benchWriters(b *testing.B, writers int, shared bool) {
-	s := openTest(b)
+func benchWriters(b *testing.B, bk storetest.Backend, writers int, shared bool) {
+	s := bk.Open(b)
+	b.Cleanup(func() { _ = s.Close() })
 	ctx := context.Background()
 	var next, conflicts atomic.Int64
 	var wg sync.WaitGroup
