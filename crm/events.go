@@ -25,12 +25,18 @@ const (
 	ContactRestored  EventType = "contact.restored"
 	ContactErased    EventType = "contact.erased"
 	LifecycleChanged EventType = "contact.lifecycle_changed"
+	// ContactMerged is emitted on the survivor of a merge; its Fields name
+	// the merged contact ("merged_id") and Before holds it as it was.
+	ContactMerged EventType = "contact.merged"
 
 	CompanyCreated  EventType = "company.created"
 	CompanyUpdated  EventType = "company.updated"
 	CompanyDeleted  EventType = "company.deleted"
 	CompanyRestored EventType = "company.restored"
 	CompanyErased   EventType = "company.erased"
+	// CompanyMerged is emitted on the survivor of a company merge, like
+	// ContactMerged.
+	CompanyMerged EventType = "company.merged"
 
 	DealCreated      EventType = "deal.created"
 	DealUpdated      EventType = "deal.updated"

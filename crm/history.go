@@ -22,6 +22,9 @@ const (
 	OpDeleted  Op = "deleted"
 	OpRestored Op = "restored"
 	OpErased   Op = "erased"
+	// OpMerged is the change of a survivor that another record was merged
+	// into (see Contacts.Merge).
+	OpMerged Op = "merged"
 )
 
 // Change is one committed change of one record: who, when, what, and each
