@@ -1,0 +1,168 @@
+package plugins
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/hooks"
+	"github.com/crmkit/crmkit/plugins/proto"
+)
+
+// hookPriority orders plugin before-hooks after in-process ones (bound at
+// the default priority 0).
+const hookPriority = 1000
+
+// hookID is the ID a plugin's before-hooks are bound under.
+func hookID(name string) string { return "plugin:" + name }
+
+// txReader reads records inside a write's transaction: a *crm.Before of
+// any kind.
+type txReader interface {
+	Contact(id string) (crm.Contact, error)
+	Company(id string) (crm.Company, error)
+	Deal(id string) (crm.Deal, error)
+}
+
+// bindBefore binds the plugin's before-hooks for the kinds its manifest
+// names, and returns a function that unbinds them.
+func (p *proc) bindBefore(hs *crm.Hooks) (func(), error) {
+	want := beforeKinds(p.manifest.Before)
+	var unbind []func()
+	bind := func(err error, u func()) error {
+		if err == nil {
+			unbind = append(unbind, u)
+		}
+		return err
+	}
+	id := hookID(p.spec.Name)
+	var err error
+	for kind := range want {
+		switch kind {
+		case "contact":
+			err = bind(bindKind(&hs.BeforeContact, p, kind))
+		case "company":
+			err = bind(bindKind(&hs.BeforeCompany, p, kind))
+		case "deal":
+			err = bind(bindKind(&hs.BeforeDeal, p, kind))
+		case "activity":
+			err = bind(bindKind(&hs.BeforeActivity, p, kind))
+		case "purchase":
+			err = bind(bindKind(&hs.BeforePurchase, p, kind))
+		case "pipeline":
+			err = bind(bindKind(&hs.BeforePipeline, p, kind))
+		default:
+			err = fmt.Errorf("%w: manifest: no record kind %q to run before", ErrMalformed, kind)
+		}
+		if err != nil {
+			for _, u := range unbind {
+				u()
+			}
+			return nil, p.fail("bind "+id, err)
+		}
+	}
+	return func() {
+		for _, u := range unbind {
+			u()
+		}
+	}, nil
+}
+
+func bindKind[T any](h *hooks.Hook[*crm.Before[T]], p *proc, kind string) (error, func()) {
+	id := hookID(p.spec.Name)
+	err := h.Bind(id, hookPriority, func(ctx context.Context, b *crm.Before[T]) error {
+		return beforeHook(ctx, p, kind, b)
+	})
+	return err, func() { h.Unbind(id) }
+}
+
+// beforeHook runs the plugin's before-hook for one write, applying its
+// failure policy.
+func beforeHook[T any](ctx context.Context, p *proc, kind string, b *crm.Before[T]) error {
+	types := make([]string, 0, len(b.Types))
+	want := false
+	for _, t := range b.Types {
+		types = append(types, string(t))
+		want = want || matches(p.manifest.Before, string(t))
+	}
+	if !want {
+		return nil
+	}
+	err := p.callBefore(ctx, kind, types, func(req *proto.BeforeRequest) (func([]*proto.FieldValue) error, txReader, error) {
+		return fill(req, b)
+	})
+	if err == nil {
+		return nil
+	}
+	var veto *VetoError
+	if errors.As(err, &veto) {
+		return veto
+	}
+	p.failures.Add(1)
+	if p.spec.Policy == FailOpen {
+		p.log.Warn("plugins: before-hook failed; write let through (fail-open)", "kind", kind, "workspace", b.Workspace(), "err", err)
+		return nil
+	}
+	return err
+}
+
+// callBefore calls the plugin's before-hook; prepare fills the request.
+func (p *proc) callBefore(ctx context.Context, kind string, types []string,
+	prepare func(*proto.BeforeRequest) (func([]*proto.FieldValue) error, txReader, error)) error {
+	inst := p.current()
+	op := "before " + types[0]
+	if inst == nil {
+		return p.fail(op, ErrUnavailable)
+	}
+	req := &proto.BeforeRequest{Kind: kind, Types: types, HostService: inst.hostID}
+	apply, tx, err := prepare(req)
+	if err != nil {
+		return p.fail(op, err)
+	}
+	if inst.hostID != 0 {
+		token, g := p.h.grants.issue(p, req.Workspace, tx)
+		defer p.h.grants.revoke(token, g)
+		req.Grant = token
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.spec.Timeout)
+	defer cancel()
+	resp, err := inst.remote.Before(ctx, req)
+	if err != nil {
+		return p.callError(op, err)
+	}
+	if resp.Veto {
+		reason := resp.Reason
+		if len(reason) > 1024 {
+			reason = reason[:1024]
+		}
+		return &VetoError{Plugin: p.spec.Name, Reason: reason}
+	}
+	if len(resp.Changes) > 0 {
+		if inst.version < 2 {
+			p.log.Warn("plugins: field changes need protocol version 2; ignored", "version", inst.version)
+			return nil
+		}
+		if err := apply(resp.Changes); err != nil {
+			return p.fail(op, err)
+		}
+	}
+	return nil
+}
+
+// fill fills a before-hook request from the write, and returns how to
+// apply field changes to its record and how to read in its transaction.
+func fill[T any](req *proto.BeforeRequest, b *crm.Before[T]) (func([]*proto.FieldValue) error, txReader, error) {
+	req.Workspace, req.Actor, req.Op = b.Workspace(), b.Actor(), string(b.Op)
+	var err error
+	if req.Record, err = json.Marshal(b.New); err != nil {
+		return nil, nil, err
+	}
+	if b.Old != nil {
+		if req.Previous, err = json.Marshal(b.Old); err != nil {
+			return nil, nil, err
+		}
+	}
+	return func(ch []*proto.FieldValue) error { return applyChanges(b.New, ch) }, b, nil
+}

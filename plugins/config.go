@@ -1,0 +1,213 @@
+package plugins
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crmkit/crm"
+)
+
+// Policy says what a failed before-hook does to the write: a plugin that
+// crashed, missed its deadline or answered nonsense (a veto is not a
+// failure: it always refuses the write).
+type Policy int
+
+const (
+	// FailClosed refuses the write with the plugin's *Error (wrapped in a
+	// *crm.VetoError). The default: a guard that cannot run does not let
+	// writes through.
+	FailClosed Policy = iota
+	// FailOpen lets the write proceed, and records the failure (logged,
+	// and counted in Info.Failures).
+	FailOpen
+)
+
+func (p Policy) String() string {
+	if p == FailOpen {
+		return "fail-open"
+	}
+	return "fail-closed"
+}
+
+// Spec configures one plugin.
+type Spec struct {
+	// Name identifies the plugin in hook IDs ("plugin:<name>"), its
+	// delivery cursor (consumer "plugin:<name>", so it resumes where it
+	// stopped across restarts of the host) and logs. It defaults to the
+	// executable's file name.
+	Name string
+	// Path is the plugin executable (a script with a #! line is fine: the
+	// checksum covers the script).
+	Path string
+	Args []string
+	// SHA256 is the executable's checksum, in hex. A plugin without one,
+	// or whose executable does not match it, is never run.
+	SHA256 string
+	// Env is added to the plugin's environment.
+	Env []string
+	// Timeout is the before-hook deadline (default 250ms).
+	Timeout time.Duration
+	// Policy is the before-hook failure policy (default FailClosed).
+	Policy Policy
+}
+
+// Config configures a Host.
+type Config struct {
+	// Dir, if set, holds plugin executables: every executable regular file
+	// in it is a plugin named by its file name, with its checksum taken
+	// from Checksums (or the SHA256SUMS file in Dir, in sha256sum's format)
+	// and the defaults below.
+	Dir string
+	// Checksums maps a plugin name in Dir to its SHA-256 in hex.
+	Checksums map[string]string
+	// Plugins are configured explicitly, in addition to those in Dir.
+	Plugins []Spec
+	// Timeout and Policy apply to plugins found in Dir.
+	Timeout time.Duration
+	Policy  Policy
+	// Logger receives the host's and the plugins' logs (default: discard).
+	Logger *slog.Logger
+	// MaxMessageBytes bounds every message a plugin sends (default 4 MiB).
+	MaxMessageBytes int
+	// LogLinesPerSecond is each plugin's log budget (default 200).
+	LogLinesPerSecond int
+	// HealthInterval is how often a running plugin is health-checked
+	// (default 1s).
+	HealthInterval time.Duration
+	// RestartBackoff is the wait before restarting a crashed plugin,
+	// doubled on each crash up to MaxRestartBackoff (defaults 100ms, 30s);
+	// it resets once a plugin has stayed up for a minute.
+	RestartBackoff, MaxRestartBackoff time.Duration
+	// StartTimeout bounds a plugin's start and handshake (default 10s).
+	StartTimeout time.Duration
+	// Dispatch configures each plugin's after-event delivery (batch size,
+	// attempts before dead-lettering, delivery timeout; see
+	// crm.NewDispatcher).
+	Dispatch []crm.DispatcherOption
+}
+
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 4 << 20
+	}
+	if c.LogLinesPerSecond <= 0 {
+		c.LogLinesPerSecond = 200
+	}
+	if c.HealthInterval <= 0 {
+		c.HealthInterval = time.Second
+	}
+	if c.RestartBackoff <= 0 {
+		c.RestartBackoff = 100 * time.Millisecond
+	}
+	if c.MaxRestartBackoff <= 0 {
+		c.MaxRestartBackoff = 30 * time.Second
+	}
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = 10 * time.Second
+	}
+}
+
+// specs returns every configured plugin: those in Dir, then Plugins.
+func (c *Config) specs() ([]Spec, error) {
+	var out []Spec
+	if c.Dir != "" {
+		found, err := Discover(c.Dir)
+		if err != nil {
+			return nil, err
+		}
+		sums := c.Checksums
+		if sums == nil {
+			if sums, err = ReadChecksums(filepath.Join(c.Dir, "SHA256SUMS")); err != nil && !os.IsNotExist(err) {
+				return nil, err
+			}
+		}
+		for _, path := range found {
+			name := filepath.Base(path)
+			out = append(out, Spec{Name: name, Path: path, SHA256: sums[name], Timeout: c.Timeout, Policy: c.Policy})
+		}
+	}
+	out = append(out, c.Plugins...)
+	seen := map[string]bool{}
+	for i := range out {
+		s := &out[i]
+		if s.Name == "" {
+			s.Name = filepath.Base(s.Path)
+		}
+		if s.Timeout <= 0 {
+			s.Timeout = 250 * time.Millisecond
+		}
+		if s.Path == "" || seen[s.Name] {
+			return nil, fmt.Errorf("plugins: plugin %q: needs a path and a name no other plugin has", s.Name)
+		}
+		seen[s.Name] = true
+	}
+	return out, nil
+}
+
+// Discover lists the executable regular files in dir, in name order.
+func Discover(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("plugins: discover: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o111 == 0 {
+			continue
+		}
+		out = append(out, filepath.Join(dir, e.Name()))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// ReadChecksums reads a checksum file in the format sha256sum writes
+// ("<hex>  <file name>" per line) into a map from file name to checksum.
+func ReadChecksums(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		sum, name, ok := strings.Cut(line, " ")
+		if !ok {
+			return nil, fmt.Errorf("plugins: %s:%d: want \"<sha256>  <file>\"", path, n)
+		}
+		out[filepath.Base(strings.TrimLeft(strings.TrimSpace(name), "*"))] = sum
+	}
+	return out, sc.Err()
+}
+
+// FileSHA256 returns the SHA-256 of a file in hex: what Spec.SHA256 holds.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

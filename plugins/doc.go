@@ -1,0 +1,52 @@
+// Package plugins runs crmkit plugins: separate executables, written with
+// plugins/sdk in Go or in any language that speaks the gRPC contract in
+// plugins/proto, loaded with hashicorp/go-plugin.
+//
+//	host, err := plugins.Open(ctx, c, plugins.Config{
+//		Plugins: []plugins.Spec{{Path: "./deal-guard", SHA256: sum, Timeout: 100 * time.Millisecond}},
+//		Logger:  logger,
+//	})
+//	defer host.Close()
+//
+// For each plugin the host verifies the executable's SHA-256 before running
+// it (go-plugin's SecureConfig), connects over gRPC with mutual TLS on
+// one-time certificates (AutoMTLS), negotiates the protocol version, and
+// reads the plugin's manifest: the events it wants before and after
+// commit, and its capabilities. Its log lines reach the host's slog
+// logger, throttled. A health check watches it and a plugin that crashes or
+// stops answering is restarted with exponential backoff. Plugin processes
+// end with Close, and with the host process however it ends (on Linux the
+// kernel kills them; plugins built with the SDK also exit when their parent
+// does).
+//
+// # Before-hooks
+//
+// A plugin's before-hooks are bound to the CRM's hooks (after in-process
+// ones) and run inside the write's transaction, under the plugin's
+// deadline. A veto refuses the write with a *crm.VetoError wrapping a
+// *VetoError; field changes are applied to the record, which the CRM
+// validates again. A plugin that fails — crashes, misses its deadline,
+// answers nonsense or too much — is handled by its Policy: FailClosed
+// refuses the write with an *Error, FailOpen lets it through and records
+// the failure.
+//
+// # After-events
+//
+// Each plugin's events are delivered from the CRM's durable outbox by a
+// crm.Dispatcher under the consumer name ConsumerName(plugin), in batches,
+// acknowledged by the plugin. While a plugin is down, its cursor waits, so
+// a plugin that comes back receives every event it missed.
+//
+// # Security
+//
+// A plugin reaches CRM data only through the host service, served to it
+// through go-plugin's broker. Every call carries a grant issued for the
+// plugin's current call: it names one workspace, allows writes only after
+// commit, and ends with the call. The host refuses a call for another
+// workspace or beyond the plugin's declared capabilities with
+// codes.PermissionDenied (counted in Info.Violations), and validates every
+// write through the CRM's own API.
+//
+// This package imports the crm, hooks and plugins/proto packages, gRPC and
+// go-plugin; package crm knows nothing of it.
+package plugins

@@ -1,0 +1,158 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/crmkit/crmkit/crm"
+)
+
+// Host runs a CRM's plugins: it starts each plugin process, binds its
+// before-hooks to the CRM, delivers its after-events from the outbox, and
+// restarts it when it crashes. Close stops every plugin process.
+type Host struct {
+	c      *crm.CRM
+	cfg    Config
+	procs  []*proc
+	unbind []func()
+	grants grants
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// Open starts the configured plugins for c. It returns a Host serving every
+// plugin that started, and an error joining an *Error for each plugin that
+// did not (a checksum mismatch, a failed handshake, a malformed manifest):
+// those are left out, the others run. It returns a nil Host only when the
+// configuration itself is unusable. Close the Host when done, before
+// closing the CRM's store.
+func Open(ctx context.Context, c *crm.CRM, cfg Config) (*Host, error) {
+	cfg.defaults()
+	specs, err := cfg.specs()
+	if err != nil {
+		return nil, err
+	}
+	h := &Host{c: c, cfg: cfg}
+	h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	insts := make([]*instance, len(specs))
+	procs := make([]*proc, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i, s := range specs {
+		procs[i] = newProc(h, s)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			insts[i], errs[i] = procs[i].start(ctx)
+		}()
+	}
+	wg.Wait()
+	for i, p := range procs {
+		if errs[i] != nil {
+			cfg.Logger.Error("plugins: plugin not loaded", "plugin", p.spec.Name, "err", errs[i])
+			continue
+		}
+		if err := h.run(p, insts[i]); err != nil {
+			insts[i].client.Kill()
+			errs[i] = err
+			continue
+		}
+	}
+	return h, errors.Join(errs...)
+}
+
+// run binds a started plugin's hooks and starts its supervisor and
+// delivery.
+func (h *Host) run(p *proc, inst *instance) error {
+	unbind, err := p.bindBefore(h.c.Hooks())
+	if err != nil {
+		return err
+	}
+	if len(p.manifest.Events) > 0 {
+		p.disp = h.c.NewDispatcher(h.cfg.Dispatch...)
+		if err := p.disp.Subscribe(ConsumerName(p.spec.Name), p.consume); err != nil {
+			unbind()
+			return p.fail("subscribe", err)
+		}
+	}
+	h.unbind = append(h.unbind, unbind)
+	h.procs = append(h.procs, p)
+	p.setUp(inst)
+	h.wg.Add(1)
+	go p.supervise(h.ctx, inst)
+	if p.disp != nil {
+		h.wg.Add(1)
+		go p.deliverLoop(h.ctx)
+	}
+	return nil
+}
+
+// Close unbinds the plugins' hooks, stops delivery and shuts every plugin
+// process down, waiting until they have exited.
+func (h *Host) Close() error {
+	h.once.Do(func() {
+		for _, u := range h.unbind {
+			u()
+		}
+		h.cancel()
+		h.wg.Wait()
+	})
+	return nil
+}
+
+// Dispatcher returns the dispatcher delivering a plugin's after-events, to
+// inspect its cursor and dead letters (consumer ConsumerName(name)), or
+// nil if no such plugin receives events.
+func (h *Host) Dispatcher(name string) *crm.Dispatcher {
+	for _, p := range h.procs {
+		if p.spec.Name == name {
+			return p.disp
+		}
+	}
+	return nil
+}
+
+// Info describes a loaded plugin.
+type Info struct {
+	Name     string
+	Manifest Manifest
+	// Protocol is the protocol version negotiated with the running
+	// process.
+	Protocol int
+	Running  bool
+	PID      int
+	// Restarts counts restarts after crashes or failed health checks.
+	Restarts int64
+	// Failures counts failed before-hooks (under either policy).
+	Failures int64
+	// Violations counts host calls refused for want of a grant or a
+	// capability.
+	Violations int64
+	// LogsDropped counts log lines dropped by throttling.
+	LogsDropped int64
+	// LastError is the plugin's latest failure.
+	LastError error
+}
+
+// Plugins describes the loaded plugins, in configuration order.
+func (h *Host) Plugins() []Info {
+	out := make([]Info, 0, len(h.procs))
+	for _, p := range h.procs {
+		p.mu.Lock()
+		info := Info{Name: p.spec.Name, Manifest: p.manifest, Running: p.cur != nil}
+		if p.cur != nil {
+			info.Protocol, info.PID = p.cur.version, p.cur.pid
+		}
+		p.mu.Unlock()
+		info.Restarts, info.Failures, info.Violations = p.restarts.Load(), p.failures.Load(), p.violations.Load()
+		info.LogsDropped = p.sink.droppedLines()
+		if e := p.lastErr.Load(); e != nil {
+			info.LastError = *e
+		}
+		out = append(out, info)
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+package plugins
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/crmkit/crmkit/plugins/proto"
+)
+
+// Manifest is what a plugin says about itself when it starts.
+type Manifest struct {
+	Name, Version string
+	// Events are the event types delivered to it after commit, Before
+	// those it runs before; "deal.*" and "*" match several.
+	Events, Before []string
+	// Capabilities are "read:<kind>" and "write:<kind>" (kind "*" for
+	// all); write implies read.
+	Capabilities []string
+}
+
+// kinds are the record kinds a plugin may be granted.
+var kinds = []string{"contact", "company", "deal", "activity", "purchase"}
+
+// capabilities is a plugin's declared capabilities, as a set.
+type capabilities map[string]bool
+
+// allows reports whether the plugin may do access ("read" or "write") to
+// records of kind.
+func (c capabilities) allows(access, kind string) bool {
+	if c["write:"+kind] || c["write:*"] {
+		return true
+	}
+	return access == "read" && (c["read:"+kind] || c["read:*"])
+}
+
+const maxManifestEntries = 64
+
+// checkManifest validates a plugin's manifest.
+func checkManifest(pm *proto.Manifest) (Manifest, capabilities, error) {
+	m := Manifest{Name: pm.Name, Version: pm.Version, Events: pm.Events, Before: pm.Before, Capabilities: pm.Capabilities}
+	bad := func(format string, args ...any) (Manifest, capabilities, error) {
+		return Manifest{}, nil, fmt.Errorf("%w: manifest: %s", ErrMalformed, fmt.Sprintf(format, args...))
+	}
+	if len(m.Name) == 0 || len(m.Name) > 128 || len(m.Version) > 64 {
+		return bad("needs a name of 1 to 128 bytes and a version of up to 64")
+	}
+	if len(m.Events)+len(m.Before)+len(m.Capabilities) > 3*maxManifestEntries {
+		return bad("too many entries")
+	}
+	for _, list := range [][]string{m.Events, m.Before} {
+		for _, pat := range list {
+			if !validPattern(pat) {
+				return bad("event pattern %q is not \"<kind>.<event>\", \"<kind>.*\" or \"*\"", pat)
+			}
+		}
+	}
+	caps := capabilities{}
+	for _, c := range m.Capabilities {
+		access, kind, _ := strings.Cut(c, ":")
+		if (access != "read" && access != "write") || (kind != "*" && !knownKind(kind)) {
+			return bad("capability %q is not read:<kind> or write:<kind>", c)
+		}
+		caps[c] = true
+	}
+	return m, caps, nil
+}
+
+func knownKind(k string) bool {
+	for _, x := range kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func validPattern(p string) bool {
+	if p == "*" {
+		return true
+	}
+	kind, what, ok := strings.Cut(p, ".")
+	return ok && kind != "" && what != "" && len(p) <= 128
+}
+
+// matches reports whether event type t matches one of the patterns.
+func matches(patterns []string, t string) bool {
+	for _, p := range patterns {
+		if p == "*" || p == t {
+			return true
+		}
+		if kind, ok := strings.CutSuffix(p, ".*"); ok && strings.HasPrefix(t, kind+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// beforeKinds returns the record kinds the patterns run before.
+func beforeKinds(patterns []string) map[string]bool {
+	out := map[string]bool{}
+	for _, p := range patterns {
+		if p == "*" {
+			for _, k := range []string{"contact", "company", "deal", "activity", "purchase", "pipeline"} {
+				out[k] = true
+			}
+			continue
+		}
+		kind, _, _ := strings.Cut(p, ".")
+		out[kind] = true
+	}
+	return out
+}

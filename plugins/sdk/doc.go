@@ -1,0 +1,31 @@
+// Package sdk is what a crmkit plugin author imports: a plugin is a main
+// package whose value implements Plugin (and BeforeHook, EventHandler or
+// both) and calls Serve.
+//
+//	type guard struct{}
+//
+//	func (guard) Manifest() sdk.Manifest {
+//		return sdk.Manifest{Name: "guard", Version: "1.0.0", Before: []string{"deal.created"}}
+//	}
+//
+//	func (guard) Before(ctx context.Context, w *sdk.Write) error {
+//		var d crm.Deal
+//		if err := w.Decode(&d); err != nil {
+//			return err
+//		}
+//		if d.CompanyID == "" {
+//			return sdk.Veto("a deal needs a company")
+//		}
+//		return nil
+//	}
+//
+//	func main() { sdk.Serve(guard{}) }
+//
+// Records travel as their JSON form, so a plugin decodes them into the crm
+// package's types (crm.Contact, crm.Deal, ...) or into its own structs. The
+// plugin talks to the host over gRPC with go-plugin (see plugins/proto);
+// writing a plugin in another language means serving that contract.
+//
+// This package imports the standard library, go-plugin, gRPC, the
+// project's plugins/proto, and nothing of the host.
+package sdk
