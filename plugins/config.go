@@ -91,7 +91,8 @@ type Config struct {
 	StartTimeout time.Duration
 	// Dispatch configures each plugin's after-event delivery (batch size,
 	// attempts before dead-lettering, delivery timeout; see
-	// crm.NewDispatcher).
+	// crm.NewDispatcher). The host's default lease is 5s, so a restarted
+	// host resumes delivery within seconds.
 	Dispatch []crm.DispatcherOption
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/crmkit/crmkit/crm"
 )
@@ -64,6 +65,10 @@ func Open(ctx context.Context, c *crm.CRM, cfg Config) (*Host, error) {
 	return h, errors.Join(errs...)
 }
 
+// defaultLease is how long a host's claim on a plugin's delivery outlives
+// the host: a restarted host resumes delivery after it.
+const defaultLease = 5 * time.Second
+
 // run binds a started plugin's hooks and starts its supervisor and
 // delivery.
 func (h *Host) run(p *proc, inst *instance) error {
@@ -72,7 +77,8 @@ func (h *Host) run(p *proc, inst *instance) error {
 		return err
 	}
 	if len(p.manifest.Events) > 0 {
-		p.disp = h.c.NewDispatcher(h.cfg.Dispatch...)
+		opts := append([]crm.DispatcherOption{crm.WithLease("", defaultLease)}, h.cfg.Dispatch...)
+		p.disp = h.c.NewDispatcher(opts...)
 		if err := p.disp.Subscribe(ConsumerName(p.spec.Name), p.consume); err != nil {
 			unbind()
 			return p.fail("subscribe", err)

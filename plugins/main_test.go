@@ -95,7 +95,8 @@ func newEnv(t *testing.T, specs func(out string) []plugins.Spec, cfg plugins.Con
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(e.logs)
 	}
-	cfg.Dispatch = append(cfg.Dispatch, crm.WithBackoff(10*time.Millisecond, 100*time.Millisecond), crm.WithPollInterval(50*time.Millisecond))
+	cfg.Dispatch = append(cfg.Dispatch, crm.WithBackoff(10*time.Millisecond, 100*time.Millisecond),
+		crm.WithPollInterval(50*time.Millisecond), crm.WithLease("", time.Second))
 	if cfg.RestartBackoff == 0 {
 		cfg.RestartBackoff = 20 * time.Millisecond
 	}
