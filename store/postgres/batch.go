@@ -82,6 +82,9 @@ func (w *batchWriter) flush() error {
 	}
 	b := &pgx.Batch{}
 	w.writes.drain(b, &w.s.sql)
+	if w.s.notes != nil {
+		b.Queue(w.s.sql.notify, w.s.notes.channel)
+	}
 	return w.s.sendBatch(w.ctx, b)
 }
 

@@ -10,9 +10,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/crmkit/crmkit/store"
 	"github.com/crmkit/crmkit/store/badger"
+	"github.com/crmkit/crmkit/store/postgres"
 	"github.com/crmkit/crmkit/store/storetest"
 	"github.com/stretchr/testify/require"
 )
@@ -42,7 +44,7 @@ type baselines struct {
 // caseName is b's name without the element naming the backend.
 func caseName(b testing.TB, backendName string) string {
 	parts := strings.Split(b.Name(), "/")
-	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { return p == backendName }), "/")
+	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { return strings.HasPrefix(p, backendName) }), "/")
 }
 
 // record remembers b's time per operation as the baseline of its case. It
@@ -96,9 +98,9 @@ func BenchmarkStore(b *testing.B) {
 
 // BenchmarkConcurrentWriters measures one-key Updates from 1 and 4
 // goroutines, on disjoint keys (no conflicts) and on one shared counter
-// (read-modify-write with retries), on Badger and then on PostgreSQL,
-// reporting committed writes/s, ratio and, for the counter, conflicts per
-// committed write.
+// (read-modify-write with retries), on Badger and then on PostgreSQL
+// without and with WithNotifications, reporting committed writes/s, ratio
+// and, for the counter, conflicts per committed write.
 func BenchmarkConcurrentWriters(b *testing.B) {
 	testDSN(b)
 	bl := &baselines{ns: map[string]float64{}}
@@ -117,10 +119,50 @@ func BenchmarkConcurrentWriters(b *testing.B) {
 					benchWriters(b, backend(), writers, shared)
 					bl.report(b)
 				})
+				b.Run("postgres-notify", func(b *testing.B) {
+					benchWriters(b, backend(postgres.WithNotifications()), writers, shared)
+					bl.report(b)
+				})
 			})
 		}
 	}
 }
+
+// BenchmarkNotifyLatency measures how long after an Update of one store
+// returns another store on the same tables, with its own pool as in
+// another process, sees Committed fire; both have WithNotifications. It
+// reports p50-µs and p99-µs. The notification can arrive before the
+// writer has read the server's reply to its COMMIT, which counts as zero.
+func BenchmarkNotifyLatency(b *testing.B) {
+	testDSN(b)
+	prefix := uniqueName("t") + "_"
+	dropPrefix(b, prefix)
+	writer := openPrefix(b, prefix, postgres.WithNotifications())
+	defer writer.Close()
+	watcher := openPrefix(b, prefix, postgres.WithNotifications())
+	defer watcher.Close()
+	<-watcher.Committed() // the listener is connected
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		ch := watcher.Committed()
+		err := writer.Update(ctx, func(tx store.Tx) error { return tx.Set(fmt.Appendf(nil, "k%d", i), benchValue) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		committed := time.Now()
+		<-ch
+		lat = append(lat, time.Since(committed))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
+
+// benchValue is the value BenchmarkNotifyLatency writes.
+var benchValue = []byte("value")
 
 func benchWriters(b *testing.B, bk storetest.Backend, writers int, shared bool) {
 	s := bk.Open(b)

@@ -48,6 +48,7 @@ type config struct {
 	pageSize    int
 	lockTimeout time.Duration
 	pool        *pgxpool.Pool
+	notify      bool
 }
 
 func defaultConfig() config {

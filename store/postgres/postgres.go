@@ -26,6 +26,7 @@ type Store struct {
 	tables   tables
 	pageSize int
 	sql      statements
+	notes    *notifier // nil without WithNotifications
 
 	beginRW, beginRO string // BEGIN statements, with the snapshot taken
 	maxBegin         int    // connections a begin may try
@@ -85,6 +86,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	s.tables = newTables(schema, c.prefix)
 	s.sql = newStatements(s.tables)
+	if c.notify {
+		s.notes = &notifier{channel: channelName(s.tables)}
+	}
 	lock := ""
 	if c.lockTimeout > 0 {
 		lock = fmt.Sprintf("SET LOCAL lock_timeout = %d; ", c.lockTimeout.Milliseconds())
@@ -102,9 +106,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 }
 
 // Close releases the store's connections (unless the pool came from
-// WithPool). Calls running when Close is called finish normally; the pool
-// is closed when the last one returns. Later calls fail with
-// store.ErrClosed. Close is idempotent and always returns nil.
+// WithPool) and stops the notification listener. Calls running when Close
+// is called finish normally; the pool is closed when the last one returns.
+// Later calls fail with store.ErrClosed. Close is idempotent and always
+// returns nil.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -114,6 +119,9 @@ func (s *Store) Close() error {
 	s.closed = true
 	idle := s.active == 0
 	s.mu.Unlock()
+	if s.notes != nil {
+		s.notes.stop()
+	}
 	if idle {
 		s.closePool()
 	}

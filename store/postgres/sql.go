@@ -30,6 +30,7 @@ type statements struct {
 	delete   string
 	validate string
 	probe    string
+	notify   string
 	scan     map[scanShape]string
 }
 
@@ -52,7 +53,9 @@ func newStatements(t tables) statements {
 		// taken. The rows it returns are placeholders, deleted at once.
 		probe: `INSERT INTO ` + t.kv + ` (key, value) SELECT unnest($1::bytea[]), ''::bytea ` +
 			`ON CONFLICT (key) DO NOTHING RETURNING key`,
-		scan: map[scanShape]string{},
+		// Announces a commit on the store's channel (see WithNotifications).
+		notify: `SELECT pg_notify($1, '')`,
+		scan:   map[scanShape]string{},
 	}
 	for _, lower := range []lowerOp{lowerNone, lowerInclusive, lowerExclusive} {
 		for _, upper := range []bool{false, true} {

@@ -360,6 +360,9 @@ func (t *tx) commit() error {
 	if t.wrote {
 		b := &pgx.Batch{}
 		t.writes.drain(b, &t.s.sql)
+		if t.s.notes != nil {
+			b.Queue(t.s.sql.notify, t.s.notes.channel)
+		}
 		if len(t.spanLo) > 0 {
 			b.Queue(t.s.sql.validate, t.spanLo, t.spanHi)
 		}
