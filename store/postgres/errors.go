@@ -40,11 +40,14 @@ const (
 	codeDeadlockDetected     = "40P01"
 	codeLockNotAvailable     = "55P03"
 	codeProgramLimitExceeded = "54000"
+	codeReadOnlyTransaction  = "25006"
 )
 
 // wrap turns err, from the statement op, into an error for a caller:
 // lost serialisations, deadlocks and lock timeouts match store.ErrConflict,
-// PostgreSQL's program limits match store.ErrTooLarge, a failure caused by
+// PostgreSQL's program limits match store.ErrTooLarge, a write refused by a
+// read-only server (a hot standby) matches store.ErrReadOnly, a failure
+// caused by
 // ctx matches ctx's error, and a session that could not be had or was lost
 // matches ErrUnavailable. The original error stays matchable too (for
 // errors.As with *pgconn.PgError).
@@ -56,6 +59,8 @@ func wrap(ctx context.Context, op string, err error) error {
 			return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrConflict, err)
 		case codeProgramLimitExceeded:
 			return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrTooLarge, err)
+		case codeReadOnlyTransaction:
+			return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrReadOnly, err)
 		}
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
