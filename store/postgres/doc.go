@@ -39,8 +39,9 @@
 // dsn names them.
 // WithMaxConns sizes the pool (each running View, Update or Batch holds one
 // connection), WithPageSize bounds scan pages, WithLockTimeout bounds row
-// lock waits, and WithLogger receives migrations, retried connections and
-// lost conflicts.
+// lock waits, WithNotifications announces commits to other processes (see
+// Change notifications), and WithLogger receives migrations, retried
+// connections and lost conflicts.
 //
 // Open creates the schema and tables, or migrates older ones, in one
 // transaction under an advisory lock on the schema, so processes starting
@@ -126,16 +127,94 @@
 // writes is committed, as the contract says. A Set followed by a Delete of
 // the same key (or the reverse) in one Batch leaves the last one's result.
 //
+// # Several instances
+//
+// Any number of stores, in one process or many, may open the same tables;
+// each has its own pool. What one commits, the others see in their next
+// transaction, and the read-set check above holds across them, so package
+// crm's read-modify-write changes, its per-workspace outbox sequence and
+// its dispatcher leases stay exact when several application instances
+// share one database. The tests of package crm run this against a real
+// server: two CRM instances over two stores, in one process and in two
+// processes, increment the same deal and contact from several goroutines
+// each, and every acknowledged increment survives, with one outbox event
+// each, numbered without gaps; two dispatchers with the same consumer
+// deliver each event exactly once in total, in order, and the second takes
+// over from the stored cursor when the first stops and its lease expires;
+// and one instance's change feed (Workspace.Watch) sees the other's writes
+// within its poll interval.
+//
+// # Change notifications
+//
+// A process learns of other processes' commits by polling (crm's Watch and
+// Dispatcher do, every poll interval), or at once with WithNotifications:
+// each commit that wrote something then sends a PostgreSQL NOTIFY on a
+// channel named after the tables, and Committed returns a channel closed by
+// the next such commit of any store with notifications on. A listener
+// connection, opened on the first call to Committed, receives them; when
+// its session is lost it fires (it cannot know what it missed) and
+// reconnects with backoff. In the tests a watcher is woken within a
+// fraction of a millisecond of the writer's commit returning, where a poll
+// waits half its interval on average. A caller that does not import this
+// package reaches Committed through an interface:
+//
+//	if n, ok := st.(interface{ Committed() <-chan struct{} }); ok { ... }
+//
+// PostgreSQL serialises the commits of notifying transactions briefly, so
+// leave notifications off where nothing waits for other processes' writes.
+// A hot standby cannot LISTEN: watch the primary.
+//
 // # Faults
 //
-// A pooled connection whose session died while idle (server restart,
-// pg_terminate_backend) is detected when its BEGIN fails and replaced, so
-// the caller does not see it. A session lost during a transaction fails that
-// call; PostgreSQL rolls the transaction back, so nothing of it is written,
-// and the next call gets a new connection. A scan whose session is lost
-// yields the error. A context that ends interrupts the statement in flight
-// (pgx sends a cancel request) and the call returns an error matching the
-// context's. An unreachable server fails Open when its context ends.
+// Every failure to get or keep a session matches ErrUnavailable: a wrong
+// host or port, a server that refuses the login (unknown user or database,
+// failed authentication; the *pgconn.PgError with its SQLSTATE stays
+// matchable), a server restart or shutdown, a cut network connection,
+// pg_terminate_backend. A malformed dsn or option is ErrInvalidConfig
+// instead, a database migrated by a newer program ErrSchemaTooNew, and a
+// write refused by a read-only server store.ErrReadOnly.
+//
+// A pooled connection whose session died while idle is detected when its
+// BEGIN fails and replaced, so the caller does not see it. A session lost
+// during a transaction fails that call with ErrUnavailable; PostgreSQL
+// rolls the transaction back, so nothing of it is written, and the next
+// call gets a new connection. The one case no client can rule out is a
+// session lost while its COMMIT was in flight: that Update may or may not
+// have committed. A scan whose session is lost yields the error once and
+// stops. A context that ends interrupts the statement in flight (pgx sends
+// a cancel request) and the call returns an error matching the context's.
+// An unreachable server fails Open when its context ends.
+//
+// The tests cut connections through a TCP proxy during scans and Updates,
+// terminate sessions, and restart a PostgreSQL cluster of their own in
+// immediate mode (as a crash would) while four goroutines write: every
+// acknowledged Update is present afterwards, no Update is half-written,
+// every failure is ErrUnavailable, and the same store serves writes again
+// once the server is back, without being reopened.
+//
+// # Scaling past one server
+//
+// One PostgreSQL server takes the CRM's writes: every instance writes to
+// the primary. The writes of one workspace are ordered by its outbox
+// counter, one row, so they commit one at a time whatever the number of
+// instances; different workspaces write in parallel.
+//
+// Reports and other reads can go to read replicas. A store opened on a hot
+// standby (streaming replication) serves View and scans, and so a crm.CRM's
+// reads, from the replica's copy, which lags the primary by the
+// replication delay; Update and Batch fail with store.ErrReadOnly and write
+// nothing. Open succeeds on a standby once the primary has created or
+// migrated the tables (before that it fails with store.ErrReadOnly). A test
+// here runs this against a primary and a standby of its own.
+//
+// PostgreSQL-compatible distributed databases (CockroachDB, YugabyteDB
+// and the like) spread data and writes over many nodes. The store needs of
+// them what it uses of PostgreSQL: bytea keys ordered byte-wise, REPEATABLE
+// READ snapshots in which SELECT ... FOR SHARE and INSERT ... ON CONFLICT
+// fail with SQLSTATE 40001 on rows changed since the snapshot, unnest over
+// arrays, two-key advisory locks for Open's migration, and NOTIFY for
+// WithNotifications. None of them is tested here: run the conformance
+// suite (store/storetest) against one before relying on it.
 //
 // # Scale, as tested
 //
