@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"time"
 
 	"github.com/crmkit/crmkit/store"
 	"github.com/crmkit/crmkit/store/postgres"
@@ -50,5 +51,37 @@ func Example() {
 	})
 	if err != nil {
 		log.Fatal(err)
+	}
+}
+
+// ExampleStore_Committed waits for commits of other processes sharing the
+// tables, re-reading after each wake-up, with a poll as the fallback. It
+// needs a server, so it is compiled but not run by go test.
+func ExampleStore_Committed() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := postgres.Open(ctx, os.Getenv("CRMKIT_POSTGRES"), postgres.WithNotifications())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	for {
+		wake := s.Committed() // before reading, so no commit slips between
+		err := s.View(ctx, func(tx store.Tx) error {
+			v, err := tx.Get([]byte("status"))
+			if err == nil {
+				fmt.Printf("status: %s\n", v)
+			}
+			return nil
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		select {
+		case <-wake:
+		case <-time.After(5 * time.Second):
+		case <-ctx.Done():
+			return
+		}
 	}
 }
