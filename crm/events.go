@@ -92,6 +92,10 @@ type Event struct {
 	Actor     string    `msgpack:"actor,omitempty" json:"actor,omitempty"`
 	Source    string    `msgpack:"source,omitempty" json:"source,omitempty"`
 	At        time.Time `msgpack:"at" json:"at"`
+	// Rule and Depth are the change's (see Change): the automation rule
+	// that caused it and how deep in a chain of rule-made changes it is.
+	Rule  string `msgpack:"rule,omitempty" json:"rule,omitempty"`
+	Depth int    `msgpack:"depth,omitempty" json:"depth,omitempty"`
 	// Fields lists the changed fields of an update.
 	Fields []FieldChange `msgpack:"fields,omitempty" json:"fields,omitempty"`
 	// After is the record after the change (nil for an erase), Before the
@@ -371,7 +375,7 @@ func (t *txn) emit(ch *Change, types []EventType, before, after []byte) error {
 		ev := Event{
 			ID: t.newID("evt_"), Seq: t.head, Type: et, ChangeID: ch.ID, Workspace: ch.Workspace,
 			Kind: ch.Kind, RecordID: ch.RecordID, Actor: ch.Actor, Source: ch.Source, At: ch.At,
-			Fields: ch.Fields, After: after, Before: before,
+			Fields: ch.Fields, After: after, Before: before, Rule: ch.Rule, Depth: ch.Depth,
 		}
 		b, err := encode(&ev)
 		if err != nil {

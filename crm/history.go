@@ -39,6 +39,13 @@ type Change struct {
 	Source    string        `msgpack:"source,omitempty" json:"source,omitempty"`
 	At        time.Time     `msgpack:"at" json:"at"`
 	Fields    []FieldChange `msgpack:"fields,omitempty" json:"fields,omitempty"`
+	// Rule is the automation rule that made the change, empty for changes
+	// made by people and programs (see Automation).
+	Rule string `msgpack:"rule,omitempty" json:"rule,omitempty"`
+	// Depth counts the rule-made changes that led to this one: 1 for a
+	// rule acting on a change by a person, 2 for a rule acting on that,
+	// and so on. Automation stops chains past its depth limit.
+	Depth int `msgpack:"depth,omitempty" json:"depth,omitempty"`
 }
 
 // FieldChange is one field's change. Custom fields are named
@@ -71,6 +78,7 @@ func (t *txn) record(kindName string, code byte, id string, op Op, fields []Fiel
 		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: kindName, RecordID: id,
 		Op: op, Actor: t.actor, Source: t.source, At: t.now, Fields: fields,
 	}
+	c.Rule, c.Depth = causeOf(t.ctx)
 	b, err := encode(&c)
 	if err != nil {
 		return nil, err
