@@ -1,0 +1,303 @@
+package crm
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crmkit/store"
+)
+
+// Reports are computed by streaming the workspace's records in one read
+// transaction: memory grows with the number of groups a report returns
+// (and, where a report says so, with one number per measured deal for
+// medians), never with the number of records scanned. Money is reported per
+// currency: amounts in different currencies are never added together.
+
+// Group names what a report's rows are grouped by.
+type Group string
+
+// The groups a report can use. A Group "custom.<name>" groups deals by
+// their custom field <name> (a text or select field, such as a manager or
+// a regional office). Records without a value fall in the group "".
+const (
+	GroupNone     Group = ""
+	GroupOwner    Group = "owner"
+	GroupStage    Group = "stage"
+	GroupSource   Group = "source"
+	GroupIndustry Group = "industry"
+	// GroupRegion is the company's address region, or its country when the
+	// region is empty.
+	GroupRegion Group = "region"
+	// GroupProduct is a deal's custom field "product".
+	GroupProduct Group = "product"
+	GroupWeek    Group = "week"
+	GroupMonth   Group = "month"
+	GroupQuarter Group = "quarter"
+)
+
+// ReportFilter selects the records a report covers and how its rows are
+// grouped. Every report's doc comment says which date From and To apply
+// to. The zero value covers every record in one group.
+type ReportFilter struct {
+	// PipelineID limits deal reports to one pipeline; empty means every
+	// pipeline.
+	PipelineID string `json:"pipeline_id,omitempty"`
+	// OwnerIDs limits the report to records owned by these users; a team
+	// is the list of its members. Empty means every owner.
+	OwnerIDs []string `json:"owner_ids,omitempty"`
+	// From and To bound the report's date to [From, To): From inclusive,
+	// To exclusive. A zero bound is open.
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
+	// GroupBy groups the rows.
+	GroupBy Group `json:"group_by,omitempty"`
+}
+
+func (f *ReportFilter) check(report string, allowed ...Group) error {
+	p := problems{kind: report}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		p.add("to", "%s is not after from %s", f.To.Format(time.RFC3339), f.From.Format(time.RFC3339))
+	}
+	if f.GroupBy != GroupNone && !slices.Contains(allowed, f.GroupBy) &&
+		!(strings.HasPrefix(string(f.GroupBy), "custom.") && slices.Contains(allowed, GroupProduct)) {
+		p.add("group_by", "%s reports cannot be grouped by %q", report, f.GroupBy)
+	}
+	return p.err()
+}
+
+// in reports whether t lies in [From, To).
+func (f *ReportFilter) in(t time.Time) bool {
+	return (f.From.IsZero() || !t.Before(f.From)) && (f.To.IsZero() || t.Before(f.To))
+}
+
+func (f *ReportFilter) owner(id string) bool {
+	return len(f.OwnerIDs) == 0 || slices.Contains(f.OwnerIDs, id)
+}
+
+// dealGroups are every group a deal report accepts.
+var dealGroups = []Group{GroupOwner, GroupStage, GroupSource, GroupIndustry, GroupRegion, GroupProduct, GroupWeek, GroupMonth, GroupQuarter}
+
+// PeriodLabel returns the label of the period of g (GroupWeek, GroupMonth
+// or GroupQuarter) that t falls in, in UTC: "2026-W09" (ISO week),
+// "2026-03" or "2026-Q1". Labels sort in time order.
+func PeriodLabel(g Group, t time.Time) string {
+	t = t.UTC()
+	switch g {
+	case GroupWeek:
+		y, w := t.ISOWeek()
+		return fmt.Sprintf("%04d-W%02d", y, w)
+	case GroupMonth:
+		return fmt.Sprintf("%04d-%02d", t.Year(), int(t.Month()))
+	case GroupQuarter:
+		return fmt.Sprintf("%04d-Q%d", t.Year(), (int(t.Month())+2)/3)
+	}
+	return ""
+}
+
+func isPeriod(g Group) bool { return g == GroupWeek || g == GroupMonth || g == GroupQuarter }
+
+// reportScan is one report's read transaction: it streams records and
+// looks up what grouping needs (a deal's company, a pipeline's stages).
+type reportScan struct {
+	w         *Workspace
+	tx        store.Tx
+	companies map[string]*companyFacts
+	pipelines map[string]*Pipeline
+}
+
+type companyFacts struct{ industry, region string }
+
+func (w *Workspace) reportRead(ctx context.Context, fn func(s *reportScan) error) error {
+	err := w.read(ctx, func(tx store.Tx) error {
+		return fn(&reportScan{w: w, tx: tx, companies: map[string]*companyFacts{}, pipelines: map[string]*Pipeline{}})
+	})
+	if err == errStop {
+		return nil
+	}
+	return err
+}
+
+// each streams the live records of kind k.
+func each[T any](s *reportScan, k *kind[T], fn func(r *T) error) error {
+	for e, err := range s.tx.Scan(store.Range{Prefix: s.w.k(tagRecord).byte(k.code)}) {
+		if err != nil {
+			return err
+		}
+		r := new(T)
+		if err := decode(e.Value, r); err != nil {
+			return err
+		}
+		if k.meta(r).Deleted() {
+			continue
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deals streams the live deals that f's pipeline and owners select.
+func (s *reportScan) deals(f *ReportFilter, fn func(d *Deal) error) error {
+	return each(s, kindDeal, func(d *Deal) error {
+		if (f.PipelineID != "" && d.PipelineID != f.PipelineID) || !f.owner(d.OwnerID) {
+			return nil
+		}
+		return fn(d)
+	})
+}
+
+func (s *reportScan) pipeline(id string) (*Pipeline, error) {
+	if p, ok := s.pipelines[id]; ok {
+		return p, nil
+	}
+	p, err := get(s.tx, s.w, kindPipeline, id)
+	if err != nil {
+		return nil, err
+	}
+	s.pipelines[id] = p
+	return p, nil
+}
+
+func (s *reportScan) company(id string) (*companyFacts, error) {
+	if id == "" {
+		return &companyFacts{}, nil
+	}
+	if c, ok := s.companies[id]; ok {
+		return c, nil
+	}
+	co, err := get(s.tx, s.w, kindCompany, id)
+	if err != nil {
+		if isNotFoundOrDeleted(err) {
+			co = &Company{}
+		} else {
+			return nil, err
+		}
+	}
+	c := &companyFacts{industry: co.Industry, region: co.Address.Region}
+	if c.region == "" {
+		c.region = co.Address.Country
+	}
+	s.companies[id] = c
+	return c, nil
+}
+
+// dealGroup returns the group of a deal; at is the date that period
+// grouping uses.
+func (s *reportScan) dealGroup(g Group, d *Deal, at time.Time) (string, error) {
+	switch g {
+	case GroupNone:
+		return "", nil
+	case GroupOwner:
+		return d.OwnerID, nil
+	case GroupStage:
+		pl, err := s.pipeline(d.PipelineID)
+		if err != nil {
+			return "", err
+		}
+		st, _ := pl.Stage(d.StageID)
+		return st.Name, nil
+	case GroupSource:
+		return d.Source, nil
+	case GroupIndustry, GroupRegion:
+		c, err := s.company(d.CompanyID)
+		if err != nil {
+			return "", err
+		}
+		if g == GroupIndustry {
+			return c.industry, nil
+		}
+		return c.region, nil
+	case GroupProduct:
+		return customText(d.Custom, "product"), nil
+	}
+	if isPeriod(g) {
+		if at.IsZero() {
+			return "", nil
+		}
+		return PeriodLabel(g, at), nil
+	}
+	return customText(d.Custom, strings.TrimPrefix(string(g), "custom.")), nil
+}
+
+func customText(c Custom, name string) string {
+	switch v := c[name].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// writeCSV writes a header and rows as CSV.
+func writeCSV(w io.Writer, header []string, rows [][]string) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	if err := cw.WriteAll(rows); err != nil {
+		return err
+	}
+	return cw.Error()
+}
+
+func itoa(n int64) string { return fmt.Sprint(n) }
+
+func ftoa(f float64) string { return fmt.Sprintf("%.4f", f) }
+
+// ratio returns a/b, or 0 when b is 0.
+func ratio(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// durationStats is the count, mean and median of a set of durations. The
+// median of an even count is the mean of the two middle values.
+type durationStats struct{ vals []int64 }
+
+func (d *durationStats) add(v time.Duration) { d.vals = append(d.vals, int64(v)) }
+
+func (d *durationStats) mean() time.Duration {
+	if len(d.vals) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, v := range d.vals {
+		sum += float64(v)
+	}
+	return time.Duration(sum / float64(len(d.vals)))
+}
+
+func (d *durationStats) median() time.Duration {
+	n := len(d.vals)
+	if n == 0 {
+		return 0
+	}
+	slices.Sort(d.vals)
+	if n%2 == 1 {
+		return time.Duration(d.vals[n/2])
+	}
+	return time.Duration((d.vals[n/2-1] + d.vals[n/2]) / 2)
+}
+
+// Days converts a duration to days (of 24 hours).
+func Days(d time.Duration) float64 { return d.Hours() / 24 }
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,362 @@
+package crm
+
+import (
+	"cmp"
+	"context"
+	"io"
+	"slices"
+	"time"
+)
+
+// ConversionOptions selects a conversion report.
+type ConversionOptions struct {
+	ReportFilter
+	// StallFactor marks an open deal as stalled when it has been in its
+	// current stage longer than StallFactor × the median completed stay in
+	// that stage. Zero means 2.
+	StallFactor float64 `json:"stall_factor,omitempty"`
+}
+
+// ConversionReport is how deals move through their pipelines: a funnel,
+// win rate, cycle lengths and pipeline velocity per group, then time in
+// each stage and the deals that stall.
+//
+// The report covers a cohort: the live deals whose first recorded stage
+// entry (when they entered their first stage, normally at creation) lies
+// in [From, To); period groups use that date too. Only a deal's stage
+// entries in its current pipeline count.
+type ConversionReport struct {
+	Filter      ReportFilter      `json:"filter"`
+	StallFactor float64           `json:"stall_factor"`
+	Groups      []ConversionGroup `json:"groups"`
+	StageTimes  []StageTime       `json:"stage_times"`
+	Stalled     []StalledDeal     `json:"stalled"`
+}
+
+// ConversionGroup is the conversion figures of one group of the cohort.
+//
+//   - Deals counts the cohort's deals; Open, Won and Lost split them by
+//     where they stand now. A deal lost and then reopened counts by its
+//     current stage: open, or won or lost again.
+//   - WinRate is Won ÷ (Won + Lost): open deals are left out; 0 when
+//     none has closed.
+//   - WonAmounts is the won deals' amounts per currency.
+//   - AvgCycleDays and MedianCycleDays measure won deals from their first
+//     stage entry to the time they last entered a won stage, in days of 24
+//     hours; the median of an even count is the mean of the middle two.
+//   - Funnel lists the open and won stages of each pipeline in order;
+//     see FunnelStep.
+//   - Velocity is per currency: see Velocity.
+type ConversionGroup struct {
+	Group           string           `json:"group"`
+	Deals           int64            `json:"deals"`
+	Open            int64            `json:"open"`
+	Won             int64            `json:"won"`
+	Lost            int64            `json:"lost"`
+	WinRate         float64          `json:"win_rate"`
+	WonAmounts      []CurrencyAmount `json:"won_amounts"`
+	AvgCycleDays    float64          `json:"avg_cycle_days"`
+	MedianCycleDays float64          `json:"median_cycle_days"`
+	Funnel          []FunnelStep     `json:"funnel"`
+	Velocity        []Velocity       `json:"velocity"`
+	cycles          durationStats
+	won             map[string]*CurrencyAmount
+	open            map[string]int64
+	funnel          map[string][]FunnelStep // pipeline ID -> steps
+}
+
+// CurrencyAmount is a count of deals and the sum of their amounts in one
+// currency.
+type CurrencyAmount struct {
+	Currency string `json:"currency"`
+	Count    int64  `json:"count"`
+	Amount   int64  `json:"amount"`
+}
+
+// FunnelStep is one stage of a funnel, computed from recorded stage
+// entries. Entered counts the deals with a recorded entry in the stage
+// (once per deal, however often it came back). Reached counts the deals
+// that got at least this far: they entered this stage or a later one in
+// the pipeline's order, so a deal that skipped the stage still passed it.
+// Lost stages are not steps: a lost deal reached the furthest stage it
+// entered before. Conversion is the next step's Reached ÷ this step's
+// Reached (0 for the last step or when none reached this one).
+type FunnelStep struct {
+	PipelineID string  `json:"pipeline_id"`
+	StageID    string  `json:"stage_id"`
+	Stage      string  `json:"stage"`
+	Entered    int64   `json:"entered"`
+	Reached    int64   `json:"reached"`
+	Conversion float64 `json:"conversion"`
+}
+
+// Velocity is pipeline velocity in one currency: the value the pipeline
+// is expected to close per day, OpenDeals × AvgWonAmount × WinRate ÷
+// AvgCycleDays, where OpenDeals counts the group's open deals with an
+// amount in the currency, AvgWonAmount is the mean amount of its won deals
+// in the currency (minor units), and WinRate and AvgCycleDays are the
+// group's. PerDay is 0 when no deal has been won.
+type Velocity struct {
+	Currency     string  `json:"currency"`
+	OpenDeals    int64   `json:"open_deals"`
+	AvgWonAmount float64 `json:"avg_won_amount"`
+	PerDay       float64 `json:"per_day"`
+}
+
+// StageTime is how long deals of the cohort stay in a stage. Stays counts
+// the completed stays (the deal entered and later left the stage; a deal
+// that came back has several), AvgDays and MedianDays measure them, and
+// Current counts the deals in the stage now.
+type StageTime struct {
+	PipelineID string  `json:"pipeline_id"`
+	StageID    string  `json:"stage_id"`
+	Stage      string  `json:"stage"`
+	Stays      int64   `json:"stays"`
+	AvgDays    float64 `json:"avg_days"`
+	MedianDays float64 `json:"median_days"`
+	Current    int64   `json:"current"`
+	durations  durationStats
+	order      int
+}
+
+// StalledDeal is an open deal that has been in its stage longer than the
+// stall factor × the stage's median completed stay (stages without a
+// completed stay have no median, and no deal stalls there).
+type StalledDeal struct {
+	DealID     string  `json:"deal_id"`
+	Name       string  `json:"name"`
+	OwnerID    string  `json:"owner_id"`
+	StageID    string  `json:"stage_id"`
+	Stage      string  `json:"stage"`
+	Days       float64 `json:"days"`
+	MedianDays float64 `json:"median_days"`
+}
+
+// firstEntry is when a deal entered its first stage.
+func firstEntry(d *Deal) time.Time {
+	if len(d.StageHistory) > 0 {
+		return d.StageHistory[0].EnteredAt
+	}
+	return d.CreatedAt
+}
+
+// Conversion reports the funnel, win rate, cycle lengths, velocity, time
+// in stage and stalled deals of a cohort of deals (see ConversionReport).
+func (w *Workspace) Conversion(ctx context.Context, o ConversionOptions) (*ConversionReport, error) {
+	f := o.ReportFilter
+	if err := f.check("conversion report", dealGroups...); err != nil {
+		return nil, err
+	}
+	if o.StallFactor <= 0 {
+		o.StallFactor = 2
+	}
+	now := w.crm.now()
+	groups := map[string]*ConversionGroup{}
+	type stageKey struct{ pipeline, stage string }
+	times := map[stageKey]*StageTime{}
+	stageTime := func(pl *Pipeline, id string) *StageTime {
+		k := stageKey{pl.ID, id}
+		st := times[k]
+		if st == nil {
+			s, _ := pl.Stage(id)
+			st = &StageTime{PipelineID: pl.ID, StageID: id, Stage: s.Name, order: slices.IndexFunc(pl.Stages, func(x Stage) bool { return x.ID == id })}
+			times[k] = st
+		}
+		return st
+	}
+	var stalled []StalledDeal
+	err := w.reportRead(ctx, func(s *reportScan) error {
+		err := s.deals(&f, func(d *Deal) error {
+			start := firstEntry(d)
+			if !f.in(start) {
+				return nil
+			}
+			g, err := s.dealGroup(f.GroupBy, d, start)
+			if err != nil {
+				return err
+			}
+			pl, err := s.pipeline(d.PipelineID)
+			if err != nil {
+				return err
+			}
+			cg := groups[g]
+			if cg == nil {
+				cg = &ConversionGroup{Group: g, won: map[string]*CurrencyAmount{}, open: map[string]int64{}, funnel: map[string][]FunnelStep{}}
+				groups[g] = cg
+			}
+			cg.Deals++
+			switch d.Status {
+			case DealOpen:
+				cg.Open++
+				if !d.Amount.IsZero() {
+					cg.open[d.Amount.Currency]++
+				}
+			case DealWon:
+				cg.Won++
+				ca := cg.won[d.Amount.Currency]
+				if ca == nil {
+					ca = &CurrencyAmount{Currency: d.Amount.Currency}
+					cg.won[d.Amount.Currency] = ca
+				}
+				ca.Count++
+				ca.Amount += d.Amount.Amount
+				cg.cycles.add(d.ClosedAt.Sub(start))
+			case DealLost:
+				cg.Lost++
+			}
+			countFunnel(cg, pl, d)
+			for _, e := range d.StageHistory {
+				if e.PipelineID != pl.ID {
+					continue
+				}
+				st := stageTime(pl, e.StageID)
+				if e.LeftAt.IsZero() {
+					st.Current++
+				} else {
+					st.Stays++
+					st.durations.add(e.LeftAt.Sub(e.EnteredAt))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		medians := map[stageKey]time.Duration{}
+		for k, st := range times {
+			medians[k] = st.durations.median()
+		}
+		// Second pass: the open deals that stay longer than the factor ×
+		// their stage's median.
+		return s.deals(&f, func(d *Deal) error {
+			if d.Status != DealOpen || len(d.StageHistory) == 0 || !f.in(firstEntry(d)) {
+				return nil
+			}
+			cur := d.StageHistory[len(d.StageHistory)-1]
+			m, ok := medians[stageKey{cur.PipelineID, cur.StageID}]
+			if !ok || m <= 0 || float64(now.Sub(cur.EnteredAt)) <= o.StallFactor*float64(m) {
+				return nil
+			}
+			pl, err := s.pipeline(d.PipelineID)
+			if err != nil {
+				return err
+			}
+			st, _ := pl.Stage(cur.StageID)
+			stalled = append(stalled, StalledDeal{DealID: d.ID, Name: d.Name, OwnerID: d.OwnerID, StageID: st.ID, Stage: st.Name,
+				Days: Days(now.Sub(cur.EnteredAt)), MedianDays: Days(m)})
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep := &ConversionReport{Filter: f, StallFactor: o.StallFactor, Stalled: stalled}
+	for _, g := range sortedKeys(groups) {
+		rep.Groups = append(rep.Groups, groups[g].finish())
+	}
+	if rep.Stalled == nil {
+		rep.Stalled = []StalledDeal{}
+	}
+	for _, st := range times {
+		st.AvgDays, st.MedianDays = Days(st.durations.mean()), Days(st.durations.median())
+		rep.StageTimes = append(rep.StageTimes, *st)
+	}
+	slices.SortFunc(rep.StageTimes, func(a, b StageTime) int {
+		return cmp.Or(cmp.Compare(a.PipelineID, b.PipelineID), cmp.Compare(a.order, b.order))
+	})
+	slices.SortFunc(rep.Stalled, func(a, b StalledDeal) int { return cmp.Compare(b.Days, a.Days) })
+	return rep, nil
+}
+
+// countFunnel adds a deal's recorded stage entries to its group's funnel.
+func countFunnel(cg *ConversionGroup, pl *Pipeline, d *Deal) {
+	steps := cg.funnel[pl.ID]
+	if steps == nil {
+		for _, st := range pl.Stages {
+			if st.Kind != StageLost {
+				steps = append(steps, FunnelStep{PipelineID: pl.ID, StageID: st.ID, Stage: st.Name})
+			}
+		}
+		cg.funnel[pl.ID] = steps
+	}
+	furthest := -1
+	for i := range steps {
+		entered := slices.ContainsFunc(d.StageHistory, func(e StageEntry) bool {
+			return e.PipelineID == pl.ID && e.StageID == steps[i].StageID
+		})
+		if entered {
+			steps[i].Entered++
+			furthest = i
+		}
+	}
+	for i := 0; i <= furthest; i++ {
+		steps[i].Reached++
+	}
+}
+
+func (cg *ConversionGroup) finish() ConversionGroup {
+	cg.WinRate = ratio(cg.Won, cg.Won+cg.Lost)
+	cg.AvgCycleDays, cg.MedianCycleDays = Days(cg.cycles.mean()), Days(cg.cycles.median())
+	cg.WonAmounts = []CurrencyAmount{}
+	for _, c := range sortedKeys(cg.won) {
+		cg.WonAmounts = append(cg.WonAmounts, *cg.won[c])
+	}
+	cg.Funnel = []FunnelStep{}
+	for _, id := range sortedKeys(cg.funnel) {
+		steps := cg.funnel[id]
+		for i := range steps {
+			if i+1 < len(steps) {
+				steps[i].Conversion = ratio(steps[i+1].Reached, steps[i].Reached)
+			}
+		}
+		cg.Funnel = append(cg.Funnel, steps...)
+	}
+	cg.Velocity = []Velocity{}
+	currencies := map[string]bool{}
+	for c := range cg.won {
+		currencies[c] = true
+	}
+	for c := range cg.open {
+		currencies[c] = true
+	}
+	for _, c := range sortedKeys(currencies) {
+		v := Velocity{Currency: c, OpenDeals: cg.open[c]}
+		if won := cg.won[c]; won != nil && won.Count > 0 {
+			v.AvgWonAmount = float64(won.Amount) / float64(won.Count)
+		}
+		if cg.AvgCycleDays > 0 {
+			v.PerDay = float64(v.OpenDeals) * v.AvgWonAmount * cg.WinRate / cg.AvgCycleDays
+		}
+		cg.Velocity = append(cg.Velocity, v)
+	}
+	return *cg
+}
+
+// WriteCSV writes the report's groups as CSV, one line per group and
+// currency of won deals (a group without won deals has one line with an
+// empty currency).
+func (r *ConversionReport) WriteCSV(w io.Writer) error {
+	var rows [][]string
+	for _, g := range r.Groups {
+		amounts := g.WonAmounts
+		if len(amounts) == 0 {
+			amounts = []CurrencyAmount{{}}
+		}
+		for _, a := range amounts {
+			rows = append(rows, []string{g.Group, itoa(g.Deals), itoa(g.Open), itoa(g.Won), itoa(g.Lost), ftoa(g.WinRate),
+				a.Currency, itoa(a.Amount), ftoa(g.AvgCycleDays), ftoa(g.MedianCycleDays)})
+		}
+	}
+	return writeCSV(w, []string{"group", "deals", "open", "won", "lost", "win_rate", "currency", "won_amount", "avg_cycle_days", "median_cycle_days"}, rows)
+}
+
+// WriteFunnelCSV writes every group's funnel as CSV.
+func (r *ConversionReport) WriteFunnelCSV(w io.Writer) error {
+	var rows [][]string
+	for _, g := range r.Groups {
+		for _, s := range g.Funnel {
+			rows = append(rows, []string{g.Group, s.PipelineID, s.StageID, s.Stage, itoa(s.Entered), itoa(s.Reached), ftoa(s.Conversion)})
+		}
+	}
+	return writeCSV(w, []string{"group", "pipeline_id", "stage_id", "stage", "entered", "reached", "conversion"}, rows)
+}

@@ -1,0 +1,175 @@
+package crm
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/crmkit/crmkit/store"
+)
+
+// Snapshot is a forecast as it stood when it was taken, kept so that a
+// later report can compare what was forecast with what closed. Take one on
+// demand, or from the host's scheduler (say, every Monday) with the same
+// options each time.
+type Snapshot struct {
+	ID      string          `msgpack:"id" json:"id"`
+	TakenAt time.Time       `msgpack:"taken_at" json:"taken_at"`
+	Report  *ForecastReport `msgpack:"report" json:"report"`
+}
+
+func (w *Workspace) snapshotsPrefix() key { return w.k(tagMeta).str("snapshot") }
+
+// TakeSnapshot computes the forecast o asks for and stores it.
+func (w *Workspace) TakeSnapshot(ctx context.Context, o ForecastOptions) (Snapshot, error) {
+	rep, err := w.Forecast(ctx, o)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	var sn Snapshot
+	_, err = w.write(ctx, func(t *txn) error {
+		if err := t.checkWorkspace(); err != nil {
+			return err
+		}
+		sn = Snapshot{ID: t.newID("snp_"), TakenAt: t.now, Report: rep}
+		b, err := encode(&sn)
+		if err != nil {
+			return err
+		}
+		return t.tx.Set(t.w.snapshotsPrefix().str(sn.ID), b)
+	})
+	return sn, err
+}
+
+// Snapshot returns a stored snapshot, or an error matching ErrNotFound.
+func (w *Workspace) Snapshot(ctx context.Context, id string) (Snapshot, error) {
+	var sn Snapshot
+	err := w.read(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(w.snapshotsPrefix().str(id))
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("snapshot", id)
+		}
+		if err != nil {
+			return err
+		}
+		return decode(b, &sn)
+	})
+	return sn, err
+}
+
+// Snapshots streams the stored snapshots, oldest first.
+func (w *Workspace) Snapshots(ctx context.Context) iter.Seq2[Snapshot, error] {
+	return func(yield func(Snapshot, error) bool) {
+		err := w.read(ctx, func(tx store.Tx) error {
+			for e, err := range tx.Scan(store.Range{Prefix: w.snapshotsPrefix()}) {
+				if err != nil {
+					return err
+				}
+				var sn Snapshot
+				if err := decode(e.Value, &sn); err != nil {
+					return err
+				}
+				if !yield(sn, nil) {
+					return errStop
+				}
+			}
+			return nil
+		})
+		if err != nil && err != errStop {
+			yield(Snapshot{}, err)
+		}
+	}
+}
+
+// DeleteSnapshot removes a stored snapshot; it is not an error if there is
+// none.
+func (w *Workspace) DeleteSnapshot(ctx context.Context, id string) error {
+	_, err := w.write(ctx, func(t *txn) error { return t.tx.Delete(t.w.snapshotsPrefix().str(id)) })
+	return err
+}
+
+// AccuracyReport compares a snapshot's forecast with what has closed
+// since, for the same period and options.
+type AccuracyReport struct {
+	SnapshotID string        `json:"snapshot_id"`
+	TakenAt    time.Time     `json:"taken_at"`
+	Rows       []AccuracyRow `json:"rows"`
+}
+
+// AccuracyRow is one owner's (or team's) forecast accuracy in one
+// currency. Forecast and Commit are the snapshot's; Actual is the amount
+// won in the period as of now. Error is Actual - Forecast (positive: more
+// closed than forecast); AbsPctError is |Error| ÷ Actual, and 0 when
+// nothing closed (the ratio is undefined then: read Error).
+type AccuracyRow struct {
+	Group       string  `json:"group"`
+	Team        bool    `json:"team,omitempty"`
+	Currency    string  `json:"currency"`
+	Forecast    int64   `json:"forecast"`
+	Commit      int64   `json:"commit"`
+	Actual      int64   `json:"actual"`
+	Error       int64   `json:"error"`
+	AbsPctError float64 `json:"abs_pct_error"`
+}
+
+// ForecastAccuracy reruns a snapshot's forecast and compares (see
+// AccuracyRow). Groups that appear in only one of the two have zeros on
+// the other side.
+func (w *Workspace) ForecastAccuracy(ctx context.Context, snapshotID string) (*AccuracyReport, error) {
+	sn, err := w.Snapshot(ctx, snapshotID)
+	if err != nil {
+		return nil, err
+	}
+	now, err := w.Forecast(ctx, sn.Report.Options)
+	if err != nil {
+		return nil, err
+	}
+	type rowKey struct {
+		group    string
+		team     bool
+		currency string
+	}
+	rows := map[rowKey]*AccuracyRow{}
+	row := func(r ForecastRow) *AccuracyRow {
+		k := rowKey{r.Group, r.Team, r.Currency}
+		a := rows[k]
+		if a == nil {
+			a = &AccuracyRow{Group: r.Group, Team: r.Team, Currency: r.Currency}
+			rows[k] = a
+		}
+		return a
+	}
+	for _, r := range sn.Report.Rows {
+		a := row(r)
+		a.Forecast, a.Commit = r.Forecast, r.Commit
+	}
+	for _, r := range now.Rows {
+		row(r).Actual = r.ClosedWon
+	}
+	rep := &AccuracyReport{SnapshotID: sn.ID, TakenAt: sn.TakenAt, Rows: make([]AccuracyRow, 0, len(rows))}
+	for _, a := range rows {
+		a.Error = a.Actual - a.Forecast
+		if a.Actual != 0 {
+			a.AbsPctError = math.Abs(float64(a.Error)) / float64(a.Actual)
+		}
+		rep.Rows = append(rep.Rows, *a)
+	}
+	slices.SortFunc(rep.Rows, func(a, b AccuracyRow) int {
+		return cmp.Or(cmpBool(a.Team, b.Team), cmp.Compare(a.Group, b.Group), cmp.Compare(a.Currency, b.Currency))
+	})
+	return rep, nil
+}
+
+// WriteCSV writes the accuracy report as CSV.
+func (r *AccuracyReport) WriteCSV(w io.Writer) error {
+	rows := make([][]string, len(r.Rows))
+	for i, x := range r.Rows {
+		rows[i] = []string{x.Group, x.Currency, itoa(x.Forecast), itoa(x.Commit), itoa(x.Actual), itoa(x.Error), ftoa(x.AbsPctError)}
+	}
+	return writeCSV(w, []string{"group", "currency", "forecast", "commit", "actual", "error", "abs_pct_error"}, rows)
+}
