@@ -180,6 +180,8 @@ func checkRefs[T any](t *txn, p *problems, field string, k *kind[T], ids *[]stri
 func activityIndexes(w *Workspace, a *Activity, ix []indexEntry) []indexEntry {
 	link := func(field string, code byte, id string) {
 		ix = append(ix, indexEntry{field: field, key: w.timelinePrefix(code, id).time(a.OccurredAt).str(a.ID), value: []byte{timelineActivity}})
+		// By type and time, for filters that count activities.
+		ix = append(ix, plainEntry(field, w.activityLinkKey(code, id, a.Type).time(a.OccurredAt), a.ID))
 	}
 	for _, id := range a.ContactIDs {
 		link("contact_ids", 'c', id)

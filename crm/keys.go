@@ -17,7 +17,13 @@ import (
 //	0x01 str(workspace)          workspace prefix
 //	ws 'r' k str(id)             record
 //	ws 'u' k str(index) values   unique index entry -> record id
-//	ws 'i' k str(index) values str(id)   index entry
+//	ws 'i' k str(index) values str(id)   index entry (field indexes: see index.go)
+//	ws 'i' 'a' str("link") k str(id) str(type) time str(activityID)
+//	                             activity of a record, by type and time
+//	ws 'n' k str(index) values   count of live records with values -> int64
+//	ws 'n' k str("*")            count of a kind's live records
+//	ws 's' str(segment) str(id)  member of a static segment
+//	ws 'n' 's' str(segment)      count of a static segment's live members
 //	ws 'h' k str(id) str(changeID)       history entry
 //	ws 't' k str(id) time str(entryID)   timeline entry of a record
 //	ws 'm' str(name)             workspace metadata
@@ -32,6 +38,8 @@ const (
 	tagHistory  byte = 'h'
 	tagTimeline byte = 't'
 	tagMeta     byte = 'm'
+	tagCount    byte = 'n'
+	tagSegment  byte = 's'
 )
 
 // key builds an encoded tuple. The zero value is an empty key.

@@ -51,6 +51,9 @@ func init() {
 	kindContact.events = contactEvents
 	kindDeal.events = dealEvents
 	kindActivity.events = activityEvents
+	kindContact.field = contactField
+	kindCompany.field = companyField
+	kindDeal.field = dealField
 
 	kindContact.prepare = prepareContact
 	kindCompany.prepare = prepareCompany

@@ -34,6 +34,8 @@ type indexEntry struct {
 	key   key
 	// value is stored at key: the record ID for index entries.
 	value []byte
+	// count, if set, is the counter this entry adds one to (see index.go).
+	count key
 }
 
 // kind describes one object type to the generic record code.
@@ -57,6 +59,9 @@ type kind[T any] struct {
 	owner func(*T) string
 	// events appends the kind's specific event types for a change.
 	events func(old, r *T, types []EventType) []EventType
+	// field returns a field's value as filters read it, for the kinds
+	// that filters select (nil for the others).
+	field func(r *T, name string) (any, bool)
 }
 
 func (w *Workspace) recordKey(code byte, id string) key { return w.k(tagRecord).byte(code).str(id) }
@@ -78,9 +83,10 @@ func plainEntry(field string, k key, id string) indexEntry {
 }
 
 // allIndexes returns every index entry r owns: the kind's own, the custom
-// fields' and the generic sort indexes. A soft-deleted record keeps only its
-// unique entries (so it can be restored) and a "deleted" entry.
-func allIndexes[T any](t *txn, k *kind[T], r *T) ([]indexEntry, error) {
+// fields', the field indexes of set (nil for kinds without) and the
+// generic sort indexes. A soft-deleted record keeps only its unique entries
+// (so it can be restored) and a "deleted" entry.
+func allIndexes[T any](t *txn, k *kind[T], r *T, set *indexSet) ([]indexEntry, error) {
 	m := k.meta(r)
 	ix := k.indexes(t.w, r, nil)
 	if k.custom != nil {
@@ -88,6 +94,9 @@ func allIndexes[T any](t *txn, k *kind[T], r *T) ([]indexEntry, error) {
 		if ix, err = t.customIndexes(k.name, k.code, m.ID, *k.custom(r), ix); err != nil {
 			return nil, err
 		}
+	}
+	if set != nil && !m.Deleted() {
+		ix = fieldEntries(t.w, k.code, set, m.ID, func(name string) (any, bool) { return k.field(r, name) }, ix)
 	}
 	if m.Deleted() {
 		kept := ix[:0]
@@ -204,13 +213,17 @@ func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
 	}
 	m.UpdatedAt, m.UpdatedBy = t.now, t.actor
 
-	newIx, err := allIndexes(t, k, r)
+	set, err := kindIndexes(t, k)
+	if err != nil {
+		return err
+	}
+	newIx, err := allIndexes(t, k, r, set)
 	if err != nil {
 		return err
 	}
 	var oldIx []indexEntry
 	if old != nil {
-		if oldIx, err = allIndexes(t, k, old); err != nil {
+		if oldIx, err = allIndexes(t, k, old, set); err != nil {
 			return err
 		}
 	}
@@ -260,6 +273,11 @@ func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
 			}
 		}
 	}
+	if set != nil {
+		if err := applyCounts(t, k.code, oldIx, newIx, oldSet, newSet, liveOf(k, r)-liveOf(k, old)); err != nil {
+			return err
+		}
+	}
 	b, err := encode(r)
 	if err != nil {
 		return err
@@ -277,7 +295,10 @@ func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
 			return err
 		}
 	}
-	return t.emit(ch, eventTypes(k, op, old, r), before, b)
+	if err := t.emit(ch, eventTypes(k, op, old, r), before, b); err != nil {
+		return err
+	}
+	return segmentEvents(t, k, ch, old, r, before, b)
 }
 
 // validate normalises and checks r, reporting field problems to p.
@@ -298,7 +319,11 @@ func validate[T any](t *txn, k *kind[T], old, r *T, p *problems) error {
 // erase removes a record, its index entries, its history and its timeline.
 func erase[T any](t *txn, k *kind[T], r *T) error {
 	m := k.meta(r)
-	ix, err := allIndexes(t, k, r)
+	set, err := kindIndexes(t, k)
+	if err != nil {
+		return err
+	}
+	ix, err := allIndexes(t, k, r, set)
 	if err != nil {
 		return err
 	}
@@ -306,6 +331,14 @@ func erase[T any](t *txn, k *kind[T], r *T) error {
 		if err := t.tx.Delete(e.key); err != nil {
 			return err
 		}
+	}
+	if set != nil {
+		if err := applyCounts(t, k.code, ix, nil, nil, map[string]bool{}, -liveOf(k, r)); err != nil {
+			return err
+		}
+	}
+	if err := eraseMemberships(t, k, r); err != nil {
+		return err
 	}
 	for _, prefix := range []key{t.w.historyPrefix(k.code, m.ID), t.w.timelinePrefix(k.code, m.ID)} {
 		if err := deleteRange(t.tx, prefix); err != nil {
@@ -561,4 +594,25 @@ func (o objects[T]) getByUnique(ctx context.Context, what string, k key) (T, err
 
 func isNotFoundOrDeleted(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrDeleted)
+}
+
+// kindIndexes returns the field indexes of k in t's workspace, or nil for
+// kinds that filters do not select.
+func kindIndexes[T any](t *txn, k *kind[T]) (*indexSet, error) {
+	if k.field == nil {
+		return nil, nil
+	}
+	defs, err := t.fieldDefs(k.name)
+	if err != nil {
+		return nil, err
+	}
+	return loadIndexes(t.tx, t.w, k.name, defs)
+}
+
+// liveOf is 1 for a stored record that is not soft-deleted, else 0.
+func liveOf[T any](k *kind[T], r *T) int64 {
+	if r == nil || k.meta(r).Deleted() {
+		return 0
+	}
+	return 1
 }

@@ -52,6 +52,12 @@ func foldString(s string) string {
 	return b.String()
 }
 
+// Fold returns s with every rune replaced by the representative of its
+// case-folding orbit: two texts are equal under the filter's rules exactly
+// when their folds are equal, and they order as their folds do byte-wise.
+// Indexes store folded text so that index lookups agree with Eval.
+func Fold(s string) string { return foldString(s) }
+
 // foldCompare compares a and b rune by folded rune: -1, 0 or +1.
 func foldCompare(a, b string) int {
 	for a != "" && b != "" {

@@ -1,0 +1,384 @@
+package crm
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crmkit/crm/filter"
+	"github.com/crmkit/crmkit/store"
+)
+
+// Query selects the live records of one kind that match a filter: count
+// them, stream them, test one, or explain how it runs. Build one with
+// Workspace.Query; it holds no transaction and may be run many times.
+// Relative times (now() - 30d) resolve against the CRM's clock at each run.
+type Query struct {
+	w      *Workspace
+	object string
+	expr   filter.Expr
+}
+
+// Member is one record a query or segment selects.
+type Member struct {
+	// ID is the record's ID.
+	ID string `json:"id"`
+	// Record is the record: a Contact, Company or Deal (not a pointer).
+	Record any `json:"record"`
+	// Cursor continues the stream after this member (MemberOptions.After).
+	Cursor string `json:"cursor"`
+}
+
+// MemberOptions pages through members.
+type MemberOptions struct {
+	// After continues after the member whose Cursor it is. Cursors are
+	// opaque and valid for the same filter.
+	After string
+	// Limit caps a page (default 50, at most 1000); Members ignores it.
+	Limit int
+}
+
+// Query returns a query of the object kind ("contact", "company" or
+// "deal") selecting the records that match e. Problems with e (unknown
+// fields, type mismatches) are reported when it runs, as errors matching
+// filter.ErrInvalid.
+func (w *Workspace) Query(object string, e filter.Expr) *Query {
+	return &Query{w: w, object: object, expr: e}
+}
+
+// Filter returns the query's filter.
+func (q *Query) Filter() filter.Expr { return q.expr }
+
+// Schema returns the filter schema of an object kind in the workspace: its
+// built-in, custom and behavioural fields, for filter.Check.
+func (w *Workspace) Schema(ctx context.Context, object string) (*Schema, error) {
+	if _, ok := filterObjects[object]; !ok {
+		return nil, unknownObject(object)
+	}
+	var s *Schema
+	err := w.read(ctx, func(tx store.Tx) error {
+		var err error
+		s, _, err = loadSchema(tx, w, object)
+		return err
+	})
+	return s, err
+}
+
+func unknownObject(object string) error {
+	return &ValidationError{Kind: "query", Fields: []FieldError{{"object", fmt.Sprintf("%q is not contact, company or deal", object)}}}
+}
+
+// run is a query prepared inside a read transaction.
+type run struct {
+	q    *Query
+	tx   store.Reader
+	now  time.Time
+	expr filter.Expr // relative times resolved
+	p    *planner
+}
+
+func (q *Query) prepare(tx store.Reader) (*run, error) {
+	code, ok := filterObjects[q.object]
+	if !ok {
+		return nil, unknownObject(q.object)
+	}
+	schema, defs, err := loadSchema(tx, q.w, q.object)
+	if err != nil {
+		return nil, err
+	}
+	if err := filter.Check(q.expr, schema); err != nil {
+		return nil, err
+	}
+	set, err := loadIndexes(tx, q.w, q.object, defs)
+	if err != nil {
+		return nil, err
+	}
+	live, err := readCount(tx, q.w.liveCountKey(code))
+	if err != nil {
+		return nil, err
+	}
+	now := q.w.crm.now()
+	p := &planner{tx: tx, w: q.w, code: code, idLen: idLenOf(code), set: set, schema: schema, live: live}
+	return &run{q: q, tx: tx, now: now, expr: filter.Resolve(q.expr, now), p: p}, nil
+}
+
+func idLenOf(code byte) int {
+	switch code {
+	case 'c':
+		return len(kindContact.prefix) + idLength
+	case 'o':
+		return len(kindCompany.prefix) + idLength
+	}
+	return len(kindDeal.prefix) + idLength
+}
+
+// match evaluates the filter on one record.
+func (r *run) match(rec any) (bool, error) {
+	v := viewOf(r.tx, r.q.w, r.now, rec)
+	ok, err := filter.Eval(r.expr, v, r.now)
+	if v.err != nil {
+		return false, v.err
+	}
+	return ok, err
+}
+
+// getAny reads a record of a filter kind; nil if it is missing.
+func getAny(tx store.Reader, w *Workspace, code byte, id string) (any, error) {
+	var r any
+	var err error
+	switch code {
+	case 'c':
+		r, err = get(tx, w, kindContact, id)
+	case 'o':
+		r, err = get(tx, w, kindCompany, id)
+	default:
+		r, err = get(tx, w, kindDeal, id)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return r, err
+}
+
+func valueOfRecord(r any) any {
+	switch x := r.(type) {
+	case *Contact:
+		return *x
+	case *Company:
+		return *x
+	case *Deal:
+		return *x
+	}
+	return r
+}
+
+// Count returns how many live records match.
+func (q *Query) Count(ctx context.Context) (int64, error) {
+	var n int64
+	err := q.w.read(ctx, func(tx store.Tx) error {
+		r, err := q.prepare(tx)
+		if err != nil {
+			return err
+		}
+		n, err = r.count(r.expr)
+		return err
+	})
+	return n, err
+}
+
+func (r *run) count(e filter.Expr) (int64, error) {
+	// NOT x, for an x the indexes answer exactly: the live records less x.
+	if x, ok := e.(*filter.NotExpr); ok {
+		pl, err := r.p.planFor(x.Expr, "", false)
+		if err != nil {
+			return 0, err
+		}
+		if pl.exact {
+			n, err := r.count(x.Expr)
+			return r.p.live - n, err
+		}
+	}
+	pl, err := r.p.planFor(e, "", false)
+	if err != nil {
+		return 0, err
+	}
+	if pl.exact && pl.src.counted && pl.src.estExact {
+		return pl.src.est, nil
+	}
+	var n int64
+	err = r.each(pl, "", nil, func(string, any, []byte) bool {
+		n++
+		return true
+	}, !pl.exact)
+	return n, err
+}
+
+// each streams the plan's matching records (with fetch, when a residual
+// needs them or the caller wants them) from the cursor position on.
+func (r *run) each(pl plan, after string, afterPos []byte, yield func(id string, rec any, pos []byte) bool, fetch bool) error {
+	src, p := pl.src, r.p
+	if src.kind == srcAll {
+		prefix := p.w.k(tagRecord).byte(p.code)
+		rng := store.Range{Prefix: prefix}
+		if after != "" {
+			rng.Start = append(prefix.str(after), 0)
+		}
+		for e, err := range r.tx.Scan(rng) {
+			if err != nil {
+				return err
+			}
+			rec, err := decodeKind(kindName(p.code), e.Value)
+			if err != nil {
+				return err
+			}
+			m := metaOf(rec)
+			if m.Deleted() {
+				continue
+			}
+			ok, err := r.match(rec)
+			if err != nil {
+				return err
+			}
+			if ok && !yield(m.ID, rec, nil) {
+				return nil
+			}
+		}
+		return nil
+	}
+	for ip, err := range src.stream(r.tx, p.idLen, after, afterPos) {
+		if err != nil {
+			return err
+		}
+		var rec any
+		if fetch || !pl.exact {
+			if rec, err = getAny(r.tx, p.w, p.code, ip.id); err != nil {
+				return err
+			}
+			if rec == nil || metaOf(rec).Deleted() {
+				continue
+			}
+			if !pl.exact {
+				ok, err := r.match(rec)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+			}
+		}
+		if !yield(ip.id, rec, ip.pos) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Explain returns the plan the query runs with now, for people: the index
+// scans, their estimated sizes, and whether records are read to check the
+// rest of the filter.
+func (q *Query) Explain(ctx context.Context) (string, error) {
+	var out string
+	err := q.w.read(ctx, func(tx store.Tx) error {
+		r, err := q.prepare(tx)
+		if err != nil {
+			return err
+		}
+		pl, err := r.p.planFor(r.expr, "", false)
+		if err != nil {
+			return err
+		}
+		out = pl.explain(r.expr)
+		return nil
+	})
+	return out, err
+}
+
+// Cursors: "i" + the last ID for plans in ID order, "k" + index name + 0 +
+// the last key position for a range scan in value order.
+func encodeCursor(pl plan, id string, pos []byte) string {
+	if pl.src.kind == srcRange {
+		return base64.RawURLEncoding.EncodeToString(append([]byte("k"+pl.src.fi.name+"\x00"), pos...))
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte("i" + id))
+}
+
+func decodeCursor(c string) (id, index string, pos []byte, err error) {
+	if c == "" {
+		return "", "", nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) < 2 {
+		return "", "", nil, ErrBadCursor
+	}
+	switch b[0] {
+	case 'i':
+		return string(b[1:]), "", nil, nil
+	case 'k':
+		name, rest, ok := strings.Cut(string(b[1:]), "\x00")
+		if ok && rest != "" {
+			return "", name, []byte(rest), nil
+		}
+	}
+	return "", "", nil, ErrBadCursor
+}
+
+// Members streams the matching records, in the plan's order (by ID, or by
+// the value of the range the plan scans), each with a cursor that
+// continues after it.
+func (q *Query) Members(ctx context.Context, after string) iter.Seq2[Member, error] {
+	return func(yield func(Member, error) bool) {
+		id, index, pos, err := decodeCursor(after)
+		if err != nil {
+			yield(Member{}, err)
+			return
+		}
+		stopped := false
+		err = q.w.read(ctx, func(tx store.Tx) error {
+			r, err := q.prepare(tx)
+			if err != nil {
+				return err
+			}
+			pl, err := r.p.planFor(r.expr, index, id != "")
+			if err != nil {
+				return err
+			}
+			return r.each(pl, id, pos, func(id string, rec any, pos []byte) bool {
+				if !yield(Member{ID: id, Record: valueOfRecord(rec), Cursor: encodeCursor(pl, id, pos)}, nil) {
+					stopped = true
+					return false
+				}
+				return true
+			}, true)
+		})
+		if err != nil && !stopped {
+			yield(Member{}, err)
+		}
+	}
+}
+
+// Page returns one page of members and the cursor to the next.
+func (q *Query) Page(ctx context.Context, opts MemberOptions) (Page[Member], error) {
+	return pageOf(q.Members(ctx, opts.After), opts.Limit)
+}
+
+func pageOf(seq iter.Seq2[Member, error], limit int) (Page[Member], error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 1000)
+	var pg Page[Member]
+	for m, err := range seq {
+		if err != nil {
+			return Page[Member]{}, err
+		}
+		if len(pg.Items) == limit {
+			pg.Next = pg.Items[limit-1].Cursor
+			break
+		}
+		pg.Items = append(pg.Items, m)
+	}
+	return pg, nil
+}
+
+// Contains reports whether the record id is live and matches.
+func (q *Query) Contains(ctx context.Context, id string) (bool, error) {
+	var ok bool
+	err := q.w.read(ctx, func(tx store.Tx) error {
+		r, err := q.prepare(tx)
+		if err != nil {
+			return err
+		}
+		rec, err := getAny(tx, q.w, r.p.code, id)
+		if err != nil || rec == nil || metaOf(rec).Deleted() {
+			return err
+		}
+		ok, err = r.match(rec)
+		return err
+	})
+	return ok, err
+}

@@ -1,0 +1,221 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+
+	"github.com/crmkit/crmkit/store"
+)
+
+// Query returns the query behind a dynamic segment, for its Explain and
+// the like. A static segment has no query: its members are a list.
+func (s *Segments) Query(ctx context.Context, id string) (*Query, error) {
+	seg, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if seg.Static {
+		return nil, ErrSegmentStatic
+	}
+	e, err := parseCached(seg.Filter)
+	if err != nil {
+		return nil, err
+	}
+	return s.w.Query(seg.Object, e), nil
+}
+
+// Count returns how many live records the segment holds.
+func (s *Segments) Count(ctx context.Context, id string) (int64, error) {
+	seg, err := s.Get(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if !seg.Static {
+		q, err := s.Query(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		return q.Count(ctx)
+	}
+	var n int64
+	err = s.w.read(ctx, func(tx store.Tx) error {
+		n, err = readCount(tx, s.w.memberCountKey(id))
+		return err
+	})
+	return n, err
+}
+
+// Explain returns how a dynamic segment's filter runs now (see
+// Query.Explain); for a static segment, that its list is scanned.
+func (s *Segments) Explain(ctx context.Context, id string) (string, error) {
+	q, err := s.Query(ctx, id)
+	if errors.Is(err, ErrSegmentStatic) {
+		return "scan the static member list in ID order\n", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return q.Explain(ctx)
+}
+
+// Members streams the segment's live records with cursors (see
+// Query.Members); a static segment's in ID order.
+func (s *Segments) Members(ctx context.Context, id string, after string) iter.Seq2[Member, error] {
+	return func(yield func(Member, error) bool) {
+		seg, err := s.Get(ctx, id)
+		if err != nil {
+			yield(Member{}, err)
+			return
+		}
+		if !seg.Static {
+			q, err := s.Query(ctx, id)
+			if err != nil {
+				yield(Member{}, err)
+				return
+			}
+			for m, err := range q.Members(ctx, after) {
+				if !yield(m, err) || err != nil {
+					return
+				}
+			}
+			return
+		}
+		from, _, _, err := decodeCursor(after)
+		if err != nil || (after != "" && from == "") {
+			yield(Member{}, ErrBadCursor)
+			return
+		}
+		code := filterObjects[seg.Object]
+		stopped := false
+		err = s.w.read(ctx, func(tx store.Tx) error {
+			prefix := s.w.k(tagSegment).str(id)
+			rng := store.Range{Prefix: prefix, KeysOnly: true}
+			if from != "" {
+				rng.Start = append(prefix.str(from), 0)
+			}
+			for e, err := range tx.Scan(rng) {
+				if err != nil {
+					return err
+				}
+				r := keyReader{b: e.Key[len(prefix):]}
+				rid := r.str()
+				if r.err != nil {
+					return r.err
+				}
+				rec, err := getAny(tx, s.w, code, rid)
+				if err != nil {
+					return err
+				}
+				if rec == nil || metaOf(rec).Deleted() {
+					continue
+				}
+				m := Member{ID: rid, Record: valueOfRecord(rec), Cursor: encodeCursor(plan{src: &source{kind: srcAll}}, rid, nil)}
+				if !yield(m, nil) {
+					stopped = true
+					return errStop
+				}
+			}
+			return nil
+		})
+		if err != nil && err != errStop && !stopped {
+			yield(Member{}, err)
+		}
+	}
+}
+
+// Page returns one page of the segment's members and the cursor to the
+// next.
+func (s *Segments) Page(ctx context.Context, id string, opts MemberOptions) (Page[Member], error) {
+	return pageOf(s.Members(ctx, id, opts.After), opts.Limit)
+}
+
+// Contains reports whether the record is a live member of the segment.
+func (s *Segments) Contains(ctx context.Context, id, recordID string) (bool, error) {
+	seg, err := s.Get(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if !seg.Static {
+		q, err := s.Query(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		return q.Contains(ctx, recordID)
+	}
+	var ok bool
+	err = s.w.read(ctx, func(tx store.Tx) error {
+		if _, err := tx.Get(s.w.memberKey(id, recordID)); errors.Is(err, store.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		rec, err := getAny(tx, s.w, filterObjects[seg.Object], recordID)
+		ok = err == nil && rec != nil && !metaOf(rec).Deleted()
+		return err
+	})
+	return ok, err
+}
+
+// Add puts records into a static segment; records already in it are
+// skipped. Every ID must name a record of the segment's kind.
+func (s *Segments) Add(ctx context.Context, id string, recordIDs ...string) error {
+	return s.change(ctx, id, recordIDs, true)
+}
+
+// Remove takes records out of a static segment; records not in it are
+// skipped.
+func (s *Segments) Remove(ctx context.Context, id string, recordIDs ...string) error {
+	return s.change(ctx, id, recordIDs, false)
+}
+
+func (s *Segments) change(ctx context.Context, id string, recordIDs []string, add bool) error {
+	_, err := s.w.write(ctx, func(t *txn) error {
+		seg, _, err := s.find(t.tx, id)
+		if err != nil {
+			return err
+		}
+		if !seg.Static {
+			return fmt.Errorf("crm: segment %s: %w", id, ErrSegmentStatic)
+		}
+		code := filterObjects[seg.Object]
+		p := problems{kind: "segment", id: id}
+		var delta int64
+		for i, rid := range recordIDs {
+			rec, err := getAny(t.tx, t.w, code, rid)
+			if err != nil {
+				return err
+			}
+			if rec == nil {
+				p.add(fmt.Sprintf("record_ids[%d]", i), "no %s %s", seg.Object, rid)
+				continue
+			}
+			mk := t.w.memberKey(id, rid)
+			_, err = t.tx.Get(mk)
+			had := err == nil
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			err = nil
+			live := int64(1)
+			if metaOf(rec).Deleted() {
+				live = 0
+			}
+			switch {
+			case add && !had:
+				err, delta = t.tx.Set(mk, nil), delta+live
+			case !add && had:
+				err, delta = t.tx.Delete(mk), delta-live
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := p.err(); err != nil {
+			return err
+		}
+		return addCount(t.tx, t.w.memberCountKey(id), delta)
+	})
+	return err
+}
