@@ -332,23 +332,14 @@ func (w *Workspace) mergedIntoPrefix(code byte, survivor string) key {
 // redirect makes merged, and every ID merged into it before, resolve to
 // survivor.
 func redirect(t *txn, code byte, merged, survivor string) error {
-	ids := []string{merged}
-	prefix := t.w.mergedIntoPrefix(code, merged)
-	for e, err := range t.tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
-		if err != nil {
-			return err
-		}
-		r := keyReader{b: e.Key[len(prefix):]}
-		id := r.str()
-		if r.err != nil {
-			return r.err
-		}
-		ids = append(ids, id)
-	}
-	if err := deleteRange(t.tx, prefix); err != nil {
+	ids, err := mergedInto(t.tx, t.w, code, merged)
+	if err != nil {
 		return err
 	}
-	for _, id := range ids {
+	if err := deleteRange(t.tx, t.w.mergedIntoPrefix(code, merged)); err != nil {
+		return err
+	}
+	for _, id := range append(ids, merged) {
 		if err := t.tx.Set(t.w.mergedKey(code, id), []byte(survivor)); err != nil {
 			return err
 		}
@@ -362,21 +353,16 @@ func redirect(t *txn, code byte, merged, survivor string) error {
 // dropRedirects forgets the IDs merged into a record being erased: they
 // resolve to nothing now.
 func dropRedirects(t *txn, code byte, id string) error {
-	prefix := t.w.mergedIntoPrefix(code, id)
-	for e, err := range t.tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
-		if err != nil {
-			return err
-		}
-		r := keyReader{b: e.Key[len(prefix):]}
-		merged := r.str()
-		if r.err != nil {
-			return r.err
-		}
+	ids, err := mergedInto(t.tx, t.w, code, id)
+	if err != nil {
+		return err
+	}
+	for _, merged := range ids {
 		if err := t.tx.Delete(t.w.mergedKey(code, merged)); err != nil {
 			return err
 		}
 	}
-	return deleteRange(t.tx, prefix)
+	return deleteRange(t.tx, t.w.mergedIntoPrefix(code, id))
 }
 
 // mergedError returns a *MergedError if id was merged into another record,

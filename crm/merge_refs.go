@@ -15,11 +15,11 @@ import (
 // record: the live ones whose IDs end the keys under live, and the
 // soft-deleted ones. Keys under live whose IDs are not of kind k (a
 // timeline holds changes too) are skipped.
-func referrers[T any](t *txn, k *kind[T], live key, refers func(*T) bool) ([]*T, error) {
+func referrers[T any](tx store.Reader, w *Workspace, k *kind[T], live key, refers func(*T) bool) ([]*T, error) {
 	var ids []string
 	seen := map[string]bool{}
-	for _, prefix := range []key{live, t.w.indexKey(k.code, "deleted")} {
-		for e, err := range t.tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
+	for _, prefix := range []key{live, w.indexKey(k.code, "deleted")} {
+		for e, err := range tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
 			if err != nil {
 				return nil, err
 			}
@@ -35,7 +35,7 @@ func referrers[T any](t *txn, k *kind[T], live key, refers func(*T) bool) ([]*T,
 	}
 	var out []*T
 	for _, id := range ids {
-		r, err := get(t.tx, t.w, k, id)
+		r, err := get(tx, w, k, id)
 		if err != nil {
 			return nil, err
 		}
@@ -50,7 +50,7 @@ func referrers[T any](t *txn, k *kind[T], live key, refers func(*T) bool) ([]*T,
 // referrers) with fix, soft-deleted ones too. fix returns false when the
 // record only existed for the one it referred to and must be erased instead.
 func relink[T any](t *txn, k *kind[T], live key, refers func(*T) bool, fix func(*T) bool) error {
-	rs, err := referrers(t, k, live, refers)
+	rs, err := referrers(t.tx, t.w, k, live, refers)
 	if err != nil {
 		return err
 	}
@@ -97,47 +97,57 @@ func hasID(ids []string, id string) bool {
 	return false
 }
 
-// relinkContact re-points, or with to empty removes, every link to contact
-// from: deals' contacts, activities' contacts and purchases' buyer. fix
-// adjusts each changed record further (erasure scrubs them); an activity
-// or purchase left without any link is erased.
-func relinkContact(t *txn, from, to string, scrub func(r any)) error {
-	w := t.w
-	err := relink(t, kindDeal, w.indexKey('d', "contact").str(from),
-		func(d *Deal) bool {
-			for _, c := range d.Contacts {
-				if c.ContactID == from {
-					return true
-				}
+// The records linked to contact id, as referrers finds them: where their
+// live index entries are and whether a record is one.
+func contactDeals(w *Workspace, id string) (key, func(*Deal) bool) {
+	return w.indexKey('d', "contact").str(id), func(d *Deal) bool {
+		for _, c := range d.Contacts {
+			if c.ContactID == id {
+				return true
 			}
-			return false
-		},
-		func(d *Deal) bool {
-			d.Contacts = relinkRoles(d.Contacts, from, to,
-				func(c *ContactRole) *string { return &c.ContactID }, func(c *ContactRole) *string { return &c.Role })
-			scrub(d)
-			return true
-		})
+		}
+		return false
+	}
+}
+
+func contactActivities(w *Workspace, id string) (key, func(*Activity) bool) {
+	return w.timelinePrefix('c', id), func(a *Activity) bool { return hasID(a.ContactIDs, id) }
+}
+
+func contactPurchases(w *Workspace, id string) (key, func(*Purchase) bool) {
+	return w.indexKey('p', "contact").str(id), func(p *Purchase) bool { return p.ContactID == id }
+}
+
+// relinkContact re-points, or with to empty removes, every link to contact
+// from: deals' contacts, activities' contacts and purchases' buyer. scrub
+// adjusts each linked record further (erasure removes mentions); an
+// activity or purchase left without any link is erased.
+func relinkContact(t *txn, from, to string, scrub func(r any)) error {
+	live, refers := contactDeals(t.w, from)
+	err := relink(t, kindDeal, live, refers, func(d *Deal) bool {
+		d.Contacts = relinkRoles(d.Contacts, from, to,
+			func(c *ContactRole) *string { return &c.ContactID }, func(c *ContactRole) *string { return &c.Role })
+		scrub(d)
+		return true
+	})
 	if err != nil {
 		return err
 	}
-	err = relink(t, kindActivity, w.timelinePrefix('c', from),
-		func(a *Activity) bool { return hasID(a.ContactIDs, from) },
-		func(a *Activity) bool {
-			a.ContactIDs = replaceID(a.ContactIDs, from, to)
-			scrub(a)
-			return len(a.ContactIDs)+len(a.CompanyIDs)+len(a.DealIDs) > 0
-		})
+	live, refersA := contactActivities(t.w, from)
+	err = relink(t, kindActivity, live, refersA, func(a *Activity) bool {
+		a.ContactIDs = replaceID(a.ContactIDs, from, to)
+		scrub(a)
+		return len(a.ContactIDs)+len(a.CompanyIDs)+len(a.DealIDs) > 0
+	})
 	if err != nil {
 		return err
 	}
-	return relink(t, kindPurchase, w.indexKey('p', "contact").str(from),
-		func(p *Purchase) bool { return p.ContactID == from },
-		func(p *Purchase) bool {
-			p.ContactID = to
-			scrub(p)
-			return p.ContactID != "" || p.CompanyID != ""
-		})
+	live, refersP := contactPurchases(t.w, from)
+	return relink(t, kindPurchase, live, refersP, func(p *Purchase) bool {
+		p.ContactID = to
+		scrub(p)
+		return p.ContactID != "" || p.CompanyID != ""
+	})
 }
 
 // relinkRoles re-points the links to from in a list of role links (a

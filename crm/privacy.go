@@ -1,0 +1,186 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/crmkit/crmkit/store"
+)
+
+// ContactExport is everything a workspace holds about one contact, for a
+// data subject's access request (GDPR article 15). It marshals to one JSON
+// document with encoding/json.
+type ContactExport struct {
+	Workspace  string    `json:"workspace"`
+	ExportedAt time.Time `json:"exported_at"`
+	// Contact is the record, custom fields included.
+	Contact Contact `json:"contact"`
+	// CustomFields describe the contact's custom fields.
+	CustomFields []FieldDef `json:"custom_fields"`
+	// MergedIDs are the IDs of contacts merged into this one.
+	MergedIDs []string `json:"merged_ids"`
+	// Companies are the companies the contact is linked to.
+	Companies []Company `json:"companies"`
+	// Deals, Activities and Purchases are the records linked to the
+	// contact, soft-deleted ones included.
+	Deals      []Deal     `json:"deals"`
+	Activities []Activity `json:"activities"`
+	Purchases  []Purchase `json:"purchases"`
+	// History is every change made to the contact (and to the contacts
+	// merged into it), newest first.
+	History []Change `json:"history"`
+	// Events are the contact's events still in the outbox, oldest first,
+	// with the record each carried.
+	Events []ExportedEvent `json:"events"`
+}
+
+// ExportedEvent is an outbox event with the records it carried, decoded.
+type ExportedEvent struct {
+	Event
+	// Record is the record after the change, Previous the one before.
+	Record   any `json:"record,omitempty"`
+	Previous any `json:"previous,omitempty"`
+}
+
+// ExportContact gathers everything the workspace holds about a contact,
+// soft-deleted or not, from one consistent snapshot. For the ID of a
+// contact merged into another it returns a *MergedError naming the
+// survivor, whose export holds the merged contact's data.
+func (w *Workspace) ExportContact(ctx context.Context, id string) (*ContactExport, error) {
+	out := &ContactExport{Workspace: w.info.ID, ExportedAt: w.crm.now()}
+	err := w.read(ctx, func(tx store.Tx) error {
+		c, err := get(tx, w, kindContact, id)
+		if err != nil {
+			return mergedError(tx, w, kindContact.name, kindContact.code, id, err)
+		}
+		out.Contact = *c
+		defs, err := loadFieldDefs(tx, w, kindContact.name)
+		if err != nil {
+			return err
+		}
+		for _, d := range defs {
+			if _, ok := c.Custom[d.Name]; ok {
+				out.CustomFields = append(out.CustomFields, d)
+			}
+		}
+		if out.MergedIDs, err = mergedInto(tx, w, kindContact.code, id); err != nil {
+			return err
+		}
+		for _, cr := range c.Companies {
+			co, err := get(tx, w, kindCompany, cr.CompanyID)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out.Companies = append(out.Companies, *co)
+		}
+		if out.Deals, err = linked(tx, w, kindDeal, contactDeals, id); err != nil {
+			return err
+		}
+		if out.Activities, err = linked(tx, w, kindActivity, contactActivities, id); err != nil {
+			return err
+		}
+		if out.Purchases, err = linked(tx, w, kindPurchase, contactPurchases, id); err != nil {
+			return err
+		}
+		if out.History, err = history(tx, w, kindContact.code, id); err != nil {
+			return err
+		}
+		out.Events, err = recordEvents(tx, w, kindContact.code, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// linked returns the records of kind k that links says are linked to id.
+func linked[T any](tx store.Reader, w *Workspace, k *kind[T], links func(*Workspace, string) (key, func(*T) bool), id string) ([]T, error) {
+	live, refers := links(w, id)
+	rs, err := referrers(tx, w, k, live, refers)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(rs))
+	for i, r := range rs {
+		out[i] = *r
+	}
+	return out, nil
+}
+
+// mergedInto lists the IDs merged into a record.
+func mergedInto(tx store.Reader, w *Workspace, code byte, id string) ([]string, error) {
+	var out []string
+	prefix := w.mergedIntoPrefix(code, id)
+	for e, err := range tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
+		if err != nil {
+			return nil, err
+		}
+		r := keyReader{b: e.Key[len(prefix):]}
+		out = append(out, r.str())
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	return out, nil
+}
+
+// history lists a record's changes, newest first.
+func history(tx store.Reader, w *Workspace, code byte, id string) ([]Change, error) {
+	var out []Change
+	for e, err := range tx.Scan(store.Range{Prefix: w.historyPrefix(code, id), Reverse: true}) {
+		if err != nil {
+			return nil, err
+		}
+		var c Change
+		if err := decode(e.Value, &c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// recordEvents lists the outbox events of a record, oldest first.
+func recordEvents(tx store.Reader, w *Workspace, code byte, id string) ([]ExportedEvent, error) {
+	var seqs []uint64
+	prefix := w.recordEventsPrefix(code, id)
+	for e, err := range tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
+		if err != nil {
+			return nil, err
+		}
+		r := keyReader{b: e.Key[len(prefix):]}
+		seqs = append(seqs, r.uint())
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	slices.Sort(seqs)
+	var out []ExportedEvent
+	for _, seq := range seqs {
+		b, err := tx.Get(w.outboxKey(seq))
+		if errors.Is(err, store.ErrNotFound) {
+			continue // removed by retention
+		}
+		if err != nil {
+			return nil, err
+		}
+		var ev ExportedEvent
+		if err := decode(b, &ev.Event); err != nil {
+			return nil, err
+		}
+		if ev.Record, err = ev.Event.Record(); err != nil {
+			return nil, err
+		}
+		if ev.Previous, err = ev.Event.Previous(); err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
