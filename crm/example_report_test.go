@@ -1,0 +1,107 @@
+package crm_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/store/memory"
+)
+
+// The pipeline report: open deals per stage and currency, plain and
+// weighted by the stage's probability, as rows that also write as CSV.
+func ExampleWorkspace_Pipeline() {
+	st := memory.New()
+	defer st.Close()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	c := crm.New(st, crm.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	ws, _ := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme", Currency: "EUR"})
+	pl, _ := ws.Pipelines().Default(ctx)
+	proposal, _ := pl.StageByName("Proposal")
+	for _, amount := range []int64{1000, 3000} {
+		ws.Deals().Create(ctx, crm.Deal{Name: "deal", StageID: proposal.ID, Amount: crm.Money{Amount: amount}})
+	}
+	ws.Deals().Create(ctx, crm.Deal{Name: "deal", StageID: proposal.ID, Amount: crm.Money{Amount: 500, Currency: "USD"}})
+
+	rep, err := ws.Pipeline(ctx, crm.ReportFilter{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range rep.Rows {
+		fmt.Println(r.Stage, r.Currency, r.Count, r.Amount, r.Weighted)
+	}
+	// Output:
+	// Proposal EUR 2 4000 2000
+	// Proposal USD 1 500 250
+}
+
+// The conversion report: win rate, cycle length and the funnel from the
+// deals' recorded stage entries, here grouped by owner, with the funnel
+// drawn as SVG.
+func ExampleWorkspace_Conversion() {
+	st := memory.New()
+	defer st.Close()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	c := crm.New(st, crm.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	ws, _ := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme", Currency: "EUR"})
+	for i, owner := range []string{"ann", "ann", "bob"} {
+		d, _ := ws.Deals().Create(ctx, crm.Deal{Name: "deal", OwnerID: owner, Amount: crm.Money{Amount: 1000}})
+		now = now.Add(10 * 24 * time.Hour)
+		if i < 2 {
+			ws.Deals().Win(ctx, d.ID)
+		} else {
+			ws.Deals().Lose(ctx, d.ID, "price")
+		}
+	}
+	rep, err := ws.Conversion(ctx, crm.ConversionOptions{ReportFilter: crm.ReportFilter{GroupBy: crm.GroupOwner}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, g := range rep.Groups {
+		fmt.Printf("%s won %d lost %d win rate %.2f cycle %.0f days\n", g.Group, g.Won, g.Lost, g.WinRate, g.AvgCycleDays)
+	}
+	f, _ := os.CreateTemp("", "funnel-*.svg")
+	defer os.Remove(f.Name())
+	fmt.Println(rep.FunnelSVG(f, "ann"))
+	f.Close()
+	// Output:
+	// ann won 2 lost 0 win rate 1.00 cycle 10 days
+	// bob won 0 lost 1 win rate 0.00 cycle 0 days
+	// <nil>
+}
+
+// A forecast for a quarter against a quota the host application sets.
+func ExampleWorkspace_Forecast() {
+	st := memory.New()
+	defer st.Close()
+	now := time.Date(2026, 4, 2, 9, 0, 0, 0, time.UTC)
+	c := crm.New(st, crm.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	ws, _ := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme", Currency: "EUR"})
+	q2 := crm.ReportFilter{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}
+	ws.Quotas().Set(ctx, crm.Quota{OwnerID: "ann", From: q2.From, To: q2.To, Amount: crm.Money{Amount: 5000}})
+	pl, _ := ws.Pipelines().Default(ctx)
+	neg, _ := pl.StageByName("Negotiation")
+	won, _ := ws.Deals().Create(ctx, crm.Deal{Name: "won", OwnerID: "ann", Amount: crm.Money{Amount: 2000}})
+	ws.Deals().Win(ctx, won.ID)
+	ws.Deals().Create(ctx, crm.Deal{Name: "open", OwnerID: "ann", StageID: neg.ID, Amount: crm.Money{Amount: 2000},
+		CloseDate: crm.Date{Year: 2026, Month: 5, Day: 20}})
+
+	rep, err := ws.Forecast(ctx, crm.ForecastOptions{ReportFilter: q2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range rep.Rows {
+		fmt.Printf("%s %s won %d weighted %d forecast %d commit %d quota %d attainment %.2f\n",
+			r.Group, r.Currency, r.ClosedWon, r.Weighted, r.Forecast, r.Commit, r.Quota, r.Attainment)
+	}
+	// Output:
+	// ann EUR won 2000 weighted 1500 forecast 3500 commit 4000 quota 5000 attainment 0.40
+}
