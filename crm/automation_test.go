@@ -1,0 +1,105 @@
+package crm_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crmkit/crm"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// autoEnv is an env with an automation engine whose retries do not wait.
+func autoEnv(t testing.TB, opts ...crm.AutomationOption) (*env, *crm.Automation) {
+	e := setup(t)
+	opts = append([]crm.AutomationOption{crm.WithRuleRetries(2, time.Millisecond)}, opts...)
+	return e, e.crm.NewAutomation(opts...)
+}
+
+func step(t testing.TB, e *env, a *crm.Automation) crm.StepReport {
+	t.Helper()
+	rep, err := a.Step(e.ctx)
+	require.NoError(t, err)
+	return rep
+}
+
+func setTeam(t testing.TB, e *env, ids ...string) {
+	t.Helper()
+	var reps []crm.Rep
+	for _, id := range ids {
+		reps = append(reps, crm.Rep{ID: id, Manager: "boss"})
+	}
+	require.NoError(t, e.ws.Team().Set(e.ctx, reps))
+}
+
+func TestEventRuleAssignsAndIsAttributed(t *testing.T) {
+	e, a := autoEnv(t)
+	setTeam(t, e, "ann", "bob")
+	before, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Old"})
+	require.NoError(t, err)
+	rule, err := e.ws.Rules().Save(e.ctx, crm.Rule{
+		Name: "route new leads", Object: "contact",
+		Trigger: crm.Trigger{Event: crm.ContactCreated},
+		Where:   `owner_id IS NOT SET`,
+		Actions: []crm.Action{{Type: crm.ActionAssignOwner, Route: &crm.Route{Strategy: crm.RoundRobin}}},
+	})
+	require.NoError(t, err)
+	var ids []string
+	for i := range 4 {
+		c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: fmt.Sprint("Lead", i)})
+		require.NoError(t, err)
+		ids = append(ids, c.ID)
+	}
+	step(t, e, a)
+
+	var owners []string
+	for _, id := range ids {
+		c, err := e.ws.Contacts().Get(e.ctx, id)
+		require.NoError(t, err)
+		owners = append(owners, c.OwnerID)
+		assert.Equal(t, "rule:"+rule.ID, c.UpdatedBy)
+	}
+	assert.Equal(t, []string{"ann", "bob", "ann", "bob"}, owners)
+	old, err := e.ws.Contacts().Get(e.ctx, before.ID)
+	require.NoError(t, err)
+	assert.Empty(t, old.OwnerID, "events before the rule was saved do not trigger it")
+
+	var last crm.Change
+	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: "contact", ID: ids[0]}) {
+		require.NoError(t, err)
+		last = ch
+		break
+	}
+	assert.Equal(t, rule.ID, last.Rule)
+	assert.Equal(t, 1, last.Depth)
+	assert.Equal(t, "automation", last.Source)
+
+	// Another step finds nothing new to do.
+	rep := step(t, e, a)
+	assert.Zero(t, rep.Timers)
+}
+
+func TestEventRuleRunsOnceWhenRedelivered(t *testing.T) {
+	e, a := autoEnv(t)
+	_, err := e.ws.Rules().Save(e.ctx, crm.Rule{
+		Name: "welcome task", Object: "contact", Trigger: crm.Trigger{Event: crm.ContactCreated},
+		Actions: []crm.Action{{Type: crm.ActionCreateTask, Subject: "Welcome {name}", Due: crm.Offset(24 * time.Hour)}},
+	})
+	require.NoError(t, err)
+	c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada"})
+	require.NoError(t, err)
+	require.Positive(t, crm.DeliverWithoutAck(t, a, e.ws.ID()))
+	step(t, e, a)
+	n := 0
+	for act, err := range e.ws.Activities().List(e.ctx, crm.ListOptions{}) {
+		require.NoError(t, err)
+		if act.Type == crm.ActivityTask {
+			n++
+			assert.Equal(t, "Welcome Ada", act.Subject)
+			assert.Equal(t, []string{c.ID}, act.ContactIDs)
+			assert.Equal(t, e.clock.Now().Add(24*time.Hour), act.DueAt)
+		}
+	}
+	assert.Equal(t, 1, n, "a redelivered event must not create the task twice")
+}
