@@ -2,7 +2,8 @@
 // whose behaviour the deal's name selects ("veto", "crash", "hang",
 // "unknown-field", "bad-type", "oversize", "rename"), and an event handler
 // that records what it receives to the file in TESTPLUGIN_OUT and, for
-// contact events, probes the host service's limits. TESTPLUGIN_FLOOD=1
+// contact events, probes the host service's limits (without
+// TESTPLUGIN_OUT it only receives). TESTPLUGIN_FLOOD=1
 // floods the log; TESTPLUGIN_PROTOCOL=1 speaks protocol version 1.
 package main
 
@@ -60,6 +61,9 @@ func (testPlugin) Before(ctx context.Context, w *sdk.Write) error {
 }
 
 func (p testPlugin) Handle(ctx context.Context, ev *sdk.Event, h *sdk.Host) error {
+	if p.out == "" {
+		return nil // benchmarks: receive only
+	}
 	var rec struct {
 		Name string `json:"name"`
 	}
