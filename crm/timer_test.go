@@ -13,7 +13,6 @@ import (
 	"github.com/crmkit/crmkit/crm"
 )
 
-
 // saveRecipe saves a built-in recipe.
 func saveRecipe(t testing.TB, e *env, name string) crm.Rule {
 	t.Helper()
