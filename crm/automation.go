@@ -436,27 +436,34 @@ func (w *Workspace) runKey(seq uint64, rule, id string) key {
 // fire runs an event rule on one record, with retries, parking it when it
 // keeps failing or when the chain it belongs to is too deep.
 func (a *Automation) fire(ctx context.Context, w *Workspace, r *compiledRule, ev *Event, id string) error {
-	depth := ev.Depth + 1
-	if depth > a.maxDepth {
-		a.c.log.Warn("crm: rule chain cut", "workspace", w.info.ID, "rule", r.ID, "depth", depth, "record", id)
-		return a.park(ctx, w, Parked{
-			Kind: ParkedLoop, Rule: r.ID, Record: Ref{Kind: r.Object, ID: id}, Event: eventRef(ev),
-			Error: fmt.Sprintf("rule chain cut: depth %d passes the limit of %d", depth, a.maxDepth),
-		})
+	var snap any
+	if ev.Kind == r.Object && ev.After != nil {
+		var err error
+		if snap, err = ev.Record(); err != nil {
+			return err
+		}
 	}
-	err := a.retry(ctx, func() error { return a.runEventRule(ctx, w, r, ev.Seq, id, depth) })
+	depth := ev.Depth + 1
+	err := a.retry(ctx, func() error { return a.runEventRule(ctx, w, r, ev.Seq, id, snap, depth, a.maxDepth) })
 	if err == nil {
 		return nil
 	}
 	if ctx.Err() != nil {
 		return store.ContextError(ctx)
 	}
-	a.c.log.Warn("crm: rule parked", "workspace", w.info.ID, "rule", r.ID, "record", id, "err", err)
-	return a.park(ctx, w, Parked{
-		Kind: ParkedFailed, Rule: r.ID, Record: Ref{Kind: r.Object, ID: id}, Event: eventRef(ev),
-		Error: err.Error(), Attempts: a.attempts,
-	})
+	p := Parked{Kind: ParkedFailed, Rule: r.ID, Record: Ref{Kind: r.Object, ID: id}, Event: eventRef(ev), Error: err.Error(), Attempts: a.attempts}
+	if errors.Is(err, errLoop) {
+		a.c.log.Warn("crm: rule chain cut", "workspace", w.info.ID, "rule", r.ID, "depth", depth, "record", id)
+		p.Kind, p.Attempts = ParkedLoop, 0
+		p.Error = fmt.Sprintf("rule chain cut: depth %d passes the limit of %d", depth, a.maxDepth)
+	} else {
+		a.c.log.Warn("crm: rule parked", "workspace", w.info.ID, "rule", r.ID, "record", id, "err", err)
+	}
+	return a.park(ctx, w, p)
 }
+
+// errLoop stops a rule run whose chain is too deep.
+var errLoop = errors.New("crm: rule chain too deep")
 
 // retry runs fn up to the rule attempts with backoff; errSkip is success.
 func (a *Automation) retry(ctx context.Context, fn func() error) error {
@@ -466,7 +473,7 @@ func (a *Automation) retry(ctx context.Context, fn func() error) error {
 		if err == nil || errors.Is(err, errSkip) {
 			return nil
 		}
-		if attempt >= a.attempts || ctx.Err() != nil {
+		if attempt >= a.attempts || ctx.Err() != nil || errors.Is(err, errLoop) {
 			return err
 		}
 		timer := time.NewTimer(wait)
@@ -486,8 +493,11 @@ func ruleContext(ctx context.Context, rule string, depth int) context.Context {
 }
 
 // runEventRule runs a rule once on a record for an event, in one
-// transaction with its idempotency key.
-func (a *Automation) runEventRule(ctx context.Context, w *Workspace, r *compiledRule, seq uint64, id string, depth int) error {
+// transaction with its idempotency key. The condition reads the record as
+// the event left it (snap, when the event is the record's own) and the
+// actions change it as it is now. A run that would act deeper than limit
+// fails with errLoop.
+func (a *Automation) runEventRule(ctx context.Context, w *Workspace, r *compiledRule, seq uint64, id string, snap any, depth, limit int) error {
 	_, err := w.write(ruleContext(ctx, r.ID, depth), func(t *txn) error {
 		k := t.w.runKey(seq, r.ID, id)
 		if _, err := t.tx.Get(k); err == nil {
@@ -495,12 +505,29 @@ func (a *Automation) runEventRule(ctx context.Context, w *Workspace, r *compiled
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		ran, err := a.applyRule(t, r, id)
+		rec, err := loadRecord(t.tx, t.w, r.Object, id)
 		if err != nil {
 			return err
 		}
-		if !ran {
+		if rec == nil || recordMeta(rec).Deleted() {
 			return errSkip
+		}
+		cond := rec
+		if snap != nil {
+			cond = snap
+		}
+		ok, err := matchRecord(t.tx, t.w, t.now, r.where, cond)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errSkip
+		}
+		if depth > limit {
+			return errLoop
+		}
+		if err := a.runActions(t, r.ID, r.Object, r.Actions, rec); err != nil {
+			return err
 		}
 		return t.tx.Set(k, nil)
 	})
@@ -508,15 +535,15 @@ func (a *Automation) runEventRule(ctx context.Context, w *Workspace, r *compiled
 }
 
 // applyRule runs r's actions on record id inside t if the record is live
-// and matches the rule's condition; ran reports whether it did.
-func (a *Automation) applyRule(t *txn, r *compiledRule, id string) (bool, error) {
+// and matches the rule's condition now.
+func (a *Automation) applyRule(t *txn, r *compiledRule, id string) error {
 	rec, err := loadRecord(t.tx, t.w, r.Object, id)
 	if err != nil || rec == nil || recordMeta(rec).Deleted() {
-		return false, err
+		return err
 	}
 	ok, err := matchRecord(t.tx, t.w, t.now, r.where, rec)
 	if err != nil || !ok {
-		return false, err
+		return err
 	}
-	return true, a.runActions(t, r.ID, r.Object, r.Actions, rec)
+	return a.runActions(t, r.ID, r.Object, r.Actions, rec)
 }

@@ -151,7 +151,7 @@ func (a *Automation) Retry(ctx context.Context, workspace, id string) error {
 	if r == nil || p.Event == nil {
 		return notFound("rule", p.Rule)
 	}
-	if err := a.runEventRule(ctx, w, r, p.Event.Seq, p.Record.ID, p.Event.Depth+1); err != nil && !errors.Is(err, errSkip) {
+	if err := a.runEventRule(ctx, w, r, p.Event.Seq, p.Record.ID, nil, p.Event.Depth+1, p.Event.Depth+1); err != nil && !errors.Is(err, errSkip) {
 		return err
 	}
 	return a.c.st.Update(ctx, func(tx store.Tx) error { return tx.Delete(w.parkedKey(id)) })

@@ -194,7 +194,7 @@ func (a *Automation) fireSchedule(t *txn, r *compiledRule, tm *timer) error {
 		}
 	}
 	for _, id := range ids {
-		if _, err := a.applyRule(t, r, id); err != nil {
+		if err := a.applyRule(t, r, id); err != nil {
 			return err
 		}
 	}
