@@ -254,7 +254,7 @@ func (c *CRM) Restore(ctx context.Context, r io.Reader, opts RestoreOptions) (Ba
 		if rv.current != "" {
 			// Cleanup must run even if ctx was what stopped the restore.
 			if cerr := c.deletePrefix(context.WithoutCancel(ctx), wsKey(rv.current)); cerr != nil {
-				err = errors.Join(err, fmt.Errorf("crm: restore: removing the partial workspace %s: %w", rv.current, cerr))
+				err = errors.Join(err, fmt.Errorf("removing the partial workspace %s: %w", rv.current, cerr))
 			}
 		}
 		var be *BackupError
@@ -287,7 +287,7 @@ func (rv *restorer) header(h *BackupHeader) error {
 	}
 	for _, id := range rv.opts.Workspaces {
 		if _, ok := rv.wanted[id]; !ok {
-			return fmt.Errorf("crm: restore: workspace %s is not in the backup: %w", id, ErrNotFound)
+			return fmt.Errorf("workspace %s is not in the backup: %w", id, ErrNotFound)
 		}
 		rv.wanted[id] = true
 	}
@@ -297,7 +297,7 @@ func (rv *restorer) header(h *BackupHeader) error {
 				continue
 			}
 			if _, err := tx.Get(workspaceRegistryKey(id)); err == nil {
-				return fmt.Errorf("crm: restore: workspace %s: %w", id, ErrWorkspaceExists)
+				return fmt.Errorf("workspace %s: %w", id, ErrWorkspaceExists)
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
@@ -355,7 +355,7 @@ func (rv *restorer) end() error {
 	err := rv.c.st.Update(rv.ctx, func(tx store.Tx) error {
 		k := workspaceRegistryKey(id)
 		if _, err := tx.Get(k); err == nil {
-			return fmt.Errorf("crm: restore: workspace %s was created meanwhile: %w", id, ErrWorkspaceExists)
+			return fmt.Errorf("workspace %s was created meanwhile: %w", id, ErrWorkspaceExists)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

@@ -1,0 +1,313 @@
+// Command crmctl administers a crmkit store from the command line: it
+// lists and creates workspaces, imports and exports records as CSV or
+// JSON Lines, lists and looks up records, backs up and restores
+// workspaces, and checks (and repairs) a workspace's indexes.
+//
+//	crmctl --dir ./data workspace create --id acme --name "Acme Inc"
+//	crmctl --dir ./data import --workspace acme --object contact contacts.csv
+//	crmctl --dir ./data get --workspace acme --email ada@example.com
+//	crmctl --dir ./data backup --out acme.crmbk --workspace acme
+//	crmctl --postgres "$DSN" restore acme.crmbk
+//	crmctl --dir ./data check --workspace acme --repair
+//
+// The store is a Badger directory (--dir) or a PostgreSQL database
+// (--postgres DSN, optionally --schema). Store flags may come before the
+// command or among its flags. Every command has --help.
+//
+// Exit codes: 0 success; 1 failure (nothing or only part of the work was
+// done, the message says which); 2 usage error (unknown command or flag,
+// missing argument); 3 partial success (an import rejected rows, a check
+// found drift it did not repair).
+//
+// Long imports, exports, backups and restores draw a progress bar with
+// the rate on standard error when it is a terminal, or always with
+// --progress. Results go to standard output, messages to standard error.
+//
+// It is built with the standard library's flag package and imports crm,
+// crmio and the store backends.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/badger"
+	"github.com/crmkit/crmkit/store/postgres"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	exitPartial = 3
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// env is what a command runs with.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	opts   *globalOpts
+}
+
+// globalOpts are the flags every command takes.
+type globalOpts struct {
+	dir      string
+	dsn      string
+	schema   string
+	progress bool
+}
+
+func (g *globalOpts) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.dir, "dir", g.dir, "Badger `directory` of the store")
+	fs.StringVar(&g.dsn, "postgres", g.dsn, "PostgreSQL `DSN` of the store (instead of --dir)")
+	fs.StringVar(&g.schema, "schema", g.schema, "PostgreSQL `schema` of the store's tables (default: the server's)")
+	fs.BoolVar(&g.progress, "progress", g.progress, "draw progress on standard error even when it is not a terminal")
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	args    string // synopsis of the arguments
+	summary string
+	// flags declares the command's flags on fs and returns the function
+	// that runs it with the remaining arguments.
+	flags func(fs *flag.FlagSet) func(e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"workspace list", "", "list the workspaces", workspaceList},
+		{"workspace create", "--id ID [--name NAME]", "create a workspace", workspaceCreate},
+		{"import", "--workspace ID --object KIND [FILE]", "import records from CSV or JSON Lines (standard input without FILE)", importCmd},
+		{"export", "--workspace ID --object KIND [--out FILE]", "export records as CSV or JSON Lines", exportCmd},
+		{"list", "--workspace ID --object KIND", "list records, one line each", listCmd},
+		{"get", "--workspace ID (--id ID | --email EMAIL | --domain DOMAIN)", "print one record as JSON", getCmd},
+		{"backup", "--out FILE [--workspace ID]...", "back up workspaces (all by default) to one file", backupCmd},
+		{"restore", "[--workspace ID]... [--replace] FILE", "restore workspaces from a backup file", restoreCmd},
+		{"verify", "FILE", "verify a backup file without restoring it", verifyCmd},
+		{"check", "--workspace ID [--repair]", "check a workspace's indexes and counters against its records", checkCmd},
+	}
+}
+
+// usageError is a mistake in the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// partialError is work done with parts refused: exit code 3.
+type partialError struct{ msg string }
+
+func (e *partialError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globalOpts{}
+	top := flag.NewFlagSet("crmctl", flag.ContinueOnError)
+	top.SetOutput(stderr)
+	g.register(top)
+	top.Usage = func() { topUsage(helpOutput(args, stdout, stderr), top) }
+	if err := top.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	rest := top.Args()
+	if len(rest) == 0 {
+		topUsage(stderr, top)
+		return exitUsage
+	}
+	if rest[0] == "help" {
+		topUsage(stdout, top)
+		return exitOK
+	}
+	cmd, rest, ok := findCommand(rest)
+	if !ok {
+		fmt.Fprintf(stderr, "crmctl: unknown command %q\n", strings.Join(rest[:min(len(rest), 2)], " "))
+		fmt.Fprintln(stderr, "Run 'crmctl --help' for the list of commands.")
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("crmctl "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	g.register(fs)
+	runFn := cmd.flags(fs)
+	fs.Usage = func() {
+		w := helpOutput(rest, stdout, stderr)
+		fmt.Fprintf(w, "Usage: crmctl %s %s\n\n%s.\n\nFlags:\n", cmd.name, cmd.args, capitalize(cmd.summary))
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+	}
+	positional, err := parseInterleaved(fs, rest)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, opts: g}
+	err = runFn(e, positional)
+	var ue *usageError
+	var pe *partialError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "crmctl %s: %v\n", cmd.name, err)
+		fmt.Fprintf(stderr, "Run 'crmctl %s --help' for usage.\n", cmd.name)
+		return exitUsage
+	case errors.As(err, &pe):
+		fmt.Fprintf(stderr, "crmctl %s: %v\n", cmd.name, err)
+		return exitPartial
+	default:
+		fmt.Fprintf(stderr, "crmctl %s: %v\n", cmd.name, err)
+		return exitFailure
+	}
+}
+
+// parseInterleaved parses flags that may come before, between or after
+// the positional arguments ("restore FILE --replace"); after "--"
+// everything is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// findCommand matches the longest command name at the start of args.
+func findCommand(args []string) (command, []string, bool) {
+	for _, c := range commands() {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == c.name {
+			return c, args[len(words):], true
+		}
+	}
+	return command{}, args, false
+}
+
+func topUsage(w io.Writer, top *flag.FlagSet) {
+	fmt.Fprintln(w, "Usage: crmctl [store flags] COMMAND [flags] [arguments]")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-17s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nStore flags (also accepted after the command):")
+	top.SetOutput(w)
+	top.PrintDefaults()
+	fmt.Fprintln(w, "\nExit codes: 0 ok, 1 failure, 2 usage error, 3 partial (rows rejected, drift left).")
+	fmt.Fprintln(w, "Run 'crmctl COMMAND --help' for a command's flags.")
+}
+
+// helpOutput is where usage goes: standard output when it was asked for
+// with -h or --help, standard error after a mistake.
+func helpOutput(args []string, stdout, stderr io.Writer) io.Writer {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help", "--h":
+			return stdout
+		case "--":
+			return stderr
+		}
+	}
+	return stderr
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// open opens the store the flags name and a CRM over it; close releases
+// both.
+func (e *env) open() (*crm.CRM, func(), error) {
+	var (
+		st  store.Store
+		err error
+	)
+	switch g := e.opts; {
+	case g.dir != "" && g.dsn != "":
+		return nil, nil, usagef("give --dir or --postgres, not both")
+	case g.dir != "":
+		st, err = badger.Open(g.dir)
+	case g.dsn != "":
+		var opts []postgres.Option
+		if g.schema != "" {
+			opts = append(opts, postgres.WithSchema(g.schema))
+		}
+		st, err = postgres.Open(e.ctx, g.dsn, opts...)
+	default:
+		return nil, nil, usagef("no store: give --dir DIRECTORY or --postgres DSN")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	return crm.New(st), func() { _ = st.Close() }, nil
+}
+
+// workspace opens the store and the workspace id.
+func (e *env) workspace(id string) (*crm.Workspace, func(), error) {
+	if id == "" {
+		return nil, nil, usagef("--workspace is required")
+	}
+	c, closeFn, err := e.open()
+	if err != nil {
+		return nil, nil, err
+	}
+	ws, err := c.Workspace(e.ctx, id)
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	return ws, closeFn, nil
+}
+
+// noArgs refuses positional arguments.
+func noArgs(args []string) error {
+	if len(args) > 0 {
+		return usagef("unexpected argument %q", args[0])
+	}
+	return nil
+}
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string { return strings.Join(*m, ",") }
+
+func (m *multiFlag) Set(s string) error {
+	*m = append(*m, s)
+	return nil
+}
