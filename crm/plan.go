@@ -2,6 +2,8 @@ package crm
 
 import (
 	"fmt"
+	"iter"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -29,11 +31,9 @@ import (
 // numbers; integer fields (amounts, employees) are held as floats, so
 // their ranges are taken inclusive and rechecked on the records.
 
-// probeStart is the first cap of a range probe; probes double it until a
-// range ends under it or probeMax.
+// probeMax caps how many keys of each range a probe reads.
 const (
-	probeStart = 1024
-	probeMax   = 1 << 20
+	probeMax = 1 << 20
 	// intersectRatio bounds how much larger than the driver an ID-ordered
 	// scan may be and still be intersected with it.
 	intersectRatio = 8
@@ -74,6 +74,11 @@ func (p *planner) planFor(e filter.Expr, forceRange string, idOrder bool) (plan,
 	}
 	if src == nil {
 		return plan{src: &source{kind: srcAll, est: p.live, estExact: true, sorted: true}}, nil
+	}
+	if src.recLo != nil && forceRange == "" && !(full && src.exact) {
+		// The records themselves must be read: read them in a run from
+		// the range's first ID rather than one by one.
+		return plan{src: &source{kind: srcAll, recLo: src.recLo, est: src.est, sorted: true, what: src.what}}, nil
 	}
 	return plan{src: src, exact: full && src.exact}, nil
 }
@@ -215,9 +220,11 @@ func disjoint(chosen []option, o option) bool {
 	return true
 }
 
-// settle gives every range option whose size is unknown an estimate:
-// their probes run together with a doubling cap, so the smallest range
-// decides how much is read.
+// settle gives every range option whose size is unknown an estimate by
+// reading their keys side by side, one from each in turn, until the
+// smallest ends (or probeMax keys each): the smallest gets its exact
+// size, the others a lower bound, and no more is read than the smallest
+// range times the number of ranges.
 func (p *planner) settle(opts []option) error {
 	var open []*source
 	for _, o := range opts {
@@ -225,38 +232,38 @@ func (p *planner) settle(opts []option) error {
 			open = append(open, o.src)
 		}
 	}
-	for lim := int64(probeStart); len(open) > 0 && lim <= probeMax; lim *= 4 {
-		done := false
-		for _, s := range open {
-			n, err := p.probe(s, lim)
+	if len(open) == 0 {
+		return nil
+	}
+	nexts := make([]func() (store.Entry, error, bool), len(open))
+	for i, s := range open {
+		next, stop := iter.Pull2(p.tx.Scan(store.Range{Start: s.lo, End: s.hi, KeysOnly: true}))
+		defer stop()
+		nexts[i] = next
+	}
+	counts := make([]int64, len(open))
+	for n := int64(0); n < probeMax; n++ {
+		for i, next := range nexts {
+			_, err, ok := next()
 			if err != nil {
 				return err
 			}
-			if n < lim {
-				s.est, s.estExact, done = n, true, true
-			} else {
-				s.est = max(lim, p.live/3)
+			if !ok {
+				open[i].est, open[i].estExact = counts[i], true
+				for j, s := range open {
+					if j != i {
+						s.est = max(counts[j], p.live/3)
+					}
+				}
+				return nil
 			}
+			counts[i]++
 		}
-		if done {
-			break
-		}
+	}
+	for i, s := range open {
+		s.est = max(counts[i], p.live/3)
 	}
 	return nil
-}
-
-// probe counts a range's keys, up to limit.
-func (p *planner) probe(s *source, limit int64) (int64, error) {
-	var n int64
-	for _, err := range p.tx.Scan(store.Range{Start: s.lo, End: s.hi, KeysOnly: true}) {
-		if err != nil {
-			return 0, err
-		}
-		if n++; n >= limit {
-			break
-		}
-	}
-	return n, nil
 }
 
 // eqValues returns the encoded values of an equality condition (=, IN,
@@ -358,6 +365,7 @@ func (p *planner) cond(c *filter.Cond) (*source, error) {
 		if !ok {
 			return nil, nil
 		}
+		s.recLo = p.createdFloor(c)
 		s.lo = k
 		if c.Op == filter.OpGt && !inclusive {
 			s.lo = after(k)
@@ -378,6 +386,7 @@ func (p *planner) cond(c *filter.Cond) (*source, error) {
 			return nil, nil
 		}
 		s.lo, s.hi = lo, after(hi)
+		s.recLo = p.createdFloor(c)
 	case filter.OpStartsWith:
 		str, _ := c.Values[0].AsString()
 		enc := encodeText(str)
@@ -471,4 +480,32 @@ func (pl plan) explain(e filter.Expr) string {
 		fmt.Fprintf(&b, "then read each candidate and keep those matching %s\n", e)
 	}
 	return b.String()
+}
+
+// createdFloor returns, for a lower bound on created_at, the key of a
+// record ID below every record created at or after the bound: IDs are
+// minted from the same clock as created_at, as the time's millisecond
+// (never less) and a sequence number. nil for other conditions.
+func (p *planner) createdFloor(c *filter.Cond) key {
+	if c.Field != "created_at" {
+		return nil
+	}
+	t, ok := c.Values[0].AsTime()
+	if !ok || t.UnixMilli() <= 0 {
+		return nil
+	}
+	ms := uint64(t.UnixMilli()) - 1
+	// The largest ID of the millisecond before the bound: a generator whose
+	// last ID had that millisecond and the largest-but-one sequence.
+	g := idGen{lastMS: ms, seq: math.MaxUint32 - 1}
+	var prefix string
+	switch p.code {
+	case 'c':
+		prefix = kindContact.prefix
+	case 'o':
+		prefix = kindCompany.prefix
+	default:
+		prefix = kindDeal.prefix
+	}
+	return p.w.recordKey(p.code, g.next(prefix, time.UnixMilli(int64(ms))))
 }

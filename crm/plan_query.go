@@ -79,6 +79,7 @@ type run struct {
 	now  time.Time
 	expr filter.Expr // relative times resolved
 	p    *planner
+	pc   *partialCodec
 }
 
 func (q *Query) prepare(tx store.Reader) (*run, error) {
@@ -103,7 +104,8 @@ func (q *Query) prepare(tx store.Reader) (*run, error) {
 	}
 	now := q.w.crm.now()
 	p := &planner{tx: tx, w: q.w, code: code, idLen: idLenOf(code), set: set, schema: schema, live: live}
-	return &run{q: q, tx: tx, now: now, expr: filter.Resolve(q.expr, now), p: p}, nil
+	pc := partialFor(recordType(code), recordKeys(q.object, q.expr))
+	return &run{q: q, tx: tx, now: now, expr: filter.Resolve(q.expr, now), p: p, pc: pc}, nil
 }
 
 func idLenOf(code byte) int {
@@ -203,27 +205,21 @@ func (r *run) each(pl plan, after string, afterPos []byte, yield func(id string,
 	src, p := pl.src, r.p
 	if src.kind == srcAll {
 		prefix := p.w.k(tagRecord).byte(p.code)
-		rng := store.Range{Prefix: prefix}
+		rng := store.Range{Prefix: prefix, Start: src.recLo}
 		if after != "" {
-			rng.Start = append(prefix.str(after), 0)
+			if st := append(prefix.str(after), 0); string(st) > string(rng.Start) {
+				rng.Start = st
+			}
 		}
 		for e, err := range r.tx.Scan(rng) {
 			if err != nil {
 				return err
 			}
-			rec, err := decodeKind(kindName(p.code), e.Value)
+			rec, ok, err := r.check(e.Value, false, fetch)
 			if err != nil {
 				return err
 			}
-			m := metaOf(rec)
-			if m.Deleted() {
-				continue
-			}
-			ok, err := r.match(rec)
-			if err != nil {
-				return err
-			}
-			if ok && !yield(m.ID, rec, nil) {
+			if ok && !yield(metaOf(rec).ID, rec, nil) {
 				return nil
 			}
 		}
@@ -235,20 +231,19 @@ func (r *run) each(pl plan, after string, afterPos []byte, yield func(id string,
 		}
 		var rec any
 		if fetch || !pl.exact {
-			if rec, err = getAny(r.tx, p.w, p.code, ip.id); err != nil {
-				return err
-			}
-			if rec == nil || metaOf(rec).Deleted() {
+			b, err := r.tx.Get(p.w.recordKey(p.code, ip.id))
+			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
-			if !pl.exact {
-				ok, err := r.match(rec)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue
-				}
+			if err != nil {
+				return err
+			}
+			var ok bool
+			if rec, ok, err = r.check(b, pl.exact, fetch); err != nil {
+				return err
+			}
+			if !ok {
+				continue
 			}
 		}
 		if !yield(ip.id, rec, ip.pos) {
@@ -256,6 +251,28 @@ func (r *run) each(pl plan, after string, afterPos []byte, yield func(id string,
 		}
 	}
 	return nil
+}
+
+// check reads an encoded record: whether it is live and (unless exact
+// says the indexes already decided) matches, and the whole record when
+// full is set.
+func (r *run) check(b []byte, exact, full bool) (any, bool, error) {
+	rec, err := r.pc.decode(b)
+	if err != nil || metaOf(rec).Deleted() {
+		return nil, false, err
+	}
+	if !exact {
+		ok, err := r.match(rec)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+	}
+	if full {
+		if rec, err = decodeKind(kindName(r.p.code), b); err != nil {
+			return nil, false, err
+		}
+	}
+	return rec, true, nil
 }
 
 // Explain returns the plan the query runs with now, for people: the index

@@ -29,7 +29,11 @@ type source struct {
 	prefixes []key // srcEq: index key prefixes through the values
 	base     key   // srcRange: the index's prefix, for cursor positions
 	lo, hi   key   // srcRange: [lo, hi)
-	kids     []*source
+	// recLo, for srcAll, is the record key to start at; for a range of
+	// created_at, the key of a record created before the range, from
+	// which a scan of records in ID order covers it.
+	recLo key
+	kids  []*source
 	// est estimates how many IDs the node yields; estExact says it is the
 	// exact number of distinct records.
 	est      int64
@@ -275,6 +279,10 @@ func (s *source) describe(b *strings.Builder, depth int) {
 	var how string
 	switch s.kind {
 	case srcAll:
+		if s.recLo != nil {
+			fmt.Fprintf(b, "%sscan records in ID order from the first that %s can hold (%s)\n", ind, s.what, est)
+			return
+		}
 		fmt.Fprintf(b, "%sscan all records (%s)\n", ind, est)
 		return
 	case srcEq:
