@@ -41,9 +41,7 @@ func getRule(tx store.Reader, w *Workspace, id string) (Rule, error) {
 // saved.
 func (s *Rules) Save(ctx context.Context, r Rule) (Rule, error) {
 	_, err := s.w.write(ctx, func(t *txn) error {
-		if r.ID == "" {
-			r.ID, r.CreatedAt = t.newID("rul_"), t.now
-		} else {
+		if r.ID != "" {
 			o, err := getRule(t.tx, t.w, r.ID)
 			if err != nil {
 				return err
@@ -52,6 +50,9 @@ func (s *Rules) Save(ctx context.Context, r Rule) (Rule, error) {
 		}
 		if _, err := checkRule(t, &r); err != nil {
 			return err
+		}
+		if r.ID == "" {
+			r.ID, r.CreatedAt = t.newID("rul_"), t.now
 		}
 		r.UpdatedAt = t.now
 		head, err := t.tx.Get(t.w.outboxHeadKey())
