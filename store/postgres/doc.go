@@ -225,7 +225,7 @@
 // against one PostgreSQL 15 server, and a restart and a read replica on
 // clusters of their own. On a 2-core machine with a local server and
 // durable commits, a one-key Update takes 0.5 to 2 ms, about as long as a
-// synced Badger commit; reads cost a round trip each (a Get is 25 to 100
+// synced Badger commit; reads cost a round trip each (a Get is 10 to 100
 // times slower than Badger's), bulk writes are 1 to 3 times slower, and
 // concurrent writers on disjoint keys reach 600 to 900 Updates/s through
 // group commit. BENCHMARKS.md at the repository root has the figures,
