@@ -20,7 +20,8 @@ const (
 	// on the company.
 	RecipeWonDeal = "won-deal-onboarding"
 	// RecipeOverdueTask escalates a task overdue (see WithOverdueAfter)
-	// to its assignee's manager in the team.
+	// to its assignee's manager in the team, once: the escalation task
+	// is not escalated again.
 	RecipeOverdueTask = "overdue-task-escalation"
 )
 
@@ -58,6 +59,7 @@ var recipes = map[string]string{
   "name": "Overdue task escalation",
   "object": "activity",
   "trigger": {"event": "task.overdue"},
+  "where": "NOT subject STARTS WITH \"Overdue:\"",
   "actions": [
     {"type": "create_task", "subject": "Overdue: {name}", "due": "1d", "assignee": "manager"}
   ]
