@@ -108,6 +108,7 @@ func (pc *partialCodec) decode(b []byte) (any, error) {
 			if err := msgpack.Unmarshal(val, f.Addr().Interface()); err != nil {
 				return nil, fmt.Errorf("crm: decode %s.%s: %w", pc.full.Name(), k, err)
 			}
+			utcTimes(f)
 		}
 	}
 	return out.Interface(), nil

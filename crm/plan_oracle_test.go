@@ -22,7 +22,7 @@ type oracle struct {
 	companies map[string]crm.Company
 }
 
-func (o *oracle) records(t *testing.T) map[string]filter.MapRecord {
+func (o *oracle) records(t testing.TB) map[string]filter.MapRecord {
 	t.Helper()
 	var acts []crm.Activity
 	for a, err := range o.e.ws.Activities().List(o.e.ctx, crm.ListOptions{}) {
@@ -258,10 +258,31 @@ func randomFilter(r *rand.Rand, depth int, times []time.Time) filter.Expr {
 // random contacts, changed in every way a write can change them, against
 // a brute-force evaluation of every live contact.
 func TestQueryOracle(t *testing.T) {
-	e := setup(t)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 7))
+	n := 150
+	if testing.Short() {
+		n = 60
+	}
+	e, recs := oracleData(t, r, n)
+	var times []time.Time
+	for _, m := range recs {
+		times = append(times, m["created_at"].(time.Time), m["updated_at"].(time.Time))
+	}
+	queries := 400
+	if testing.Short() {
+		queries = 100
+	}
+	for range queries {
+		checkQuery(t, e, recs, randomFilter(r, 0, times))
+	}
+}
+
+// oracleData makes n random contacts, changes them in every way a write
+// can, and returns the brute-force oracle's view of the live ones.
+func oracleData(t testing.TB, r *rand.Rand, n int) (*env, map[string]filter.MapRecord) {
+	e := setup(t)
 	for _, d := range []crm.FieldDef{
 		{Object: "contact", Name: "score", Type: crm.FieldNumber, Indexed: true},
 		{Object: "contact", Name: "tier", Type: crm.FieldSelect, Options: oracleTiers, Indexed: true},
@@ -282,10 +303,6 @@ func TestQueryOracle(t *testing.T) {
 		require.NoError(t, err)
 		companyIDs = append(companyIDs, co.ID)
 		o.companies[co.ID] = co
-	}
-	n := 150
-	if testing.Short() {
-		n = 60
 	}
 	var ids []string
 	for range n {
@@ -324,58 +341,76 @@ func TestQueryOracle(t *testing.T) {
 			t.FailNow()
 		}
 	}
-	recs := o.records(t)
-	var times []time.Time
-	for _, m := range recs {
-		times = append(times, m["created_at"].(time.Time), m["updated_at"].(time.Time))
-	}
+	return e, o.records(t)
+}
+
+// checkQuery requires the query's count, members and membership test to
+// agree with a brute-force evaluation of f on every live contact.
+func checkQuery(t testing.TB, e *env, recs map[string]filter.MapRecord, f filter.Expr) {
+	t.Helper()
 	now := e.clock.Now()
-	schema, err := e.ws.Schema(e.ctx, "contact")
-	require.NoError(t, err)
-	queries := 400
-	if testing.Short() {
-		queries = 100
-	}
-	for range queries {
-		f := randomFilter(r, 0, times)
-		require.NoError(t, filter.Check(f, schema), f.String())
-		var want []string
-		for id, m := range recs {
-			ok, err := filter.Eval(f, m, now)
-			require.NoError(t, err, f.String())
-			if ok {
-				want = append(want, id)
-			}
-		}
-		slices.Sort(want)
-		q := e.ws.Query("contact", f)
-		got, err := q.Count(e.ctx)
+	var want []string
+	for id, m := range recs {
+		ok, err := filter.Eval(f, m, now)
 		require.NoError(t, err, f.String())
-		plan, err := q.Explain(e.ctx)
-		require.NoError(t, err)
-		if !assert.Equal(t, int64(len(want)), got, "count of %s\n%s", f, plan) {
-			continue
-		}
-		var members []string
-		after := ""
-		for {
-			pg, err := q.Page(e.ctx, crm.MemberOptions{After: after, Limit: 7})
-			require.NoError(t, err, f.String())
-			for _, m := range pg.Items {
-				members = append(members, m.ID)
-			}
-			if pg.Next == "" {
-				break
-			}
-			require.NotEqual(t, after, pg.Next, "%s\n%s", f, plan)
-			after = pg.Next
-		}
-		slices.Sort(members)
-		assert.Equal(t, want, members, "members of %s\n%s", f, plan)
-		if len(want) > 0 {
-			in, err := q.Contains(e.ctx, want[0])
-			require.NoError(t, err)
-			assert.True(t, in)
+		if ok {
+			want = append(want, id)
 		}
 	}
+	slices.Sort(want)
+	q := e.ws.Query("contact", f)
+	got, err := q.Count(e.ctx)
+	require.NoError(t, err, f.String())
+	plan, err := q.Explain(e.ctx)
+	require.NoError(t, err)
+	if !assert.Equal(t, int64(len(want)), got, "count of %s\n%s", f, plan) {
+		return
+	}
+	var members []string
+	after := ""
+	for {
+		pg, err := q.Page(e.ctx, crm.MemberOptions{After: after, Limit: 7})
+		require.NoError(t, err, f.String())
+		for _, m := range pg.Items {
+			members = append(members, m.ID)
+		}
+		if pg.Next == "" {
+			break
+		}
+		require.NotEqual(t, after, pg.Next, "%s\n%s", f, plan)
+		after = pg.Next
+	}
+	slices.Sort(members)
+	assert.Equal(t, want, members, "members of %s\n%s", f, plan)
+	if len(want) > 0 {
+		in, err := q.Contains(e.ctx, want[0])
+		require.NoError(t, err)
+		assert.True(t, in)
+	}
+}
+
+// FuzzQuery runs fuzzed filters (text form) over a fixed set of random
+// contacts and requires the planner's answers to equal brute force.
+func FuzzQuery(f *testing.F) {
+	for _, s := range []string{
+		`lifecycle = "customer" AND address.country IN ("DE", "AT")`,
+		`tags CONTAINS "σ" OR tags STARTS WITH "ǅ"`,
+		`NOT (custom.score >= 50 AND custom.vip = true) OR address.city = "münchen"`,
+		`created_at >= now() - 10d AND custom.revenue > 4503599627370495`,
+		`birthday BETWEEN 1970-01-01 AND 1980-12-31 OR custom.tier != "gold"`,
+		`lead_source IS NOT SET OR first_name MATCHES "a*"`,
+		`activity_count.email.last_30d >= 1 OR company.industry = "software"`,
+	} {
+		f.Add(s)
+	}
+	e, recs := oracleData(f, rand.New(rand.NewPCG(1, 2)), 80)
+	schema, err := e.ws.Schema(e.ctx, "contact")
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, text string) {
+		expr, err := filter.Parse(text)
+		if err != nil || filter.Check(expr, schema) != nil {
+			return
+		}
+		checkQuery(t, e, recs, expr)
+	})
 }
