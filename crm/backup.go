@@ -149,15 +149,16 @@ func backupWorkspace(tx store.Reader, fw *frameWriter, r registration, progress 
 	prefix := wsKey(r.id)
 	sum := sha256.New()
 	var (
-		block []byte
-		count uint64
-		total int64
+		block   []byte
+		payload []byte
+		count   uint64
+		total   int64
 	)
 	flush := func() error {
 		if count == 0 {
 			return nil
 		}
-		payload := binary.AppendUvarint(make([]byte, 0, len(block)+10), count)
+		payload = binary.AppendUvarint(payload[:0], count)
 		payload = append(payload, block...)
 		sum.Write(payload)
 		if err := fw.frame(frameBlock, payload); err != nil {

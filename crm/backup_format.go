@@ -294,6 +294,8 @@ func readBackup(r io.Reader, v backupVisitor, progress func(keys, bytes int64)) 
 		wsKeys  uint64
 		sum     hash.Hash
 		lastKey []byte
+		// keys and values of the current block, reused.
+		keys, values [][]byte
 	)
 	for {
 		typ, p, err := fr.next()
@@ -326,7 +328,7 @@ func readBackup(r io.Reader, v backupVisitor, progress func(keys, bytes int64)) 
 			if pr.bad || n == 0 || n > uint64(len(p)) {
 				return hdr, st, fr.fail("malformed block count", ErrBackupCorrupt)
 			}
-			keys, values := make([][]byte, 0, n), make([][]byte, 0, n)
+			keys, values = keys[:0], values[:0]
 			for range n {
 				k, val := pr.bytes(), pr.bytes()
 				if pr.bad {

@@ -17,18 +17,20 @@ import (
 // The consistency check compares what a workspace's index entries and
 // counters are with what its records say they must be. What they must be
 // is computed by allIndexes, the same function every write uses, so the
-// check never holds a second copy of the index rules. It runs in three
-// passes over one snapshot:
+// check never holds a second copy of the index rules. It runs over one
+// snapshot:
 //
-//  1. every record: its expected entries are computed and each is read
-//     (missing, wrong value, or a unique value two records claim); the
-//     expected counters are summed;
+//  1. every record: its expected entries are computed and remembered as
+//     64-bit hashes of key and value, and of key alone (16 bytes an
+//     entry); the expected counters are summed;
 //  2. every unique and index entry, and every activity entry of a
-//     timeline: an entry none of the records expects is stale. Expected
-//     entries are remembered as 64-bit hashes (8 bytes an entry), and an
-//     entry whose hash is unknown is confirmed against the record it
-//     names before it is reported;
-//  3. every counter of the kinds that have field indexes.
+//     timeline, is looked up among the hashes: found ones are marked; an
+//     entry whose key no record expects is confirmed against the record
+//     it names and reported stale;
+//  3. only if some expected entry was not found: the records again, and
+//     each entry not found is read to tell missing from held with
+//     another value (or claimed by two records);
+//  4. every counter of the kinds that have field indexes.
 //
 // Repair fixes what it found in small transactions of its own, each of
 // which reads the record again and fixes the entry only if the record
@@ -172,8 +174,8 @@ func (r *CheckReport) Unrepaired() int64 { return r.Drifted() - r.Repaired }
 // key, which record, why. With opts.Repair it also fixes it: a missing or
 // wrong entry is written, a stale one deleted, a counter corrected.
 // Unique values two records claim and records that do not decode are
-// reported and left alone. Check reads one snapshot; it keeps 8 bytes of
-// memory per index entry, plus one counter per distinct value of a
+// reported and left alone. Check reads one snapshot; it keeps 16 bytes
+// of memory per index entry, plus one counter per distinct value of a
 // counted field.
 func (w *Workspace) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	if opts.MaxIssues <= 0 {
@@ -196,11 +198,13 @@ func (w *Workspace) Check(ctx context.Context, opts CheckOptions) (*CheckReport,
 		kinds := checkKinds()
 		ck.sets = make(map[byte]*indexSet, len(kinds))
 		for _, k := range kinds {
-			if err := ck.records(k); err != nil {
+			if err := ck.records(k, ck.remember); err != nil {
 				return err
 			}
 		}
 		slices.Sort(ck.hashes)
+		slices.Sort(ck.keyHashes)
+		ck.found = make([]uint64, (len(ck.hashes)+63)/64)
 		for _, k := range kinds {
 			for _, tag := range []byte{tagUnique, tagIndex} {
 				if err := ck.entries(k, w.k(tag).byte(k.code)); err != nil {
@@ -210,6 +214,14 @@ func (w *Workspace) Check(ctx context.Context, opts CheckOptions) (*CheckReport,
 		}
 		if err := ck.timeline(); err != nil {
 			return err
+		}
+		if ck.missing() {
+			ck.report.Records = 0
+			for _, k := range kinds {
+				if err := ck.records(k, ck.recheck); err != nil {
+					return err
+				}
+			}
 		}
 		for _, k := range kinds {
 			if k.counted {
@@ -278,12 +290,16 @@ type checker struct {
 	report *CheckReport
 	sets   map[byte]*indexSet
 	seed   maphash.Seed
-	// hashes are the expected entries, hashed.
-	hashes []uint64
+	// hashes are the expected entries, hashed with their values, sorted;
+	// found marks those seen in pass 2. keyHashes are their keys alone.
+	hashes    []uint64
+	found     []uint64
+	keyHashes []uint64
+	// notFound holds the hashes of pass 3.
+	notFound map[uint64]bool
 	// counts are the expected counters.
 	counts map[string]int64
-	// flagged are keys already reported, so pass 2 does not report a
-	// unique entry again that pass 1 found held by the wrong record.
+	// flagged are keys already reported.
 	flagged map[string]bool
 	fixes   []fix
 }
@@ -297,6 +313,47 @@ func (ck *checker) hash(k, v []byte) uint64 {
 	h.Write(k)
 	h.Write(v)
 	return h.Sum64()
+}
+
+func (ck *checker) keyHash(k []byte) uint64 { return maphash.Bytes(ck.seed, k) }
+
+// remember is pass 1 for one entry of record id.
+func (ck *checker) remember(_ checkKind, _ string, ie indexEntry) error {
+	ck.hashes = append(ck.hashes, ck.hash(ie.key, ie.value))
+	ck.keyHashes = append(ck.keyHashes, ck.keyHash(ie.key))
+	return nil
+}
+
+// missing collects the expected entries pass 2 did not see, and reports
+// whether there are any.
+func (ck *checker) missing() bool {
+	for i, h := range ck.hashes {
+		if ck.found[i/64]&(1<<(i%64)) == 0 {
+			if ck.notFound == nil {
+				ck.notFound = map[uint64]bool{}
+			}
+			ck.notFound[h] = true
+		}
+	}
+	return len(ck.notFound) > 0
+}
+
+// recheck is pass 3 for one entry of record id.
+func (ck *checker) recheck(k checkKind, id string, ie indexEntry) error {
+	if !ck.notFound[ck.hash(ie.key, ie.value)] {
+		return nil
+	}
+	return ck.expect(k, id, ie)
+}
+
+// seen looks an entry up among the expected ones and marks it found.
+func (ck *checker) seen(key, value []byte) bool {
+	h := ck.hash(key, value)
+	i, ok := slices.BinarySearch(ck.hashes, h)
+	for ; i < len(ck.hashes) && ck.hashes[i] == h; i++ {
+		ck.found[i/64] |= 1 << (i % 64)
+	}
+	return ok
 }
 
 func (ck *checker) add(d Drift, f *fix) error {
@@ -337,8 +394,9 @@ func (ck *checker) set(k checkKind) (*indexSet, error) {
 	return s, nil
 }
 
-// records is pass 1 for one kind.
-func (ck *checker) records(k checkKind) error {
+// records computes the expected entries of every record of one kind and
+// hands each to fn (passes 1 and 3).
+func (ck *checker) records(k checkKind, fn func(k checkKind, id string, ie indexEntry) error) error {
 	t := ck.t
 	set, err := ck.set(k)
 	if err != nil {
@@ -356,6 +414,9 @@ func (ck *checker) records(k checkKind) error {
 		keyID := r.str()
 		id, live, ix, err := k.entries(t, set, e.Value)
 		if err != nil || id != keyID {
+			if ck.notFound != nil {
+				continue // reported in pass 1
+			}
 			reason := fmt.Sprintf("record does not decode: %v", err)
 			if err == nil {
 				reason = fmt.Sprintf("record under ID %q says its ID is %q", keyID, id)
@@ -371,15 +432,14 @@ func (ck *checker) records(k checkKind) error {
 				continue
 			}
 			seen[string(ie.key)] = true
-			ck.hashes = append(ck.hashes, ck.hash(ie.key, ie.value))
-			if k.counted && set != nil && ie.count != nil {
+			if k.counted && set != nil && ie.count != nil && ck.notFound == nil {
 				ck.counts[string(ie.count)]++
 			}
-			if err := ck.expect(k, id, ie); err != nil {
+			if err := fn(k, id, ie); err != nil {
 				return err
 			}
 		}
-		if k.counted && set != nil && live {
+		if k.counted && set != nil && live && ck.notFound == nil {
 			ck.counts[string(ck.w.liveCountKey(k.code))]++
 		}
 	}
@@ -509,8 +569,11 @@ func (ck *checker) timeline() error {
 // judge reports the entry key -> value, which claims record id of kind k,
 // if that record does not need it.
 func (ck *checker) judge(k checkKind, id string, key, value []byte) error {
-	if _, ok := slices.BinarySearch(ck.hashes, ck.hash(key, value)); ok || ck.flagged[string(key)] {
+	if ck.seen(key, value) {
 		return nil
+	}
+	if _, ok := slices.BinarySearch(ck.keyHashes, ck.keyHash(key)); ok {
+		return nil // a record expects the key with another value: pass 3
 	}
 	st, err := ck.owner(ck.t, k, id, key, value)
 	if err != nil || st == ownerClaims || st == ownerUnreadable {
