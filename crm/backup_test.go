@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -286,4 +287,35 @@ func TestRestoreCancelledLeavesNothing(t *testing.T) {
 	})
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Empty(t, allKeys(t, dst))
+}
+
+// FuzzVerifyBackup feeds damaged backups to the reader: it must refuse
+// them with a *BackupError (or accept them whole), never panic or read
+// past its limits.
+func FuzzVerifyBackup(f *testing.F) {
+	c := crm.New(memory.New())
+	ctx := context.Background()
+	ws, err := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme"})
+	require.NoError(f, err)
+	_, err = ws.Contacts().Create(ctx, crm.Contact{FirstName: "Ada", Emails: []string{"ada@example.com"}})
+	require.NoError(f, err)
+	var buf bytes.Buffer
+	_, err = c.Backup(ctx, &buf, crm.BackupOptions{})
+	require.NoError(f, err)
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:40])
+	f.Add([]byte("crmkitbk\x00\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _, err := crm.VerifyBackup(bytes.NewReader(data))
+		if err == nil {
+			return
+		}
+		var be *crm.BackupError
+		if !errors.As(err, &be) {
+			t.Fatalf("not a *BackupError: %v", err)
+		}
+		if !errors.Is(err, crm.ErrBackupCorrupt) && !errors.Is(err, crm.ErrBackupVersion) {
+			t.Fatalf("matches no sentinel: %v", err)
+		}
+	})
 }
