@@ -31,9 +31,11 @@ import (
 // numbers; integer fields (amounts, employees) are held as floats, so
 // their ranges are taken inclusive and rechecked on the records.
 
-// probeMax caps how many keys of each range a probe reads.
+// probeMax caps how many keys of each range a probe reads for a count;
+// listing members, which stops after a page, probes at most probePage.
 const (
-	probeMax = 1 << 20
+	probeMax  = 1 << 20
+	probePage = 4096
 	// intersectRatio bounds how much larger than the driver an ID-ordered
 	// scan may be and still be intersected with it.
 	intersectRatio = 8
@@ -47,6 +49,8 @@ type planner struct {
 	set    *indexSet
 	schema *Schema
 	live   int64
+	// probeLimit caps range probes (probeMax or probePage).
+	probeLimit int64
 }
 
 // plan is a source and whether it covers the whole filter exactly.
@@ -242,7 +246,7 @@ func (p *planner) settle(opts []option) error {
 		nexts[i] = next
 	}
 	counts := make([]int64, len(open))
-	for n := int64(0); n < probeMax; n++ {
+	for n := int64(0); n < p.probeLimit; n++ {
 		for i, next := range nexts {
 			_, err, ok := next()
 			if err != nil {

@@ -103,7 +103,7 @@ func (q *Query) prepare(tx store.Reader) (*run, error) {
 		return nil, err
 	}
 	now := q.w.crm.now()
-	p := &planner{tx: tx, w: q.w, code: code, idLen: idLenOf(code), set: set, schema: schema, live: live}
+	p := &planner{tx: tx, w: q.w, code: code, idLen: idLenOf(code), set: set, schema: schema, live: live, probeLimit: probeMax}
 	pc := partialFor(recordType(code), recordKeys(q.object, q.expr))
 	return &run{q: q, tx: tx, now: now, expr: filter.Resolve(q.expr, now), p: p, pc: pc}, nil
 }
@@ -340,6 +340,7 @@ func (q *Query) Members(ctx context.Context, after string) iter.Seq2[Member, err
 			if err != nil {
 				return err
 			}
+			r.p.probeLimit = probePage
 			pl, err := r.p.planFor(r.expr, index, id != "")
 			if err != nil {
 				return err
