@@ -175,7 +175,8 @@ func (r *CheckReport) Unrepaired() int64 { return r.Drifted() - r.Repaired }
 // Unique values two records claim and records that do not decode are
 // reported and left alone. Check reads one snapshot; it keeps 16 bytes
 // of memory per index entry, plus one counter per distinct value of a
-// counted field.
+// counted field. History, the timeline's change entries, the outbox and
+// static segment memberships are not index entries and are not checked.
 func (w *Workspace) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	if opts.MaxIssues <= 0 {
 		opts.MaxIssues = 1000
