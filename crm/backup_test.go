@@ -91,13 +91,7 @@ func targets(t *testing.T) map[string]func(t *testing.T) store.Store {
 			t.Cleanup(func() { _ = st.Close() })
 			return st
 		},
-		"postgres": func(t *testing.T) store.Store {
-			dsn := os.Getenv(teststore.PostgresDSN)
-			if dsn == "" {
-				t.Skip(teststore.PostgresDSN + " is not set")
-			}
-			return teststore.NewSchema(t, dsn).Open(t)
-		},
+		"postgres": func(t *testing.T) store.Store { return teststore.SharedPostgres(t).Open(t) },
 	}
 }
 

@@ -320,15 +320,11 @@ func withBadger(t *testing.T, dir string, fn func(store.Store)) {
 }
 
 func TestPostgres(t *testing.T) {
-	dsn := os.Getenv(teststore.PostgresDSN)
-	if dsn == "" {
-		t.Skip(teststore.PostgresDSN + " is not set")
-	}
-	schema := teststore.NewSchema(t, dsn).Schema
+	pgs := teststore.SharedPostgres(t)
 	dir := newStore(t)
 	file := filepath.Join(t.TempDir(), "all.crmbk")
 	ok(t, "--dir", dir, "backup", "--out", file)
-	pg := []string{"--postgres", dsn, "--schema", schema}
+	pg := []string{"--postgres", pgs.DSN, "--schema", pgs.Schema}
 	ok(t, append(pg, "restore", file)...)
 	assert.Equal(t,
 		ok(t, "--dir", dir, "list", "--workspace", "acme", "--object", "contact", "--json"),
