@@ -202,6 +202,9 @@ type automationConfig struct {
 type compiledRule struct {
 	Rule
 	where filter.Expr
+	// stored is set when where reads only the record's stored fields, so
+	// an event's snapshot answers it without a transaction.
+	stored bool
 }
 
 func readVersion(tx store.Reader, w *Workspace) (uint64, error) {
@@ -260,6 +263,7 @@ func loadConfig(tx store.Reader, w *Workspace) (*automationConfig, error) {
 				return nil, err
 			}
 		}
+		cr.stored = cr.where == nil || cr.Object == "activity" || storedOnly(cr.where, &Schema{object: cr.Object})
 		cfg.rules[cr.ID] = cr
 		if cr.Disabled {
 			continue
@@ -356,6 +360,7 @@ func (a *Automation) onEvent(ctx context.Context, w *Workspace, cfg *automationC
 	if err := a.reschedule(ctx, w, cfg, ev); err != nil {
 		return err
 	}
+	var snap any // the event's record, decoded once for every rule
 	for _, r := range cfg.byEvent[ev.Type] {
 		if ev.Seq <= r.Since || !triggered(r, ev) {
 			continue
@@ -364,8 +369,17 @@ func (a *Automation) onEvent(ctx context.Context, w *Workspace, cfg *automationC
 		if err != nil {
 			return err
 		}
+		var own any
+		if ev.Kind == r.Object && ev.After != nil {
+			if snap == nil {
+				if snap, err = ev.Record(); err != nil {
+					return err
+				}
+			}
+			own = snap
+		}
 		for _, id := range ids {
-			if err := a.fire(ctx, w, r, ev, id); err != nil {
+			if err := a.fire(ctx, w, r, ev, id, own); err != nil {
 				return err
 			}
 		}
@@ -434,13 +448,15 @@ func (w *Workspace) runKey(seq uint64, rule, id string) key {
 }
 
 // fire runs an event rule on one record, with retries, parking it when it
-// keeps failing or when the chain it belongs to is too deep.
-func (a *Automation) fire(ctx context.Context, w *Workspace, r *compiledRule, ev *Event, id string) error {
-	var snap any
-	if ev.Kind == r.Object && ev.After != nil {
-		var err error
-		if snap, err = ev.Record(); err != nil {
-			return err
+// keeps failing or when the chain it belongs to is too deep. snap is the
+// record as the event left it, when the event is the record's own.
+func (a *Automation) fire(ctx context.Context, w *Workspace, r *compiledRule, ev *Event, id string, snap any) error {
+	if snap != nil && r.where != nil {
+		// Most events match few rules: rule the others out without a
+		// write transaction.
+		ok, err := a.precheck(ctx, w, r, snap)
+		if err == nil && !ok {
+			return nil
 		}
 	}
 	depth := ev.Depth + 1
@@ -460,6 +476,23 @@ func (a *Automation) fire(ctx context.Context, w *Workspace, r *compiledRule, ev
 		a.c.log.Warn("crm: rule parked", "workspace", w.info.ID, "rule", r.ID, "record", id, "err", err)
 	}
 	return a.park(ctx, w, p)
+}
+
+// precheck evaluates a rule's condition on an event's snapshot of the
+// record, without a transaction when the condition reads stored fields
+// only.
+func (a *Automation) precheck(ctx context.Context, w *Workspace, r *compiledRule, snap any) (bool, error) {
+	now := a.c.now()
+	if r.stored {
+		return matchRecord(nil, w, now, r.where, snap)
+	}
+	var ok bool
+	err := w.read(ctx, func(tx store.Tx) error {
+		var err error
+		ok, err = matchRecord(tx, w, now, r.where, snap)
+		return err
+	})
+	return ok, err
 }
 
 // errLoop stops a rule run whose chain is too deep.

@@ -191,12 +191,17 @@ func (a *Automation) FireDue(ctx context.Context) (int, error) {
 		if err := a.resumeBackfills(ctx, w); err != nil {
 			return total, err
 		}
+		// Each batch reads on from the last one's end, never back over
+		// the timers just removed. A timer set behind it meanwhile waits
+		// for the next call.
+		var from key
 		for {
 			held, err := a.d.lease(ctx, timersLease)
 			if err != nil || !held {
 				return total, err
 			}
-			batch, err := a.dueTimers(ctx, w)
+			var batch []timer
+			batch, from, err = a.dueTimers(ctx, w, from)
 			if err != nil || len(batch) == 0 {
 				if err != nil {
 					return total, err
@@ -208,18 +213,29 @@ func (a *Automation) FireDue(ctx context.Context) (int, error) {
 			if err != nil {
 				return total, err
 			}
+			for _, tm := range batch {
+				if strings.HasPrefix(tm.Source, srcSchedule) {
+					from = nil // a schedule in progress stays due: read it again
+				}
+			}
 		}
 	}
 	return total, nil
 }
 
-// dueTimers reads the next batch of due timers.
-func (a *Automation) dueTimers(ctx context.Context, w *Workspace) ([]timer, error) {
+// dueTimers reads the next batch of due timers after the key from (nil:
+// from the first), and returns the key to read on from.
+func (a *Automation) dueTimers(ctx context.Context, w *Workspace, from key) ([]timer, key, error) {
 	now := a.c.now()
 	var out []timer
+	next := from
 	err := w.read(ctx, func(tx store.Tx) error {
 		prefix := w.ak('t')
-		for e, err := range tx.Scan(store.Range{Prefix: prefix, End: prefix.time(now.Add(time.Nanosecond))}) {
+		rng := store.Range{Prefix: prefix, End: prefix.time(now.Add(time.Nanosecond))}
+		if from != nil {
+			rng.Start = from
+		}
+		for e, err := range tx.Scan(rng) {
 			if err != nil {
 				return err
 			}
@@ -228,13 +244,14 @@ func (a *Automation) dueTimers(ctx context.Context, w *Workspace) ([]timer, erro
 				return err
 			}
 			out = append(out, tm)
+			next = append(append(key{}, e.Key...), 0)
 			if len(out) == a.timerBatch {
 				break
 			}
 		}
 		return nil
 	})
-	return out, err
+	return out, next, err
 }
 
 // fireBatch fires a batch of timers in one transaction; if that fails, it
@@ -382,14 +399,27 @@ func (a *Automation) fireRuleTimer(t *txn, r *compiledRule, tm *timer) error {
 	if err := setFired(t, src, tm.Record, due); err != nil {
 		return err
 	}
-	if _, err := clearTimer(t, src, tm.Record); err != nil {
+	if err := dropTimer(t, tm); err != nil {
 		return err
+	}
+	if !r.Trigger.Time.Yearly {
+		// The next occurrence needs the field to move, and the change
+		// that moves it reschedules the timer.
+		return nil
 	}
 	if rec, err = loadRecord(t.tx, t.w, r.Object, tm.Record); err != nil || rec == nil {
 		return err
 	}
 	_, err = scheduleRule(t, r, rec)
 	return err
+}
+
+// dropTimer removes a timer known to be stored.
+func dropTimer(t *txn, tm *timer) error {
+	if err := t.tx.Delete(t.w.timerKey(tm.Due, tm.Source, tm.Record)); err != nil {
+		return err
+	}
+	return t.tx.Delete(t.w.timerIndexKey(tm.Source, tm.Record))
 }
 
 // nextOccurrence is the due time of a time trigger's next occurrence for

@@ -3,6 +3,8 @@ package crm
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/crmkit/crmkit/store"
@@ -13,9 +15,15 @@ import (
 // records it links to, whose last activity moved) and an activity's task
 // due times.
 func (a *Automation) reschedule(ctx context.Context, w *Workspace, cfg *automationConfig, ev *Event) error {
+	op := strings.TrimPrefix(string(ev.Type), ev.Kind+".")
+	switch op {
+	case string(OpCreated), string(OpUpdated), string(OpDeleted), string(OpRestored), string(OpErased), string(OpMerged):
+	default:
+		return nil // the change's own created or updated event covers it
+	}
 	type target struct{ object, id string }
 	var targets []target
-	if len(cfg.timeRules[ev.Kind]) > 0 || ev.Kind == "activity" {
+	if ev.Kind == "activity" || slices.ContainsFunc(cfg.timeRules[ev.Kind], func(r *compiledRule) bool { return moves(ev, r.Trigger.Time.Field) }) {
 		targets = append(targets, target{ev.Kind, ev.RecordID})
 	}
 	if ev.Kind == "activity" && ev.After != nil {
@@ -84,6 +92,30 @@ func (a *Automation) reschedule(ctx context.Context, w *Workspace, cfg *automati
 	return err
 }
 
+// moves reports whether a change may have moved a time field: any change
+// but an update, and updates of the field or of what it derives from.
+func moves(ev *Event, field string) bool {
+	if !strings.HasSuffix(string(ev.Type), "."+string(OpUpdated)) {
+		return true
+	}
+	var from []string
+	switch field {
+	case "idle_since", "stage_entered_at":
+		from = []string{"stage_id", "pipeline_id"}
+	case "updated_at":
+		return true
+	case "last_activity_at", "created_at":
+	default:
+		from = []string{field}
+	}
+	for _, f := range ev.Fields {
+		if slices.Contains(from, f.Field) {
+			return true
+		}
+	}
+	return false
+}
+
 // taskDue returns when a task timer source is due for a task, or false.
 func (a *Automation) taskDue(act *Activity, src string) (time.Time, bool) {
 	if act.Type != ActivityTask || act.Done || act.DueAt.IsZero() || act.Deleted() {
@@ -148,8 +180,7 @@ func (a *Automation) fireTaskTimer(t *txn, tm *timer) error {
 	if err := setFired(t, tm.Source, act.ID, due); err != nil {
 		return err
 	}
-	_, err = clearTimer(t, tm.Source, act.ID)
-	return err
+	return dropTimer(t, tm)
 }
 
 // emitOn emits an event about a record that no write caused (a task
