@@ -213,7 +213,7 @@ func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
 	}
 	m.UpdatedAt, m.UpdatedBy = t.now, t.actor
 
-	set, err := kindIndexes(t, k)
+	set, err := writeIndexes(t, k)
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ func validate[T any](t *txn, k *kind[T], old, r *T, p *problems) error {
 // erase removes a record, its index entries, its history and its timeline.
 func erase[T any](t *txn, k *kind[T], r *T) error {
 	m := k.meta(r)
-	set, err := kindIndexes(t, k)
+	set, err := writeIndexes(t, k)
 	if err != nil {
 		return err
 	}
@@ -607,6 +607,18 @@ func kindIndexes[T any](t *txn, k *kind[T]) (*indexSet, error) {
 		return nil, err
 	}
 	return loadIndexes(t.tx, t.w, k.name, defs)
+}
+
+// writeIndexes is kindIndexes for a write: it first brings the custom
+// field indexes in line with the field definitions.
+func writeIndexes[T any](t *txn, k *kind[T]) (*indexSet, error) {
+	if k.field == nil {
+		return nil, nil
+	}
+	if err := t.syncFieldIndexes(k.name, k.code); err != nil {
+		return nil, err
+	}
+	return kindIndexes(t, k)
 }
 
 // liveOf is 1 for a stored record that is not soft-deleted, else 0.
