@@ -17,7 +17,7 @@ import (
 // Filters over many records read few of each record's fields. A partial
 // codec decodes only those: it walks the record's msgpack map, skips the
 // values of other keys without decoding them, and decodes the values of
-// the keys a filter reads (and Meta's) into a record of the kind, text and
+// the keys a filter reads (and the ID and deletion time) into a record of the kind, text and
 // times by hand and anything else with msgpack. A record read this way is
 // only evaluated, never returned.
 type partialCodec struct {
@@ -54,7 +54,10 @@ func partialFor(full reflect.Type, keys []string) *partialCodec {
 		f := full.Field(i)
 		if f.Anonymous && f.Type == reflect.TypeFor[Meta]() {
 			for j := 0; j < f.Type.NumField(); j++ {
-				add(f.Type.Field(j), []int{i, j})
+				// The ID and deletion always; other stamps when read.
+				if mf := f.Type.Field(j); mf.Name == "ID" || mf.Name == "DeletedAt" || slices.Contains(keys, fieldName(mf)) {
+					add(mf, []int{i, j})
+				}
 			}
 			continue
 		}

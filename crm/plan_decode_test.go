@@ -38,6 +38,9 @@ func TestPartialDecode(t *testing.T) {
 		for i := 0; i < typ.NumField(); i++ {
 			all = append(all, fieldName(typ.Field(i)))
 		}
+		for _, n := range []string{"version", "created_at", "updated_at", "created_by", "updated_by"} {
+			all = append(all, n)
+		}
 		got, err := partialFor(typ, all).decode(b)
 		require.NoError(t, err)
 		want := reflect.New(typ).Interface()
@@ -47,7 +50,7 @@ func TestPartialDecode(t *testing.T) {
 		some, err := partialFor(typ, []string{"name"}).decode(b)
 		require.NoError(t, err)
 		assert.Equal(t, metaOf(r).ID, metaOf(some).ID)
-		assert.True(t, metaOf(r).CreatedAt.Equal(metaOf(some).CreatedAt))
+		assert.True(t, metaOf(some).CreatedAt.IsZero(), "stamps the filter does not read stay zero")
 	}
 	c, err := partialFor(reflect.TypeFor[Contact](), []string{"first_name"}).decode(mustEncode(t, records[0]))
 	require.NoError(t, err)
