@@ -3,6 +3,8 @@ package crm
 import (
 	"context"
 	"testing"
+
+	"github.com/crmkit/crmkit/store"
 )
 
 // DeliverWithoutAck hands the automation's pending events of a workspace
@@ -21,4 +23,25 @@ func DeliverWithoutAck(t testing.TB, a *Automation, ws string) int {
 		t.Fatal(err)
 	}
 	return len(batch)
+}
+
+// AutomationKeys returns every key and value automation keeps in a
+// workspace, concatenated per entry.
+func AutomationKeys(t testing.TB, c *CRM, ws string) [][]byte {
+	t.Helper()
+	w := &Workspace{crm: c, info: WorkspaceInfo{ID: ws}, prefix: wsKey(ws)}
+	var out [][]byte
+	err := c.st.View(context.Background(), func(tx store.Tx) error {
+		for e, err := range tx.Scan(store.Range{Prefix: w.k(automationTag)}) {
+			if err != nil {
+				return err
+			}
+			out = append(out, append(append([]byte(nil), e.Key...), e.Value...))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package crm_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"testing"
@@ -327,4 +328,101 @@ func TestDisabledAndDeletedRulesStop(t *testing.T) {
 	step(t, e, a)
 	assert.Len(t, tasks(t, e), 1)
 	_ = time.Second
+}
+
+func TestDealAndPurchaseActions(t *testing.T) {
+	e, a := autoEnv(t)
+	seg, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Prospects", Object: "contact", Static: true})
+	require.NoError(t, err)
+	_, err = e.ws.Rules().Save(e.ctx, crm.Rule{
+		Name: "big deals to proposal", Object: "deal", Trigger: crm.Trigger{Event: crm.DealCreated}, Where: `amount > 100000`,
+		Actions: []crm.Action{{Type: crm.ActionMoveStage, Stage: "Proposal"}, {Type: crm.ActionSetField, Field: "close_date", Value: "2026-06-30"}},
+	})
+	require.NoError(t, err)
+	_, err = e.ws.Rules().Save(e.ctx, crm.Rule{
+		Name: "prospects", Object: "contact", Trigger: crm.Trigger{Event: crm.ContactCreated},
+		Actions: []crm.Action{{Type: crm.ActionAddToSegment, Segment: seg.ID}},
+	})
+	require.NoError(t, err)
+	_, err = e.ws.Rules().Save(e.ctx, crm.Rule{
+		Name: "buyers", Object: "contact", Trigger: crm.Trigger{Event: crm.PurchaseRecorded},
+		Actions: []crm.Action{{Type: crm.ActionRemoveFromSegment, Segment: seg.ID}, {Type: crm.ActionSetField, Field: "tags", Value: []any{"buyer"}}},
+	})
+	require.NoError(t, err)
+	big, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Big", Amount: crm.Money{Amount: 500000}})
+	require.NoError(t, err)
+	small, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Small", Amount: crm.Money{Amount: 500}})
+	require.NoError(t, err)
+	c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada"})
+	require.NoError(t, err)
+	step(t, e, a)
+	in, err := e.ws.Segments().Contains(e.ctx, seg.ID, c.ID)
+	require.NoError(t, err)
+	assert.True(t, in)
+	_, err = e.ws.Purchases().Record(e.ctx, crm.Purchase{ContactID: c.ID, Items: []crm.LineItem{{Product: "Seat", Quantity: 1, UnitPrice: crm.Money{Amount: 100}}}})
+	require.NoError(t, err)
+	step(t, e, a)
+
+	got, err := e.ws.Deals().Get(e.ctx, big.ID)
+	require.NoError(t, err)
+	assert.Equal(t, stageID(t, e, "Proposal"), got.StageID)
+	assert.Equal(t, crm.Date{Year: 2026, Month: 6, Day: 30}, got.CloseDate)
+	got, err = e.ws.Deals().Get(e.ctx, small.ID)
+	require.NoError(t, err)
+	assert.Equal(t, stageID(t, e, "Qualification"), got.StageID)
+	in, err = e.ws.Segments().Contains(e.ctx, seg.ID, c.ID)
+	require.NoError(t, err)
+	assert.False(t, in)
+	ct, err := e.ws.Contacts().Get(e.ctx, c.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"buyer"}, ct.Tags)
+}
+
+func TestErasedRecordLeavesNoAutomationKeys(t *testing.T) {
+	e, a := autoEnv(t)
+	saveRecipe(t, e, crm.RecipeColdLead)
+	seq, err := e.ws.Sequences().Save(e.ctx, crm.Sequence{Name: "s", Steps: []crm.SequenceStep{
+		{After: crm.Offset(5 * day), Action: crm.Action{Type: crm.ActionCreateTask, Subject: "Call"}},
+	}})
+	require.NoError(t, err)
+	c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada", Lifecycle: "lead"})
+	require.NoError(t, err)
+	require.NoError(t, e.ws.Sequences().Enrol(e.ctx, seq.ID, c.ID))
+	step(t, e, a)
+	mentions := func() int {
+		n := 0
+		for _, kv := range crm.AutomationKeys(t, e.crm, e.ws.ID()) {
+			if bytes.Contains(kv, []byte(c.ID)) {
+				n++
+			}
+		}
+		return n
+	}
+	require.Positive(t, mentions(), "timers and the enrolment name the contact")
+	require.NoError(t, e.ws.Contacts().Erase(e.ctx, c.ID))
+	step(t, e, a)
+	assert.Zero(t, mentions())
+}
+
+func FuzzParseRule(f *testing.F) {
+	for _, name := range crm.Recipes() {
+		doc, err := crm.Recipe(name)
+		require.NoError(f, err)
+		f.Add(doc)
+	}
+	f.Add([]byte(`{"name":"x","object":"contact","trigger":{"time":{"field":"birthday","yearly":true,"offset":"-9h"}},"where":{"field":"tags","op":"CONTAINS","value":"vip"},"actions":[{"type":"set_field","field":"custom.n","value":1.5}]}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		r, err := crm.ParseRule(doc)
+		if err != nil {
+			require.ErrorIs(t, err, crm.ErrInvalid)
+			return
+		}
+		out, err := crm.MarshalRule(r)
+		require.NoError(t, err)
+		back, err := crm.ParseRule(out)
+		require.NoError(t, err)
+		assert.Equal(t, r.Trigger, back.Trigger)
+		assert.Equal(t, r.Where, back.Where)
+		assert.Equal(t, len(r.Actions), len(back.Actions))
+	})
 }

@@ -16,6 +16,9 @@ import (
 // due times.
 func (a *Automation) reschedule(ctx context.Context, w *Workspace, cfg *automationConfig, ev *Event) error {
 	op := strings.TrimPrefix(string(ev.Type), ev.Kind+".")
+	if op == string(OpErased) {
+		return a.forget(ctx, w, cfg, ev.Kind, ev.RecordID)
+	}
 	switch op {
 	case string(OpCreated), string(OpUpdated), string(OpDeleted), string(OpRestored), string(OpErased), string(OpMerged):
 	default:
@@ -50,21 +53,8 @@ func (a *Automation) reschedule(ctx context.Context, w *Workspace, cfg *automati
 			if err != nil {
 				return err
 			}
-			if rec == nil { // erased
-				for _, r := range cfg.timeRules[tg.object] {
-					if _, err := clearTimer(t, srcRule+r.ID, tg.id); err != nil {
-						return err
-					}
-				}
-				if tg.object == "activity" {
-					for _, src := range []string{srcTaskDue, srcOverdue} {
-						if _, err := clearTimer(t, src, tg.id); err != nil {
-							return err
-						}
-					}
-				}
-				changed = true
-				continue
+			if rec == nil {
+				continue // erased since: its own event forgets it
 			}
 			for _, r := range cfg.timeRules[tg.object] {
 				c, err := scheduleRule(t, r, rec)
@@ -89,6 +79,38 @@ func (a *Automation) reschedule(ctx context.Context, w *Workspace, cfg *automati
 	if errors.Is(err, errSkip) {
 		return nil
 	}
+	return err
+}
+
+// forget removes what automation keeps about an erased record: its
+// timers, the occurrences it fired and its enrolments.
+func (a *Automation) forget(ctx context.Context, w *Workspace, cfg *automationConfig, object, id string) error {
+	var sources []string
+	for _, r := range cfg.timeRules[object] {
+		sources = append(sources, srcRule+r.ID)
+	}
+	switch object {
+	case "activity":
+		sources = append(sources, srcTaskDue, srcOverdue)
+	case "contact":
+		for sid := range cfg.sequences {
+			sources = append(sources, srcSequence+sid)
+		}
+	}
+	_, err := w.write(ctx, func(t *txn) error {
+		for _, src := range sources {
+			if _, err := clearTimer(t, src, id); err != nil {
+				return err
+			}
+			if err := t.tx.Delete(t.w.firedKey(src, id)); err != nil {
+				return err
+			}
+		}
+		if object == "contact" {
+			return deleteRange(t.tx, t.w.ak('e').str(id))
+		}
+		return nil
+	})
 	return err
 }
 
