@@ -398,12 +398,23 @@ func (t *txn) buildIndex(code byte, set *indexSet) error {
 		}
 		ix = fieldEntries(t.w, code, set, metaOf(r).ID, v.stored, ix)
 	}
+	// Entries already there (an index built before) are left as they
+	// are and not counted again, so building is idempotent.
+	added := ix[:0]
 	for _, e := range ix {
+		_, err := t.tx.Get(e.key)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		if err := t.tx.Set(e.key, e.value); err != nil {
 			return err
 		}
+		added = append(added, e)
 	}
-	return applyCounts(t, code, nil, ix, nil, nil, 0)
+	return applyCounts(t, code, nil, added, nil, nil, 0)
 }
 
 // List returns the composite indexes of an object kind.
