@@ -1,6 +1,7 @@
 package crm_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -102,4 +103,25 @@ func TestEventRuleRunsOnceWhenRedelivered(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, n, "a redelivered event must not create the task twice")
+}
+
+func TestRunActsUntilCancelled(t *testing.T) {
+	e, _ := autoEnv(t)
+	a := e.crm.NewAutomation(crm.WithAutomationPoll(10 * time.Millisecond))
+	_, err := e.ws.Rules().Save(e.ctx, crm.Rule{
+		Name: "tag", Object: "contact", Trigger: crm.Trigger{Event: crm.ContactCreated},
+		Actions: []crm.Action{{Type: crm.ActionSetField, Field: "tags", Value: []any{"new"}}},
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		got, err := e.ws.Contacts().Get(e.ctx, c.ID)
+		return err == nil && len(got.Tags) == 1
+	}, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
 }
