@@ -143,7 +143,7 @@ func buildFixture(b *testing.B) (*fixture, error) {
 		}
 	}
 	if dsn := os.Getenv("CRMKIT_SEGMENT_POSTGRES"); dsn != "" {
-		pg, err := postgres.Open(ctx, dsn)
+		pg, err := postgres.Open(ctx, dsn, postgres.WithSchema("crmkit_segment_bench"))
 		if err != nil {
 			return nil, err
 		}
