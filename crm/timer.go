@@ -378,14 +378,29 @@ func (a *Automation) fireRuleTimer(t *txn, r *compiledRule, tm *timer) error {
 		_, err := clearTimer(t, src, tm.Record)
 		return err
 	}
-	due, ok, err := nextOccurrence(t, r.Trigger.Time, src, rec)
-	if err != nil {
-		return err
-	}
-	if !ok || due.After(t.now) {
-		// The record moved on since the timer was set.
-		_, err := scheduleRule(t, r, rec)
-		return err
+	var due time.Time
+	if tt := r.Trigger.Time; tt.Yearly {
+		d, ok, err := nextOccurrence(t, tt, src, rec)
+		if err != nil {
+			return err
+		}
+		if !ok || d.After(t.now) {
+			_, err := scheduleRule(t, r, rec) // the date moved
+			return err
+		}
+		due = d
+	} else {
+		// The timer's occurrence is still due if the field has not moved:
+		// it was set only if it came after the last one fired.
+		base, ok, err := timeOf(t.tx, t.w, t.now, rec, tt.Field)
+		if err != nil {
+			return err
+		}
+		if !ok || !base.Add(time.Duration(tt.Offset)).Equal(tm.Due) {
+			_, err := scheduleRule(t, r, rec) // the record moved on
+			return err
+		}
+		due = tm.Due
 	}
 	match, err := matchRecord(t.tx, t.w, t.now, r.where, rec)
 	if err != nil {
