@@ -156,8 +156,9 @@ func matchIn[T any](t *txn, e filter.Expr, r *T, live bool) (bool, error) {
 }
 
 // eraseMemberships removes an erased record from static segments (and
-// their counts) and drops the activity links kept for its filters;
-// dynamic segments it was in emit SegmentLeft.
+// their counts) and drops the activity links kept for its filters. An
+// erase emits no segment events: its own erased event, which carries no
+// data, says the record is gone from every segment.
 func eraseMemberships[T any](t *txn, k *kind[T], r *T) error {
 	if k.field == nil {
 		return nil
