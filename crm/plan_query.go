@@ -195,7 +195,7 @@ func (r *run) count(e filter.Expr) (int64, error) {
 	err = r.each(pl, "", nil, func(string, any, []byte) bool {
 		n++
 		return true
-	}, !pl.exact)
+	}, false)
 	return n, err
 }
 
