@@ -1,6 +1,7 @@
 package crm_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -88,13 +89,17 @@ func TestCountsUnderConflicts(t *testing.T) {
 					c.Tags = []string{"a", stages[i%3]}
 					return nil
 				})
-				if err != nil {
+				// A write may lose every retry (ErrConflict) and then
+				// leaves nothing behind; the counts must hold either way.
+				if err != nil && !errors.Is(err, crm.ErrConflict) {
 					t.Error(err)
 					return
 				}
 				if i%10 == 9 {
-					if _, err := ws.Contacts().CreateMany(e.ctx, []crm.Contact{{FirstName: "m", Lifecycle: "customer"}, {FirstName: "n", Lifecycle: "bogus"}}); err == nil {
-						t.Error("want a batch error")
+					_, err := ws.Contacts().CreateMany(e.ctx, []crm.Contact{{FirstName: "m", Lifecycle: "customer"}, {FirstName: "n", Lifecycle: "bogus"}})
+					var be *crm.BatchError
+					if !errors.As(err, &be) && !errors.Is(err, crm.ErrConflict) {
+						t.Errorf("want a batch error, got %v", err)
 					}
 				}
 			}
