@@ -117,7 +117,10 @@ func (d *Dispatcher) Subscribe(name string, fn Consumer) error {
 
 // Run delivers events until ctx ends, and then returns ctx's error. It
 // wakes on every write through its CRM, and polls for writes by others.
+// When it stops it gives up its leases, so another dispatcher (or this
+// one, restarted) takes over at once instead of after the lease expires.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	defer d.release()
 	for {
 		wake := d.c.commitSignal.wait()
 		if _, err := d.Drain(ctx); err != nil {
@@ -181,36 +184,75 @@ type lease struct {
 
 func leaseKey(consumer string) key { return key{nsGlobal, 'l'}.str(consumer) }
 
+// errLeaseLost stops delivery to a consumer whose lease another
+// dispatcher took meanwhile (this one stalled past its lease).
+var errLeaseLost = errors.New("crm: delivery lease taken by another dispatcher")
+
 // lease claims or renews this dispatcher's lease on a consumer.
 func (d *Dispatcher) lease(ctx context.Context, consumer string) (bool, error) {
-	held := false
-	err := d.c.st.Update(ctx, func(tx store.Tx) error {
-		now := d.c.now()
-		var l lease
-		b, err := tx.Get(leaseKey(consumer))
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
+	err := d.c.st.Update(ctx, func(tx store.Tx) error { return d.renew(tx, consumer) })
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, errLeaseLost) {
+		return false, nil // another dispatcher holds it, or claimed it just now
+	}
+	return err == nil, err
+}
+
+// renew claims or extends the lease on a consumer inside tx, or returns
+// errLeaseLost if another dispatcher holds it.
+func (d *Dispatcher) renew(tx store.Tx, consumer string) error {
+	now := d.c.now()
+	var l lease
+	b, err := tx.Get(leaseKey(consumer))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		if err := decode(b, &l); err != nil {
 			return err
-		default:
-			if err := decode(b, &l); err != nil {
+		}
+	}
+	if l.Owner != "" && l.Owner != d.owner && now.Before(l.Until) {
+		return errLeaseLost
+	}
+	if b, err = encode(&lease{Owner: d.owner, Until: now.Add(d.leaseTTL)}); err != nil {
+		return err
+	}
+	return tx.Set(leaseKey(consumer), b)
+}
+
+// release gives up the leases this dispatcher holds. It runs as Run stops,
+// so it uses a context of its own.
+func (d *Dispatcher) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+	defer cancel()
+	d.mu.Lock()
+	names := append([]string(nil), d.order...)
+	d.mu.Unlock()
+	for _, name := range names {
+		err := d.c.st.Update(ctx, func(tx store.Tx) error {
+			b, err := tx.Get(leaseKey(name))
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
 				return err
 			}
+			var l lease
+			if err := decode(b, &l); err != nil || l.Owner != d.owner {
+				return err
+			}
+			return tx.Delete(leaseKey(name))
+		})
+		if err != nil {
+			d.c.log.Warn("crm: releasing a delivery lease failed", "consumer", name, "err", err)
 		}
-		if l.Owner != "" && l.Owner != d.owner && now.Before(l.Until) {
-			return nil
-		}
-		held = true
-		if b, err = encode(&lease{Owner: d.owner, Until: now.Add(d.leaseTTL)}); err != nil {
-			return err
-		}
-		return tx.Set(leaseKey(consumer), b)
-	})
-	if errors.Is(err, store.ErrConflict) {
-		return false, nil // another dispatcher claimed it just now
 	}
-	return held, err
 }
+
+// ackTimeout bounds recording an acknowledgement or releasing leases after
+// the dispatcher's context has ended.
+const ackTimeout = 10 * time.Second
 
 func (w *Workspace) cursorKey(consumer string) key {
 	return w.k(tagMeta).str("cursor").str(consumer)
@@ -244,6 +286,9 @@ func (d *Dispatcher) drainOne(ctx context.Context, wsID, consumer string, fn Con
 			return total, err
 		}
 		if err := d.advance(ctx, w, consumer, cursor, batch[len(batch)-1].Seq); err != nil {
+			if errors.Is(err, errLeaseLost) {
+				return total, nil
+			}
 			return total, err
 		}
 		total += len(batch)
@@ -351,10 +396,18 @@ func (d *Dispatcher) call(ctx context.Context, fn Consumer, batch []Event) (err 
 	return fn(ctx, batch)
 }
 
-// advance moves the consumer's cursor from `from` to `to`, unless another
-// dispatcher took the lease and moved it meanwhile.
+// advance moves the consumer's cursor from `from` to `to` and renews the
+// lease, in one transaction, unless another dispatcher took the lease
+// meanwhile. A delivered batch is acknowledged even when ctx ends just
+// after delivery, so a dispatcher that is stopped does not leave it to be
+// delivered again.
 func (d *Dispatcher) advance(ctx context.Context, w *Workspace, consumer string, from, to uint64) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
 	return d.c.st.Update(ctx, func(tx store.Tx) error {
+		if err := d.renew(tx, consumer); err != nil {
+			return err
+		}
 		b, err := tx.Get(w.cursorKey(consumer))
 		switch {
 		case errors.Is(err, store.ErrNotFound):

@@ -249,3 +249,75 @@ func TestDispatcherLease(t *testing.T) {
 	assert.Equal(t, []uint64{2}, rb.seqs(), "b takes over an expired lease where a stopped")
 	assert.Equal(t, []uint64{1}, ra.seqs())
 }
+
+func TestDispatcherReleasesLeaseWhenStopped(t *testing.T) {
+	e := setup(t)
+	a := e.crm.NewDispatcher(crm.WithLease("a", time.Hour), crm.WithPollInterval(10*time.Millisecond))
+	ra := &recorder{}
+	require.NoError(t, a.Subscribe("sink", ra.consume))
+	ctx, stop := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	require.Eventually(t, func() bool { return len(ra.seqs()) == 1 }, 5*time.Second, 5*time.Millisecond)
+	stop()
+	require.ErrorIs(t, <-done, context.Canceled)
+
+	_, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "x"})
+	require.NoError(t, err)
+	b := e.crm.NewDispatcher(crm.WithLease("b", time.Hour))
+	rb := &recorder{}
+	require.NoError(t, b.Subscribe("sink", rb.consume))
+	_, err = b.Drain(e.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{2}, rb.seqs(), "b takes over at once, without waiting an hour for a's lease")
+}
+
+func TestDispatcherAcknowledgesBatchDeliveredAsItStops(t *testing.T) {
+	e := setup(t)
+	ctx, stop := context.WithCancel(e.ctx)
+	d := e.crm.NewDispatcher(crm.WithLease("a", time.Hour))
+	var got []uint64
+	require.NoError(t, d.Subscribe("sink", func(_ context.Context, evs []crm.Event) error {
+		for _, ev := range evs {
+			got = append(got, ev.Seq)
+		}
+		stop() // the host shuts down while the consumer finishes the batch
+		return nil
+	}))
+	_, err := d.Drain(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, []uint64{1}, got)
+	cur, err := d.Cursor(e.ctx, e.ws.ID(), "sink")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), cur, "the delivered batch is acknowledged, so it is not delivered again")
+}
+
+func TestDispatcherStopsWhenLeaseIsTaken(t *testing.T) {
+	e := setup(t)
+	a := e.crm.NewDispatcher(crm.WithLease("a", time.Minute), crm.WithBatchSize(1))
+	b := e.crm.NewDispatcher(crm.WithLease("b", time.Minute))
+	for range 3 {
+		_, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "x"})
+		require.NoError(t, err)
+	}
+	rb := &recorder{}
+	require.NoError(t, b.Subscribe("sink", rb.consume))
+	var ra []uint64
+	require.NoError(t, a.Subscribe("sink", func(ctx context.Context, evs []crm.Event) error {
+		ra = append(ra, evs[0].Seq)
+		if len(ra) == 1 {
+			// a stalls past its lease, and b takes the consumer over.
+			e.clock.Advance(2 * time.Minute)
+			_, err := b.Drain(ctx)
+			return err
+		}
+		return nil
+	}))
+	_, err := a.Drain(e.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{1}, ra, "a stops once its acknowledgement finds the lease taken")
+	assert.Equal(t, []uint64{1, 2, 3, 4}, rb.seqs())
+	cur, err := a.Cursor(e.ctx, e.ws.ID(), "sink")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(4), cur)
+}

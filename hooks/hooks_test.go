@@ -393,7 +393,12 @@ func TestContextCancelledBetweenHandlers(t *testing.T) {
 	ev := &event{}
 	err := h.TriggerAll(ctx, ev)
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Empty(t, hooks.HandlerErrors(err), "the canceller succeeded and the next handler never ran")
+	// The context ends while the canceller is still on the stack, so it
+	// may be reported as still running; the next handler is never blamed
+	// because it never runs.
+	for _, herr := range hooks.HandlerErrors(err) {
+		assert.Equal(t, "canceller", herr.ID)
+	}
 	assert.Equal(t, []string{"canceller"}, ev.got())
 }
 
