@@ -180,7 +180,18 @@ var fieldNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 func (w *Workspace) fieldsKey(object string) key { return w.k(tagMeta).str("fields").str(object) }
 
 func (t *txn) fieldDefs(object string) ([]FieldDef, error) {
-	return loadFieldDefs(t.tx, t.w, object)
+	if defs, ok := t.defs[object]; ok {
+		return slices.Clip(defs), nil
+	}
+	defs, err := loadFieldDefs(t.tx, t.w, object)
+	if err != nil {
+		return nil, err
+	}
+	if t.defs == nil {
+		t.defs = map[string][]FieldDef{}
+	}
+	t.defs[object] = defs
+	return slices.Clip(defs), nil
 }
 
 func loadFieldDefs(tx store.Reader, w *Workspace, object string) ([]FieldDef, error) {
@@ -588,7 +599,7 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 		if err != nil {
 			return err
 		}
-		return t.tx.Set(t.w.fieldsKey(d.Object), b)
+		return t.setMeta(t.w.fieldsKey(d.Object), b)
 	})
 	return d, err
 }
@@ -626,7 +637,7 @@ func (f *Fields) Remove(ctx context.Context, object, name string) error {
 		if err != nil {
 			return err
 		}
-		return t.tx.Set(t.w.fieldsKey(object), b)
+		return t.setMeta(t.w.fieldsKey(object), b)
 	})
 	return err
 }

@@ -370,7 +370,7 @@ func (s *Indexes) Define(ctx context.Context, d IndexDef) (IndexDef, error) {
 		if err != nil {
 			return err
 		}
-		if err := t.tx.Set(t.w.indexDefsKey(d.Object), b); err != nil {
+		if err := t.setMeta(t.w.indexDefsKey(d.Object), b); err != nil {
 			return err
 		}
 		one := &indexSet{all: []fieldIndex{{name: d.name(), fields: d.Fields, counted: true}}}
@@ -512,11 +512,11 @@ func (t *txn) syncFieldIndexes(object string, code byte) error {
 		}
 	}
 	if len(want) == 0 {
-		return t.tx.Delete(t.w.syncedKey(object))
+		return t.setMeta(t.w.syncedKey(object), nil)
 	}
 	b, err := encode(&want)
 	if err != nil {
 		return err
 	}
-	return t.tx.Set(t.w.syncedKey(object), b)
+	return t.setMeta(t.w.syncedKey(object), b)
 }

@@ -615,10 +615,21 @@ func writeIndexes[T any](t *txn, k *kind[T]) (*indexSet, error) {
 	if k.field == nil {
 		return nil, nil
 	}
+	if set, ok := t.ixs[k.code]; ok {
+		return set, nil
+	}
 	if err := t.syncFieldIndexes(k.name, k.code); err != nil {
 		return nil, err
 	}
-	return kindIndexes(t, k)
+	set, err := kindIndexes(t, k)
+	if err != nil {
+		return nil, err
+	}
+	if t.ixs == nil {
+		t.ixs = map[byte]*indexSet{}
+	}
+	t.ixs[k.code] = set
+	return set, nil
 }
 
 // liveOf is 1 for a stored record that is not soft-deleted, else 0.

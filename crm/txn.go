@@ -54,6 +54,21 @@ type txn struct {
 	info   *WorkspaceInfo // loaded by checkWorkspace
 	head   uint64         // outbox head, once read
 	events []*Event
+	// defs and ixs cache, per object kind, the custom field definitions
+	// and the field index sets this transaction has read, so a batch of
+	// writes reads them once; setMeta clears them.
+	defs map[string][]FieldDef
+	ixs  map[byte]*indexSet
+}
+
+// setMeta writes a workspace's schema metadata (field definitions, index
+// definitions, synced index names), clearing what t has cached of it.
+func (t *txn) setMeta(k key, b []byte) error {
+	t.defs, t.ixs = nil, nil
+	if b == nil {
+		return t.tx.Delete(k)
+	}
+	return t.tx.Set(k, b)
 }
 
 // write runs fn in one store transaction and commits it, then runs the
