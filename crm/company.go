@@ -105,6 +105,12 @@ func (s *Companies) CreateMany(ctx context.Context, cs []Company) ([]Company, er
 	return s.o.createMany(ctx, cs)
 }
 
+// UpdateMany applies mutate to each company of ids, several per
+// transaction; see Contacts.UpdateMany.
+func (s *Companies) UpdateMany(ctx context.Context, ids []string, mutate func(*Company) error) ([]Company, error) {
+	return s.o.updateMany(ctx, ids, mutate)
+}
+
 // Get returns the company with the given ID (also when soft-deleted).
 func (s *Companies) Get(ctx context.Context, id string) (Company, error) { return s.o.get(ctx, id) }
 

@@ -181,6 +181,17 @@ func (s *Contacts) CreateMany(ctx context.Context, cs []Contact) ([]Contact, err
 	return s.o.createMany(ctx, cs)
 }
 
+// UpdateMany applies mutate to each contact of ids, several per
+// transaction: a bulk edit. A contact that is missing, soft-deleted,
+// vetoed by a before-hook or invalid after mutate (mutate may return an
+// error matching ErrInvalid to refuse one) is skipped and reported in a
+// *BatchError with its index in ids; the others are saved and returned in
+// input order (the skipped ones as zero values). mutate may run more than
+// once for an ID if a transaction is retried after a conflict.
+func (s *Contacts) UpdateMany(ctx context.Context, ids []string, mutate func(*Contact) error) ([]Contact, error) {
+	return s.o.updateMany(ctx, ids, mutate)
+}
+
 // Get returns the contact with the given ID (also when soft-deleted), or an
 // error matching ErrNotFound.
 func (s *Contacts) Get(ctx context.Context, id string) (Contact, error) { return s.o.get(ctx, id) }

@@ -202,6 +202,13 @@ func (s *Deals) CreateMany(ctx context.Context, ds []Deal) ([]Deal, error) {
 	return s.o.createMany(ctx, ds)
 }
 
+// UpdateMany applies mutate to each deal of ids, several per
+// transaction; see Contacts.UpdateMany. Changing StageID or
+// PipelineID moves a deal and records the move at the CRM's clock.
+func (s *Deals) UpdateMany(ctx context.Context, ids []string, mutate func(*Deal) error) ([]Deal, error) {
+	return s.o.updateMany(ctx, ids, mutate)
+}
+
 // Get returns a deal (also when soft-deleted).
 func (s *Deals) Get(ctx context.Context, id string) (Deal, error) { return s.o.get(ctx, id) }
 

@@ -533,18 +533,49 @@ func (o objects[T]) replace(ctx context.Context, id string, version int64, r T) 
 // createMany creates records in transactions of up to batchSize, skipping
 // invalid ones and reporting them in a *BatchError.
 func (o objects[T]) createMany(ctx context.Context, rs []T) ([]T, error) {
+	return o.batch(ctx, len(rs), isInvalid, func(t *txn, i int) (T, error) {
+		return o.createIn(t, rs[i])
+	})
+}
+
+// updateMany applies mutate to the records with the given IDs, in
+// transactions of up to batchSize. A record that is missing, deleted,
+// refused by a before-hook or invalid after mutate (which may also return
+// an error matching ErrInvalid) is skipped and reported in a *BatchError;
+// mutate may run more than once for an ID if a batch is retried.
+func (o objects[T]) updateMany(ctx context.Context, ids []string, mutate func(*T) error) ([]T, error) {
+	skip := func(err error) bool {
+		return isInvalid(err) || isNotFoundOrDeleted(err) || errors.Is(err, ErrVetoed)
+	}
+	return o.batch(ctx, len(ids), skip, func(t *txn, i int) (T, error) {
+		r, err := o.updateIn(t, ids[i], 0, mutate)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return *r, nil
+	})
+}
+
+func isInvalid(err error) bool { return errors.Is(err, ErrInvalid) }
+
+// batch runs write for the items 0..n-1, up to batchSize of them per
+// transaction. An item whose error skip accepts leaves no trace and is
+// reported in a *BatchError; any other error stops the batch, returning
+// the items of the committed transactions before it.
+func (o objects[T]) batch(ctx context.Context, n int, skip func(error) bool, write func(t *txn, i int) (T, error)) ([]T, error) {
 	const batchSize = 256
-	out := make([]T, len(rs))
+	out := make([]T, n)
 	var bad []ItemError
-	for start := 0; start < len(rs); start += batchSize {
-		end := min(start+batchSize, len(rs))
+	for start := 0; start < n; start += batchSize {
+		end := min(start+batchSize, n)
 		var chunkBad []ItemError
 		_, err := o.w.write(ctx, func(t *txn) error {
 			chunkBad = chunkBad[:0]
 			for i := start; i < end; i++ {
-				r, err := o.createIn(t, rs[i])
+				r, err := write(t, i)
 				if err != nil {
-					if !errors.Is(err, ErrInvalid) {
+					if !skip(err) {
 						return err
 					}
 					chunkBad = append(chunkBad, ItemError{Index: i, Err: err})

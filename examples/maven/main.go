@@ -615,19 +615,39 @@ func importPipeline(ctx context.Context, ws *crm.Workspace, clk *clock, sum *Sum
 		}
 	}
 	slices.SortStableFunc(closing, func(a, b *opportunity) int { return cmp.Compare(dateKey(a.close), dateKey(b.close)) })
-	for _, o := range closing {
-		clk.Set(o.close.Time())
-		if _, err := ws.Deals().Move(ctx, o.dealID, stageID(o.stage)); err != nil {
-			if !errors.Is(err, crm.ErrInvalid) && !errors.Is(err, crm.ErrVetoed) {
-				return fmt.Errorf("%s: line %d: %w", pipelineFile, o.line, err)
-			}
-			// Take the half-imported deal back out and report the row.
-			if err := ws.Deals().Erase(ctx, o.dealID); err != nil {
-				return err
-			}
-			o.dealID = ""
-			sum.reject(pipelineFile, o.line, "", "closing the deal: %v", err)
+	for i := 0; i < len(closing); {
+		j := i
+		for j < len(closing) && closing[j].close == closing[i].close {
+			j++
 		}
+		group := closing[i:j]
+		clk.Set(group[0].close.Time())
+		ids := make([]string, len(group))
+		stages := make(map[string]string, len(group))
+		for k, o := range group {
+			ids[k] = o.dealID
+			stages[o.dealID] = stageID(o.stage)
+		}
+		_, err := ws.Deals().UpdateMany(ctx, ids, func(d *crm.Deal) error {
+			d.StageID = stages[d.ID]
+			return nil
+		})
+		var be *crm.BatchError
+		if err != nil && !errors.As(err, &be) {
+			return fmt.Errorf("%s: %w", pipelineFile, err)
+		}
+		if be != nil {
+			for _, it := range be.Items {
+				// Take the half-imported deal back out and report the row.
+				o := group[it.Index]
+				if err := ws.Deals().Erase(ctx, o.dealID); err != nil {
+					return err
+				}
+				o.dealID = ""
+				sum.reject(pipelineFile, o.line, "", "closing the deal: %v", it.Err)
+			}
+		}
+		i = j
 	}
 	clk.Set(time.Time{})
 	for _, o := range opps {

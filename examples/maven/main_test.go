@@ -17,7 +17,7 @@ import (
 )
 
 // dataDir finds the dataset beside the project root, or skips the test.
-func dataDir(t *testing.T) string {
+func dataDir(t testing.TB) string {
 	t.Helper()
 	dir, err := filepath.Abs(".")
 	require.NoError(t, err)
