@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/filter"
 )
 
 // ExportOptions says what to export and how.
@@ -32,6 +33,14 @@ type ExportOptions struct {
 	// crm.ListOptions). Purchases are listed by company, then the
 	// purchases of contacts without a company, whatever List says.
 	List crm.ListOptions
+	// Segment, a saved segment's ID, exports only its live members, in
+	// the segment's order (List is then ignored). The segment must hold
+	// records of Object: contacts, companies or deals.
+	Segment string
+	// Where, a filter in the segmentation language (see crm/filter), exports
+	// only the live records of Object it matches, in the filter's order (List
+	// is then ignored). With Segment too, a record must satisfy both.
+	Where string
 }
 
 // Columns returns the columns Export writes for an object type in the
@@ -152,7 +161,11 @@ func export[T any](ctx context.Context, ws *crm.Workspace, w io.Writer, o Export
 	n := 0
 	cells := make([]string, len(fields))
 	var line []byte
-	for r, err := range k.list(ctx, ws, o.List) {
+	records, err := exportRecords(ctx, ws, o, k)
+	if err != nil {
+		return 0, err
+	}
+	for r, err := range records {
 		if err != nil {
 			return n, fmt.Errorf("crmio: listing %ss: %w", k.name, err)
 		}
@@ -207,6 +220,66 @@ func export[T any](ctx context.Context, ws *crm.Workspace, w io.Writer, o Export
 		return n, fmt.Errorf("crmio: writing: %w", err)
 	}
 	return n, nil
+}
+
+// exportRecords returns the records an export writes: every record of the
+// kind (as o.List says), or the members of o.Segment and matches of o.Where.
+func exportRecords[T any](ctx context.Context, ws *crm.Workspace, o ExportOptions, k *kind[T]) (iter.Seq2[T, error], error) {
+	if o.Segment == "" && o.Where == "" {
+		return k.list(ctx, ws, o.List), nil
+	}
+	if o.Object != ObjectContact && o.Object != ObjectCompany && o.Object != ObjectDeal {
+		return nil, fmt.Errorf("%w: a %s export cannot be limited to a segment or a filter (only contacts, companies and deals)", ErrOptions, o.Object)
+	}
+	var where *crm.Query
+	if o.Where != "" {
+		e, err := filter.Parse(o.Where)
+		if err != nil {
+			return nil, fmt.Errorf("%w: where: %w", ErrOptions, err)
+		}
+		where = ws.Query(o.Object, e)
+	}
+	var members iter.Seq2[crm.Member, error]
+	if o.Segment != "" {
+		seg, err := ws.Segments().Get(ctx, o.Segment)
+		if err != nil {
+			return nil, fmt.Errorf("crmio: segment: %w", err)
+		}
+		if seg.Object != o.Object {
+			return nil, fmt.Errorf("%w: segment %s holds %ss, not %ss", ErrOptions, o.Segment, seg.Object, o.Object)
+		}
+		members = ws.Segments().Members(ctx, o.Segment, "")
+	} else {
+		members = where.Members(ctx, "")
+		where = nil
+	}
+	return func(yield func(T, error) bool) {
+		var zero T
+		for m, err := range members {
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			if where != nil {
+				ok, err := where.Contains(ctx, m.ID)
+				if err != nil {
+					yield(zero, err)
+					return
+				}
+				if !ok {
+					continue
+				}
+			}
+			r, ok := m.Record.(T)
+			if !ok {
+				yield(zero, fmt.Errorf("crmio: member %s is a %T, not a %s", m.ID, m.Record, k.name))
+				return
+			}
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}, nil
 }
 
 // purchasesList streams every live purchase. The CRM lists purchases only
