@@ -65,7 +65,10 @@ func (r *ForecastRow) add(o *ForecastRow) {
 }
 
 // Forecast reports the forecast of a period (see ForecastRow), grouped by
-// owner unless GroupBy says otherwise (team rows need owner grouping).
+// owner unless GroupBy says otherwise (team rows need owner grouping). A
+// Segment or Where selects deals as in the pipeline report; quotas are not
+// restricted, so attainment compares the segment's deals with the whole
+// quota.
 func (w *Workspace) Forecast(ctx context.Context, o ForecastOptions) (*ForecastReport, error) {
 	if o.GroupBy == GroupNone {
 		o.GroupBy = GroupOwner
@@ -92,7 +95,7 @@ func (w *Workspace) Forecast(ctx context.Context, o ForecastOptions) (*ForecastR
 		return r
 	}
 	var quotas []Quota
-	err := w.reportRead(ctx, func(s *reportScan) error {
+	err := w.selectRead(ctx, o.selection("forecast", "deal", dealSegmentObjects...), func(s *reportScan) error {
 		var err error
 		if quotas, err = loadQuotas(s.tx, w); err != nil {
 			return err

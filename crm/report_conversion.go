@@ -23,8 +23,11 @@ type ConversionOptions struct {
 //
 // The report covers a cohort: the live deals whose first recorded stage
 // entry (when they entered their first stage, normally at creation) lies
-// in [From, To); period groups use that date too. Only a deal's stage
-// entries in its current pipeline count.
+// in [From, To); period groups use that date too. A Segment or Where
+// narrows the cohort to the deals it selects (by the deal, its company or
+// any of its contacts, as ReportFilter.Segment says), and so narrows the
+// stage times and stage medians too. Only a deal's stage entries in its
+// current pipeline count.
 type ConversionReport struct {
 	Filter      ReportFilter      `json:"filter"`
 	StallFactor float64           `json:"stall_factor"`
@@ -165,7 +168,7 @@ func (w *Workspace) Conversion(ctx context.Context, o ConversionOptions) (*Conve
 		return st
 	}
 	var stalled []StalledDeal
-	err := w.reportRead(ctx, func(s *reportScan) error {
+	err := w.selectRead(ctx, f.selection("conversion report", "deal", dealSegmentObjects...), func(s *reportScan) error {
 		err := s.deals(&f, func(d *Deal) error {
 			start := firstEntry(d)
 			if !f.in(start) {
@@ -264,6 +267,9 @@ func (w *Workspace) Conversion(ctx context.Context, o ConversionOptions) (*Conve
 	slices.SortFunc(rep.StageTimes, func(a, b StageTime) int {
 		return cmp.Or(cmp.Compare(a.PipelineID, b.PipelineID), cmp.Compare(a.order, b.order))
 	})
+	for i := range rep.StageTimes {
+		rep.StageTimes[i].durations, rep.StageTimes[i].order = durationStats{}, 0
+	}
 	slices.SortFunc(rep.Stalled, func(a, b StalledDeal) int { return cmp.Compare(b.Days, a.Days) })
 	return rep, nil
 }
@@ -329,7 +335,10 @@ func (cg *ConversionGroup) finish() ConversionGroup {
 		}
 		cg.Velocity = append(cg.Velocity, v)
 	}
-	return *cg
+	// The working state stays behind: rows hold only what they show.
+	out := *cg
+	out.cycles, out.won, out.open, out.funnel = durationStats{}, nil, nil, nil
+	return out
 }
 
 // WriteCSV writes the report's groups as CSV, one line per group and

@@ -75,7 +75,12 @@ type RevenueRow struct {
 
 // Revenue reports revenue and lifetime value (see RevenueRow). GroupBy may
 // be GroupIndustry, GroupRegion, GroupProduct or a period; OwnerIDs and
-// PipelineID do not apply to purchases. Memory grows with the number of
+// PipelineID do not apply to purchases. Segment takes a segment of
+// contacts or companies and keeps the purchases whose buyer of that kind
+// is a member: a contact segment the purchases whose ContactID is a
+// member, a company segment those whose CompanyID is (a purchase by a
+// contact alone is in no company segment). Where does the same with an
+// ad-hoc filter and needs WhereObject. Memory grows with the number of
 // distinct customers per group.
 func (w *Workspace) Revenue(ctx context.Context, f ReportFilter) (*RevenueReport, error) {
 	if err := f.check("revenue report", GroupIndustry, GroupRegion, GroupProduct, GroupWeek, GroupMonth, GroupQuarter); err != nil {
@@ -93,9 +98,9 @@ func (w *Workspace) Revenue(ctx context.Context, f ReportFilter) (*RevenueReport
 		r.Purchases++
 		r.buyers[b] = true
 	}
-	err := w.reportRead(ctx, func(s *reportScan) error {
+	err := w.selectRead(ctx, f.selection("revenue report", "", purchaseSegmentObjects...), func(s *reportScan) error {
 		return each(s, kindPurchase, func(p *Purchase) error {
-			if !f.in(p.PurchasedAt) {
+			if !f.in(p.PurchasedAt) || !s.purchaseIn(p) {
 				return nil
 			}
 			b, co, err := s.purchaseBuyer(p)
@@ -123,6 +128,7 @@ func (w *Workspace) Revenue(ctx context.Context, f ReportFilter) (*RevenueReport
 	for _, r := range rows {
 		r.Customers = int64(len(r.buyers))
 		r.LifetimeValue = ratio(r.Revenue, r.Customers)
+		r.buyers = nil
 		rep.Rows = append(rep.Rows, *r)
 	}
 	slices.SortFunc(rep.Rows, func(a, b RevenueRow) int {
@@ -151,6 +157,13 @@ type CrossSellOptions struct {
 	// bought the product for its other customers to be candidates. Zero
 	// means 0.25.
 	MinShare float64 `json:"min_share,omitempty"`
+	// Segment, Where and WhereObject limit the customers considered (in
+	// the shares and as candidates) to the purchases a contact or company
+	// segment, or an ad-hoc filter, selects, as in the revenue report
+	// (see ReportFilter).
+	Segment     string `json:"segment,omitempty"`
+	Where       string `json:"where,omitempty"`
+	WhereObject string `json:"where_object,omitempty"`
 }
 
 // CrossSellReport lists, per group, how many customers bought the product,
@@ -208,8 +221,12 @@ func (w *Workspace) CrossSell(ctx context.Context, o CrossSellOptions) (*CrossSe
 		bought bool
 	}
 	custs := map[buyer]*cust{}
-	err := w.reportRead(ctx, func(s *reportScan) error {
+	sel := selection{report: "cross-sell report", segment: o.Segment, where: o.Where, whereObject: o.WhereObject, objects: purchaseSegmentObjects}
+	err := w.selectRead(ctx, sel, func(s *reportScan) error {
 		return each(s, kindPurchase, func(pu *Purchase) error {
+			if !s.purchaseIn(pu) {
+				return nil
+			}
 			b, co, err := s.purchaseBuyer(pu)
 			if err != nil {
 				return err

@@ -72,8 +72,12 @@ func firstAtOrAfter(steps []lifecycleStep, order []string, min int, except strin
 }
 
 // LifecycleOptions selects a lead conversion or churn report. OwnerIDs
-// selects contacts by owner; GroupBy may be GroupOwner, GroupSource (the
-// lead source) or a period.
+// selects contacts by owner; Segment takes a segment of contacts and
+// counts only its members, and Where does the same with an ad-hoc filter
+// of contacts (WhereObject empty or "contact"); GroupBy may be
+// GroupOwner, GroupSource (the lead source) or a period.
+// Membership is evaluated when the report runs, so a segment on the
+// lifecycle stage selects by the stage contacts have now.
 type LifecycleOptions struct {
 	ReportFilter
 	// Lead, Opportunity, Customer and Churned name the lifecycle stages the
@@ -147,10 +151,10 @@ func (w *Workspace) LeadConversion(ctx context.Context, o LifecycleOptions) (*Le
 	}
 	order := w.info.LifecycleStages
 	rows := map[string]*LeadConversionRow{}
-	err := w.reportRead(ctx, func(s *reportScan) error {
+	err := w.selectRead(ctx, o.selection("lead conversion report", "contact", contactSegmentObjects...), func(s *reportScan) error {
 		var steps []lifecycleStep
 		return each(s, kindContact, func(c *Contact) error {
-			if !o.owner(c.OwnerID) {
+			if !o.owner(c.OwnerID) || !s.contactIn(c) {
 				return nil
 			}
 			var err error
@@ -183,6 +187,7 @@ func (w *Workspace) LeadConversion(ctx context.Context, o LifecycleOptions) (*Le
 		r := rows[g]
 		r.Rate = ratio(r.Converted, r.Leads)
 		r.AvgDays, r.MedianDays = Days(r.days.mean()), Days(r.days.median())
+		r.days = durationStats{}
 		rep.Rows = append(rep.Rows, *r)
 	}
 	return rep, nil
@@ -208,8 +213,8 @@ type ChurnReport struct {
 // one other than the churned stage. AtStart counts the live contacts that
 // were customers at From; Churned those of them that entered the churned
 // stage before To (and whether they came back later does not matter);
-// New the contacts that were not customers at From and were at some time
-// before To; AtEnd the customers at To. ChurnRate is Churned ÷ AtStart and
+// New the contacts that were not customers at From and became customers
+// in [From, To); AtEnd the customers at To. ChurnRate is Churned ÷ AtStart and
 // Retention 1 - ChurnRate (both 0 with no customer at the start).
 type ChurnRow struct {
 	Group     string  `json:"group"`
@@ -240,10 +245,10 @@ func (w *Workspace) Churn(ctx context.Context, o LifecycleOptions) (*ChurnReport
 		return cust >= 0 && i >= cust && st != o.Churned
 	}
 	rows := map[string]*ChurnRow{}
-	err := w.reportRead(ctx, func(s *reportScan) error {
+	err := w.selectRead(ctx, o.selection("churn report", "contact", contactSegmentObjects...), func(s *reportScan) error {
 		var steps []lifecycleStep
 		return each(s, kindContact, func(c *Contact) error {
-			if !o.owner(c.OwnerID) {
+			if !o.owner(c.OwnerID) || !s.contactIn(c) {
 				return nil
 			}
 			var err error

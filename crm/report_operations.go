@@ -15,7 +15,10 @@ import (
 // owner (tasks by assignee, falling back to the owner) and changes by
 // actor. GroupBy may be GroupOwner (the default) or a period; it groups
 // activity volume and ticket resolution, while adoption is always per
-// period (GroupMonth unless GroupBy names another period).
+// period (GroupMonth unless GroupBy names another period). A Segment of
+// any kind (or Where, with WhereObject) keeps the activities linked to a
+// member (through ContactIDs, CompanyIDs or DealIDs, by the segment's
+// kind) and, for adoption, the changes made to a member.
 type OperationsReport struct {
 	Filter     ReportFilter     `json:"filter"`
 	Activities []ActivityVolume `json:"activities"`
@@ -93,8 +96,11 @@ func (w *Workspace) Operations(ctx context.Context, f ReportFilter) (*Operations
 		}
 		return PeriodLabel(f.GroupBy, at)
 	}
-	err := w.reportRead(ctx, func(s *reportScan) error {
+	err := w.selectRead(ctx, f.selection("operations report", "", dealSegmentObjects...), func(s *reportScan) error {
 		err := each(s, kindActivity, func(a *Activity) error {
+			if !s.activityIn(a) {
+				return nil
+			}
 			if a.Type == ActivityTask && !a.Done && !a.DueAt.IsZero() && a.DueAt.Before(now) {
 				who := cmpOr(a.AssigneeID, a.OwnerID)
 				if f.owner(who) {
@@ -157,7 +163,7 @@ func (w *Workspace) Operations(ctx context.Context, f ReportFilter) (*Operations
 			if err := decode(e.Value, &ch); err != nil {
 				return err
 			}
-			if ch.Actor == "" || !f.in(ch.At) || !f.owner(ch.Actor) {
+			if ch.Actor == "" || !f.in(ch.At) || !f.owner(ch.Actor) || !s.changeIn(&ch) {
 				continue
 			}
 			p := PeriodLabel(period, ch.At)
@@ -184,6 +190,7 @@ func (w *Workspace) Operations(ctx context.Context, f ReportFilter) (*Operations
 	for _, g := range sortedKeys(tickets) {
 		t := tickets[g]
 		t.AvgHours, t.MedianHours = t.hours.mean().Hours(), t.hours.median().Hours()
+		t.hours = durationStats{}
 		rep.Tickets = append(rep.Tickets, *t)
 	}
 	for _, g := range sortedKeys(overdue) {
@@ -193,6 +200,7 @@ func (w *Workspace) Operations(ctx context.Context, f ReportFilter) (*Operations
 		a := adoption[p]
 		a.ActiveUsers = int64(len(a.actors))
 		a.PerUser = ratio(a.Updates, a.ActiveUsers)
+		a.actors = nil
 		rep.Adoption = append(rep.Adoption, *a)
 	}
 	return rep, nil

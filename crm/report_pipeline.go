@@ -43,8 +43,10 @@ type PipelineRow struct {
 // expected close date (deals without one are included only when both
 // bounds are zero); GroupPeriod groups by the expected close date, so
 // GroupMonth gives the pipeline by expected close month. Won and lost
-// deals are not in the pipeline. Rows come in group order, then pipeline,
-// stage order and currency.
+// deals are not in the pipeline. A Segment or Where selects deals: by
+// the deal, its company or any of its contacts, as ReportFilter.Segment
+// says. Rows come in group order, then pipeline, stage order and
+// currency.
 func (w *Workspace) Pipeline(ctx context.Context, f ReportFilter) (*PipelineReport, error) {
 	if err := f.check("pipeline report", dealGroups...); err != nil {
 		return nil, err
@@ -53,7 +55,7 @@ func (w *Workspace) Pipeline(ctx context.Context, f ReportFilter) (*PipelineRepo
 	rows := map[rowKey]*PipelineRow{}
 	perGroup := map[string]int64{}
 	bounded := !f.From.IsZero() || !f.To.IsZero()
-	err := w.reportRead(ctx, func(s *reportScan) error {
+	err := w.selectRead(ctx, f.selection("pipeline report", "deal", dealSegmentObjects...), func(s *reportScan) error {
 		return s.deals(&f, func(d *Deal) error {
 			if d.Status != DealOpen {
 				return nil

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/crmkit/crmkit/store"
@@ -119,7 +120,9 @@ type AccuracyRow struct {
 
 // ForecastAccuracy reruns a snapshot's forecast and compares (see
 // AccuracyRow). Groups that appear in only one of the two have zeros on
-// the other side.
+// the other side. A forecast restricted to a segment reruns with the
+// segment's members as they are now, and fails as Forecast does (an error
+// matching ErrNotFound) once the segment is deleted.
 func (w *Workspace) ForecastAccuracy(ctx context.Context, snapshotID string) (*AccuracyReport, error) {
 	sn, err := w.Snapshot(ctx, snapshotID)
 	if err != nil {
@@ -165,11 +168,13 @@ func (w *Workspace) ForecastAccuracy(ctx context.Context, snapshotID string) (*A
 	return rep, nil
 }
 
-// WriteCSV writes the accuracy report as CSV.
+// WriteCSV writes the accuracy report as CSV, one line per row; the team
+// column tells a team's row from an owner's of the same name, as in the
+// forecast's CSV.
 func (r *AccuracyReport) WriteCSV(w io.Writer) error {
 	rows := make([][]string, len(r.Rows))
 	for i, x := range r.Rows {
-		rows[i] = []string{x.Group, x.Currency, itoa(x.Forecast), itoa(x.Commit), itoa(x.Actual), itoa(x.Error), ftoa(x.AbsPctError)}
+		rows[i] = []string{x.Group, strconv.FormatBool(x.Team), x.Currency, itoa(x.Forecast), itoa(x.Commit), itoa(x.Actual), itoa(x.Error), ftoa(x.AbsPctError)}
 	}
-	return writeCSV(w, []string{"group", "currency", "forecast", "commit", "actual", "error", "abs_pct_error"}, rows)
+	return writeCSV(w, []string{"group", "team", "currency", "forecast", "commit", "actual", "error", "abs_pct_error"}, rows)
 }

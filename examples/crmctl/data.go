@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,12 +192,27 @@ func exportCmd(fs *flag.FlagSet) func(*env, []string) error {
 	format := fs.String("format", "", "`format`: csv or jsonl (default: from --out, else csv)")
 	out := fs.String("out", "", "write to `FILE` (default standard output)")
 	deleted := fs.Bool("deleted", false, "export the soft-deleted records instead of the live ones")
+	segRef := fs.String("segment", "", "export only the members of this segment (`ID or name`; contacts, companies or deals)")
+	where := fs.String("where", "", "export only the records matching this `filter` (contacts, companies or deals)")
 	return func(e *env, args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
 		}
 		if err := checkObject(*object); err != nil {
 			return err
+		}
+		if *segRef != "" || *where != "" {
+			if err := checkFilterObject(*object); err != nil {
+				return err
+			}
+			if *deleted {
+				return usagef("--deleted cannot be combined with --segment or --where: segments hold live records")
+			}
+		}
+		if *where != "" {
+			if _, err := parseWhere(*where); err != nil {
+				return err
+			}
 		}
 		f, err := parseFormat(*format, *out)
 		if err != nil {
@@ -207,6 +223,17 @@ func exportCmd(fs *flag.FlagSet) func(*env, []string) error {
 			return err
 		}
 		defer closeFn()
+		opts := crmio.ExportOptions{Object: *object, Format: f, List: crm.ListOptions{Deleted: *deleted}, Where: *where}
+		if *segRef != "" {
+			seg, err := findSegment(e, ws, *segRef)
+			if err != nil {
+				return err
+			}
+			if seg.Object != *object {
+				return usagef("segment %q holds %ss, not %ss", *segRef, seg.Object, *object)
+			}
+			opts.Segment = seg.ID
+		}
 		w := e.stdout
 		var fh *os.File
 		if *out != "" && *out != "-" {
@@ -223,10 +250,10 @@ func exportCmd(fs *flag.FlagSet) func(*env, []string) error {
 			header = 1
 		}
 		rc.onWrite = func(rows, bytes int64) { bar.update(max(rows-header, 0), bytes) }
-		n, err := crmio.Export(e.ctx, ws, rc, crmio.ExportOptions{Object: *object, Format: f, List: crm.ListOptions{Deleted: *deleted}})
+		n, err := crmio.Export(e.ctx, ws, rc, opts)
 		if err != nil {
 			bar.stop()
-			return err
+			return filterUsage(err)
 		}
 		bar.done(int64(n), rc.bytes)
 		if fh != nil {
@@ -295,28 +322,22 @@ var labelTitle = map[string]string{
 func eachRecord(e *env, ws *crm.Workspace, object string, o crm.ListOptions, fn func(id, label string, r any) error) error {
 	switch object {
 	case crmio.ObjectContact:
-		return each(ws.Contacts().List(e.ctx, o), func(c crm.Contact) (string, string) {
-			return c.ID, strings.TrimSpace(c.FirstName+" "+c.LastName) + "\t" + first(c.Emails)
-		}, fn)
+		return each(ws.Contacts().List(e.ctx, o), fn)
 	case crmio.ObjectCompany:
-		return each(ws.Companies().List(e.ctx, o), func(c crm.Company) (string, string) { return c.ID, c.Name + "\t" + c.Domain }, fn)
+		return each(ws.Companies().List(e.ctx, o), fn)
 	case crmio.ObjectDeal:
-		return each(ws.Deals().List(e.ctx, o), func(d crm.Deal) (string, string) {
-			return d.ID, d.Name + "\t" + crmio.FormatMoney(d.Amount) + "\t" + string(d.Status)
-		}, fn)
+		return each(ws.Deals().List(e.ctx, o), fn)
 	default:
-		return each(ws.Activities().List(e.ctx, o), func(a crm.Activity) (string, string) {
-			return a.ID, string(a.Type) + "\t" + a.OccurredAt.Format("2006-01-02 15:04") + "\t" + a.Subject
-		}, fn)
+		return each(ws.Activities().List(e.ctx, o), fn)
 	}
 }
 
-func each[T any](seq func(func(T, error) bool), label func(T) (string, string), fn func(id, label string, r any) error) error {
+func each[T any](seq iter.Seq2[T, error], fn func(id, label string, r any) error) error {
 	for r, err := range seq {
 		if err != nil {
 			return err
 		}
-		id, l := label(r)
+		id, l := recordRow(r)
 		if err := fn(id, l, r); err != nil {
 			return err
 		}
@@ -324,84 +345,25 @@ func each[T any](seq func(func(T, error) bool), label func(T) (string, string), 
 	return nil
 }
 
+// recordRow returns a record's ID and its table cells (tab-separated, as
+// labelTitle names them).
+func recordRow(r any) (id, cells string) {
+	switch r := r.(type) {
+	case crm.Contact:
+		return r.ID, strings.TrimSpace(r.FirstName+" "+r.LastName) + "\t" + first(r.Emails)
+	case crm.Company:
+		return r.ID, r.Name + "\t" + r.Domain
+	case crm.Deal:
+		return r.ID, r.Name + "\t" + crmio.FormatMoney(r.Amount) + "\t" + string(r.Status)
+	case crm.Activity:
+		return r.ID, string(r.Type) + "\t" + r.OccurredAt.Format("2006-01-02 15:04") + "\t" + r.Subject
+	}
+	return "", ""
+}
+
 func first(s []string) string {
 	if len(s) == 0 {
 		return ""
 	}
 	return s[0]
-}
-
-func getCmd(fs *flag.FlagSet) func(*env, []string) error {
-	wsID := fs.String("workspace", "", "workspace `ID` (required)")
-	object := fs.String("object", "", "record `kind` for --id (default: from the ID's prefix)")
-	id := fs.String("id", "", "the record's `ID`")
-	email := fs.String("email", "", "the contact's `email`")
-	domain := fs.String("domain", "", "the company's `domain`")
-	return func(e *env, args []string) error {
-		if err := noArgs(args); err != nil {
-			return err
-		}
-		given := 0
-		for _, s := range []string{*id, *email, *domain} {
-			if s != "" {
-				given++
-			}
-		}
-		if given != 1 {
-			return usagef("give exactly one of --id, --email, --domain")
-		}
-		ws, closeFn, err := e.workspace(*wsID)
-		if err != nil {
-			return err
-		}
-		defer closeFn()
-		var r any
-		switch {
-		case *email != "":
-			r, err = ws.Contacts().GetByEmail(e.ctx, *email)
-		case *domain != "":
-			r, err = ws.Companies().GetByDomain(e.ctx, *domain)
-		default:
-			r, err = getByID(e, ws, *object, *id)
-		}
-		if err != nil {
-			return err
-		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	}
-}
-
-// idPrefixes are the ID prefixes the CRM gives each kind.
-var idPrefixes = map[string]string{
-	"con_": crmio.ObjectContact, "com_": crmio.ObjectCompany, "deal_": crmio.ObjectDeal,
-	"act_": crmio.ObjectActivity, "pur_": crmio.ObjectPurchase,
-}
-
-func getByID(e *env, ws *crm.Workspace, object, id string) (any, error) {
-	if object == "" {
-		for p, o := range idPrefixes {
-			if strings.HasPrefix(id, p) {
-				object = o
-			}
-		}
-		if object == "" {
-			return nil, usagef("cannot tell the kind of %q from its prefix: give --object", id)
-		}
-	} else if err := checkObject(object); err != nil {
-		return nil, err
-	}
-	switch object {
-	case crmio.ObjectContact:
-		return ws.Contacts().Get(e.ctx, id)
-	case crmio.ObjectCompany:
-		return ws.Companies().Get(e.ctx, id)
-	case crmio.ObjectDeal:
-		return ws.Deals().Get(e.ctx, id)
-	case crmio.ObjectActivity:
-		return ws.Activities().Get(e.ctx, id)
-	default:
-		return ws.Purchases().Get(e.ctx, id)
-	}
 }

@@ -1,7 +1,12 @@
 // Command crmctl administers a crmkit store from the command line: it
 // lists and creates workspaces, imports and exports records as CSV or
 // JSON Lines, lists and looks up records, backs up and restores
-// workspaces, and checks (and repairs) a workspace's indexes.
+// workspaces, and checks (and repairs) a workspace's indexes. It also
+// looks after the data's quality (duplicates, merge), answers data
+// subjects' requests (privacy export, privacy erase), selects records
+// with the segmentation filter language (segment query, list, members,
+// create, delete) and runs the reports (report pipeline, forecast,
+// conversion, lead-conversion, churn, revenue, cross-sell, operations).
 //
 //	crmctl --dir ./data workspace create --id acme --name "Acme Inc"
 //	crmctl --dir ./data import --workspace acme --object contact contacts.csv
@@ -9,6 +14,12 @@
 //	crmctl --dir ./data backup --out acme.crmbk --workspace acme
 //	crmctl --postgres "$DSN" restore acme.crmbk
 //	crmctl --dir ./data check --workspace acme --repair
+//	crmctl --dir ./data duplicates --workspace acme --object contact --min-score 0.8
+//	crmctl --dir ./data merge --workspace acme --object contact --keep con_1 --drop con_2
+//	crmctl --dir ./data privacy export --workspace acme --id con_1 --out ada.json
+//	crmctl --dir ./data privacy erase --workspace acme --id con_1 --yes
+//	crmctl --dir ./data segment query --workspace acme --object contact --where 'lifecycle = "lead"' --count
+//	crmctl --dir ./data report forecast --workspace acme --from 2026-04-01 --to 2026-07-01 --svg q2.svg
 //
 // The store is a Badger directory (--dir) or a PostgreSQL database
 // (--postgres DSN, optionally --schema). Store flags may come before the
@@ -16,8 +27,8 @@
 //
 // Exit codes: 0 success; 1 failure (nothing or only part of the work was
 // done, the message says which); 2 usage error (unknown command or flag,
-// missing argument); 3 partial success (an import rejected rows, a check
-// found drift it did not repair).
+// missing argument, an option the command refuses); 3 partial success
+// (an import rejected rows, a check found drift it did not repair).
 //
 // Long imports, exports, backups and restores draw a progress bar with
 // the rate on standard error when it is a terminal, or always with
@@ -29,6 +40,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -93,7 +105,7 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{
+	cmds := []command{
 		{"workspace list", "", "list the workspaces", workspaceList},
 		{"workspace create", "--id ID [--name NAME]", "create a workspace", workspaceCreate},
 		{"import", "--workspace ID --object KIND [FILE]", "import records from CSV or JSON Lines (standard input without FILE)", importCmd},
@@ -104,7 +116,17 @@ func commands() []command {
 		{"restore", "[--workspace ID]... [--replace] FILE", "restore workspaces from a backup file", restoreCmd},
 		{"verify", "FILE", "verify a backup file without restoring it", verifyCmd},
 		{"check", "--workspace ID [--repair]", "check a workspace's indexes and counters against its records", checkCmd},
+		{"duplicates", "--workspace ID --object contact|company [--min-score X] [--format table|json]", "list likely duplicate pairs with their score and reasons", duplicatesCmd},
+		{"merge", "--workspace ID --object contact|company --keep ID --drop ID [--prefer-drop FIELD,...]", "merge one record into another and print the survivor as JSON", mergeCmd},
+		{"privacy export", "--workspace ID --id CONTACT_ID [--out FILE]", "write everything held about a contact as one JSON document", privacyExportCmd},
+		{"privacy erase", "--workspace ID --id CONTACT_ID --yes", "erase a contact and what identifies them, permanently", privacyEraseCmd},
+		{"segment query", "--workspace ID --object KIND --where FILTER [--count] [--limit N]", "list or count the records that match a filter", segmentQueryCmd},
+		{"segment list", "--workspace ID [--object KIND]", "list the saved segments", segmentListCmd},
+		{"segment members", "--workspace ID --segment ID [--count] [--limit N]", "list or count a saved segment's members", segmentMembersCmd},
+		{"segment create", "--workspace ID --name NAME --object KIND (--where FILTER | --static)", "save a segment", segmentCreateCmd},
+		{"segment delete", "--workspace ID --segment ID", "delete a saved segment", segmentDeleteCmd},
 	}
+	return append(cmds, reportCommands()...)
 }
 
 // usageError is a mistake in the command line: exit code 2.
@@ -219,8 +241,12 @@ func findCommand(args []string) (command, []string, bool) {
 func topUsage(w io.Writer, top *flag.FlagSet) {
 	fmt.Fprintln(w, "Usage: crmctl [store flags] COMMAND [flags] [arguments]")
 	fmt.Fprintln(w, "\nCommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-17s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nStore flags (also accepted after the command):")
 	top.SetOutput(w)
@@ -310,4 +336,26 @@ func (m *multiFlag) String() string { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error {
 	*m = append(*m, s)
 	return nil
+}
+
+// listFlag collects a flag given as a comma-separated list, repeatable:
+// --owner ann,bob --owner cy is [ann bob cy].
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
