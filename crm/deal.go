@@ -185,7 +185,40 @@ func dealIndexes(w *Workspace, d *Deal, ix []indexEntry) []indexEntry {
 	if d.OwnerID != "" {
 		ix = append(ix, plainEntry("owner_id", w.indexKey('d', "owner").str(d.OwnerID), d.ID))
 	}
+	if d.Status == DealOpen {
+		ix = append(ix, openDealEntry(w, d))
+	}
 	return ix
+}
+
+// openDealEntry is the entry of an open deal in the pipeline aggregate:
+// per pipeline, stage, currency, owner and expected close month, a counter
+// of the open deals and one of their amounts, kept in the write's
+// transaction, so the pipeline report reads a few counters instead of
+// every deal. The entry's key ends in the amount and the deal's ID, so a
+// change of amount replaces the entry and moves the sum.
+func openDealEntry(w *Workspace, d *Deal) indexEntry {
+	tuple := key{}.str(d.PipelineID).str(d.StageID).str(d.Amount.Currency).str(d.OwnerID).str(closeMonth(d.CloseDate))
+	e := plainEntry("pipeline", append(w.indexKey('d', pipeAggIndex), tuple...).int(d.Amount.Amount), d.ID)
+	e.count = append(w.countKey('d', pipeAggIndex), tuple...)
+	e.sum = append(w.countKey('d', pipeSumIndex), tuple...)
+	e.amount = d.Amount.Amount
+	return e
+}
+
+// The names of the pipeline aggregate's index and its counters.
+const (
+	pipeAggIndex = "pipe"
+	pipeSumIndex = "pipe.sum"
+)
+
+// closeMonth is the expected close month of a deal as "2026-05", or ""
+// without a date.
+func closeMonth(d Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d", d.Year, int(d.Month))
 }
 
 // Deals manages a workspace's deals.

@@ -238,7 +238,7 @@ func applyCounts(t *txn, code byte, oldIx, newIx []indexEntry, oldSet map[string
 		if e.count != nil && !seen[string(e.key)] {
 			seen[string(e.key)] = true
 			if _, had := oldSet[string(e.key)]; !had {
-				deltas[string(e.count)]++
+				e.addTo(deltas, 1)
 			}
 		}
 	}
@@ -247,7 +247,7 @@ func applyCounts(t *txn, code byte, oldIx, newIx []indexEntry, oldSet map[string
 		if e.count != nil && !seen[string(e.key)] {
 			seen[string(e.key)] = true
 			if !newSet[string(e.key)] {
-				deltas[string(e.count)]--
+				e.addTo(deltas, -1)
 			}
 		}
 	}
@@ -263,6 +263,15 @@ func applyCounts(t *txn, code byte, oldIx, newIx []indexEntry, oldSet map[string
 		}
 	}
 	return nil
+}
+
+// addTo adds the counter changes of the entry appearing (sign 1) or going
+// (sign -1) to deltas.
+func (e *indexEntry) addTo(deltas map[string]int64, sign int64) {
+	deltas[string(e.count)] += sign
+	if e.sum != nil {
+		deltas[string(e.sum)] += sign * e.amount
+	}
 }
 
 func addCount(tx store.Tx, k []byte, d int64) error {
@@ -285,10 +294,7 @@ func readCount(tx store.Reader, k []byte) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(b) != 8 {
-		return 0, fmt.Errorf("crm: corrupt counter %q", k)
-	}
-	return int64(binary.BigEndian.Uint64(b)), nil
+	return counterValue(k, b)
 }
 
 // IndexDef defines a composite index of one object kind: the tuple of its

@@ -36,6 +36,10 @@ type indexEntry struct {
 	value []byte
 	// count, if set, is the counter this entry adds one to (see index.go).
 	count key
+	// sum, if set, is a counter this entry adds amount to: with count, an
+	// aggregate the write path keeps (see dealIndexes).
+	sum    key
+	amount int64
 }
 
 // kind describes one object type to the generic record code.

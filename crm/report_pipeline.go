@@ -47,7 +47,17 @@ type PipelineRow struct {
 // the deal, its company or any of its contacts, as ReportFilter.Segment
 // says. Rows come in group order, then pipeline, stage order and
 // currency.
+//
+// The report reads counters the write path keeps when it can (see
+// aggregatesAnswer) and streams the deals otherwise; both give the same
+// rows.
 func (w *Workspace) Pipeline(ctx context.Context, f ReportFilter) (*PipelineReport, error) {
+	return w.pipelineReport(ctx, f, true)
+}
+
+// pipelineReport is Pipeline, reading the pipeline aggregate only if
+// aggregates is true.
+func (w *Workspace) pipelineReport(ctx context.Context, f ReportFilter, aggregates bool) (*PipelineReport, error) {
 	if err := f.check("pipeline report", dealGroups...); err != nil {
 		return nil, err
 	}
@@ -55,7 +65,51 @@ func (w *Workspace) Pipeline(ctx context.Context, f ReportFilter) (*PipelineRepo
 	rows := map[rowKey]*PipelineRow{}
 	perGroup := map[string]int64{}
 	bounded := !f.From.IsZero() || !f.To.IsZero()
+	// add counts count open deals worth amount in one group, pipeline,
+	// stage and currency.
+	add := func(s *reportScan, g, pipelineID, stageID, currency string, count, amount int64) error {
+		k := rowKey{g, pipelineID, stageID, currency}
+		r := rows[k]
+		if r == nil {
+			pl, err := s.pipeline(pipelineID)
+			if err != nil {
+				return err
+			}
+			st, _ := pl.Stage(stageID)
+			r = &PipelineRow{Group: g, PipelineID: pipelineID, StageID: st.ID, Stage: st.Name, Probability: st.Probability,
+				Currency: currency, stageOrder: slices.IndexFunc(pl.Stages, func(x Stage) bool { return x.ID == st.ID })}
+			rows[k] = r
+		}
+		r.Count += count
+		r.Amount += amount
+		r.weighted100 += amount * int64(r.Probability)
+		perGroup[g] += count
+		return nil
+	}
 	err := w.selectRead(ctx, f.selection("pipeline report", "deal", dealSegmentObjects...), func(s *reportScan) error {
+		if aggregates && aggregatesAnswer(&f) {
+			groups, ok, err := s.openGroups()
+			if err != nil {
+				return err
+			}
+			if ok {
+				for _, og := range groups {
+					if (f.PipelineID != "" && og.pipelineID != f.PipelineID) || !f.owner(og.ownerID) ||
+						(bounded && (og.month.IsZero() || !f.in(og.month))) {
+						continue
+					}
+					d := Deal{PipelineID: og.pipelineID, StageID: og.stageID, OwnerID: og.ownerID}
+					g, err := s.dealGroup(f.GroupBy, &d, og.month)
+					if err != nil {
+						return err
+					}
+					if err := add(s, g, og.pipelineID, og.stageID, og.currency, og.count, og.amount); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
 		return s.deals(&f, func(d *Deal) error {
 			if d.Status != DealOpen {
 				return nil
@@ -71,23 +125,7 @@ func (w *Workspace) Pipeline(ctx context.Context, f ReportFilter) (*PipelineRepo
 			if err != nil {
 				return err
 			}
-			pl, err := s.pipeline(d.PipelineID)
-			if err != nil {
-				return err
-			}
-			k := rowKey{g, d.PipelineID, d.StageID, d.Amount.Currency}
-			r := rows[k]
-			if r == nil {
-				st, _ := pl.Stage(d.StageID)
-				r = &PipelineRow{Group: g, PipelineID: d.PipelineID, StageID: st.ID, Stage: st.Name, Probability: st.Probability,
-					Currency: d.Amount.Currency, stageOrder: slices.IndexFunc(pl.Stages, func(x Stage) bool { return x.ID == st.ID })}
-				rows[k] = r
-			}
-			r.Count++
-			r.Amount += d.Amount.Amount
-			r.weighted100 += d.Amount.Amount * int64(r.Probability)
-			perGroup[g]++
-			return nil
+			return add(s, g, d.PipelineID, d.StageID, d.Amount.Currency, 1, d.Amount.Amount)
 		})
 	})
 	if err != nil {
