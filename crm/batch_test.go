@@ -1,6 +1,7 @@
 package crm_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -101,4 +102,19 @@ func TestDealsUpdateManyRecordsEachMove(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 3, won, "each deal moved to won emits its event")
+}
+
+func TestUpdateManyInADeletedWorkspaceFailsWhole(t *testing.T) {
+	e := setup(t)
+	cs, err := e.ws.Contacts().CreateMany(e.ctx, []crm.Contact{{FirstName: "A"}, {FirstName: "B"}})
+	require.NoError(t, err)
+	require.NoError(t, e.crm.DeleteWorkspace(e.ctx, "acme"))
+	_, err = e.ws.Contacts().UpdateMany(e.ctx, []string{cs[0].ID, cs[1].ID}, func(c *crm.Contact) error {
+		c.LeadSource = "x"
+		return nil
+	})
+	require.ErrorIs(t, err, crm.ErrNotFound)
+	var be *crm.BatchError
+	assert.False(t, errors.As(err, &be), "the workspace is missing, not each contact: %v", err)
+	assert.Contains(t, err.Error(), "workspace")
 }

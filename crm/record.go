@@ -566,7 +566,8 @@ func isInvalid(err error) bool { return errors.Is(err, ErrInvalid) }
 // batch runs write for the items 0..n-1, up to batchSize of them per
 // transaction. An item whose error skip accepts leaves no trace and is
 // reported in a *BatchError; any other error stops the batch, returning
-// the items of the committed transactions before it.
+// the items of the committed transactions before it, joined with the
+// *BatchError of the items those refused.
 func (o objects[T]) batch(ctx context.Context, n int, skip func(error) bool, write func(t *txn, i int) (T, error)) ([]T, error) {
 	const batchSize = 256
 	out := make([]T, n)
@@ -576,6 +577,10 @@ func (o objects[T]) batch(ctx context.Context, n int, skip func(error) bool, wri
 		var chunkBad []ItemError
 		_, err := o.w.write(ctx, func(t *txn) error {
 			chunkBad = chunkBad[:0]
+			// A missing workspace fails the batch, never one item.
+			if err := t.checkWorkspace(); err != nil {
+				return err
+			}
 			for i := start; i < end; i++ {
 				r, err := write(t, i)
 				if err != nil {
@@ -590,6 +595,9 @@ func (o objects[T]) batch(ctx context.Context, n int, skip func(error) bool, wri
 			return nil
 		})
 		if err != nil {
+			if len(bad) > 0 {
+				err = errors.Join(err, &BatchError{Items: bad})
+			}
 			return out[:start], err
 		}
 		bad = append(bad, chunkBad...)

@@ -50,7 +50,12 @@ type PipelineRow struct {
 //
 // The report reads counters the write path keeps when it can (see
 // aggregatesAnswer) and streams the deals otherwise; both give the same
-// rows.
+// rows. A store written by an earlier version, without the counters, is
+// detected (they do not add up to the open deals) and streamed until
+// Check with Repair has rebuilt them. Processes of an earlier version
+// writing to a shared store meanwhile (a rolling upgrade) can leave the
+// counters wrong without that showing: run Check with Repair once the
+// last of them has stopped.
 func (w *Workspace) Pipeline(ctx context.Context, f ReportFilter) (*PipelineReport, error) {
 	return w.pipelineReport(ctx, f, true)
 }

@@ -231,15 +231,16 @@ func exportRecords[T any](ctx context.Context, ws *crm.Workspace, o ExportOption
 	if o.Object != ObjectContact && o.Object != ObjectCompany && o.Object != ObjectDeal {
 		return nil, fmt.Errorf("%w: a %s export cannot be limited to a segment or a filter (only contacts, companies and deals)", ErrOptions, o.Object)
 	}
-	var where *crm.Query
+	var where filter.Expr
 	if o.Where != "" {
 		e, err := filter.Parse(o.Where)
 		if err != nil {
 			return nil, fmt.Errorf("%w: where: %w", ErrOptions, err)
 		}
-		where = ws.Query(o.Object, e)
+		where = e
 	}
 	var members iter.Seq2[crm.Member, error]
+	var also *crm.Query // a filter members must match too (static segments)
 	if o.Segment != "" {
 		seg, err := ws.Segments().Get(ctx, o.Segment)
 		if err != nil {
@@ -248,10 +249,31 @@ func exportRecords[T any](ctx context.Context, ws *crm.Workspace, o ExportOption
 		if seg.Object != o.Object {
 			return nil, fmt.Errorf("%w: segment %s holds %ss, not %ss", ErrOptions, o.Segment, seg.Object, o.Object)
 		}
-		members = ws.Segments().Members(ctx, o.Segment, "")
-	} else {
-		members = where.Members(ctx, "")
-		where = nil
+		switch {
+		case where == nil:
+			members = ws.Segments().Members(ctx, o.Segment, "")
+		case seg.Static:
+			members, also = ws.Segments().Members(ctx, o.Segment, ""), ws.Query(o.Object, where)
+		default:
+			// A dynamic segment and a filter are one query: both filters.
+			segExpr, err := filter.Parse(seg.Filter)
+			if err != nil {
+				return nil, fmt.Errorf("crmio: segment %s: %w", o.Segment, err)
+			}
+			where = filter.And(segExpr, where)
+		}
+	}
+	if members == nil {
+		q := ws.Query(o.Object, where)
+		// A filter naming an unknown field, or comparing a field with a
+		// value of another type, is refused before anything is written.
+		if _, err := q.Explain(ctx); err != nil {
+			if errors.Is(err, filter.ErrInvalid) {
+				return nil, fmt.Errorf("%w: where: %w", ErrOptions, err)
+			}
+			return nil, err
+		}
+		members = q.Members(ctx, "")
 	}
 	return func(yield func(T, error) bool) {
 		var zero T
@@ -260,8 +282,8 @@ func exportRecords[T any](ctx context.Context, ws *crm.Workspace, o ExportOption
 				yield(zero, err)
 				return
 			}
-			if where != nil {
-				ok, err := where.Contains(ctx, m.ID)
+			if also != nil {
+				ok, err := also.Contains(ctx, m.ID)
 				if err != nil {
 					yield(zero, err)
 					return

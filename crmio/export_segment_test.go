@@ -70,16 +70,21 @@ func TestExportSegmentAndWhere(t *testing.T) {
 
 		static, err := ws.Segments().Create(ctx, crm.Segment{Name: "Picked", Object: "contact", Static: true})
 		require.NoError(t, err)
-		require.NoError(t, ws.Segments().Add(ctx, static.ID, cs[1].ID, cs[3].ID))
+		require.NoError(t, ws.Segments().Add(ctx, static.ID, cs[1].ID, cs[3].ID, cs[5].ID))
 		got, err = exportEmails(t, ws, crmio.ExportOptions{Segment: static.ID})
 		require.NoError(t, err)
-		assert.Equal(t, []string{"p1@example.com", "p3@example.com"}, got)
+		assert.Equal(t, []string{"p1@example.com", "p3@example.com", "p5@example.com"}, got)
+		got, err = exportEmails(t, ws, crmio.ExportOptions{Segment: static.ID, Where: `lifecycle = "customer"`})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"p5@example.com"}, got, "a static segment and a filter")
 
 		// Bad options are refused before anything is written.
 		_, err = exportEmails(t, ws, crmio.ExportOptions{Segment: "seg_missing"})
 		assert.ErrorIs(t, err, crm.ErrNotFound)
 		_, err = exportEmails(t, ws, crmio.ExportOptions{Where: `lifecycle = `})
 		assert.ErrorIs(t, err, crmio.ErrOptions)
+		_, err = exportEmails(t, ws, crmio.ExportOptions{Where: `shoe_size = 4`})
+		assert.ErrorIs(t, err, crmio.ErrOptions, "an unknown field")
 		deals, err := ws.Segments().Create(ctx, crm.Segment{Name: "Big deals", Object: "deal", Filter: `amount > 100`})
 		require.NoError(t, err)
 		_, err = exportEmails(t, ws, crmio.ExportOptions{Segment: deals.ID})
