@@ -123,6 +123,6 @@
 // outbox, in the batch's transaction. On the embedded Badger store the
 // default memtable of 8 MiB makes the engine flush and compact often
 // during a large import; a store opened for a bulk load with
-// badger.WithMemTableSize(64 << 20) imports about twice as fast, for about
-// 300 MiB more memory while the load runs.
+// badger.WithMemTableSize(64 << 20) imports 1.5 to 2 times as fast, for
+// several hundred MiB more memory while the load runs.
 package crmio
