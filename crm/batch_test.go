@@ -118,3 +118,37 @@ func TestUpdateManyInADeletedWorkspaceFailsWhole(t *testing.T) {
 	assert.False(t, errors.As(err, &be), "the workspace is missing, not each contact: %v", err)
 	assert.Contains(t, err.Error(), "workspace")
 }
+
+func TestUpdateManyStoppedKeepsTheRefusalsBefore(t *testing.T) {
+	e := setup(t)
+	var in []crm.Contact
+	for i := range 300 {
+		in = append(in, crm.Contact{FirstName: fmt.Sprint("P", i)})
+	}
+	cs, err := e.ws.Contacts().CreateMany(e.ctx, in)
+	require.NoError(t, err)
+	ids := []string{"c_missing"}
+	for _, c := range cs[1:] {
+		ids = append(ids, c.ID)
+	}
+	boom := errors.New("boom")
+	out, err := e.ws.Contacts().UpdateMany(e.ctx, ids, func(c *crm.Contact) error {
+		if c.ID == ids[290] {
+			return boom
+		}
+		c.LeadSource = "bulk"
+		return nil
+	})
+	require.ErrorIs(t, err, boom)
+	var be *crm.BatchError
+	require.ErrorAs(t, err, &be, "the first transaction's refusal is still reported")
+	require.Len(t, be.Items, 1)
+	assert.Equal(t, 0, be.Items[0].Index)
+	assert.Len(t, out, 256, "the first transaction committed")
+	got, err := e.ws.Contacts().Get(e.ctx, ids[255])
+	require.NoError(t, err)
+	assert.Equal(t, "bulk", got.LeadSource)
+	got, err = e.ws.Contacts().Get(e.ctx, ids[256])
+	require.NoError(t, err)
+	assert.Empty(t, got.LeadSource, "the stopped transaction wrote nothing")
+}

@@ -187,7 +187,10 @@ func (s *Contacts) CreateMany(ctx context.Context, cs []Contact) ([]Contact, err
 // error matching ErrInvalid to refuse one) is skipped and reported in a
 // *BatchError with its index in ids; the others are saved and returned in
 // input order (the skipped ones as zero values). mutate may run more than
-// once for an ID if a transaction is retried after a conflict.
+// once for an ID if a transaction is retried after a conflict. Any other
+// error (a missing workspace, a failing store) stops the edit: the
+// contacts of the transactions committed before it are returned, and the
+// error is joined with a *BatchError of the ones those refused.
 func (s *Contacts) UpdateMany(ctx context.Context, ids []string, mutate func(*Contact) error) ([]Contact, error) {
 	return s.o.updateMany(ctx, ids, mutate)
 }
