@@ -149,6 +149,43 @@ type Tx interface {
 	Writer
 }
 
+// Appender is an optional capability of the transactions a store passes to
+// Update: a log numbered in commit order, written without reading a shared
+// head key, so that any number of concurrent writers append to one log
+// without conflicting. Find it by type assertion on the Tx
+// (tx.(store.Appender)); the conformance suite tests it where a backend
+// offers it.
+type Appender interface {
+	// Append stores value at the key prefix+seq, where seq is an 8-byte
+	// big-endian number the store assigns when the transaction commits.
+	// Once Update has returned nil, *seq holds the number (it is
+	// meaningless otherwise). The numbers obey:
+	//
+	//   - Within a transaction, each Append gets a greater number than the
+	//     one before it.
+	//   - Commit order: a transaction whose Update returned before another
+	//     began gets smaller numbers under every prefix.
+	//   - Never reused: every number is greater than every number the
+	//     store assigned before, under any prefix, even after the keys
+	//     were deleted and the store was closed and opened again. Numbers
+	//     may skip values.
+	//   - Monotone visibility: a snapshot that holds prefix+n holds every
+	//     committed prefix+m with m < n. A reader that has consumed a log
+	//     up to n never finds a new key below n later.
+	//   - No conflicts: Append adds nothing to the transaction's read set,
+	//     and concurrent appenders of the same prefix never make each
+	//     other fail with ErrConflict.
+	//
+	// The appended key is not visible to the transaction itself. A
+	// transaction that fails or is discarded appends nothing. In View,
+	// Append returns ErrReadOnly; a prefix whose key would exceed
+	// MaxKeySize is refused with ErrKeyTooLarge.
+	Append(prefix, value []byte, seq *uint64) error
+}
+
+// SeqSize is the length of the number Append adds to a prefix.
+const SeqSize = 8
+
 // Entry is one key-value pair yielded by Scan.
 type Entry struct {
 	Key   []byte
