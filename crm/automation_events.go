@@ -10,8 +10,8 @@ import (
 )
 
 // handle is a workspace handle for background work.
-func (a *Automation) handle(ws string) *Workspace {
-	return &Workspace{crm: a.c, info: WorkspaceInfo{ID: ws}, prefix: wsKey(ws)}
+func (a *Automation) handle(ctx context.Context, ws string) (*Workspace, error) {
+	return a.c.handle(ctx, ws)
 }
 
 // consume is the rules' outbox consumer: one workspace's events in
@@ -20,9 +20,12 @@ func (a *Automation) consume(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	w := a.handle(events[0].Workspace)
+	w, err := a.handle(ctx, events[0].Workspace)
+	if err != nil {
+		return err
+	}
 	var cfg *automationConfig
-	err := w.read(ctx, func(tx store.Tx) error {
+	err = w.read(ctx, func(tx store.Tx) error {
 		var err error
 		cfg, err = a.config(tx, w)
 		return err

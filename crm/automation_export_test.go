@@ -14,7 +14,10 @@ import (
 func DeliverWithoutAck(t testing.TB, a *Automation, ws string) int {
 	t.Helper()
 	ctx := context.Background()
-	w := a.handle(ws)
+	w, err := a.handle(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, batch, err := a.d.pending(ctx, w, automationConsumer)
 	if err == nil {
 		err = a.consume(ctx, batch)
@@ -29,9 +32,12 @@ func DeliverWithoutAck(t testing.TB, a *Automation, ws string) int {
 // workspace, concatenated per entry.
 func AutomationKeys(t testing.TB, c *CRM, ws string) [][]byte {
 	t.Helper()
-	w := &Workspace{crm: c, info: WorkspaceInfo{ID: ws}, prefix: wsKey(ws)}
+	w, err := c.Workspace(context.Background(), ws)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out [][]byte
-	err := c.st.View(context.Background(), func(tx store.Tx) error {
+	err = c.st.View(context.Background(), func(tx store.Tx) error {
 		for e, err := range tx.Scan(store.Range{Prefix: w.k(automationTag)}) {
 			if err != nil {
 				return err

@@ -114,9 +114,12 @@ func (s *Rules) Dismiss(ctx context.Context, id string) error {
 // cut from a loop runs despite the depth limit: retrying it is an
 // operator's decision.
 func (a *Automation) Retry(ctx context.Context, workspace, id string) error {
-	w := a.handle(workspace)
+	w, err := a.handle(ctx, workspace)
+	if err != nil {
+		return err
+	}
 	var p Parked
-	err := w.read(ctx, func(tx store.Tx) error {
+	err = w.read(ctx, func(tx store.Tx) error {
 		b, err := tx.Get(w.parkedKey(id))
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("parked run", id)

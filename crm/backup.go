@@ -97,8 +97,17 @@ func (c *CRM) Backup(ctx context.Context, w io.Writer, opts BackupOptions) (Back
 }
 
 type registration struct {
-	id    string
-	value []byte
+	id     string
+	value  []byte
+	prefix key
+}
+
+func newRegistration(value []byte) (registration, error) {
+	var e wsEntry
+	if err := decode(value, &e); err != nil {
+		return registration{}, err
+	}
+	return registration{e.ID, slices.Clone(value), prefixOf(e.Space, e.ID)}, nil
 }
 
 // backupTargets returns the registry entries of the named workspaces, or
@@ -110,11 +119,11 @@ func backupTargets(tx store.Reader, ids []string) ([]registration, error) {
 			if err != nil {
 				return nil, err
 			}
-			var info WorkspaceInfo
-			if err := decode(e.Value, &info); err != nil {
+			reg, err := newRegistration(e.Value)
+			if err != nil {
 				return nil, err
 			}
-			regs = append(regs, registration{info.ID, slices.Clone(e.Value)})
+			regs = append(regs, reg)
 		}
 		return regs, nil
 	}
@@ -130,7 +139,11 @@ func backupTargets(tx store.Reader, ids []string) ([]registration, error) {
 		if err != nil {
 			return nil, err
 		}
-		regs = append(regs, registration{id, b})
+		reg, err := newRegistration(b)
+		if err != nil {
+			return nil, err
+		}
+		regs = append(regs, reg)
 	}
 	return regs, nil
 }
@@ -146,7 +159,7 @@ func backupWorkspace(tx store.Reader, fw *frameWriter, r registration, progress 
 	if err := fw.frame(frameWorkspace, p); err != nil {
 		return 0, err
 	}
-	prefix := wsKey(r.id)
+	prefix := r.prefix
 	sum := sha256.New()
 	var (
 		block   []byte
@@ -253,8 +266,9 @@ func (c *CRM) Restore(ctx context.Context, r io.Reader, opts RestoreOptions) (Ba
 	})
 	if err != nil {
 		if rv.current != "" {
-			// Cleanup must run even if ctx was what stopped the restore.
-			if cerr := c.deletePrefix(context.WithoutCancel(ctx), wsKey(rv.current)); cerr != nil {
+			// The partial workspace's space is queued for purging; the
+			// purge must run even if ctx was what stopped the restore.
+			if _, cerr := c.purge(context.WithoutCancel(ctx)); cerr != nil {
 				err = errors.Join(err, fmt.Errorf("removing the partial workspace %s: %w", rv.current, cerr))
 			}
 		}
@@ -273,8 +287,8 @@ type restorer struct {
 	c        *CRM
 	opts     RestoreOptions
 	wanted   map[string]bool
-	current  string // workspace being written, "" when skipping
-	registry []byte
+	current  string   // workspace being written, "" when skipping
+	entry    *wsEntry // its registry entry, in the space it is written to
 	restored int
 	keys     int64
 }
@@ -311,17 +325,25 @@ func (rv *restorer) workspace(id string, registry []byte) error {
 	if !rv.wanted[id] {
 		return nil
 	}
-	if rv.opts.Replace {
-		if err := rv.c.DeleteWorkspace(rv.ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	// Keys left under an unregistered prefix are debris of an earlier
-	// failed restore or delete; clear them so the restore is exact.
-	if err := rv.c.deletePrefix(rv.ctx, wsKey(id)); err != nil {
+	e := new(wsEntry)
+	if err := decode(registry, e); err != nil {
 		return err
 	}
-	rv.current, rv.registry = id, slices.Clone(registry)
+	// The workspace is written into a key space of its own, queued for
+	// purging until end switches the registry to it: a restore that fails
+	// or is interrupted leaves nothing visible, and its keys are purged.
+	err := rv.c.st.Update(rv.ctx, func(tx store.Tx) error {
+		space, err := allocSpace(tx)
+		if err != nil {
+			return err
+		}
+		e.ID, e.Space, e.Migrating = id, space, 0
+		return tx.Set(purgeKey(space, id), nil)
+	})
+	if err != nil {
+		return err
+	}
+	rv.current, rv.entry = id, e
 	return nil
 }
 
@@ -329,7 +351,7 @@ func (rv *restorer) block(keys, values [][]byte) error {
 	if rv.current == "" {
 		return nil
 	}
-	prefix := wsKey(rv.current)
+	prefix := spacePrefix(rv.entry.Space)
 	full := make([]byte, 0, store.MaxKeySize)
 	err := rv.c.st.Batch(rv.ctx, func(w store.Writer) error {
 		for i, k := range keys {
@@ -347,27 +369,43 @@ func (rv *restorer) block(keys, values [][]byte) error {
 	return nil
 }
 
-// end commits the workspace by registering it.
+// end commits the workspace: in one transaction it registers the restored
+// key space and, with Replace, unregisters the workspace it replaces
+// (whose space is then purged).
 func (rv *restorer) end() error {
 	if rv.current == "" {
 		return nil
 	}
 	id := rv.current
 	err := rv.c.st.Update(rv.ctx, func(tx store.Tx) error {
-		k := workspaceRegistryKey(id)
-		if _, err := tx.Get(k); err == nil {
+		old, err := readEntry(tx, id)
+		switch {
+		case err == nil && !rv.opts.Replace:
 			return fmt.Errorf("workspace %s was created meanwhile: %w", id, ErrWorkspaceExists)
-		} else if !errors.Is(err, store.ErrNotFound) {
+		case err == nil:
+			if err := unregister(tx, old); err != nil {
+				return err
+			}
+		case !errors.Is(err, ErrNotFound):
 			return err
 		}
-		return tx.Set(k, rv.registry)
+		if err := tx.Delete(purgeKey(rv.entry.Space, id)); err != nil {
+			return err
+		}
+		return writeEntry(tx, rv.entry)
 	})
 	if err != nil {
 		return err
 	}
-	rv.current, rv.registry = "", nil
+	rv.c.handles.Delete(id)
+	rv.current, rv.entry = "", nil
 	rv.restored++
 	rv.keys++
 	rv.c.notify()
+	if rv.opts.Replace {
+		if _, err := rv.c.purge(rv.ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }

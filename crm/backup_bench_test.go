@@ -80,7 +80,10 @@ func BenchmarkBackup(b *testing.B) {
 		}
 	}
 	c := crm.New(st)
-	prefix := append([]byte{0x01}, benchWorkspace+"\x00\x01"...)
+	prefix, err := crm.KeySpace(st, benchWorkspace)
+	if err != nil {
+		b.Fatal(err)
+	}
 	path := filepath.Join(b.TempDir(), "bench.crmbk")
 	f, err := os.Create(path)
 	if err != nil {

@@ -97,7 +97,7 @@ func (d Drift) String() string {
 }
 
 // KeyString renders a store key of the CRM for people: the workspace
-// prefix as "ws(<id>)", the global prefix as "global:", printable bytes as they are, string terminators
+// space as "space(<n>)" (or, in older stores, "ws(<id>)"), the global prefix as "global:", printable bytes as they are, string terminators
 // as "/" and other bytes as \xNN.
 func KeyString(k []byte) string {
 	var b strings.Builder
@@ -107,6 +107,11 @@ func KeyString(k []byte) string {
 		if id := r.str(); r.err == nil {
 			b.WriteString("ws(" + id + ")")
 			k = r.b
+		}
+	case len(k) > 0 && k[0] == nsSpace:
+		if n, m := binary.Uvarint(k[1:]); m > 0 {
+			b.WriteString("space(" + strconv.FormatUint(n, 10) + ")")
+			k = k[1+m:]
 		}
 	case len(k) > 0 && k[0] == nsGlobal:
 		b.WriteString("global:")

@@ -126,7 +126,7 @@ func TestCheckCleanWorkspace(t *testing.T) {
 func TestCheckReportsAndRepairsDrift(t *testing.T) {
 	e := setup(t)
 	f := populate(t, e.ctx, e.ws)
-	ws := []byte("ws(acme)")
+	ws := []byte(crm.KeyString(keySpace(t, e.st, "acme")))
 	before := dump(t, e.st, nil)
 
 	// Corrupt the workspace in every way the check knows.
@@ -173,7 +173,7 @@ func TestCheckReportsAndRepairsDrift(t *testing.T) {
 				assert.Equal(t, "email", d.Index)
 				assert.Equal(t, f.ada.ID, string(d.Want))
 				assert.Nil(t, d.Got)
-				assert.Contains(t, d.String(), "missing ws(acme)uc")
+				assert.Contains(t, d.String(), "missing "+string(ws)+"uc")
 			}
 		case crm.DriftStale:
 			assert.Contains(t, d.Reason, "does not exist")
@@ -248,7 +248,7 @@ func TestCheckMaxIssuesKeepsCountsAndRepairsAll(t *testing.T) {
 	before := dump(t, e.st, nil)
 	// Drop every index entry of the contacts.
 	for k := range before {
-		if strings.HasPrefix(crm.KeyString([]byte(k)), "ws(acme)ic") {
+		if strings.HasPrefix(crm.KeyString([]byte(k)), crm.KeyString(keySpace(t, e.st, "acme"))+"ic") {
 			rawDelete(t, e.st, []byte(k))
 		}
 	}

@@ -27,6 +27,7 @@ type CRM struct {
 	hooksOff bool
 	stats    stats
 	locks    sync.Map // workspace ID -> *sync.Mutex
+	handles  sync.Map // workspace ID -> *Workspace, for background work
 	// commitSignal fires after every commit, to wake watchers and
 	// dispatchers.
 	commitSignal signal
@@ -125,27 +126,31 @@ var DefaultLifecycleStages = []string{
 
 // CreateWorkspace creates a workspace with a default sales pipeline and
 // returns a handle to it. It fails with a *ValidationError if the ID is
-// malformed or taken.
+// malformed, or taken (the error then also matches ErrWorkspaceExists).
+// A workspace created with the ID of a deleted one starts empty.
 func (c *CRM) CreateWorkspace(ctx context.Context, info WorkspaceInfo) (*Workspace, error) {
 	if err := checkWorkspaceInfo(&info); err != nil {
 		return nil, err
 	}
 	info.CreatedAt = c.now()
-	w := &Workspace{crm: c, info: info, prefix: wsKey(info.ID)}
+	w := &Workspace{crm: c, info: info}
 	_, err := w.write(ctx, func(t *txn) error {
 		k := workspaceRegistryKey(info.ID)
 		if _, err := t.tx.Get(k); err == nil {
-			return &ValidationError{Kind: "workspace", ID: info.ID, Fields: []FieldError{{"id", "already exists"}}}
+			return &ValidationError{Kind: "workspace", ID: info.ID, Fields: []FieldError{{"id", "already exists"}}, also: ErrWorkspaceExists}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		b, err := encode(&info)
+		space, err := allocSpace(t.tx)
 		if err != nil {
 			return err
 		}
-		if err := t.tx.Set(k, b); err != nil {
+		e := &wsEntry{WorkspaceInfo: info, Space: space}
+		w.space, w.prefix = space, spacePrefix(space)
+		if err := writeEntry(t.tx, e); err != nil {
 			return err
 		}
+		t.info = &e.WorkspaceInfo
 		_, err = t.createPipeline(DefaultPipeline())
 		return err
 	})
@@ -177,100 +182,120 @@ func checkWorkspaceInfo(info *WorkspaceInfo) error {
 // lifecycle stage that is no longer listed until they are next written.
 func (c *CRM) UpdateWorkspace(ctx context.Context, id string, mutate func(*WorkspaceInfo) error) (WorkspaceInfo, error) {
 	var out WorkspaceInfo
-	w := &Workspace{crm: c, info: WorkspaceInfo{ID: id}, prefix: wsKey(id)}
-	_, err := w.write(ctx, func(t *txn) error {
-		if err := t.checkWorkspace(); err != nil {
+	w, err := c.Workspace(ctx, id)
+	if err != nil {
+		return out, err
+	}
+	_, err = w.write(ctx, func(t *txn) error {
+		e, err := t.entry()
+		if err != nil {
 			return err
 		}
-		info := *t.info
+		info := e.WorkspaceInfo
 		info.LifecycleStages = append([]string(nil), info.LifecycleStages...)
 		if err := mutate(&info); err != nil {
 			return err
 		}
-		info.ID, info.CreatedAt = t.info.ID, t.info.CreatedAt
+		info.ID, info.CreatedAt = e.ID, e.CreatedAt
 		if err := checkWorkspaceInfo(&info); err != nil {
 			return err
 		}
-		b, err := encode(&info)
-		if err != nil {
-			return err
-		}
 		out = info
-		return t.tx.Set(workspaceRegistryKey(id), b)
+		e2 := *e
+		e2.WorkspaceInfo = info
+		return writeEntry(t.tx, &e2)
 	})
 	return out, err
 }
 
 // Workspace returns a handle to an existing workspace, or an error matching
-// ErrNotFound.
+// ErrNotFound. A workspace written by an older version is first migrated
+// to the current layout (see Resume).
 func (c *CRM) Workspace(ctx context.Context, id string) (*Workspace, error) {
-	var info WorkspaceInfo
-	err := c.st.View(ctx, func(tx store.Tx) error {
-		b, err := tx.Get(workspaceRegistryKey(id))
-		if errors.Is(err, store.ErrNotFound) {
-			return notFound("workspace", id)
-		}
-		if err != nil {
+	for range 2 {
+		var e *wsEntry
+		err := c.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			e, err = readEntry(tx, id)
 			return err
+		})
+		if err != nil {
+			return nil, err
 		}
-		return decode(b, &info)
-	})
-	if err != nil {
-		return nil, err
+		if e.Space != 0 {
+			return c.handleOf(e), nil
+		}
+		if err := c.migrate(ctx, id); err != nil {
+			return nil, err
+		}
 	}
-	return &Workspace{crm: c, info: info, prefix: wsKey(id)}, nil
+	return nil, fmt.Errorf("crm: workspace %s: %w", id, ErrConflict)
 }
 
 // Workspaces streams every workspace in ID order.
 func (c *CRM) Workspaces(ctx context.Context) iter.Seq2[WorkspaceInfo, error] {
 	return func(yield func(WorkspaceInfo, error) bool) {
+		for e, err := range c.workspaceEntries(ctx) {
+			if err != nil {
+				yield(WorkspaceInfo{}, err)
+				return
+			}
+			if !yield(e.WorkspaceInfo, nil) {
+				return
+			}
+		}
+	}
+}
+
+// workspaceEntries streams the registry in ID order.
+func (c *CRM) workspaceEntries(ctx context.Context) iter.Seq2[*wsEntry, error] {
+	return func(yield func(*wsEntry, error) bool) {
 		err := c.st.View(ctx, func(tx store.Tx) error {
 			for e, err := range tx.Scan(store.Range{Prefix: key{nsGlobal, 'w'}}) {
 				if err != nil {
 					return err
 				}
-				var info WorkspaceInfo
-				if err := decode(e.Value, &info); err != nil {
+				entry := new(wsEntry)
+				if err := decode(e.Value, entry); err != nil {
 					return err
 				}
-				if !yield(info, nil) {
+				if !yield(entry, nil) {
 					return errStop
 				}
 			}
 			return nil
 		})
 		if err != nil && err != errStop {
-			yield(WorkspaceInfo{}, err)
+			yield(nil, err)
 		}
 	}
 }
 
 // DeleteWorkspace erases a workspace and every record, index and history
-// entry in it, permanently. It is not atomic for large workspaces: if it
-// fails midway, run it again.
+// entry in it, permanently. The workspace is gone the moment it is
+// unregistered (its ID may be used again at once, and starts empty); its
+// keys are then purged in steps. If the purge is interrupted, Resume (or
+// the next DeleteWorkspace) finishes it.
 func (c *CRM) DeleteWorkspace(ctx context.Context, id string) error {
-	if !validWorkspaceID(id) {
-		return notFound("workspace", id)
-	}
-	// Unregister first, so no handle can write to it any more.
 	err := c.st.Update(ctx, func(tx store.Tx) error {
-		k := workspaceRegistryKey(id)
-		if _, err := tx.Get(k); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return notFound("workspace", id)
-			}
+		e, err := readEntry(tx, id)
+		if err != nil {
 			return err
 		}
-		return tx.Delete(k)
+		return unregister(tx, e)
 	})
 	if err != nil {
 		return err
 	}
-	return c.deletePrefix(ctx, wsKey(id))
+	c.handles.Delete(id)
+	c.notify()
+	_, err = c.purge(ctx)
+	return err
 }
 
 // deletePrefix deletes every key under prefix in batches.
-func (c *CRM) deletePrefix(ctx context.Context, prefix []byte) error {
+func (c *CRM) deletePrefix(ctx context.Context, prefix []byte) (int64, error) {
+	var total int64
 	for {
 		var keys [][]byte
 		err := c.st.View(ctx, func(tx store.Tx) error {
@@ -285,11 +310,8 @@ func (c *CRM) deletePrefix(ctx context.Context, prefix []byte) error {
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
-		if len(keys) == 0 {
-			return nil
+		if err != nil || len(keys) == 0 {
+			return total, err
 		}
 		err = c.st.Batch(ctx, func(w store.Writer) error {
 			for _, k := range keys {
@@ -300,8 +322,9 @@ func (c *CRM) deletePrefix(ctx context.Context, prefix []byte) error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return total, err
 		}
+		total += int64(len(keys))
 	}
 }
 
@@ -328,6 +351,7 @@ func validWorkspaceID(id string) bool {
 type Workspace struct {
 	crm    *CRM
 	info   WorkspaceInfo
+	space  uint64 // the workspace's key space (see registry.go)
 	prefix key
 }
 

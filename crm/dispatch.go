@@ -275,7 +275,13 @@ type DeadLetter struct {
 
 // drainOne delivers one workspace's pending events to one consumer.
 func (d *Dispatcher) drainOne(ctx context.Context, wsID, consumer string, fn Consumer) (int, error) {
-	w := &Workspace{crm: d.c, info: WorkspaceInfo{ID: wsID}, prefix: wsKey(wsID)}
+	w, err := d.c.handle(ctx, wsID)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil // deleted meanwhile
+	}
+	if err != nil {
+		return 0, err
+	}
 	total := 0
 	for {
 		cursor, batch, err := d.pending(ctx, w, consumer)
@@ -426,9 +432,12 @@ func (d *Dispatcher) advance(ctx context.Context, w *Workspace, consumer string,
 // Cursor returns the sequence number of the last event of a workspace the
 // consumer acknowledged.
 func (d *Dispatcher) Cursor(ctx context.Context, workspace, consumer string) (uint64, error) {
-	w := &Workspace{crm: d.c, info: WorkspaceInfo{ID: workspace}, prefix: wsKey(workspace)}
+	w, err := d.c.handle(ctx, workspace)
+	if err != nil {
+		return 0, err
+	}
 	var cursor uint64
-	err := w.read(ctx, func(tx store.Tx) error {
+	err = w.read(ctx, func(tx store.Tx) error {
 		b, err := tx.Get(w.cursorKey(consumer))
 		if err == nil {
 			cursor = binaryUint(b)
@@ -443,9 +452,13 @@ func (d *Dispatcher) Cursor(ctx context.Context, workspace, consumer string) (ui
 // DeadLetters streams a consumer's dead letters in a workspace, oldest
 // event first.
 func (d *Dispatcher) DeadLetters(ctx context.Context, workspace, consumer string) iter.Seq2[DeadLetter, error] {
-	w := &Workspace{crm: d.c, info: WorkspaceInfo{ID: workspace}, prefix: wsKey(workspace)}
 	return func(yield func(DeadLetter, error) bool) {
-		err := w.read(ctx, func(tx store.Tx) error {
+		w, err := d.c.handle(ctx, workspace)
+		if err != nil {
+			yield(DeadLetter{}, err)
+			return
+		}
+		err = w.read(ctx, func(tx store.Tx) error {
 			for e, err := range tx.Scan(store.Range{Prefix: w.deadLetterKey(consumer)}) {
 				if err != nil {
 					return err
@@ -475,10 +488,13 @@ func (d *Dispatcher) Replay(ctx context.Context, workspace, consumer string, seq
 	if fn == nil {
 		return notFound("consumer", consumer)
 	}
-	w := &Workspace{crm: d.c, info: WorkspaceInfo{ID: workspace}, prefix: wsKey(workspace)}
+	w, err := d.c.handle(ctx, workspace)
+	if err != nil {
+		return err
+	}
 	k := w.deadLetterKey(consumer).uint(seq)
 	var dl DeadLetter
-	err := w.read(ctx, func(tx store.Tx) error {
+	err = w.read(ctx, func(tx store.Tx) error {
 		b, err := tx.Get(k)
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("dead letter", fmt.Sprint(seq))

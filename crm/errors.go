@@ -42,6 +42,9 @@ type ValidationError struct {
 	ID string
 	// Fields lists each failing field with its reason.
 	Fields []FieldError
+	// also is a sentinel the error matches besides ErrInvalid (such as
+	// ErrWorkspaceExists).
+	also error
 }
 
 func (e *ValidationError) Error() string {
@@ -61,8 +64,11 @@ func (e *ValidationError) Error() string {
 	return b.String()
 }
 
-// Is reports whether target is ErrInvalid.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+// Is reports whether target is ErrInvalid, or the more specific sentinel
+// the error stands for (ErrWorkspaceExists for a taken workspace ID).
+func (e *ValidationError) Is(target error) bool {
+	return target == ErrInvalid || (e.also != nil && target == e.also)
+}
 
 // Has reports whether field failed.
 func (e *ValidationError) Has(field string) bool {

@@ -1,6 +1,11 @@
 package crm
 
-import "context"
+import (
+	"bytes"
+	"context"
+
+	"github.com/crmkit/crmkit/store"
+)
 
 // DisableHooks makes c skip before- and after-hooks altogether, for the
 // baseline of the hook-dispatch benchmarks.
@@ -10,4 +15,70 @@ func DisableHooks(c *CRM) { c.hooksOff = true }
 // the pipeline aggregate.
 func PipelineByScan(ctx context.Context, w *Workspace, f ReportFilter) (*PipelineReport, error) {
 	return w.pipelineReport(ctx, f, false)
+}
+
+// KeySpace returns the prefix of workspace id's keys.
+func KeySpace(st store.Store, id string) ([]byte, error) {
+	var prefix []byte
+	err := st.View(context.Background(), func(tx store.Tx) error {
+		e, err := readEntry(tx, id)
+		if err == nil {
+			prefix = prefixOf(e.Space, e.ID)
+		}
+		return err
+	})
+	return prefix, err
+}
+
+// LogicalKeys returns the store's keys with each registered workspace's
+// key space written "ws(<id>)" instead of its number, and the registry
+// entries without the space number, so that stores holding the same
+// workspaces in different key spaces compare equal. Global bookkeeping
+// (dispatcher leases, the space counter) is left out; keys of
+// unregistered spaces are kept as they are, so debris shows.
+func LogicalKeys(st store.Store) (map[string]string, error) {
+	out := map[string]string{}
+	err := st.View(context.Background(), func(tx store.Tx) error {
+		type space struct {
+			prefix key
+			name   string
+		}
+		var spaces []space
+		for e, err := range tx.Scan(store.Range{Prefix: key{nsGlobal, 'w'}}) {
+			if err != nil {
+				return err
+			}
+			var entry wsEntry
+			if err := decode(e.Value, &entry); err != nil {
+				return err
+			}
+			spaces = append(spaces, space{prefixOf(entry.Space, entry.ID), "ws(" + entry.ID + ")"})
+			entry.Space, entry.Migrating = 0, 0
+			b, err := encode(&entry)
+			if err != nil {
+				return err
+			}
+			out[string(e.Key)] = string(b)
+		}
+	next:
+		for e, err := range tx.Scan(store.Range{}) {
+			if err != nil {
+				return err
+			}
+			k := e.Key
+			switch {
+			case bytes.HasPrefix(k, key{nsGlobal, 'w'}), bytes.HasPrefix(k, key{nsGlobal, 'l'}), bytes.Equal(k, nextSpaceKey()):
+				continue
+			}
+			for _, s := range spaces {
+				if bytes.HasPrefix(k, s.prefix) {
+					out[s.name+string(k[len(s.prefix):])] = string(e.Value)
+					continue next
+				}
+			}
+			out[string(k)] = string(e.Value)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -14,7 +14,8 @@ import (
 //
 // Layout (ws = workspace prefix, k = object kind byte):
 //
-//	0x01 str(workspace)          workspace prefix
+//	0x03 uvarint(space)          workspace prefix: the workspace's key space
+//	                             (0x01 str(workspace) in older stores)
 //	ws 'r' k str(id)             record
 //	ws 'u' k str(index) values   unique index entry -> record id
 //	ws 'i' k str(index) values str(id)   index entry (field indexes: see index.go)
@@ -27,10 +28,13 @@ import (
 //	ws 'h' k str(id) str(changeID)       history entry
 //	ws 't' k str(id) time str(entryID)   timeline entry of a record
 //	ws 'm' str(name)             workspace metadata
-//	0x02 'w' str(workspace)      workspace registry
+//	0x02 'w' str(workspace)      workspace registry -> wsEntry
+//	0x02 'n' str("space")        last key space allocated
+//	0x02 'p' uvarint(space) str(workspace)   key space queued for purging
 const (
-	nsWorkspace byte = 0x01
+	nsWorkspace byte = 0x01 // workspaces of stores written before key spaces
 	nsGlobal    byte = 0x02
+	nsSpace     byte = 0x03 // key spaces (see registry.go)
 
 	tagRecord   byte = 'r'
 	tagUnique   byte = 'u'

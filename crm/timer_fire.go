@@ -27,7 +27,13 @@ func (a *Automation) FireDue(ctx context.Context) (int, error) {
 	}
 	total := 0
 	for _, ws := range workspaces {
-		w := a.handle(ws)
+		w, err := a.handle(ctx, ws)
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return total, err
+		}
 		if err := a.resumeBackfills(ctx, w); err != nil {
 			return total, err
 		}

@@ -120,25 +120,31 @@ func (w *Workspace) read(ctx context.Context, fn func(tx store.Tx) error) error 
 
 // checkWorkspace reads the workspace's registration into t.info, once per
 // transaction. It makes every write depend on the workspace still existing
-// (a write racing DeleteWorkspace fails instead of leaving orphaned keys)
-// and validates against the current settings, even through an old handle.
+// in the handle's key space (a write racing DeleteWorkspace fails instead
+// of leaving orphaned keys, and a handle to a deleted workspace cannot
+// write into one created again with its ID) and validates against the
+// current settings, even through an old handle.
 func (t *txn) checkWorkspace() error {
 	if t.info != nil {
 		return nil
 	}
-	b, err := t.tx.Get(workspaceRegistryKey(t.w.info.ID))
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("workspace", t.w.info.ID)
-	}
+	_, err := t.entry()
+	return err
+}
+
+// entry reads the workspace's registry entry, failing with ErrNotFound if
+// the workspace is gone or lives in another key space than the handle's.
+func (t *txn) entry() (*wsEntry, error) {
+	e, err := readEntry(t.tx, t.w.info.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	info := new(WorkspaceInfo)
-	if err := decode(b, info); err != nil {
-		return err
+	if e.Space != t.w.space {
+		t.w.crm.handles.Delete(t.w.info.ID)
+		return nil, notFound("workspace", t.w.info.ID)
 	}
-	t.info = info
-	return nil
+	t.info = &e.WorkspaceInfo
+	return e, nil
 }
 
 func (t *txn) newID(prefix string) string { return t.w.crm.ids.next(prefix, t.now) }
