@@ -314,12 +314,8 @@ func (d *Dispatcher) pending(ctx context.Context, w *Workspace, consumer string)
 		default:
 			cursor = binaryUint(b)
 		}
-		for e, err := range tx.Scan(store.Range{Prefix: w.k(tagOutbox), Start: w.outboxKey(cursor + 1)}) {
+		for ev, err := range outboxEvents(tx, w, cursor) {
 			if err != nil {
-				return err
-			}
-			var ev Event
-			if err := decode(e.Value, &ev); err != nil {
 				return err
 			}
 			batch = append(batch, ev)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/crmkit/crmkit/hooks"
@@ -76,35 +77,48 @@ const (
 // workspace's outbox in the same transaction as the change, numbered in
 // commit order (Seq), and are what after-hooks, subscribers and the change
 // feed receive.
+//
+// The outbox stores an event lean: it names the change (kind, record,
+// version, change ID, actor, source, time) and copies no record. The
+// record before and after the change is read back, from the record and
+// the versions it keeps, when the event is delivered; an event of a
+// record erased since then arrives Redacted, without them.
 type Event struct {
 	// ID is unique across all events.
 	ID string `msgpack:"id" json:"id"`
 	// Seq is the event's position in its workspace's outbox: strictly
-	// increasing in commit order, without gaps.
-	Seq  uint64    `msgpack:"seq" json:"seq"`
+	// increasing in commit order, never reused (numbers may be skipped).
+	Seq  uint64    `msgpack:"seq,omitempty" json:"seq"`
 	Type EventType `msgpack:"type" json:"type"`
 	// ChangeID is the history entry of the change; the events of one
 	// change share it.
 	ChangeID  string    `msgpack:"change_id" json:"change_id"`
-	Workspace string    `msgpack:"workspace" json:"workspace"`
+	Workspace string    `msgpack:"workspace,omitempty" json:"workspace"`
 	Kind      string    `msgpack:"kind" json:"kind"`
 	RecordID  string    `msgpack:"record_id" json:"record_id"`
 	Actor     string    `msgpack:"actor,omitempty" json:"actor,omitempty"`
 	Source    string    `msgpack:"source,omitempty" json:"source,omitempty"`
 	At        time.Time `msgpack:"at" json:"at"`
+	// Version is the record's version after the change (0 for an erase),
+	// BeforeVersion its version before the change (0 if none).
+	Version       uint64 `msgpack:"version,omitempty" json:"version,omitempty"`
+	BeforeVersion uint64 `msgpack:"before_version,omitempty" json:"before_version,omitempty"`
 	// Rule and Depth are the change's (see Change): the automation rule
 	// that caused it and how deep in a chain of rule-made changes it is.
 	Rule  string `msgpack:"rule,omitempty" json:"rule,omitempty"`
 	Depth int    `msgpack:"depth,omitempty" json:"depth,omitempty"`
-	// Fields lists the changed fields of an update.
+	// Fields lists the changed fields of an update (read from the
+	// change's history entry when the event is delivered).
 	Fields []FieldChange `msgpack:"fields,omitempty" json:"fields,omitempty"`
 	// After is the record after the change (nil for an erase), Before the
 	// record before it (nil for a create), in the CRM's stored encoding:
-	// decode them with Record and Previous.
+	// decode them with Record and Previous. The outbox stores them only
+	// where the record cannot supply them (the merged record of a merge,
+	// and events written by older versions).
 	After  []byte `msgpack:"after,omitempty" json:"-"`
 	Before []byte `msgpack:"before,omitempty" json:"-"`
-	// Redacted is set on the earlier events of a record that was erased:
-	// their record data, fields and actor are gone.
+	// Redacted is set on the events of a record that was erased: their
+	// record data, fields and actor are gone.
 	Redacted bool `msgpack:"redacted,omitempty" json:"redacted,omitempty"`
 }
 
@@ -300,21 +314,33 @@ func activityEvents(old, a *Activity, types []EventType) []EventType {
 	return types
 }
 
-// Outbox keys: ws 'o' uint64(seq) -> event; ws 'm' "outbox_head" -> seq;
-// ws 'e' code str(id) uint64(seq) -> nothing, the events of one record, so
-// erasing a record can redact them.
+// Outbox keys: ws 'o' uint64(seq) -> event, numbered by the store (see
+// store.Appender) or, on a store without that capability, after the head
+// kept at ws 'm' "outbox_head". Older versions also kept ws 'e' code
+// str(id) uint64(seq) -> nothing, the events of one record, so erasing it
+// could redact them; events now carry no record data, so erasure only
+// redacts those older events.
 const (
 	tagOutbox      byte = 'o'
 	tagRecordEvent byte = 'e'
+	tagVersion     byte = 'v'
 )
 
 func (w *Workspace) recordEventsPrefix(code byte, id string) key {
 	return w.k(tagRecordEvent).byte(code).str(id)
 }
 
-// redactEvents strips the data of every outbox event of a record being
-// erased: the events keep their place in the sequence, their type and the
-// record's ID, and lose the record, the changed fields and the actor.
+// versionKey holds a superseded version of a record: ws 'v' code str(id)
+// uint64(version) -> the record as it was. Events read the records they
+// name from here and from the record itself.
+func (w *Workspace) versionKey(code byte, id string, version uint64) key {
+	return w.k(tagVersion).byte(code).str(id).uint(version)
+}
+
+// redactEvents strips the data of the events that older versions stored
+// with a record being erased: the events keep their place in the
+// sequence, their type and the record's ID, and lose the record, the
+// changed fields and the actor.
 func (t *txn) redactEvents(code byte, id string) error {
 	prefix := t.w.recordEventsPrefix(code, id)
 	var seqs []uint64
@@ -355,43 +381,178 @@ func (w *Workspace) outboxKey(seq uint64) key { return w.k(tagOutbox).uint(seq) 
 
 func (w *Workspace) outboxHeadKey() key { return w.k(tagMeta).str("outbox_head") }
 
-// emit writes the events of one change to the outbox, numbering them after
-// the workspace's outbox head, and queues them for the after-hooks.
-func (t *txn) emit(ch *Change, types []EventType, before, after []byte) error {
-	if t.head == 0 {
-		b, err := t.tx.Get(t.w.outboxHeadKey())
+// emit writes the events of one change to the outbox and queues them for
+// the after-hooks. The stored events are lean (see Event); before and
+// after are the record's encodings, handed to the after-hooks as they are.
+// version and beforeVersion name them for later readers; a before that is
+// not a version of the record itself (a merged record) is stored inline.
+func (t *txn) emit(ch *Change, types []EventType, before, after []byte, version, beforeVersion uint64) error {
+	app, _ := t.tx.(store.Appender)
+	for _, et := range types {
+		ev := &Event{
+			ID: t.newID("evt_"), Type: et, ChangeID: ch.ID,
+			Kind: ch.Kind, RecordID: ch.RecordID, Actor: ch.Actor, Source: ch.Source, At: ch.At,
+			Version: version, BeforeVersion: beforeVersion, Rule: ch.Rule, Depth: ch.Depth,
+		}
+		if ch.Op == "" {
+			ev.Fields = ch.Fields // no history entry holds these
+		}
+		if beforeVersion == 0 {
+			ev.Before = before
+		}
+		b, err := encode(ev)
+		if err != nil {
+			return err
+		}
+		ev.Workspace, ev.Fields, ev.Before, ev.After = ch.Workspace, ch.Fields, before, after
+		t.events = append(t.events, ev)
+		if app != nil {
+			if err := app.Append(t.w.k(tagOutbox), b, &ev.Seq); err != nil {
+				return err
+			}
+			continue
+		}
+		if t.head == 0 {
+			if t.head, err = outboxHead(t.tx, t.w); err != nil {
+				return err
+			}
+		}
+		t.head++
+		ev.Seq = t.head
+		if err := t.tx.Set(t.w.outboxKey(ev.Seq), b); err != nil {
+			return err
+		}
+	}
+	if app != nil {
+		return nil
+	}
+	return t.tx.Set(t.w.outboxHeadKey(), key{}.uint(t.head))
+}
+
+// outboxHead returns the number of the workspace's latest event, 0 if
+// there is none.
+func outboxHead(tx store.Reader, w *Workspace) (uint64, error) {
+	head, err := readUint(tx, w.outboxHeadKey())
+	if err != nil {
+		return 0, err
+	}
+	prefix := w.k(tagOutbox)
+	for e, err := range tx.Scan(store.Range{Prefix: prefix, Reverse: true, KeysOnly: true}) {
+		if err != nil {
+			return 0, err
+		}
+		if len(e.Key) == len(prefix)+8 {
+			head = max(head, binaryUint(e.Key[len(prefix):]))
+		}
+		break
+	}
+	return head, nil
+}
+
+// outboxEvents streams the workspace's events after since, in order, with
+// the records they name (see loadEvent).
+func outboxEvents(tx store.Reader, w *Workspace, since uint64) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		prefix := w.k(tagOutbox)
+		var l eventLoader
+		for e, err := range tx.Scan(store.Range{Prefix: prefix, Start: w.outboxKey(since + 1)}) {
+			if err != nil {
+				yield(Event{}, err)
+				return
+			}
+			var ev Event
+			err := decode(e.Value, &ev)
+			if err == nil && len(e.Key) != len(prefix)+8 {
+				err = fmt.Errorf("%w: %s", errBadKey, KeyString(e.Key))
+			}
+			if err == nil {
+				ev.Seq, ev.Workspace = binaryUint(e.Key[len(prefix):]), w.info.ID
+				err = l.load(tx, w, &ev)
+			}
+			if !yield(ev, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// eventLoader fills in the records and fields of lean events, reading
+// each change's history entry once.
+type eventLoader struct {
+	change string
+	fields []FieldChange
+	found  bool
+}
+
+// load reads the records a lean event names: After from the record (or
+// the version it superseded), Before from the versions, Fields from the
+// change's history entry. An event whose record was erased is marked
+// Redacted.
+func (l *eventLoader) load(tx store.Reader, w *Workspace, ev *Event) error {
+	if ev.Version == 0 || ev.Redacted {
+		return nil // an erase, or an event of an older version: complete
+	}
+	code, ok := kindCodes[ev.Kind]
+	if !ok {
+		return nil
+	}
+	var err error
+	if ev.After, err = recordVersion(tx, w, code, ev.RecordID, ev.Version); err != nil {
+		return err
+	}
+	if ev.After == nil {
+		ev.Before, ev.Fields, ev.Actor, ev.Redacted = nil, nil, "", true
+		return nil
+	}
+	if ev.BeforeVersion != 0 {
+		if ev.Before, err = recordVersion(tx, w, code, ev.RecordID, ev.BeforeVersion); err != nil {
+			return err
+		}
+	}
+	if ev.Fields != nil {
+		return nil
+	}
+	if l.change != ev.ChangeID {
+		l.change, l.fields, l.found = ev.ChangeID, nil, false
+		b, err := tx.Get(w.historyPrefix(code, ev.RecordID).str(ev.ChangeID))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			return err
-		case len(b) != 8:
-			return fmt.Errorf("crm: corrupt outbox head of workspace %s", t.w.info.ID)
 		default:
-			t.head = binaryUint(b)
-		}
-	}
-	for _, et := range types {
-		t.head++
-		ev := Event{
-			ID: t.newID("evt_"), Seq: t.head, Type: et, ChangeID: ch.ID, Workspace: ch.Workspace,
-			Kind: ch.Kind, RecordID: ch.RecordID, Actor: ch.Actor, Source: ch.Source, At: ch.At,
-			Fields: ch.Fields, After: after, Before: before, Rule: ch.Rule, Depth: ch.Depth,
-		}
-		b, err := encode(&ev)
-		if err != nil {
-			return err
-		}
-		if err := t.tx.Set(t.w.outboxKey(ev.Seq), b); err != nil {
-			return err
-		}
-		if ev.Type != EventType(ev.Kind+"."+string(OpErased)) {
-			if err := t.tx.Set(t.w.recordEventsPrefix(kindCodes[ev.Kind], ev.RecordID).uint(ev.Seq), nil); err != nil {
+			var c Change
+			if err := decode(b, &c); err != nil {
 				return err
 			}
+			l.fields, l.found = c.Fields, true
 		}
-		t.events = append(t.events, &ev)
 	}
-	return t.tx.Set(t.w.outboxHeadKey(), key{}.uint(t.head))
+	ev.Fields = l.fields
+	return nil
+}
+
+// recordVersion returns version v of a record, or nil if the record (or
+// that version of it) is gone.
+func recordVersion(tx store.Reader, w *Workspace, code byte, id string, v uint64) ([]byte, error) {
+	b, err := tx.Get(w.recordKey(code, id))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	var m Meta
+	if err := decode(b, &m); err != nil {
+		return nil, err
+	}
+	if uint64(m.Version) == v {
+		return b, nil
+	}
+	b, err = tx.Get(w.versionKey(code, id, v))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return b, err
 }
 
 // runAfter runs the after-hooks for committed events. Failures are logged

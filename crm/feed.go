@@ -2,7 +2,6 @@ package crm
 
 import (
 	"context"
-	"errors"
 	"iter"
 	"sync"
 	"time"
@@ -19,12 +18,8 @@ import (
 func (w *Workspace) Changes(ctx context.Context, since uint64) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		err := w.read(ctx, func(tx store.Tx) error {
-			for e, err := range tx.Scan(store.Range{Prefix: w.k(tagOutbox), Start: w.outboxKey(since + 1)}) {
+			for ev, err := range outboxEvents(tx, w, since) {
 				if err != nil {
-					return err
-				}
-				var ev Event
-				if err := decode(e.Value, &ev); err != nil {
 					return err
 				}
 				if !yield(ev, nil) {
@@ -103,13 +98,8 @@ func (s *signal) fire() {
 func (w *Workspace) OutboxHead(ctx context.Context) (uint64, error) {
 	var head uint64
 	err := w.read(ctx, func(tx store.Tx) error {
-		b, err := tx.Get(w.outboxHeadKey())
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err == nil && len(b) == 8 {
-			head = binaryUint(b)
-		}
+		var err error
+		head, err = outboxHead(tx, w)
 		return err
 	})
 	return head, err

@@ -213,7 +213,7 @@ func merge[T any](ctx context.Context, w *Workspace, r mergeRules[T], survivorID
 		if err != nil {
 			return err
 		}
-		if err := t.emit(ch, []EventType{r.event}, before, after); err != nil {
+		if err := t.emit(ch, []EventType{r.event}, before, after, uint64(k.meta(s).Version), 0); err != nil {
 			return err
 		}
 		out = *s

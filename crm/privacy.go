@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/crmkit/crmkit/store"
@@ -146,41 +145,26 @@ func history(tx store.Reader, w *Workspace, code byte, id string) ([]Change, err
 	return out, nil
 }
 
-// recordEvents lists the outbox events of a record, oldest first.
+// recordEvents lists the outbox events of a record, oldest first. Events
+// are not indexed by record (they are lean, and erasure does not need to
+// find them), so it reads the whole outbox: an access request is rare.
 func recordEvents(tx store.Reader, w *Workspace, code byte, id string) ([]ExportedEvent, error) {
-	var seqs []uint64
-	prefix := w.recordEventsPrefix(code, id)
-	for e, err := range tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
-		if err != nil {
-			return nil, err
-		}
-		r := keyReader{b: e.Key[len(prefix):]}
-		seqs = append(seqs, r.uint())
-		if r.err != nil {
-			return nil, r.err
-		}
-	}
-	slices.Sort(seqs)
 	var out []ExportedEvent
-	for _, seq := range seqs {
-		b, err := tx.Get(w.outboxKey(seq))
-		if errors.Is(err, store.ErrNotFound) {
-			continue // removed by retention
-		}
+	for ev, err := range outboxEvents(tx, w, 0) {
 		if err != nil {
 			return nil, err
 		}
-		var ev ExportedEvent
-		if err := decode(b, &ev.Event); err != nil {
+		if ev.RecordID != id || kindCodes[ev.Kind] != code {
+			continue
+		}
+		x := ExportedEvent{Event: ev}
+		if x.Record, err = ev.Record(); err != nil {
 			return nil, err
 		}
-		if ev.Record, err = ev.Event.Record(); err != nil {
+		if x.Previous, err = ev.Previous(); err != nil {
 			return nil, err
 		}
-		if ev.Previous, err = ev.Event.Previous(); err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
+		out = append(out, x)
 	}
 	return out, nil
 }

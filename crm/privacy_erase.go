@@ -325,6 +325,23 @@ func (s *scrubber) workspace(t *txn, linked map[string]bool) error {
 	if err != nil {
 		return err
 	}
+	// Superseded versions of other records that mention the contact are
+	// dropped: they only serve older events, which then arrive without
+	// those records.
+	var stale [][]byte
+	for e, err := range t.tx.Scan(store.Range{Prefix: t.w.k(tagVersion)}) {
+		if err != nil {
+			return err
+		}
+		if s.mentionsAny(e.Value) || bytes.Contains(e.Value, []byte(s.id)) {
+			stale = append(stale, append([]byte(nil), e.Key...))
+		}
+	}
+	for _, k := range stale {
+		if err := t.tx.Delete(k); err != nil {
+			return err
+		}
+	}
 	scrubEvent := func(ev *Event, raw []byte) (bool, error) {
 		if ev.Kind == kindContact.name && ev.RecordID == s.id {
 			// A copy of the contact's own event, as in a dead letter:

@@ -141,12 +141,19 @@ func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
 		return err
 	}
 	var before []byte
+	var beforeVersion uint64
 	if old != nil {
 		if before, err = encode(old); err != nil {
 			return err
 		}
+		// The superseded version stays readable for the events that
+		// name it.
+		beforeVersion = uint64(k.meta(old).Version)
+		if err := t.tx.Set(t.w.versionKey(k.code, m.ID, beforeVersion), before); err != nil {
+			return err
+		}
 	}
-	if err := t.emit(ch, eventTypes(k, op, old, r), before, b); err != nil {
+	if err := t.emit(ch, eventTypes(k, op, old, r), before, b, uint64(m.Version), beforeVersion); err != nil {
 		return err
 	}
 	return segmentEvents(t, k, ch, old, r, before, b)
@@ -191,7 +198,7 @@ func erase[T any](t *txn, k *kind[T], r *T) error {
 	if err := eraseMemberships(t, k, r); err != nil {
 		return err
 	}
-	for _, prefix := range []key{t.w.historyPrefix(k.code, m.ID), t.w.timelinePrefix(k.code, m.ID)} {
+	for _, prefix := range []key{t.w.historyPrefix(k.code, m.ID), t.w.timelinePrefix(k.code, m.ID), t.w.k(tagVersion).byte(k.code).str(m.ID)} {
 		if err := deleteRange(t.tx, prefix); err != nil {
 			return err
 		}
@@ -207,7 +214,7 @@ func erase[T any](t *txn, k *kind[T], r *T) error {
 		Op: OpErased, Actor: t.actor, Source: t.source, At: t.now,
 	}
 	// The erase event names the record but carries none of its data.
-	return t.emit(&ch, []EventType{EventType(k.name + "." + string(OpErased))}, nil, nil)
+	return t.emit(&ch, []EventType{EventType(k.name + "." + string(OpErased))}, nil, nil, 0, 0)
 }
 
 func deleteRange(tx store.Tx, prefix key) error {

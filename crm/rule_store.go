@@ -55,14 +55,9 @@ func (s *Rules) Save(ctx context.Context, r Rule) (Rule, error) {
 			r.ID, r.CreatedAt = t.newID("rul_"), t.now
 		}
 		r.UpdatedAt = t.now
-		head, err := t.tx.Get(t.w.outboxHeadKey())
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			r.Since = 0
-		case err != nil:
+		var err error
+		if r.Since, err = outboxHead(t.tx, t.w); err != nil {
 			return err
-		default:
-			r.Since = binaryUint(head)
 		}
 		b, err := encode(&r)
 		if err != nil {

@@ -130,12 +130,20 @@ func segmentEvents[T any](t *txn, k *kind[T], ch *Change, old, r *T, before, aft
 			typ = SegmentLeft
 		}
 		sc := *ch
+		sc.Op = "" // the event's fields are its own, not the change's
 		sc.Fields = []FieldChange{{Field: "segment", New: s.ID}}
-		if err := t.emit(&sc, []EventType{typ}, before, after); err != nil {
+		if err := t.emit(&sc, []EventType{typ}, before, after, uint64(k.meta(r).Version), beforeVersionOf(k, old)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func beforeVersionOf[T any](k *kind[T], old *T) uint64 {
+	if old == nil {
+		return 0
+	}
+	return uint64(k.meta(old).Version)
 }
 
 // matchIn evaluates e on a live record inside a write. A filter that no

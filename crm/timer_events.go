@@ -218,7 +218,7 @@ func emitOn(t *txn, object string, rec any, et EventType, fields []FieldChange) 
 		Actor: t.actor, Source: t.source, At: t.now, Fields: fields,
 	}
 	ch.Rule, ch.Depth = causeOf(t.ctx)
-	return t.emit(&ch, []EventType{et}, nil, b)
+	return t.emit(&ch, []EventType{et}, nil, b, uint64(recordMeta(rec).Version), 0)
 }
 
 // fireSchedule runs a scheduled rule's occurrence over a slice of the
