@@ -165,10 +165,12 @@ type Appender interface {
 	//     one before it.
 	//   - Commit order: a transaction whose Update returned before another
 	//     began gets smaller numbers under every prefix.
-	//   - Never reused: every number is greater than every number the
-	//     store assigned before, under any prefix, even after the keys
-	//     were deleted and the store was closed and opened again. Numbers
-	//     may skip values.
+	//   - Never reused: under a prefix, every number is greater than
+	//     every number the store assigned there before, even after the
+	//     keys were deleted and the store was closed and opened again, and
+	//     greater than the number of any key prefix+number already
+	//     committed (such as keys copied in by a restore). Numbers may
+	//     skip values.
 	//   - Monotone visibility: a snapshot that holds prefix+n holds every
 	//     committed prefix+m with m < n. A reader that has consumed a log
 	//     up to n never finds a new key below n later.

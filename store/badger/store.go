@@ -33,6 +33,8 @@ type Store struct {
 
 	gcStop chan struct{}
 	gcDone chan struct{}
+
+	appender appender // see append.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -203,7 +205,7 @@ func (s *Store) Close() error {
 		close(s.gcStop)
 		<-s.gcDone
 	}
-	err := s.db.Close()
+	err := errors.Join(s.appender.release(), s.db.Close())
 	if s.dir != "" {
 		releaseDir(s.dir)
 	}

@@ -40,8 +40,9 @@ type tx struct {
 	err   error // sticky failure: the transaction must not commit
 	bytes int64
 	scans map[*scan]struct{}
-	kbuf  []byte
-	arena arena
+	kbuf    []byte
+	arena   arena
+	appends []appendOp
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -82,6 +83,9 @@ func (t *tx) commit() error {
 	}
 	if err := store.ContextError(t.ctx); err != nil {
 		return err
+	}
+	if len(t.appends) > 0 {
+		return t.commitAppends()
 	}
 	return mapCommitErr(&t.s.opts, t.btx.Commit())
 }

@@ -2,8 +2,10 @@ package memory
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -88,6 +90,10 @@ type Store struct {
 	// logged commit that wrote it.
 	log       []commitRecord
 	lastWrite map[uint64]uint64
+	// appended is the last number Append assigned, lastAppend the last
+	// number under each prefix appended to (see number).
+	appended   uint64
+	lastAppend map[string]uint64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -104,8 +110,9 @@ func New(opts ...Option) *Store {
 		seed:      maphash.MakeSeed(),
 		free:      free,
 		master:    btree.NewWithFreeListG[item](degree, less, free),
-		active:    make(map[uint64]int),
-		lastWrite: make(map[uint64]uint64),
+		active:     make(map[uint64]int),
+		lastWrite:  make(map[uint64]uint64),
+		lastAppend: make(map[string]uint64),
 	}
 	s.snap.Store(&snapshot{tree: s.master.Clone()})
 	return s
@@ -164,7 +171,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	defer s.mu.Unlock()
 	ended = true
 	s.release(snap.seq)
-	if err != nil || tx.pending == nil || tx.pending.Len() == 0 {
+	if err != nil || (tx.pending == nil || tx.pending.Len() == 0) && len(tx.appends) == 0 {
 		s.prune()
 		return err
 	}
@@ -181,10 +188,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	}
 	var hashes []uint64
 	logging := len(s.active) > 0
-	if logging {
-		hashes = make([]uint64, 0, tx.pending.Len())
-	}
-	tx.pending.Ascend(func(it item) bool {
+	apply := func(it item) bool {
 		if it.del {
 			s.master.Delete(it)
 		} else {
@@ -194,9 +198,42 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 			hashes = append(hashes, maphash.String(s.seed, it.key))
 		}
 		return true
-	})
+	}
+	if tx.pending != nil {
+		tx.pending.Ascend(apply)
+	}
+	for _, a := range tx.appends {
+		n := s.number(a.prefix)
+		apply(item{key: a.prefix + string(binary.BigEndian.AppendUint64(nil, n)), val: a.value})
+		*a.seq = n
+	}
 	s.publish(hashes, logging)
 	return nil
+}
+
+// number assigns the next number under prefix: greater than every number
+// assigned before and than the number of every key under prefix. s.mu is
+// held.
+func (s *Store) number(prefix string) uint64 {
+	last, ok := s.lastAppend[prefix]
+	if !ok {
+		end := store.PrefixEnd([]byte(prefix))
+		found := func(it item) bool {
+			if strings.HasPrefix(it.key, prefix) && len(it.key) == len(prefix)+store.SeqSize {
+				last = binary.BigEndian.Uint64([]byte(it.key[len(prefix):]))
+				return false
+			}
+			return it.key >= prefix
+		}
+		if end == nil {
+			s.master.Descend(found)
+		} else {
+			s.master.DescendLessOrEqual(item{key: string(end)}, found)
+		}
+	}
+	n := max(s.appended, last) + 1
+	s.appended, s.lastAppend[prefix] = n, n
+	return n
 }
 
 // Batch runs fn with a Writer that applies writes in chunks of the batch

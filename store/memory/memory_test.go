@@ -11,8 +11,9 @@ import (
 )
 
 var backend = storetest.Backend{
-	Open:   func(testing.TB) store.Store { return memory.New() },
-	Reopen: reopen,
+	Open:         func(testing.TB) store.Store { return memory.New() },
+	Reopen:       reopen,
+	ReopenCopies: true,
 }
 
 // reopen stands in for reopening a persistent database: it copies

@@ -25,6 +25,31 @@ type tx struct {
 	done     bool
 	pending  *btree.BTreeG[item]
 	reads    []uint64 // hashes of keys read from the snapshot (read-write only)
+	appends  []appendOp
+}
+
+// appendOp is an Append waiting for its number at commit.
+type appendOp struct {
+	prefix, value string
+	seq           *uint64
+}
+
+var _ store.Appender = (*tx)(nil)
+
+// Append queues value for the key prefix+seq; Update numbers it at commit
+// (see store.Appender).
+func (t *tx) Append(prefix, value []byte, seq *uint64) error {
+	if err := t.writeCheck(); err != nil {
+		return err
+	}
+	if err := store.CheckKey(append(prefix[:len(prefix):len(prefix)], make([]byte, store.SeqSize)...)); err != nil {
+		return fmt.Errorf("memory: append: %w", err)
+	}
+	if err := store.CheckValue(value); err != nil {
+		return fmt.Errorf("memory: append %q: %w", truncate(prefix), err)
+	}
+	t.appends = append(t.appends, appendOp{string(prefix), string(value), seq})
+	return nil
 }
 
 // view returns key as a string without copying, for lookups only: the

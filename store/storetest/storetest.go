@@ -20,6 +20,11 @@ type Backend struct {
 	// Reopen, if set, closes s and opens the same database again (persistent
 	// backends set it).
 	Reopen func(t testing.TB, s store.Store) store.Store
+	// ReopenCopies says that Reopen copies the data into a new store
+	// rather than reopening one database, so state a database keeps
+	// apart from its keys (such as Append's numbering) does not carry
+	// over.
+	ReopenCopies bool
 }
 
 // Run runs the conformance suite as subtests of t.
@@ -56,6 +61,7 @@ func Run(t *testing.T, b Backend) {
 		{"BatchFnError", testBatchFnError},
 		{"Reopen", testReopen},
 		{"Concurrency", testConcurrency},
+		{"Append", testAppend},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
