@@ -34,12 +34,12 @@ type tx struct {
 	ctx    context.Context
 	update bool
 
-	mu    sync.Mutex
-	btx   *badger.Txn
-	done  bool
-	err   error // sticky failure: the transaction must not commit
-	bytes int64
-	scans map[*scan]struct{}
+	mu      sync.Mutex
+	btx     *badger.Txn
+	done    bool
+	err     error // sticky failure: the transaction must not commit
+	bytes   int64
+	scans   map[*scan]struct{}
 	kbuf    []byte
 	arena   arena
 	appends []appendOp

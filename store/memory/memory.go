@@ -106,10 +106,10 @@ func New(opts ...Option) *Store {
 	}
 	free := btree.NewFreeListG[item](btree.DefaultFreeListSize)
 	s := &Store{
-		opts:      o,
-		seed:      maphash.MakeSeed(),
-		free:      free,
-		master:    btree.NewWithFreeListG[item](degree, less, free),
+		opts:       o,
+		seed:       maphash.MakeSeed(),
+		free:       free,
+		master:     btree.NewWithFreeListG[item](degree, less, free),
 		active:     make(map[uint64]int),
 		lastWrite:  make(map[uint64]uint64),
 		lastAppend: make(map[string]uint64),
