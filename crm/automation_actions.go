@@ -334,12 +334,14 @@ func setMember(t *txn, segID, object, id string, add bool) error {
 		if err := t.tx.Set(mk, nil); err != nil {
 			return err
 		}
-		return addCount(t.tx, t.w.memberCountKey(segID), 1)
+		t.addCount(t.w.memberCountKey(segID), 1)
+		return nil
 	case !add && had:
 		if err := t.tx.Delete(mk); err != nil {
 			return err
 		}
-		return addCount(t.tx, t.w.memberCountKey(segID), -1)
+		t.addCount(t.w.memberCountKey(segID), -1)
+		return nil
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package crm
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 
 	"github.com/crmkit/crmkit/store"
@@ -65,12 +64,10 @@ func (ck *checker) flush() error {
 func (ck *checker) apply(t *txn, f fix) (bool, error) {
 	if f.counter {
 		if f.reset {
-			if f.count == 0 {
-				return true, t.tx.Delete(f.key)
-			}
-			return true, t.tx.Set(f.key, binary.BigEndian.AppendUint64(nil, uint64(f.count)))
+			return true, setCount(t.tx, t.w, f.key, f.count)
 		}
-		return true, addCount(t.tx, f.key, f.count)
+		t.addCount(f.key, f.count)
+		return true, nil
 	}
 	k, ok := checkKindByCode(f.code)
 	if !ok {

@@ -28,6 +28,8 @@ type CRM struct {
 	stats    stats
 	locks    sync.Map // workspace ID -> *sync.Mutex
 	handles  sync.Map // workspace ID -> *Workspace, for background work
+	// appends is set when the store numbers logs itself (store.Appender).
+	appends bool
 	// commitSignal fires after every commit, to wake watchers and
 	// dispatchers.
 	commitSignal signal
@@ -60,6 +62,10 @@ func New(st store.Store, opts ...Option) *CRM {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	_ = st.View(context.Background(), func(tx store.Tx) error {
+		_, c.appends = tx.(store.Appender)
+		return nil
+	})
 	return c
 }
 
@@ -81,12 +87,16 @@ type Stats struct {
 	DeliveryFailures int64
 	// DeadLetters counts events moved to a dead-letter list.
 	DeadLetters int64
+	// Conflicts counts writes that lost a conflict with a concurrent
+	// write and were run again.
+	Conflicts int64
 }
 
 type stats struct {
 	afterFailures    atomic.Int64
 	deliveryFailures atomic.Int64
 	deadLetters      atomic.Int64
+	conflicts        atomic.Int64
 }
 
 // Stats returns the CRM's counters.
@@ -95,6 +105,7 @@ func (c *CRM) Stats() Stats {
 		AfterHookFailures: c.stats.afterFailures.Load(),
 		DeliveryFailures:  c.stats.deliveryFailures.Load(),
 		DeadLetters:       c.stats.deadLetters.Load(),
+		Conflicts:         c.stats.conflicts.Load(),
 	}
 }
 

@@ -82,3 +82,24 @@ func LogicalKeys(st store.Store) (map[string]string, error) {
 	})
 	return out, err
 }
+
+// FoldCounters merges every counter's deltas into its base, so tests can
+// find and corrupt a counter's one key.
+func FoldCounters(w *Workspace) error {
+	_, err := w.write(context.Background(), func(t *txn) error {
+		prefix := w.k(tagCount)
+		all, err := scanCounts(t.tx, w, prefix)
+		if err != nil {
+			return err
+		}
+		for _, c := range all {
+			if c.bad == nil {
+				if err := setCount(t.tx, w, c.key, c.n); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return err
+}

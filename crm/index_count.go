@@ -1,10 +1,32 @@
 package crm
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 
 	"github.com/crmkit/crmkit/store"
+)
+
+// Counters are conflict-free: a write never reads and rewrites a counter.
+// It adds a delta key of its own instead, ws 'N' rest uint64(random), where
+// ws 'n' rest is the counter's key; a transaction adds one delta per
+// counter it changes, whatever the number of records it writes. A counter
+// is its base key ws 'n' rest (8-byte big-endian, absent for 0) plus its
+// deltas. Writers of one workspace therefore never collide on a counter;
+// folding (foldCounts) merges a counter's deltas into its base now and
+// then, after a write, so reads stay short.
+const tagCountDelta byte = 'N'
+
+// foldEvery is the chance (1 in foldEvery) that a write folds each counter
+// it changed; foldAt is how many deltas make a fold worth it.
+const (
+	foldEvery = 32
+	foldAt    = 8
 )
 
 // countKey is the prefix of an index's counters.
@@ -15,16 +37,23 @@ func (w *Workspace) countKey(code byte, index string) key {
 // liveCountKey counts a kind's live records.
 func (w *Workspace) liveCountKey(code byte) key { return w.countKey(code, "*") }
 
+// deltaPrefix returns the prefix of the deltas of counter key k (or of
+// every counter under k, if k is a prefix).
+func (w *Workspace) deltaPrefix(k []byte) key {
+	d := slices.Clone(k)
+	d[len(w.prefix)] = tagCountDelta
+	return d
+}
+
 // applyCounts adds the counter changes of replacing the entries old with
 // the entries new, and live with the change of the kind's live count.
 func applyCounts(t *txn, code byte, oldIx, newIx []indexEntry, oldSet map[string][]byte, newSet map[string]bool, live int64) error {
-	deltas := map[string]int64{}
 	seen := map[string]bool{}
 	for _, e := range newIx {
 		if e.count != nil && !seen[string(e.key)] {
 			seen[string(e.key)] = true
 			if _, had := oldSet[string(e.key)]; !had {
-				e.addTo(deltas, 1)
+				e.addTo(t.addCount, 1)
 			}
 		}
 	}
@@ -33,46 +62,237 @@ func applyCounts(t *txn, code byte, oldIx, newIx []indexEntry, oldSet map[string
 		if e.count != nil && !seen[string(e.key)] {
 			seen[string(e.key)] = true
 			if !newSet[string(e.key)] {
-				e.addTo(deltas, -1)
+				e.addTo(t.addCount, -1)
 			}
 		}
 	}
 	if live != 0 {
-		deltas[string(t.w.liveCountKey(code))] += live
+		t.addCount(t.w.liveCountKey(code), live)
 	}
-	for k, d := range deltas {
+	return nil
+}
+
+// addTo adds the counter changes of the entry appearing (sign 1) or going
+// (sign -1) with add.
+func (e *indexEntry) addTo(add func(k []byte, d int64), sign int64) {
+	add(e.count, sign)
+	if e.sum != nil {
+		add(e.sum, sign*e.amount)
+	}
+}
+
+// addCount adds d to counter k when the transaction commits.
+func (t *txn) addCount(k []byte, d int64) {
+	if t.counts == nil {
+		t.counts = map[string]int64{}
+	}
+	t.counts[string(k)] += d
+}
+
+// flushCounts writes one delta per changed counter. write calls it after
+// the transaction's function.
+func (t *txn) flushCounts() error {
+	if len(t.counts) == 0 {
+		return nil
+	}
+	id := rand.Uint64()
+	for k, d := range t.counts {
 		if d == 0 {
 			continue
 		}
-		if err := addCount(t.tx, []byte(k), d); err != nil {
+		dk := binary.BigEndian.AppendUint64(t.w.deltaPrefix([]byte(k)), id)
+		if err := t.tx.Set(dk, binary.BigEndian.AppendUint64(nil, uint64(d))); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// addTo adds the counter changes of the entry appearing (sign 1) or going
-// (sign -1) to deltas.
-func (e *indexEntry) addTo(deltas map[string]int64, sign int64) {
-	deltas[string(e.count)] += sign
-	if e.sum != nil {
-		deltas[string(e.sum)] += sign * e.amount
+// deleteCounters deletes every counter under prefix (a counter key, or a
+// prefix of counter keys): bases, deltas and the transaction's own
+// changes.
+func (t *txn) deleteCounters(prefix key) error {
+	for k := range t.counts {
+		if bytes.HasPrefix([]byte(k), prefix) {
+			delete(t.counts, k)
+		}
 	}
-}
-
-func addCount(tx store.Tx, k []byte, d int64) error {
-	n, err := readCount(tx, k)
-	if err != nil {
+	if err := deleteRange(t.tx, prefix); err != nil {
 		return err
 	}
-	n += d
+	return deleteRange(t.tx, t.w.deltaPrefix(prefix))
+}
+
+// readCount returns the value of counter k: its base plus its deltas.
+func readCount(tx store.Reader, w *Workspace, k []byte) (int64, error) {
+	b, err := tx.Get(k)
+	var n int64
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return 0, err
+	default:
+		if n, err = counterValue(k, b); err != nil {
+			return 0, err
+		}
+	}
+	prefix := w.deltaPrefix(k)
+	for e, err := range tx.Scan(store.Range{Prefix: prefix}) {
+		if err != nil {
+			return 0, err
+		}
+		if len(e.Key) != len(prefix)+8 {
+			continue // a delta of a longer counter
+		}
+		d, err := counterValue(e.Key, e.Value)
+		if err != nil {
+			return 0, err
+		}
+		n += d
+	}
+	return n, nil
+}
+
+// counted is one counter of a range: its base key and value.
+type counted struct {
+	key key
+	n   int64
+	// bad holds a base value that is not 8 bytes long (nil if it is).
+	bad []byte
+}
+
+// scanCounts returns the counters under prefix (a prefix of counter
+// keys), their bases and deltas summed, in key order. Counters that come
+// to zero are left out, unless their base is malformed.
+func scanCounts(tx store.Reader, w *Workspace, prefix key) ([]counted, error) {
+	sums := map[string]*counted{}
+	for e, err := range tx.Scan(store.Range{Prefix: prefix}) {
+		if err != nil {
+			return nil, err
+		}
+		c := &counted{key: slices.Clone(e.Key)}
+		if len(e.Value) != 8 {
+			c.bad = slices.Clone(e.Value)
+		} else {
+			c.n = int64(binary.BigEndian.Uint64(e.Value))
+		}
+		sums[string(e.Key)] = c
+	}
+	dp := w.deltaPrefix(prefix)
+	for e, err := range tx.Scan(store.Range{Prefix: dp}) {
+		if err != nil {
+			return nil, err
+		}
+		if len(e.Key) < len(dp)+8 {
+			return nil, fmt.Errorf("%w: %s", errBadKey, KeyString(e.Key))
+		}
+		d, err := counterValue(e.Key, e.Value)
+		if err != nil {
+			return nil, err
+		}
+		k := slices.Clone(e.Key[:len(e.Key)-8])
+		k[len(w.prefix)] = tagCount
+		c := sums[string(k)]
+		if c == nil {
+			c = &counted{key: k}
+			sums[string(k)] = c
+		}
+		c.n += d
+	}
+	out := make([]counted, 0, len(sums))
+	for _, c := range sums {
+		if c.n != 0 || c.bad != nil {
+			out = append(out, *c)
+		}
+	}
+	slices.SortFunc(out, func(a, b counted) int { return bytes.Compare(a.key, b.key) })
+	return out, nil
+}
+
+// setCount sets counter k to n, folding its deltas away.
+func setCount(tx store.Tx, w *Workspace, k []byte, n int64) error {
+	if err := deleteDeltas(tx, w, k); err != nil {
+		return err
+	}
 	if n == 0 {
 		return tx.Delete(k)
 	}
 	return tx.Set(k, binary.BigEndian.AppendUint64(nil, uint64(n)))
 }
 
-func readCount(tx store.Reader, k []byte) (int64, error) {
+func deleteDeltas(tx store.Tx, w *Workspace, k []byte) error {
+	prefix := w.deltaPrefix(k)
+	var keys [][]byte
+	for e, err := range tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
+		if err != nil {
+			return err
+		}
+		if len(e.Key) == len(prefix)+8 {
+			keys = append(keys, slices.Clone(e.Key))
+		}
+	}
+	for _, k := range keys {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// foldCounts merges the deltas of some of the counters a committed write
+// changed into their bases (each with a chance of 1 in foldEvery, and only
+// once it has foldAt deltas), each in a transaction of its own. Folding is
+// housekeeping: a fold that loses a conflict (to another fold) is simply
+// skipped.
+func (w *Workspace) foldCounts(ctx context.Context, counts map[string]int64) {
+	for k := range counts {
+		if rand.IntN(foldEvery) != 0 {
+			continue
+		}
+		err := w.crm.st.Update(ctx, func(tx store.Tx) error {
+			prefix := w.deltaPrefix([]byte(k))
+			var (
+				keys [][]byte
+				sum  int64
+			)
+			for e, err := range tx.Scan(store.Range{Prefix: prefix}) {
+				if err != nil {
+					return err
+				}
+				if len(e.Key) != len(prefix)+8 {
+					continue
+				}
+				d, err := counterValue(e.Key, e.Value)
+				if err != nil {
+					return err
+				}
+				keys, sum = append(keys, slices.Clone(e.Key)), sum+d
+			}
+			if len(keys) < foldAt {
+				return nil
+			}
+			base, err := readBase(tx, []byte(k))
+			if err != nil {
+				return err
+			}
+			for _, dk := range keys {
+				if err := tx.Delete(dk); err != nil {
+					return err
+				}
+			}
+			if base+sum == 0 {
+				return tx.Delete([]byte(k))
+			}
+			return tx.Set([]byte(k), binary.BigEndian.AppendUint64(nil, uint64(base+sum)))
+		})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			w.crm.log.Warn("crm: folding a counter failed", "workspace", w.info.ID, "err", err)
+		}
+	}
+}
+
+// readBase reads a counter's base value.
+func readBase(tx store.Reader, k []byte) (int64, error) {
 	b, err := tx.Get(k)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil
@@ -81,4 +301,12 @@ func readCount(tx store.Reader, k []byte) (int64, error) {
 		return 0, err
 	}
 	return counterValue(k, b)
+}
+
+// counterValue decodes a counter's value.
+func counterValue(k, v []byte) (int64, error) {
+	if len(v) != 8 {
+		return 0, fmt.Errorf("crm: corrupt counter %q", k)
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
 }

@@ -56,10 +56,11 @@ func (t *txn) syncFieldIndexes(object string, code byte) error {
 			continue
 		}
 		name, _, _ := strings.Cut(h, ":")
-		for _, k := range []key{t.w.indexKey(code, "f.custom."+name), t.w.countKey(code, "f.custom."+name)} {
-			if err := deleteRange(t.tx, k); err != nil {
-				return err
-			}
+		if err := deleteRange(t.tx, t.w.indexKey(code, "f.custom."+name)); err != nil {
+			return err
+		}
+		if err := t.deleteCounters(t.w.countKey(code, "f.custom."+name)); err != nil {
+			return err
 		}
 	}
 	for _, d := range defs {

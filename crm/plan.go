@@ -343,7 +343,7 @@ func (p *planner) cond(c *filter.Cond) (*source, error) {
 		}
 		if fi.counted {
 			for _, e := range encs {
-				n, err := readCount(p.tx, append(p.w.countKey(p.code, fi.name), e...))
+				n, err := readCount(p.tx, p.w, append(p.w.countKey(p.code, fi.name), e...))
 				if err != nil {
 					return nil, err
 				}
@@ -464,7 +464,7 @@ func (p *planner) composite(x *filter.AndExpr, fi fieldIndex) (option, bool) {
 	s.what = strings.Join(what, " AND ")
 	for _, tu := range tuples {
 		s.prefixes = append(s.prefixes, append(base[:len(base):len(base)], tu...))
-		n, err := readCount(p.tx, append(p.w.countKey(p.code, fi.name), tu...))
+		n, err := readCount(p.tx, p.w, append(p.w.countKey(p.code, fi.name), tu...))
 		if err != nil {
 			return option{}, false
 		}

@@ -98,7 +98,7 @@ func (q *Query) prepare(tx store.Reader) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	live, err := readCount(tx, q.w.liveCountKey(code))
+	live, err := readCount(tx, q.w, q.w.liveCountKey(code))
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,8 @@
 package crm
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
-
-	"github.com/crmkit/crmkit/store"
 )
 
 // The pipeline report reads the pipeline aggregate (see openDealEntry)
@@ -51,27 +48,27 @@ func aggregatesAnswer(f *ReportFilter) bool {
 func (s *reportScan) openGroups() (groups []openGroup, ok bool, err error) {
 	sums := map[string]int64{}
 	sumPrefix := s.w.countKey('d', pipeSumIndex)
-	for e, err := range s.tx.Scan(store.Range{Prefix: sumPrefix}) {
-		if err != nil {
-			return nil, false, err
+	all, err := scanCounts(s.tx, s.w, sumPrefix)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, c := range all {
+		if c.bad != nil {
+			return nil, false, fmt.Errorf("crm: corrupt counter %q", c.key)
 		}
-		n, err := counterValue(e.Key, e.Value)
-		if err != nil {
-			return nil, false, err
-		}
-		sums[string(e.Key[len(sumPrefix):])] = n
+		sums[string(c.key[len(sumPrefix):])] = c.n
 	}
 	var total int64
 	prefix := s.w.countKey('d', pipeAggIndex)
-	for e, err := range s.tx.Scan(store.Range{Prefix: prefix}) {
-		if err != nil {
-			return nil, false, err
+	if all, err = scanCounts(s.tx, s.w, prefix); err != nil {
+		return nil, false, err
+	}
+	for _, c := range all {
+		if c.bad != nil {
+			return nil, false, fmt.Errorf("crm: corrupt counter %q", c.key)
 		}
-		n, err := counterValue(e.Key, e.Value)
-		if err != nil {
-			return nil, false, err
-		}
-		tuple := e.Key[len(prefix):]
+		n := c.n
+		tuple := c.key[len(prefix):]
 		r := keyReader{b: tuple}
 		g := openGroup{pipelineID: r.str(), stageID: r.str(), currency: r.str(), ownerID: r.str(), count: n, amount: sums[string(tuple)]}
 		month := r.str()
@@ -86,17 +83,9 @@ func (s *reportScan) openGroups() (groups []openGroup, ok bool, err error) {
 		total += n
 		groups = append(groups, g)
 	}
-	open, err := readCount(s.tx, append(s.w.countKey('d', "f.status"), encodeText(string(DealOpen))...))
+	open, err := readCount(s.tx, s.w, append(s.w.countKey('d', "f.status"), encodeText(string(DealOpen))...))
 	if err != nil || open != total {
 		return nil, false, err
 	}
 	return groups, true, nil
-}
-
-// counterValue decodes a counter's value.
-func counterValue(k, v []byte) (int64, error) {
-	if len(v) != 8 {
-		return 0, fmt.Errorf("crm: corrupt counter %q", k)
-	}
-	return int64(binary.BigEndian.Uint64(v)), nil
 }

@@ -102,9 +102,7 @@ func segmentEvents[T any](t *txn, k *kind[T], ch *Change, old, r *T, before, aft
 				continue
 			}
 			if _, err := t.tx.Get(t.w.memberKey(s.ID, id)); err == nil {
-				if err := addCount(t.tx, t.w.memberCountKey(s.ID), liveDelta); err != nil {
-					return err
-				}
+				t.addCount(t.w.memberCountKey(s.ID), liveDelta)
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
@@ -192,9 +190,7 @@ func eraseMemberships[T any](t *txn, k *kind[T], r *T) error {
 		if err := t.tx.Delete(mk); err != nil {
 			return err
 		}
-		if err := addCount(t.tx, t.w.memberCountKey(s.ID), -liveOf(k, r)); err != nil {
-			return err
-		}
+		t.addCount(t.w.memberCountKey(s.ID), -liveOf(k, r))
 	}
 	return nil
 }
@@ -251,7 +247,8 @@ func (s *Segments) Create(ctx context.Context, seg Segment) (Segment, error) {
 				return err
 			}
 		}
-		return addCount(t.tx, t.w.memberCountKey(seg.ID), int64(len(ids)))
+		t.addCount(t.w.memberCountKey(seg.ID), int64(len(ids)))
+		return nil
 	})
 	return seg, err
 }
@@ -421,7 +418,7 @@ func (s *Segments) Delete(ctx context.Context, id string) error {
 		if err := deleteRange(t.tx, t.w.k(tagSegment).str(id)); err != nil {
 			return err
 		}
-		return t.tx.Delete(t.w.memberCountKey(id))
+		return t.deleteCounters(t.w.memberCountKey(id))
 	})
 	return err
 }

@@ -41,7 +41,7 @@ func (s *Segments) Count(ctx context.Context, id string) (int64, error) {
 	}
 	var n int64
 	err = s.w.read(ctx, func(tx store.Tx) error {
-		n, err = readCount(tx, s.w.memberCountKey(id))
+		n, err = readCount(tx, s.w, s.w.memberCountKey(id))
 		return err
 	})
 	return n, err
@@ -215,7 +215,8 @@ func (s *Segments) change(ctx context.Context, id string, recordIDs []string, ad
 		if err := p.err(); err != nil {
 			return err
 		}
-		return addCount(t.tx, t.w.memberCountKey(id), delta)
+		t.addCount(t.w.memberCountKey(id), delta)
+		return nil
 	})
 	return err
 }

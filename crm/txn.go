@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/crmkit/crmkit/store"
@@ -54,6 +55,7 @@ type txn struct {
 	info   *WorkspaceInfo // loaded by checkWorkspace
 	head   uint64         // outbox head, once read
 	events []*Event
+	counts map[string]int64 // counter changes, written as deltas at the end
 	// defs and ixs cache, per object kind, the custom field definitions
 	// and the field index sets this transaction has read, so a batch of
 	// writes reads them once; setMeta clears them.
@@ -76,30 +78,43 @@ func (t *txn) setMeta(k key, b []byte) error {
 // is run again from the start (fn must only act through t), up to the CRM's
 // retry budget, after which the error matches ErrConflict.
 //
-// Writes to one workspace take turns within this process: every write
-// appends to the workspace's outbox, so concurrent writes would only
-// collide on its head. Writers in other processes are kept in order by the
-// store's conflict detection.
+// A write shares no key with the writes of other records: counters are
+// written as deltas and the outbox is numbered by the store (see
+// store.Appender), so concurrent writers of one workspace, in this process
+// or others, do not collide. Writes that do share a key (two edits of one
+// record, a round-robin pointer) collide; once a write has lost a
+// conflict, its retries take turns with the workspace's other retrying
+// writes in this process. On a store without Appender every write reads
+// and writes the outbox head, so all writes to one workspace take turns
+// within this process.
 func (w *Workspace) write(ctx context.Context, fn func(t *txn) error) ([]*Event, error) {
 	c := w.crm
-	mu := c.workspaceLock(w.info.ID)
 	for attempt := 0; ; attempt++ {
+		var mu sync.Locker = noLock{}
+		if !c.appends || attempt > 0 {
+			mu = c.workspaceLock(w.info.ID)
+		}
 		t := &txn{w: w, ctx: ctx, actor: actorOf(ctx), source: sourceOf(ctx)}
 		mu.Lock()
 		t.now = c.now()
 		err := c.st.Update(ctx, func(tx store.Tx) error {
-			t.tx, t.info, t.head, t.events = tx, nil, 0, t.events[:0]
-			return fn(t)
+			t.tx, t.info, t.head, t.events, t.counts = tx, nil, 0, t.events[:0], nil
+			if err := fn(t); err != nil {
+				return err
+			}
+			return t.flushCounts()
 		})
 		mu.Unlock()
 		if err == nil {
 			c.runAfter(ctx, t.events)
 			c.notify()
+			w.foldCounts(context.WithoutCancel(ctx), t.counts)
 			return t.events, nil
 		}
 		if !errors.Is(err, store.ErrConflict) {
 			return nil, err
 		}
+		c.stats.conflicts.Add(1)
 		if attempt >= c.retries {
 			return nil, fmt.Errorf("crm: %w after %d attempts: %w", ErrConflict, attempt+1, err)
 		}
@@ -112,6 +127,12 @@ func (w *Workspace) write(ctx context.Context, fn func(t *txn) error) ([]*Event,
 		}
 	}
 }
+
+// noLock is the sync.Locker of writes that need no turn-taking.
+type noLock struct{}
+
+func (noLock) Lock()   {}
+func (noLock) Unlock() {}
 
 // read runs fn in a read-only transaction of the workspace.
 func (w *Workspace) read(ctx context.Context, fn func(tx store.Tx) error) error {
