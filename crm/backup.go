@@ -289,6 +289,7 @@ type restorer struct {
 	wanted   map[string]bool
 	current  string   // workspace being written, "" when skipping
 	entry    *wsEntry // its registry entry, in the space it is written to
+	upgrade  bool     // the backup holds the layout before key spaces
 	restored int
 	keys     int64
 }
@@ -329,6 +330,9 @@ func (rv *restorer) workspace(id string, registry []byte) error {
 	if err := decode(registry, e); err != nil {
 		return err
 	}
+	// A backup of the layout before key spaces holds entries of that
+	// layout.
+	rv.upgrade = e.Space == 0
 	// The workspace is written into a key space of its own, queued for
 	// purging until end switches the registry to it: a restore that fails
 	// or is interrupted leaves nothing visible, and its keys are purged.
@@ -355,8 +359,12 @@ func (rv *restorer) block(keys, values [][]byte) error {
 	full := make([]byte, 0, store.MaxKeySize)
 	err := rv.c.st.Batch(rv.ctx, func(w store.Writer) error {
 		for i, k := range keys {
+			v := values[i]
+			if rv.upgrade {
+				k, v = upgradeKey(k, v)
+			}
 			full = append(append(full[:0], prefix...), k...)
-			if err := w.Set(full, values[i]); err != nil {
+			if err := w.Set(full, v); err != nil {
 				return err
 			}
 		}

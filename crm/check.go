@@ -96,7 +96,8 @@ func (d Drift) String() string {
 	return b.String()
 }
 
-// KeyString renders a store key of the CRM for people: the workspace
+// KeyString renders a store key of the CRM for people (index names coded in
+// keys are written out): the workspace
 // space as "space(<n>)" (or, in older stores, "ws(<id>)"), the global prefix as "global:", printable bytes as they are, string terminators
 // as "/" and other bytes as \xNN.
 func KeyString(k []byte) string {
@@ -121,6 +122,9 @@ func KeyString(k []byte) string {
 		switch c := k[i]; {
 		case c == 0 && i+1 < len(k) && k[i+1] == 1:
 			b.WriteByte('/')
+			i++
+		case c == nameCode && i+3 < len(k) && k[i+2] == 0 && k[i+3] == 1 && nameOfKey(string(k[i:i+2])) != string(k[i:i+2]):
+			b.WriteString(nameOfKey(string(k[i : i+2])))
 			i++
 		case c == 0 && i+1 < len(k) && k[i+1] == 0xff:
 			b.WriteString(`\x00`)

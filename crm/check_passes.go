@@ -307,7 +307,7 @@ func (ck *checker) entries(k checkKind, prefix key) error {
 		}
 		ck.report.Entries++
 		ck.progress()
-		if err := ck.judge(k, string(e.Value), e.Key, e.Value); err != nil {
+		if err := ck.judge(k, entryOwner(e.Key, e.Value), e.Key, e.Value); err != nil {
 			return err
 		}
 	}
@@ -433,7 +433,7 @@ func indexName(k []byte, w *Workspace) string {
 		return "timeline"
 	}
 	if s := r.str(); r.err == nil {
-		return s
+		return nameOfKey(s)
 	}
 	return ""
 }

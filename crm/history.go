@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"iter"
 	"reflect"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Op is what a change did to a record.
@@ -79,7 +81,7 @@ func (t *txn) record(kindName string, code byte, id string, op Op, fields []Fiel
 		Op: op, Actor: t.actor, Source: t.source, At: t.now, Fields: fields,
 	}
 	c.Rule, c.Depth = causeOf(t.ctx)
-	b, err := encode(&c)
+	b, err := encodeChange(&c)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +187,7 @@ func (w *Workspace) History(ctx context.Context, ref Ref) iter.Seq2[Change, erro
 					return err
 				}
 				var c Change
-				if err := decode(e.Value, &c); err != nil {
+				if err := decodeChange(e.Value, &c); err != nil {
 					return err
 				}
 				if !yield(c, nil) {
@@ -262,7 +264,7 @@ func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit i
 					return err
 				}
 				entry.Change = new(Change)
-				if err := decode(b, entry.Change); err != nil {
+				if err := decodeChange(b, entry.Change); err != nil {
 					return err
 				}
 			case timelineActivity:
@@ -278,4 +280,44 @@ func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit i
 		return nil
 	})
 	return pg, err
+}
+
+// storedChange is a history entry as stored (see compactFormat).
+type storedChange struct {
+	_msgpack  struct{} `msgpack:",as_array"`
+	ID        string
+	Workspace string
+	Kind      string
+	RecordID  string
+	Op        Op
+	Actor     string
+	Source    string
+	At        time.Time
+	Fields    []FieldChange
+	Rule      string
+	Depth     int
+}
+
+func encodeChange(c *Change) ([]byte, error) {
+	return encodeCompact(&storedChange{
+		ID: c.ID, Workspace: c.Workspace, Kind: c.Kind, RecordID: c.RecordID, Op: c.Op,
+		Actor: c.Actor, Source: c.Source, At: c.At, Fields: c.Fields, Rule: c.Rule, Depth: c.Depth,
+	})
+}
+
+// decodeChange decodes a history entry of either form.
+func decodeChange(b []byte, c *Change) error {
+	if len(b) == 0 || b[0] != compactFormat {
+		return decode(b, c)
+	}
+	var sc storedChange
+	if err := msgpack.Unmarshal(b[1:], &sc); err != nil {
+		return fmt.Errorf("crm: decode change: %w", err)
+	}
+	*c = Change{
+		ID: sc.ID, Workspace: sc.Workspace, Kind: sc.Kind, RecordID: sc.RecordID, Op: sc.Op,
+		Actor: sc.Actor, Source: sc.Source, At: sc.At.UTC(), Fields: sc.Fields, Rule: sc.Rule, Depth: sc.Depth,
+	}
+	utcTimes(reflect.ValueOf(c.Fields))
+	return nil
 }

@@ -17,7 +17,7 @@ import (
 // ws 'n' rest is the counter's key; a transaction adds one delta per
 // counter it changes, whatever the number of records it writes. A counter
 // is its base key ws 'n' rest (8-byte big-endian, absent for 0) plus its
-// deltas. Writers of one workspace therefore never collide on a counter;
+// deltas (varints). Writers of one workspace therefore never collide on a counter;
 // folding (foldCounts) merges a counter's deltas into its base now and
 // then, after a write, so reads stay short.
 const tagCountDelta byte = 'N'
@@ -31,7 +31,7 @@ const (
 
 // countKey is the prefix of an index's counters.
 func (w *Workspace) countKey(code byte, index string) key {
-	return w.k(tagCount).byte(code).str(index)
+	return w.k(tagCount).byte(code).str(keyName(index))
 }
 
 // liveCountKey counts a kind's live records.
@@ -101,7 +101,7 @@ func (t *txn) flushCounts() error {
 			continue
 		}
 		dk := binary.BigEndian.AppendUint64(t.w.deltaPrefix([]byte(k)), id)
-		if err := t.tx.Set(dk, binary.BigEndian.AppendUint64(nil, uint64(d))); err != nil {
+		if err := t.tx.Set(dk, binary.AppendVarint(nil, d)); err != nil {
 			return err
 		}
 	}
@@ -144,7 +144,7 @@ func readCount(tx store.Reader, w *Workspace, k []byte) (int64, error) {
 		if len(e.Key) != len(prefix)+8 {
 			continue // a delta of a longer counter
 		}
-		d, err := counterValue(e.Key, e.Value)
+		d, err := deltaValue(e.Key, e.Value)
 		if err != nil {
 			return 0, err
 		}
@@ -186,7 +186,7 @@ func scanCounts(tx store.Reader, w *Workspace, prefix key) ([]counted, error) {
 		if len(e.Key) < len(dp)+8 {
 			return nil, fmt.Errorf("%w: %s", errBadKey, KeyString(e.Key))
 		}
-		d, err := counterValue(e.Key, e.Value)
+		d, err := deltaValue(e.Key, e.Value)
 		if err != nil {
 			return nil, err
 		}
@@ -262,7 +262,7 @@ func (w *Workspace) foldCounts(ctx context.Context, counts map[string]int64) {
 				if len(e.Key) != len(prefix)+8 {
 					continue
 				}
-				d, err := counterValue(e.Key, e.Value)
+				d, err := deltaValue(e.Key, e.Value)
 				if err != nil {
 					return err
 				}
@@ -301,6 +301,15 @@ func readBase(tx store.Reader, k []byte) (int64, error) {
 		return 0, err
 	}
 	return counterValue(k, b)
+}
+
+// deltaValue decodes a counter delta's value, a varint.
+func deltaValue(k, v []byte) (int64, error) {
+	d, n := binary.Varint(v)
+	if n <= 0 || n != len(v) {
+		return 0, fmt.Errorf("crm: corrupt counter delta %q", k)
+	}
+	return d, nil
 }
 
 // counterValue decodes a counter's value.

@@ -137,7 +137,7 @@ func history(tx store.Reader, w *Workspace, code byte, id string) ([]Change, err
 			return nil, err
 		}
 		var c Change
-		if err := decode(e.Value, &c); err != nil {
+		if err := decodeChange(e.Value, &c); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

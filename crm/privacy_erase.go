@@ -310,7 +310,7 @@ func (s *scrubber) workspace(t *txn, linked map[string]bool) error {
 		if !s.mentionsAny(raw) {
 			return nil, false, nil
 		}
-		if err := decode(raw, &c); err != nil {
+		if err := decodeChange(raw, &c); err != nil {
 			return nil, false, err
 		}
 		if !belongs(c.RecordID) && !s.mentions(raw) {
@@ -318,6 +318,10 @@ func (s *scrubber) workspace(t *txn, linked map[string]bool) error {
 		}
 		if !s.fields(c.Fields) {
 			return nil, false, nil
+		}
+		if raw[0] == compactFormat {
+			b, err := encodeChange(&c)
+			return b, true, err
 		}
 		b, err := encode(&c)
 		return b, true, err
@@ -362,12 +366,16 @@ func (s *scrubber) workspace(t *txn, linked map[string]bool) error {
 			return nil, false, nil
 		}
 		var ev Event
-		if err := decode(raw, &ev); err != nil {
+		if err := decodeEvent(raw, &ev); err != nil {
 			return nil, false, err
 		}
 		changed, err := scrubEvent(&ev, raw)
 		if err != nil || !changed {
 			return nil, false, err
+		}
+		if raw[0] == compactFormat {
+			b, err := encodeEvent(&ev, eventIndex(ev.ID))
+			return b, true, err
 		}
 		b, err := encode(&ev)
 		return b, true, err

@@ -70,19 +70,36 @@ type kind[T any] struct {
 func (w *Workspace) recordKey(code byte, id string) key { return w.k(tagRecord).byte(code).str(id) }
 
 func (w *Workspace) uniqueKey(code byte, index string) key {
-	return w.k(tagUnique).byte(code).str(index)
+	return w.k(tagUnique).byte(code).str(keyName(index))
 }
 
 func (w *Workspace) indexKey(code byte, index string) key {
-	return w.k(tagIndex).byte(code).str(index)
+	return w.k(tagIndex).byte(code).str(keyName(index))
 }
 
 func uniqueEntry(field string, k key, id string) indexEntry {
 	return indexEntry{unique: true, field: field, key: k, value: []byte(id)}
 }
 
+// plainEntry is an entry of a non-unique index: the key ends with the
+// record's ID, and the value is one byte, the length of that ID's
+// encoding at the end of the key (entryOwner reads it back). Stores of
+// older versions hold the ID itself as the value.
 func plainEntry(field string, k key, id string) indexEntry {
-	return indexEntry{field: field, key: k.str(id), value: []byte(id)}
+	n := len(k)
+	k = k.str(id)
+	return indexEntry{field: field, key: k, value: []byte{byte(len(k) - n)}}
+}
+
+// entryOwner returns the ID of the record an index entry belongs to.
+func entryOwner(k, value []byte) string {
+	if len(value) == 1 && int(value[0]) <= len(k) && value[0] >= 2 {
+		r := keyReader{b: k[len(k)-int(value[0]):]}
+		if id := r.str(); r.err == nil && len(r.b) == 0 {
+			return id
+		}
+	}
+	return string(value)
 }
 
 // allIndexes returns every index entry r owns: the kind's own, the custom

@@ -220,7 +220,7 @@ func (c *CRM) migrate(ctx context.Context, id string) error {
 		return err
 	}
 	from, to := wsKey(id), spacePrefix(target)
-	n, err := c.copyPrefix(ctx, from, to)
+	n, err := c.copyPrefix(ctx, from, to, upgradeKey)
 	if err != nil {
 		return fmt.Errorf("crm: migrating workspace %s: %w", id, err)
 	}
@@ -259,8 +259,9 @@ func (c *CRM) isMigrated(ctx context.Context, id string) (bool, error) {
 }
 
 // copyPrefix copies every key under from to the same key under to, in
-// batches, and returns how many it copied.
-func (c *CRM) copyPrefix(ctx context.Context, from, to key) (int64, error) {
+// batches, passing each key (after the prefix) and value through upgrade,
+// and returns how many it copied.
+func (c *CRM) copyPrefix(ctx context.Context, from, to key, upgrade func(rest, value []byte) ([]byte, []byte)) (int64, error) {
 	var (
 		total int64
 		after []byte
@@ -276,8 +277,9 @@ func (c *CRM) copyPrefix(ctx context.Context, from, to key) (int64, error) {
 				if err != nil {
 					return err
 				}
-				keys = append(keys, append(append(key(nil), to...), e.Key[len(from):]...))
-				values = append(values, append([]byte(nil), e.Value...))
+				rest, v := upgrade(e.Key[len(from):], e.Value)
+				keys = append(keys, append(append(key(nil), to...), rest...))
+				values = append(values, append([]byte(nil), v...))
 				after = append(after[:0], e.Key...)
 				if len(keys) == 5000 {
 					break

@@ -215,3 +215,25 @@ func TestInterruptedDeleteNeverResurrects(t *testing.T) {
 	assert.Empty(t, dump(t, e.st, old), "Resume purged the old key space")
 	assert.Empty(t, dump(t, e.st, []byte{0x02, 'p'}), "nothing left to purge")
 }
+
+// TestRestoreBackupOfPreviousVersion restores a backup written by the
+// version before key spaces (testdata/acme-v1.crmbk, the fixture's "acme").
+func TestRestoreBackupOfPreviousVersion(t *testing.T) {
+	f, err := os.Open("testdata/acme-v1.crmbk")
+	require.NoError(t, err)
+	defer f.Close()
+	ctx := context.Background()
+	c := crm.New(teststore.Open(t))
+	_, err = c.Restore(ctx, f, crm.RestoreOptions{})
+	require.NoError(t, err)
+	ws, err := c.Workspace(ctx, "acme")
+	require.NoError(t, err)
+	ada, err := ws.Contacts().GetByEmail(ctx, "ada2@acme.example")
+	require.NoError(t, err)
+	assert.Equal(t, "Ada2", ada.FirstName)
+	rep, err := ws.Check(ctx, crm.CheckOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, rep.Drifted(), rep.Issues)
+	_, err = ws.Contacts().Create(ctx, crm.Contact{FirstName: "After", Emails: []string{"after@acme.example"}})
+	require.NoError(t, err)
+}

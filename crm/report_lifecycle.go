@@ -26,7 +26,7 @@ func (s *reportScan) lifecycleSteps(c *Contact, out []lifecycleStep) ([]lifecycl
 			return nil, err
 		}
 		var ch Change
-		if err := decode(e.Value, &ch); err != nil {
+		if err := decodeChange(e.Value, &ch); err != nil {
 			return nil, err
 		}
 		for _, fc := range ch.Fields {

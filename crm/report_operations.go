@@ -160,7 +160,7 @@ func (w *Workspace) Operations(ctx context.Context, f ReportFilter) (*Operations
 				return err
 			}
 			var ch Change
-			if err := decode(e.Value, &ch); err != nil {
+			if err := decodeChange(e.Value, &ch); err != nil {
 				return err
 			}
 			if ch.Actor == "" || !f.in(ch.At) || !f.owner(ch.Actor) || !s.changeIn(&ch) {

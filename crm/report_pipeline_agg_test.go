@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,7 +150,7 @@ func TestPipelineAggregateDriftIsCheckedAndRepaired(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if bytes.Contains(en.Key, []byte(name)) {
+				if strings.Contains(crm.KeyString(en.Key), name) {
 					keys, vals = append(keys, bytes.Clone(en.Key)), append(vals, bytes.Clone(en.Value))
 				}
 			}
