@@ -76,7 +76,7 @@ func TestHostServiceConfinesPlugin(t *testing.T) {
 	require.Error(t, info.LastError)
 	assert.ErrorIs(t, info.LastError, plugins.ErrWorkspace, "the last probe forged a grant")
 	// The write the plugin made carries its name as actor and source.
-	e.waitRecorded("acme 3 contact.updated")
+	e.waitRecorded("contact.updated")
 	for ch, err := range e.ws.History(ctx, crm.Ref{Kind: "contact", ID: ada.ID}) {
 		require.NoError(t, err)
 		if ch.Op == crm.OpUpdated {
