@@ -30,6 +30,9 @@ type CRM struct {
 	handles  sync.Map // workspace ID -> *Workspace, for background work
 	// appends is set when the store numbers logs itself (store.Appender).
 	appends bool
+	// contention holds, per workspace ID, until when (Unix nanoseconds)
+	// its writes take turns (see write).
+	contention sync.Map
 	// commitSignal fires after every commit, to wake watchers and
 	// dispatchers.
 	commitSignal signal

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crmkit/crmkit/store"
@@ -82,16 +83,15 @@ func (t *txn) setMeta(k key, b []byte) error {
 // written as deltas and the outbox is numbered by the store (see
 // store.Appender), so concurrent writers of one workspace, in this process
 // or others, do not collide. Writes that do share a key (two edits of one
-// record, a round-robin pointer) collide; once a write has lost a
-// conflict, its retries take turns with the workspace's other retrying
-// writes in this process. On a store without Appender every write reads
-// and writes the outbox head, so all writes to one workspace take turns
-// within this process.
+// record, a round-robin pointer) collide: once a write in a workspace has
+// lost a conflict, the workspace's writes in this process take turns for
+// a short while (contendedFor), as they do all the time on a store without
+// Appender, where every write reads and writes the outbox head.
 func (w *Workspace) write(ctx context.Context, fn func(t *txn) error) ([]*Event, error) {
 	c := w.crm
 	for attempt := 0; ; attempt++ {
 		var mu sync.Locker = noLock{}
-		if !c.appends || attempt > 0 {
+		if !c.appends || attempt > 0 || c.contended(w.info.ID) {
 			mu = c.workspaceLock(w.info.ID)
 		}
 		t := &txn{w: w, ctx: ctx, actor: actorOf(ctx), source: sourceOf(ctx)}
@@ -115,6 +115,7 @@ func (w *Workspace) write(ctx context.Context, fn func(t *txn) error) ([]*Event,
 			return nil, err
 		}
 		c.stats.conflicts.Add(1)
+		c.markContended(w.info.ID)
 		if attempt >= c.retries {
 			return nil, fmt.Errorf("crm: %w after %d attempts: %w", ErrConflict, attempt+1, err)
 		}
@@ -126,6 +127,23 @@ func (w *Workspace) write(ctx context.Context, fn func(t *txn) error) ([]*Event,
 		case <-time.After(d):
 		}
 	}
+}
+
+// contendedFor is how long a workspace's writes take turns after one of
+// them lost a conflict.
+const contendedFor = 250 * time.Millisecond
+
+// markContended makes the workspace's writes take turns for contendedFor.
+func (c *CRM) markContended(id string) {
+	until := time.Now().Add(contendedFor).UnixNano()
+	v, _ := c.contention.LoadOrStore(id, new(atomic.Int64))
+	v.(*atomic.Int64).Store(until)
+}
+
+// contended reports whether the workspace's writes take turns.
+func (c *CRM) contended(id string) bool {
+	v, ok := c.contention.Load(id)
+	return ok && time.Now().UnixNano() < v.(*atomic.Int64).Load()
 }
 
 // noLock is the sync.Locker of writes that need no turn-taking.

@@ -92,6 +92,7 @@ func dropPrefix(t testing.TB, prefix string) {
 	t.Cleanup(func() {
 		admin(t, "DROP TABLE IF EXISTS "+pgx.Identifier{prefix + "kv"}.Sanitize()+", "+
 			pgx.Identifier{prefix + "schema_version"}.Sanitize())
+		admin(t, "DROP SEQUENCE IF EXISTS "+pgx.Identifier{prefix + "append_seq"}.Sanitize())
 	})
 }
 

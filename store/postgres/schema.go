@@ -11,7 +11,7 @@ import (
 // SchemaVersion is the version of the table layout this package creates and
 // understands. Open migrates older databases up to it and refuses newer
 // ones with ErrSchemaTooNew.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // lockSpace is the first key of the two-key advisory locks Open takes, so
 // that crmkit's locks never collide with an application's single-key ones
@@ -23,6 +23,7 @@ type tables struct {
 	schema  string // unquoted schema name
 	kv      string // quoted "schema"."<prefix>kv"
 	version string // quoted "schema"."<prefix>schema_version"
+	seq     string // quoted "schema"."<prefix>append_seq"
 }
 
 func newTables(schema, prefix string) tables {
@@ -30,6 +31,7 @@ func newTables(schema, prefix string) tables {
 		schema:  schema,
 		kv:      pgx.Identifier{schema, prefix + "kv"}.Sanitize(),
 		version: pgx.Identifier{schema, prefix + "schema_version"}.Sanitize(),
+		seq:     pgx.Identifier{schema, prefix + "append_seq"}.Sanitize(),
 	}
 }
 
@@ -45,6 +47,10 @@ var migrations = []migration{
 		return []string{
 			`CREATE TABLE ` + t.kv + ` (key bytea PRIMARY KEY, value bytea NOT NULL)`,
 		}
+	},
+	// 2: the sequence Append draws its numbers from.
+	func(t tables) []string {
+		return []string{`CREATE SEQUENCE ` + t.seq + ` AS bigint MINVALUE 1`}
 	},
 }
 

@@ -37,7 +37,7 @@ func TestMigrationCreatesVersionedTables(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s := openPrefix(t, prefix, postgres.WithLogger(logger))
 	require.NoError(t, s.Close())
-	assert.Equal(t, []int{postgres.SchemaVersion}, versions(t, "public", prefix))
+	assert.Equal(t, allVersions(), versions(t, "public", prefix))
 	assert.Equal(t, "bytea bytea", adminQuery[string](t,
 		`SELECT string_agg(data_type, ' ' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = $1`, prefix+"kv"))
 	assert.Contains(t, logs.String(), "migrated store schema", "the migration is logged")
@@ -46,7 +46,7 @@ func TestMigrationCreatesVersionedTables(t *testing.T) {
 	logs.Reset()
 	s = openPrefix(t, prefix, postgres.WithLogger(logger))
 	require.NoError(t, s.Close())
-	assert.Equal(t, []int{postgres.SchemaVersion}, versions(t, "public", prefix))
+	assert.Equal(t, allVersions(), versions(t, "public", prefix))
 	assert.Empty(t, logs.String())
 }
 
@@ -82,7 +82,7 @@ func TestMigrationConcurrentOpen(t *testing.T) {
 	for err := range errs {
 		assert.NoError(t, err)
 	}
-	assert.Equal(t, []int{postgres.SchemaVersion}, versions(t, "public", prefix))
+	assert.Equal(t, allVersions(), versions(t, "public", prefix))
 }
 
 // TestMigrationSchemaTooNew checks that a database migrated by a newer
@@ -115,7 +115,7 @@ func TestMigrationSchemaTooNew(t *testing.T) {
 	assert.Contains(t, err.Error(), fmt.Sprintf("up to %d", postgres.SchemaVersion))
 
 	assert.Equal(t, before, ddl(), "tables unchanged")
-	assert.Equal(t, []int{postgres.SchemaVersion, newer}, versions(t, "public", prefix), "versions unchanged")
+	assert.Equal(t, append(allVersions(), newer), versions(t, "public", prefix), "versions unchanged")
 	assert.Equal(t, "v", adminQuery[string](t, "SELECT convert_from(value, 'UTF8') FROM "+pgx.Identifier{prefix + "kv"}.Sanitize()), "data unchanged")
 }
 
@@ -129,7 +129,7 @@ func TestMigrationFromEmptyVersionTable(t *testing.T) {
 		" (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
 	s := openPrefix(t, prefix)
 	defer s.Close()
-	assert.Equal(t, []int{postgres.SchemaVersion}, versions(t, "public", prefix))
+	assert.Equal(t, allVersions(), versions(t, "public", prefix))
 	require.NoError(t, s.Update(context.Background(), func(tx store.Tx) error { return tx.Set([]byte("k"), []byte("v")) }))
 }
 
@@ -231,4 +231,36 @@ func TestOpenWithoutCreatePrivilege(t *testing.T) {
 	assert.Error(t, err)
 	_, err = postgres.Open(ctx, withUser(t, dsn, role), postgres.WithSchema(uniqueName("s")))
 	assert.Error(t, err)
+}
+
+// allVersions lists every schema version a fresh store has applied.
+func allVersions() []int {
+	var out []int
+	for v := 1; v <= postgres.SchemaVersion; v++ {
+		out = append(out, v)
+	}
+	return out
+}
+
+// TestMigrationFromVersion1 opens a store whose tables were made by the
+// version before the append sequence: it migrates, keeps its data, and
+// numbers appends above the keys already under a prefix.
+func TestMigrationFromVersion1(t *testing.T) {
+	testDSN(t)
+	prefix := uniqueName("t") + "_"
+	dropPrefix(t, prefix)
+	kv := pgx.Identifier{prefix + "kv"}.Sanitize()
+	admin(t, "CREATE TABLE "+kv+" (key bytea PRIMARY KEY, value bytea NOT NULL)")
+	admin(t, "CREATE TABLE "+pgx.Identifier{prefix + "schema_version"}.Sanitize()+
+		" (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+	admin(t, "INSERT INTO "+pgx.Identifier{prefix + "schema_version"}.Sanitize()+" (version) VALUES (1)")
+	admin(t, "INSERT INTO "+kv+" (key, value) VALUES ('log/'::bytea || '\\x0000000000000007'::bytea, 'old')")
+	s := openPrefix(t, prefix)
+	defer s.Close()
+	assert.Equal(t, allVersions(), versions(t, "public", prefix))
+	var n uint64
+	require.NoError(t, s.Update(context.Background(), func(tx store.Tx) error {
+		return tx.(store.Appender).Append([]byte("log/"), []byte("new"), &n)
+	}))
+	assert.Greater(t, n, uint64(7))
 }

@@ -32,6 +32,15 @@ type statements struct {
 	probe    string
 	notify   string
 	scan     map[scanShape]string
+	// lockLast takes a prefix's append lock and reads the last key of
+	// its numbered keys and the last number the append sequence gave; catchUp
+	// draws $1 numbers to move the sequence past keys copied in, jumpTo
+	// moves it to at least $1 at once; draw draws $1 numbers (see
+	// append.go).
+	lockLast string
+	catchUp  string
+	jumpTo   string
+	draw     string
 }
 
 func newStatements(t tables) statements {
@@ -55,6 +64,13 @@ func newStatements(t tables) statements {
 			`ON CONFLICT (key) DO NOTHING RETURNING key`,
 		// Announces a commit on the store's channel (see WithNotifications).
 		notify: `SELECT pg_notify($1, '')`,
+		lockLast: `SELECT pg_advisory_xact_lock($1, $2), ` +
+			`(SELECT key FROM ` + t.kv + ` WHERE key >= $3 AND ($4::bytea IS NULL OR key < $4) ` +
+			`AND length(key) = $5 ORDER BY key DESC LIMIT 1), ` +
+			`(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM ` + t.seq + `)`,
+		catchUp: `SELECT count(nextval($2::regclass)) FROM generate_series(1, $1::bigint)`,
+		jumpTo:  `SELECT setval($2::regclass, greatest($1::bigint, nextval($2::regclass)))`,
+		draw:    `SELECT nextval($2::regclass) FROM generate_series(1, $1::int)`,
 		scan:   map[scanShape]string{},
 	}
 	for _, lower := range []lowerOp{lowerNone, lowerInclusive, lowerExclusive} {

@@ -50,6 +50,7 @@ type tx struct {
 	spanLo    [][]byte
 	spanHi    [][]byte
 	missing   [][]byte
+	appends   []appendOp // see append.go
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -390,10 +391,20 @@ func (t *tx) commit() error {
 			}
 		}
 	}
+	var numbers []uint64
+	if len(t.appends) > 0 {
+		var err error
+		if numbers, err = t.numberAppends(t.ctx); err != nil {
+			return err
+		}
+	}
 	if err := t.pg.Commit(t.ctx); err != nil {
 		return t.fail("commit", err)
 	}
 	t.committed = true
+	for i, op := range t.appends {
+		*op.seq = numbers[i]
+	}
 	return nil
 }
 
