@@ -71,7 +71,7 @@ func newStatements(t tables) statements {
 		catchUp: `SELECT count(nextval($2::regclass)) FROM generate_series(1, $1::bigint)`,
 		jumpTo:  `SELECT setval($2::regclass, greatest($1::bigint, nextval($2::regclass)))`,
 		draw:    `SELECT nextval($2::regclass) FROM generate_series(1, $1::int)`,
-		scan:   map[scanShape]string{},
+		scan:    map[scanShape]string{},
 	}
 	for _, lower := range []lowerOp{lowerNone, lowerInclusive, lowerExclusive} {
 		for _, upper := range []bool{false, true} {
