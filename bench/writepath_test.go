@@ -411,7 +411,12 @@ func BenchmarkConcurrentWriters(b *testing.B) {
 							id = fmt.Sprintf("ws%d", w)
 						}
 						if _, err := first.Workspace(ctx, id); err != nil {
-							if _, err := first.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: id}); err != nil {
+							ws, err := first.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: id})
+							if err != nil {
+								b.Fatal(err)
+							}
+							_, err = ws.Fields().Define(ctx, crm.FieldDef{Object: "contact", Name: "score", Type: crm.FieldNumber, Indexed: true})
+							if err != nil {
 								b.Fatal(err)
 							}
 						}
@@ -440,6 +445,9 @@ func BenchmarkConcurrentWriters(b *testing.B) {
 									c.FirstName = in[0].FirstName
 									if _, err := ws.Contacts().Create(ctx, c); err != nil {
 										mu.Lock()
+										if failed == 0 {
+											b.Logf("first failure: %v", err)
+										}
 										failed++
 										mu.Unlock()
 									}

@@ -89,8 +89,12 @@ func (t *tx) numberAppends(ctx context.Context) ([]uint64, error) {
 			last    []byte
 			current int64
 		)
+		end := store.PrefixEnd(prefix)
+		if end == nil { // a prefix of 0xff bytes: every longer key follows it
+			end = bytes.Repeat([]byte{0xff}, store.MaxKeySize+1)
+		}
 		err := t.pg.QueryRow(ctx, t.s.sql.lockLast, int32(appendLockSpace), prefixLock(t.s.tables.kv, prefix),
-			prefix, store.PrefixEnd(prefix), len(prefix)+store.SeqSize).Scan(nil, &last, &current)
+			prefix, end, len(prefix)+store.SeqSize).Scan(nil, &last, &current)
 		if err != nil {
 			return nil, t.fail("append: lock", err)
 		}

@@ -65,7 +65,7 @@ func newStatements(t tables) statements {
 		// Announces a commit on the store's channel (see WithNotifications).
 		notify: `SELECT pg_notify($1, '')`,
 		lockLast: `SELECT pg_advisory_xact_lock($1, $2), ` +
-			`(SELECT key FROM ` + t.kv + ` WHERE key >= $3 AND ($4::bytea IS NULL OR key < $4) ` +
+			`(SELECT key FROM ` + t.kv + ` WHERE key >= $3 AND key < $4 ` +
 			`AND length(key) = $5 ORDER BY key DESC LIMIT 1), ` +
 			`(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM ` + t.seq + `)`,
 		catchUp: `SELECT count(nextval($2::regclass)) FROM generate_series(1, $1::bigint)`,
