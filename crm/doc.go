@@ -4,8 +4,17 @@
 //
 // A CRM runs over any store.Store (the embedded Badger default, memory, or
 // PostgreSQL). Every record belongs to one workspace, a tenant of the host
-// application, and the workspace is part of every key: a *Workspace handle
-// cannot read or change another workspace's records.
+// application, and the workspace's key space is part of every key: a
+// *Workspace handle cannot read or change another workspace's records.
+// Each workspace gets a key space of its own when it is created (a short
+// number, so keys stay short); deleting a workspace unregisters it and
+// purges its space in resumable steps, so a workspace created again with
+// the same ID starts empty.
+//
+// Open (or New, then Resume) also upgrades a store written by an older
+// version: it migrates each workspace into a key space of its own and
+// finishes purges a crash interrupted. A CRM made with New migrates a
+// workspace when it is first opened.
 //
 //	c := crm.New(st)
 //	ws, err := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme", Name: "Acme"})
@@ -18,6 +27,20 @@
 // commit. A write that loses a concurrency conflict is retried from the
 // start; a write that pins a version with IfVersion fails with ErrConflict
 // instead when the record moved on. A rejected write leaves nothing behind.
+//
+// Writes of different records share no key, so concurrent writers of one
+// workspace, in one process or many, do not collide: counters are written
+// as per-transaction deltas, folded now and then, and the outbox of events
+// is numbered by the store at commit where it offers store.Appender (all
+// three backends do). Events are stored lean: they name the change and the
+// record's versions, and the records are read back when events are
+// delivered (see Event).
+//
+// For bulk loads, use the batch calls (CreateMany, UpdateMany, or package
+// crmio's import): they write one transaction per few hundred records and
+// each counter once per transaction. On Badger, a store opened with a
+// larger memtable (badger.WithMemTableSize(64 << 20)) loads faster; see
+// BENCHMARKS.md.
 //
 // # Errors
 //

@@ -300,7 +300,12 @@ func (e *env) open() (*crm.CRM, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
-	return crm.New(st), func() { _ = st.Close() }, nil
+	c, err := crm.Open(e.ctx, st)
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, err
+	}
+	return c, func() { _ = st.Close() }, nil
 }
 
 // workspace opens the store and the workspace id.

@@ -75,6 +75,12 @@
 // it. Close also waits for running transactions to finish, so it must not be
 // called from inside a transaction function.
 //
+// Update transactions offer store.Appender: numbers are drawn, at commit,
+// from a Badger sequence kept under an internal key, and are assigned and
+// handed to Badger's commit queue under a short store-wide lock, so they
+// follow commit order while commits still share their fsyncs (see
+// append.go).
+//
 // The database records crmkit's format version in Badger's manifest, so a
 // directory written by a plain Badger program, or by a future incompatible
 // format, is refused at Open instead of being misread.

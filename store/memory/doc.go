@@ -25,6 +25,9 @@
 // change stored bytes. Entries yielded by Scan reuse one buffer per scan and
 // are valid only until the loop advances, as the contract says.
 //
+// Transactions offer store.Appender: numbers are assigned at commit, under
+// the store's commit lock, from a store-wide counter.
+//
 // The package imports package store, github.com/google/btree and the
 // standard library.
 package memory

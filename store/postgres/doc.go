@@ -233,4 +233,12 @@
 // tables, many hosts and distributed databases are not tested here.
 // Concurrency is bound by the pool size and the server's max_connections;
 // hot keys show up as ErrConflict retries, not as lost updates.
+//
+// Update transactions offer store.Appender. At commit, for each prefix
+// appended to, the transaction takes a transaction-scoped advisory lock on
+// the prefix, draws its numbers from a sequence (table layout version 2
+// adds it; Open migrates version 1 databases) and inserts the rows; the
+// lock is held to the commit, so committers of one prefix take turns only
+// for that last step, and a reader never sees a number before a smaller
+// one of the same prefix.
 package postgres
