@@ -77,14 +77,21 @@ func dump(t testing.TB, st store.Store, prefix []byte) map[string]string {
 	return out
 }
 
-// findKey returns the one key of the store whose rendering contains all
-// of parts.
+// findKey returns the one key of the store whose rendering starts with
+// parts[0] (after the key space, or with it) and contains the other parts.
 func findKey(t testing.TB, st store.Store, parts ...string) []byte {
 	t.Helper()
 	var found [][]byte
 	for k := range dump(t, st, nil) {
 		s := crm.KeyString([]byte(k))
-		if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(s, p) }) {
+		rest := s
+		if i := strings.Index(s, ")"); strings.HasPrefix(s, "space(") && i > 0 {
+			rest = s[i+1:]
+		}
+		if !strings.HasPrefix(rest, parts[0]) && !strings.HasPrefix(s, parts[0]) {
+			continue
+		}
+		if !slices.ContainsFunc(parts[1:], func(p string) bool { return !strings.Contains(s, p) }) {
 			found = append(found, []byte(k))
 		}
 	}
