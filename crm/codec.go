@@ -30,6 +30,12 @@ func decode(b []byte, v any) error {
 	if len(b) == 0 || b[0] != recordFormat {
 		return fmt.Errorf("crm: decode %T: unknown record format", v)
 	}
+	if c, ok := v.(*Contact); ok {
+		if err := decodeContact(b[1:], c); err != nil {
+			return fmt.Errorf("crm: decode %T: %w", v, err)
+		}
+		return nil
+	}
 	if err := msgpack.Unmarshal(b[1:], v); err != nil {
 		return fmt.Errorf("crm: decode %T: %w", v, err)
 	}

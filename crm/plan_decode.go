@@ -121,6 +121,15 @@ func isStr(c byte) bool { return c >= 0xa0 && c <= 0xbf || c >= 0xd9 && c <= 0xd
 
 // timeExt decodes msgpack's timestamp extension (type -1) into f.
 func timeExt(b []byte, f reflect.Value) bool {
+	t, ok := extTime(b)
+	if ok {
+		f.Set(reflect.ValueOf(t.UTC()))
+	}
+	return ok
+}
+
+// extTime decodes msgpack's timestamp extension (type -1), one value.
+func extTime(b []byte) (time.Time, bool) {
 	var sec, nsec uint64
 	switch {
 	case len(b) == 6 && b[0] == 0xd6 && b[1] == 0xff:
@@ -131,10 +140,9 @@ func timeExt(b []byte, f reflect.Value) bool {
 	case len(b) == 15 && b[0] == 0xc7 && b[1] == 12 && b[2] == 0xff:
 		nsec, sec = uint64(binary.BigEndian.Uint32(b[3:])), binary.BigEndian.Uint64(b[7:])
 	default:
-		return false
+		return time.Time{}, false
 	}
-	f.Set(reflect.ValueOf(time.Unix(int64(sec), int64(nsec)).UTC()))
-	return true
+	return time.Unix(int64(sec), int64(nsec)), true
 }
 
 func need(b []byte, n int) error {
