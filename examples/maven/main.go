@@ -4,7 +4,7 @@
 // every flawed row it fixed, kept as it was, or rejected. No row is lost:
 // each is imported or listed as rejected with the reason.
 //
-//	go run ./examples/maven                      # data from ../shared/datasets/maven-crm
+//	go run ./examples/maven                      # the Maven CRM dataset kept in examples/internal/mavencrm
 //	go run ./examples/maven -data dir -dir db -v # your copy, a kept database, every row listed
 //
 // How the dataset maps onto the CRM:
@@ -51,11 +51,12 @@ import (
 
 	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/crmio"
+	"github.com/crmkit/crmkit/examples/internal/mavencrm"
 	"github.com/crmkit/crmkit/store/badger"
 )
 
 func main() {
-	data := flag.String("data", "../shared/datasets/maven-crm", "directory of the dataset's CSV files")
+	data := flag.String("data", mavencrm.Dir(), "directory of the dataset's CSV files")
 	dir := flag.String("dir", "", "Badger directory (default: a temporary directory, removed at exit)")
 	verbose := flag.Bool("v", false, "list every fixed, noted and rejected row")
 	flag.Parse()

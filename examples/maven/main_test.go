@@ -11,28 +11,18 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/examples/internal/mavencrm"
 	"github.com/crmkit/crmkit/store/badger"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// dataDir finds the dataset beside the project root, or skips the test.
+// dataDir returns the dataset's directory; the repository keeps it.
 func dataDir(t testing.TB) string {
 	t.Helper()
-	dir, err := filepath.Abs(".")
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "no go.mod above the test")
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "datasets", "maven-crm")
-	if _, err := os.Stat(filepath.Join(data, pipelineFile)); err != nil {
-		t.Skipf("the Maven CRM dataset is not at %s (../shared/datasets/maven-crm from the project root): %v", data, err)
-	}
+	data := mavencrm.Dir()
+	_, err := os.Stat(filepath.Join(data, pipelineFile))
+	require.NoError(t, err, "the Maven CRM dataset")
 	return data
 }
 

@@ -4,7 +4,7 @@
 // lost deals, win rate, won revenue and average sales cycle; per product,
 // the won revenue. It writes the funnel as a standalone SVG.
 //
-//	go run ./examples/reports                          # data from ../shared/datasets/maven-crm
+//	go run ./examples/reports                          # the Maven CRM dataset kept in examples/internal/mavencrm
 //	go run ./examples/reports -data dir -svg out.svg   # your copy, the funnel elsewhere
 //
 // Each opportunity becomes a deal of a pipeline "Maven" (Prospecting,
@@ -32,11 +32,12 @@ import (
 
 	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/crmio"
+	"github.com/crmkit/crmkit/examples/internal/mavencrm"
 	"github.com/crmkit/crmkit/store/memory"
 )
 
 func main() {
-	data := flag.String("data", "../shared/datasets/maven-crm", "directory of the dataset's CSV files")
+	data := flag.String("data", mavencrm.Dir(), "directory of the dataset's CSV files")
 	svg := flag.String("svg", "funnel.svg", "where to write the funnel chart")
 	flag.Parse()
 	res, err := run(context.Background(), *data)

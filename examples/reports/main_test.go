@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmkit/crmkit/examples/internal/mavencrm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-const dataDir = "../../../shared/datasets/maven-crm"
+var dataDir = mavencrm.Dir()
 
 // figures are one group's numbers, computed from the raw CSV files.
 type figures struct {
