@@ -165,8 +165,7 @@ func (a *Automation) Step(ctx context.Context) (StepReport, error) {
 // errSkip rolls back a write that turned out to have nothing to do.
 var errSkip = errors.New("crm: nothing to do")
 
-// automationTag is the key byte of automation's keys (a tag keys.go does
-// not use):
+// automationTag (see keys.go) is the key byte of automation's keys:
 //
 //	ws 'A' 'r' str(rule)                     rule
 //	ws 'A' 'v'                               version of rules, scoring, sequences
@@ -181,6 +180,5 @@ var errSkip = errors.New("crm: nothing to do")
 //	ws 'A' 'g' str(model)                    scoring model
 //	ws 'A' 'q' str(sequence)                 sequence
 //	ws 'A' 'e' str(contact) str(sequence)    enrolment
-const automationTag byte = 'A'
 
 func (w *Workspace) ak(sub byte) key { return w.k(automationTag).byte(sub) }

@@ -258,8 +258,6 @@ func (w *Workspace) cursorKey(consumer string) key {
 	return w.k(tagMeta).str("cursor").str(consumer)
 }
 
-const tagDeadLetter byte = 'x'
-
 func (w *Workspace) deadLetterKey(consumer string) key {
 	return w.k(tagDeadLetter).str(consumer)
 }

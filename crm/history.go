@@ -176,27 +176,16 @@ type Ref struct {
 // soft-deleted; an erased record has no history.
 func (w *Workspace) History(ctx context.Context, ref Ref) iter.Seq2[Change, error] {
 	return func(yield func(Change, error) bool) {
-		code, ok := kindCodes[ref.Kind]
-		if !ok {
-			yield(Change{}, unknownKind(ref.Kind))
-			return
-		}
-		err := w.read(ctx, func(tx store.Tx) error {
-			for e, err := range tx.Scan(store.Range{Prefix: w.historyPrefix(code, ref.ID), Reverse: true}) {
-				if err != nil {
-					return err
-				}
-				var c Change
-				if err := decodeChange(e.Value, &c); err != nil {
-					return err
-				}
-				if !yield(c, nil) {
-					return errStop
+		stopped := false
+		err := w.View(ctx, func(rt *ReadTx) error {
+			for c, err := range rt.History(ref) {
+				if stopped = !yield(c, err); stopped || err != nil {
+					return nil
 				}
 			}
 			return nil
 		})
-		if err != nil && err != errStop {
+		if err != nil && !stopped {
 			yield(Change{}, err)
 		}
 	}

@@ -20,7 +20,6 @@ import (
 // deltas (varints). Writers of one workspace therefore never collide on a counter;
 // folding (foldCounts) merges a counter's deltas into its base now and
 // then, after a write, so reads stay short.
-const tagCountDelta byte = 'N'
 
 // foldEvery is the chance (1 in foldEvery) that a write folds each counter
 // it changed; foldAt is how many deltas make a fold worth it.

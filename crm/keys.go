@@ -28,6 +28,13 @@ import (
 //	ws 'h' k str(id) str(changeID)       history entry
 //	ws 't' k str(id) time str(entryID)   timeline entry of a record
 //	ws 'm' str(name)             workspace metadata
+//	ws 'N' ...                   counter deltas (see index_count.go)
+//	ws 'o' uint64(seq)           outbox event (see outbox.go)
+//	ws 'e' k str(id) uint64(seq) event of a record, in older stores
+//	ws 'v' k str(id) uint64(version)     superseded version of a record
+//	ws 'x' ...                   dead letters (see dispatch.go)
+//	ws 'A' ...                   automation's state (see automation.go)
+//	ws 'X' str(space) key        a package's own keys (see Space)
 //	0x02 'w' str(workspace)      workspace registry -> wsEntry
 //	0x02 'n' str("space")        last key space allocated
 //	0x02 'p' uvarint(space) str(workspace)   key space queued for purging
@@ -44,7 +51,22 @@ const (
 	tagMeta     byte = 'm'
 	tagCount    byte = 'n'
 	tagSegment  byte = 's'
+
+	tagCountDelta  byte = 'N'
+	tagOutbox      byte = 'o'
+	tagRecordEvent byte = 'e'
+	tagVersion     byte = 'v'
+	tagDeadLetter  byte = 'x'
+	automationTag  byte = 'A'
+	tagSpace       byte = 'X'
 )
+
+// workspaceTags lists every tag of a workspace's keys, for the test that
+// no two are the same.
+var workspaceTags = []byte{
+	tagRecord, tagUnique, tagIndex, tagHistory, tagTimeline, tagMeta, tagCount, tagSegment,
+	tagCountDelta, tagOutbox, tagRecordEvent, tagVersion, tagDeadLetter, automationTag, tagSpace,
+}
 
 // key builds an encoded tuple. The zero value is an empty key.
 type key []byte

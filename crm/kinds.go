@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/crmkit/crmkit/hooks"
+	"github.com/crmkit/crmkit/store"
 )
 
 // hooksOf is the before-hook of records of type T.
@@ -31,6 +32,23 @@ var customKinds = map[string]byte{
 	"purchase": 'p',
 }
 
+// kindInfo is what code that handles records of any kind needs of one.
+type kindInfo struct {
+	name string
+	code byte
+	// get reads a record (a pointer to it), as get does.
+	get func(tx store.Reader, w *Workspace, id string) (any, error)
+}
+
+// kindsByName registers every record kind.
+var kindsByName = map[string]*kindInfo{}
+
+func register[T any](k *kind[T]) {
+	kindsByName[k.name] = &kindInfo{name: k.name, code: k.code, get: func(tx store.Reader, w *Workspace, id string) (any, error) {
+		return get(tx, w, k, id)
+	}}
+}
+
 func unknownKind(k string) error {
 	return &ValidationError{Kind: "ref", Fields: []FieldError{{"kind", fmt.Sprintf("%q is not a record kind", k)}}}
 }
@@ -38,6 +56,12 @@ func unknownKind(k string) error {
 // The kinds' prepare functions refer back to the kinds (to check
 // references), so they are wired here rather than in the declarations.
 func init() {
+	register(kindContact)
+	register(kindCompany)
+	register(kindPipeline)
+	register(kindDeal)
+	register(kindActivity)
+	register(kindPurchase)
 	kindContact.before = func(h *Hooks) *hooksOf[Contact] { return &h.BeforeContact }
 	kindCompany.before = func(h *Hooks) *hooksOf[Company] { return &h.BeforeCompany }
 	kindPipeline.before = func(h *Hooks) *hooksOf[Pipeline] { return &h.BeforePipeline }

@@ -19,11 +19,6 @@ import (
 // str(id) uint64(seq) -> nothing, the events of one record, so erasing it
 // could redact them; events now carry no record data, so erasure only
 // redacts those older events.
-const (
-	tagOutbox      byte = 'o'
-	tagRecordEvent byte = 'e'
-	tagVersion     byte = 'v'
-)
 
 func (w *Workspace) recordEventsPrefix(code byte, id string) key {
 	return w.k(tagRecordEvent).byte(code).str(id)

@@ -134,6 +134,20 @@ func allIndexes[T any](t *txn, k *kind[T], r *T, set *indexSet) ([]indexEntry, e
 	return ix, nil
 }
 
+// MaxIDLength is the length in bytes of the longest record ID the CRM
+// takes as input. The IDs it makes are far shorter; a longer one names no
+// record and is refused with a *ValidationError before the store is
+// reached.
+const MaxIDLength = 256
+
+// checkID refuses an ID longer than MaxIDLength.
+func checkID(kindName, id string) error {
+	if len(id) > MaxIDLength {
+		return &ValidationError{Kind: kindName, Fields: []FieldError{{"id", fmt.Sprintf("is %d bytes long; an ID has at most %d", len(id), MaxIDLength)}}}
+	}
+	return nil
+}
+
 // get reads a record by ID inside tx.
 func get[T any](tx store.Reader, w *Workspace, k *kind[T], id string) (*T, error) {
 	if id == "" {

@@ -21,6 +21,14 @@ type UpdateOption func(*updateOptions)
 
 type updateOptions struct{ version int64 }
 
+func updateOptionsOf(opts []UpdateOption) updateOptions {
+	var uo updateOptions
+	for _, opt := range opts {
+		opt(&uo)
+	}
+	return uo
+}
+
 // IfVersion makes an update or delete fail with ErrConflict unless the
 // record's stored version is v: the optimistic lock for a caller that read
 // the record, showed it to a user, and saves the user's edit.
@@ -64,10 +72,7 @@ func (o objects[T]) get(ctx context.Context, id string) (T, error) {
 // update loads the record, lets mutate change it and saves it. mutate may
 // run more than once if the write is retried after a conflict.
 func (o objects[T]) update(ctx context.Context, id string, mutate func(*T) error, opts ...UpdateOption) (T, error) {
-	var uo updateOptions
-	for _, opt := range opts {
-		opt(&uo)
-	}
+	uo := updateOptionsOf(opts)
 	var out T
 	_, err := o.w.write(ctx, func(t *txn) error {
 		r, err := o.updateIn(t, id, uo.version, mutate)
@@ -110,36 +115,38 @@ func checkVersion(kindName string, m *Meta, want int64) error {
 }
 
 func (o objects[T]) setDeleted(ctx context.Context, id string, deleted bool, opts ...UpdateOption) error {
-	var uo updateOptions
-	for _, opt := range opts {
-		opt(&uo)
-	}
 	_, err := o.w.write(ctx, func(t *txn) error {
-		old, err := get(t.tx, t.w, o.k, id)
-		if err != nil {
-			return err
-		}
-		om := o.k.meta(old)
-		if err := checkVersion(o.k.name, om, uo.version); err != nil {
-			return err
-		}
-		if om.Deleted() == deleted {
-			return nil
-		}
-		r, err := clone(old)
-		if err != nil {
-			return err
-		}
-		op := OpRestored
-		m := o.k.meta(r)
-		m.DeletedAt = time.Time{}
-		if deleted {
-			op = OpDeleted
-			m.DeletedAt = t.now
-		}
-		return put(t, o.k, old, r, op)
+		return o.setDeletedIn(t, id, deleted, updateOptionsOf(opts).version)
 	})
 	return err
+}
+
+// setDeletedIn soft-deletes or restores a record in t; a record already
+// in the state asked for is left alone.
+func (o objects[T]) setDeletedIn(t *txn, id string, deleted bool, version int64) error {
+	old, err := get(t.tx, t.w, o.k, id)
+	if err != nil {
+		return err
+	}
+	om := o.k.meta(old)
+	if err := checkVersion(o.k.name, om, version); err != nil {
+		return err
+	}
+	if om.Deleted() == deleted {
+		return nil
+	}
+	r, err := clone(old)
+	if err != nil {
+		return err
+	}
+	op := OpRestored
+	m := o.k.meta(r)
+	m.DeletedAt = time.Time{}
+	if deleted {
+		op = OpDeleted
+		m.DeletedAt = t.now
+	}
+	return put(t, o.k, old, r, op)
 }
 
 func (o objects[T]) erase(ctx context.Context, id string) error {

@@ -1,0 +1,367 @@
+package crm
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/crmkit/crmkit/crm/filter"
+	"github.com/crmkit/crmkit/store"
+)
+
+// The transaction seam: Workspace.View and Workspace.Update hand a
+// function a transaction of one workspace. Everything a ReadTx reads comes
+// from one consistent snapshot; everything a Tx writes goes through the
+// same write path as the services' calls (validation, before-hooks,
+// indexes, counters, history, events) and commits together or not at all.
+// Packages built on crm (crm/report, crm/automation) and host applications
+// use it alike; it is also how a host makes several changes atomically.
+
+// ReadTx is a read transaction of one workspace, valid only inside the
+// function given to Workspace.View or Workspace.Update.
+type ReadTx struct {
+	w   *Workspace
+	ctx context.Context
+	tx  store.Tx
+	now time.Time
+}
+
+// Tx is a write transaction of one workspace, valid only inside the
+// function given to Workspace.Update. Its reads see its own writes.
+type Tx struct {
+	ReadTx
+	t *txn
+}
+
+// View runs fn in a read transaction of the workspace. An error fn returns
+// is returned as is.
+func (w *Workspace) View(ctx context.Context, fn func(rt *ReadTx) error) error {
+	return w.read(ctx, func(tx store.Tx) error {
+		return fn(&ReadTx{w: w, ctx: ctx, tx: tx, now: w.crm.now()})
+	})
+}
+
+// Update runs fn in one write transaction of the workspace and commits
+// what it wrote, then runs the after-hooks on its events. If fn returns an
+// error nothing is written and the error is returned as is. A transaction
+// that loses a conflict with a concurrent writer is run again from the
+// start, so fn may run more than once and must act only through tx (keep
+// no state of a failed attempt); past the retry budget the error matches
+// ErrConflict.
+//
+// A write fn makes through tx that fails (a *ValidationError, a vetoing
+// before-hook, a missing record) leaves no trace in the transaction, so fn
+// may handle it and go on.
+func (w *Workspace) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	_, err := w.write(ctx, func(t *txn) error {
+		if err := t.checkWorkspace(); err != nil {
+			return err
+		}
+		return fn(&Tx{ReadTx: ReadTx{w: w, ctx: ctx, tx: t.tx, now: t.now}, t: t})
+	})
+	return err
+}
+
+// Context returns the context the transaction runs under.
+func (rt *ReadTx) Context() context.Context { return rt.ctx }
+
+// Now returns the transaction's time: the CRM's clock when it started.
+// Records written in a Tx carry it as their stamps.
+func (rt *ReadTx) Now() time.Time { return rt.now }
+
+// Workspace returns the workspace's settings.
+func (rt *ReadTx) Workspace() WorkspaceInfo { return rt.w.info }
+
+// RecordReader reads the records of one kind in a transaction.
+type RecordReader[T any] struct {
+	rt *ReadTx
+	k  *kind[T]
+}
+
+// RecordWriter reads and writes the records of one kind in a Tx.
+type RecordWriter[T any] struct {
+	RecordReader[T]
+	t *txn
+}
+
+func reader[T any](rt *ReadTx, k *kind[T]) RecordReader[T] { return RecordReader[T]{rt, k} }
+
+func writer[T any](tx *Tx, k *kind[T]) RecordWriter[T] {
+	return RecordWriter[T]{RecordReader[T]{&tx.ReadTx, k}, tx.t}
+}
+
+// Contacts reads contacts.
+func (rt *ReadTx) Contacts() RecordReader[Contact] { return reader(rt, kindContact) }
+
+// Companies reads companies.
+func (rt *ReadTx) Companies() RecordReader[Company] { return reader(rt, kindCompany) }
+
+// Deals reads deals.
+func (rt *ReadTx) Deals() RecordReader[Deal] { return reader(rt, kindDeal) }
+
+// Activities reads activities.
+func (rt *ReadTx) Activities() RecordReader[Activity] { return reader(rt, kindActivity) }
+
+// Pipelines reads pipelines.
+func (rt *ReadTx) Pipelines() RecordReader[Pipeline] { return reader(rt, kindPipeline) }
+
+// Purchases reads purchases.
+func (rt *ReadTx) Purchases() RecordReader[Purchase] { return reader(rt, kindPurchase) }
+
+// Contacts reads and writes contacts.
+func (tx *Tx) Contacts() RecordWriter[Contact] { return writer(tx, kindContact) }
+
+// Companies reads and writes companies.
+func (tx *Tx) Companies() RecordWriter[Company] { return writer(tx, kindCompany) }
+
+// Deals reads and writes deals.
+func (tx *Tx) Deals() RecordWriter[Deal] { return writer(tx, kindDeal) }
+
+// Activities reads and writes activities.
+func (tx *Tx) Activities() RecordWriter[Activity] { return writer(tx, kindActivity) }
+
+// Pipelines reads and writes pipelines.
+func (tx *Tx) Pipelines() RecordWriter[Pipeline] { return writer(tx, kindPipeline) }
+
+// Purchases reads and writes purchases.
+func (tx *Tx) Purchases() RecordWriter[Purchase] { return writer(tx, kindPurchase) }
+
+// Get returns the record with the given ID, soft-deleted or not (see
+// Meta.Deleted); a missing one fails with ErrNotFound.
+func (r RecordReader[T]) Get(id string) (T, error) {
+	var zero T
+	if err := checkID(r.k.name, id); err != nil {
+		return zero, err
+	}
+	rec, err := get(r.rt.tx, r.rt.w, r.k, id)
+	if err != nil {
+		return zero, err
+	}
+	return *rec, nil
+}
+
+// All streams the live records of the kind in ID order.
+func (r RecordReader[T]) All() iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		for e, err := range r.rt.tx.Scan(store.Range{Prefix: r.rt.w.k(tagRecord).byte(r.k.code)}) {
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			rec := new(T)
+			if err := decode(e.Value, rec); err != nil {
+				yield(zero, err)
+				return
+			}
+			if r.k.meta(rec).Deleted() {
+				continue
+			}
+			if !yield(*rec, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Create validates and writes a new record, as the service's Create does,
+// and returns it as stored.
+func (r RecordWriter[T]) Create(v T) (T, error) {
+	return objects[T]{r.rt.w, r.k}.createIn(r.t, v)
+}
+
+// Update loads a live record, lets mutate change it and saves it, as the
+// service's Update does.
+func (r RecordWriter[T]) Update(id string, mutate func(*T) error, opts ...UpdateOption) (T, error) {
+	var zero T
+	if err := checkID(r.k.name, id); err != nil {
+		return zero, err
+	}
+	rec, err := objects[T]{r.rt.w, r.k}.updateIn(r.t, id, updateOptionsOf(opts).version, mutate)
+	if err != nil {
+		return zero, err
+	}
+	return *rec, nil
+}
+
+// Delete soft-deletes a record; deleting a deleted record does nothing.
+func (r RecordWriter[T]) Delete(id string, opts ...UpdateOption) error {
+	if err := checkID(r.k.name, id); err != nil {
+		return err
+	}
+	return objects[T]{r.rt.w, r.k}.setDeletedIn(r.t, id, true, updateOptionsOf(opts).version)
+}
+
+// Restore brings back a soft-deleted record; restoring a live record does
+// nothing.
+func (r RecordWriter[T]) Restore(id string) error {
+	if err := checkID(r.k.name, id); err != nil {
+		return err
+	}
+	return objects[T]{r.rt.w, r.k}.setDeletedIn(r.t, id, false, 0)
+}
+
+// History streams the changes of a record, newest first, as
+// Workspace.History does.
+func (rt *ReadTx) History(ref Ref) iter.Seq2[Change, error] {
+	return func(yield func(Change, error) bool) {
+		code, ok := kindCodes[ref.Kind]
+		if !ok {
+			yield(Change{}, unknownKind(ref.Kind))
+			return
+		}
+		if err := checkID(ref.Kind, ref.ID); err != nil {
+			yield(Change{}, err)
+			return
+		}
+		scanChanges(rt.tx, store.Range{Prefix: rt.w.historyPrefix(code, ref.ID), Reverse: true}, yield)
+	}
+}
+
+// AllHistory streams the changes of every record of the workspace still
+// holding a history, grouped by record (by kind, then record ID) and
+// oldest first within a record.
+func (rt *ReadTx) AllHistory() iter.Seq2[Change, error] {
+	return func(yield func(Change, error) bool) {
+		scanChanges(rt.tx, store.Range{Prefix: rt.w.k(tagHistory)}, yield)
+	}
+}
+
+func scanChanges(tx store.Reader, rng store.Range, yield func(Change, error) bool) {
+	for e, err := range tx.Scan(rng) {
+		if err != nil {
+			yield(Change{}, err)
+			return
+		}
+		var c Change
+		if err := decodeChange(e.Value, &c); err != nil {
+			yield(Change{}, err)
+			return
+		}
+		if !yield(c, nil) {
+			return
+		}
+	}
+}
+
+// Schema returns the fields a filter on object can use.
+func (rt *ReadTx) Schema(object string) (*Schema, error) {
+	if _, ok := filterObjects[object]; !ok {
+		return nil, unknownObject(object)
+	}
+	s, _, err := loadSchema(rt.tx, rt.w, object)
+	return s, err
+}
+
+// Matching streams the IDs of the live records of object that match e,
+// planned as a Query runs. An e that does not fit the object's schema
+// fails with an error matching filter.ErrInvalid.
+func (rt *ReadTx) Matching(object string, e filter.Expr) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		r, err := rt.w.Query(object, e).prepare(rt.tx)
+		if err != nil {
+			yield("", err)
+			return
+		}
+		pl, err := r.p.planFor(r.expr, "", false)
+		if err != nil {
+			yield("", err)
+			return
+		}
+		stopped := false
+		err = r.each(pl, "", nil, func(id string, _ any, _ []byte) bool {
+			stopped = !yield(id, nil)
+			return !stopped
+		}, false)
+		if err != nil && !stopped {
+			yield("", err)
+		}
+	}
+}
+
+// Count returns how many live records of object match e (all of them
+// when e is nil), from the counters where the indexes answer exactly.
+func (rt *ReadTx) Count(object string, e filter.Expr) (int64, error) {
+	if e == nil {
+		code, ok := filterObjects[object]
+		if !ok {
+			return 0, unknownObject(object)
+		}
+		return readCount(rt.tx, rt.w, rt.w.liveCountKey(code))
+	}
+	r, err := rt.w.Query(object, e).prepare(rt.tx)
+	if err != nil {
+		return 0, err
+	}
+	return r.count(r.expr)
+}
+
+// Segment returns a saved segment.
+func (rt *ReadTx) Segment(id string) (Segment, error) {
+	seg, _, err := (&Segments{rt.w}).find(rt.tx, id)
+	return seg, err
+}
+
+// Members streams the IDs of a segment's live members: a dynamic
+// segment's as its query plans them, a static segment's in ID order.
+func (rt *ReadTx) Members(seg Segment) iter.Seq2[string, error] {
+	if !seg.Static {
+		e, err := parseCached(seg.Filter)
+		if err != nil {
+			return func(yield func(string, error) bool) { yield("", err) }
+		}
+		return rt.Matching(seg.Object, e)
+	}
+	return func(yield func(string, error) bool) {
+		code, ok := filterObjects[seg.Object]
+		if !ok {
+			yield("", unknownObject(seg.Object))
+			return
+		}
+		prefix := rt.w.k(tagSegment).str(seg.ID)
+		for e, err := range rt.tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
+			if err != nil {
+				yield("", err)
+				return
+			}
+			r := keyReader{b: e.Key[len(prefix):]}
+			id := r.str()
+			if r.err != nil {
+				yield("", r.err)
+				return
+			}
+			rec, err := getAny(rt.tx, rt.w, code, id)
+			if err != nil {
+				yield("", err)
+				return
+			}
+			if rec != nil && !metaOf(rec).Deleted() && !yield(id, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Emit emits a custom event about a record that no write of this
+// transaction changed (a package's own signal, such as an automation's
+// "custom.escalated"): an event of type CustomEvent+name carrying the
+// record as it is in the transaction. It is delivered like every other
+// event, after the transaction commits.
+func (tx *Tx) Emit(ref Ref, name string) error {
+	if !validEventName(name) {
+		return &ValidationError{Kind: "event", Fields: []FieldError{{"name", fmt.Sprintf("%q is not an event name: 1 to 64 letters, digits, '.', '_' or '-'", name)}}}
+	}
+	k, ok := kindsByName[ref.Kind]
+	if !ok {
+		return unknownKind(ref.Kind)
+	}
+	if err := checkID(ref.Kind, ref.ID); err != nil {
+		return err
+	}
+	rec, err := k.get(tx.tx, tx.w, ref.ID)
+	if err != nil {
+		return err
+	}
+	return emitOn(tx.t, ref.Kind, rec, EventType(CustomEvent+name), nil)
+}
