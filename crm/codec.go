@@ -43,6 +43,16 @@ func decode(b []byte, v any) error {
 	return nil
 }
 
+// Marshal encodes v as the CRM stores values: a format byte, then msgpack
+// of v (field names from its msgpack tags). Packages built on crm encode
+// what they keep in their Space with it, so their values read back across
+// versions as records do.
+func Marshal(v any) ([]byte, error) { return encode(v) }
+
+// Unmarshal decodes into v (a pointer) what Marshal encoded; times come
+// back in UTC.
+func Unmarshal(b []byte, v any) error { return decode(b, v) }
+
 var timeType = reflect.TypeFor[time.Time]()
 
 // utcTimes sets every time.Time reachable through structs, pointers and

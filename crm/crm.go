@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	_ "time/tzdata" // time zones resolve on systems without a zone database
 
 	"github.com/crmkit/crmkit/store"
 )
@@ -127,8 +129,26 @@ type WorkspaceInfo struct {
 	LifecycleStages []string `msgpack:"lifecycle_stages" json:"lifecycle_stages"`
 	// Currency is the workspace's default ISO-4217 currency code, used when
 	// an amount is given without one. Empty means "USD".
-	Currency  string    `msgpack:"currency" json:"currency"`
+	Currency string `msgpack:"currency" json:"currency"`
+	// TimeZone is the IANA name of the workspace's time zone
+	// ("Europe/Berlin"), in which reports cut days, weeks, months and
+	// quarters. Empty means UTC.
+	TimeZone  string    `msgpack:"time_zone,omitempty" json:"time_zone,omitempty"`
 	CreatedAt time.Time `msgpack:"created_at" json:"created_at"`
+}
+
+// Location returns the workspace's time zone: UTC when TimeZone is empty
+// (or names a zone this system does not know, which CreateWorkspace and
+// UpdateWorkspace refuse).
+func (i WorkspaceInfo) Location() *time.Location {
+	if i.TimeZone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(i.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // DefaultLifecycleStages are the contact lifecycle stages of a new
@@ -159,7 +179,7 @@ func (c *CRM) CreateWorkspace(ctx context.Context, info WorkspaceInfo) (*Workspa
 		if err != nil {
 			return err
 		}
-		e := &wsEntry{WorkspaceInfo: info, Space: space}
+		e := &wsEntry{WorkspaceInfo: info, Space: space, Format: workspaceFormat}
 		w.space, w.prefix = space, spacePrefix(space)
 		if err := writeEntry(t.tx, e); err != nil {
 			return err
@@ -188,6 +208,10 @@ func checkWorkspaceInfo(info *WorkspaceInfo) error {
 		info.Currency = "USD"
 	}
 	info.Currency = checkCurrency(&p, "currency", info.Currency)
+	info.TimeZone = strings.TrimSpace(info.TimeZone)
+	if _, err := time.LoadLocation(info.TimeZone); err != nil || strings.EqualFold(info.TimeZone, "local") {
+		p.add("time_zone", "%q is not an IANA time zone name such as \"Europe/Berlin\"", info.TimeZone)
+	}
 	return p.err()
 }
 
@@ -237,6 +261,9 @@ func (c *CRM) Workspace(ctx context.Context, id string) (*Workspace, error) {
 			return nil, err
 		}
 		if e.Space != 0 {
+			if e, err = c.upgradeFormat(ctx, e); err != nil {
+				return nil, err
+			}
 			return c.handleOf(e), nil
 		}
 		if err := c.migrate(ctx, id); err != nil {

@@ -42,6 +42,21 @@
 // larger memtable (badger.WithMemTableSize(64 << 20)) loads faster; see
 // BENCHMARKS.md.
 //
+// # Transactions and packages built on crm
+//
+// Workspace.Update runs a function in one write transaction (a *Tx) and
+// Workspace.View in one read transaction (a *ReadTx): typed record reads
+// and writes through the one write path, filter matches and counts,
+// segment members, history, custom events, and a Space of keys for a
+// package's own state. A host application uses them to change several
+// records atomically; packages built on crm use nothing else:
+//
+//   - crm/report: pipeline, forecast with quotas and snapshots, conversion
+//     and velocity, lead conversion, churn, revenue, cross-sell,
+//     operations, charts.
+//   - crm/filter: the filter language of queries, segments and reports.
+//   - crmio: import and export of CSV and JSON.
+//
 // # Errors
 //
 // Invalid input is a *ValidationError naming every failing field and why

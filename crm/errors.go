@@ -80,6 +80,50 @@ func (e *ValidationError) Has(field string) bool {
 	return false
 }
 
+// Add records that field failed, for the reason format and args give:
+// code that validates a value of its own (a package built on crm, a
+// before-hook) collects every failing field this way, then returns Err.
+func (e *ValidationError) Add(field, format string, args ...any) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+}
+
+// Err returns e if it names a failing field, else nil.
+func (e *ValidationError) Err() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// CheckText trims a short text (a name, an owner ID) and records on e
+// what the CRM refuses in one: over 256 bytes, invalid UTF-8, control
+// characters.
+func CheckText(e *ValidationError, field, s string) string {
+	p := problems{}
+	s = cleanText(&p, field, s, maxShortText)
+	e.Fields = append(e.Fields, p.list...)
+	return s
+}
+
+// CheckCurrency upper-cases an ISO-4217 currency code and records on e
+// if it is not one.
+func CheckCurrency(e *ValidationError, field, code string) string {
+	p := problems{}
+	code = checkCurrency(&p, field, code)
+	e.Fields = append(e.Fields, p.list...)
+	return code
+}
+
+// CheckMoney checks an amount as the CRM checks a record's: the currency
+// defaults to defaultCurrency and must be an ISO-4217 code, and the
+// amount must not be negative. It records what fails on e.
+func CheckMoney(e *ValidationError, field string, m Money, defaultCurrency string) Money {
+	p := problems{}
+	m = checkMoney(&p, field, m, defaultCurrency, false)
+	e.Fields = append(e.Fields, p.list...)
+	return m
+}
+
 // problems collects field errors while validating one record.
 type problems struct {
 	kind, id string

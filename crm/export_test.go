@@ -11,12 +11,6 @@ import (
 // baseline of the hook-dispatch benchmarks.
 func DisableHooks(c *CRM) { c.hooksOff = true }
 
-// PipelineByScan is Workspace.Pipeline streaming the deals, never reading
-// the pipeline aggregate.
-func PipelineByScan(ctx context.Context, w *Workspace, f ReportFilter) (*PipelineReport, error) {
-	return w.pipelineReport(ctx, f, false)
-}
-
 // KeySpace returns the prefix of workspace id's keys.
 func KeySpace(st store.Store, id string) ([]byte, error) {
 	var prefix []byte

@@ -3,35 +3,18 @@ package crm_test
 import (
 	"bytes"
 	"context"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/crmkit/crmkit/crm"
-	"github.com/crmkit/crmkit/internal/teststore"
+	"github.com/crmkit/crmkit/internal/crmtest"
 	"github.com/crmkit/crmkit/store"
 	"github.com/stretchr/testify/require"
 )
 
-// clock is a fake clock tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the fake clock tests move by hand.
+type clock = crmtest.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return crmtest.NewClock() }
 
 type env struct {
 	ctx   context.Context
@@ -42,29 +25,15 @@ type env struct {
 }
 
 // setup opens a CRM over the backend under test (see internal/teststore)
-// with one workspace "acme".
+// with one workspace "acme" (see crmtest.Setup).
 func setup(t testing.TB) *env {
 	t.Helper()
-	st := teststore.Open(t)
-	clk := newClock()
-	c := crm.New(st, crm.WithClock(clk.Now))
-	ctx := crm.WithActor(context.Background(), "u_test")
-	ws, err := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme", Name: "Acme", Currency: "EUR"})
-	require.NoError(t, err)
-	return &env{ctx: ctx, st: st, crm: c, ws: ws, clock: clk}
+	e := crmtest.Setup(t)
+	return &env{ctx: e.Ctx, st: e.Store, crm: e.CRM, ws: e.WS, clock: e.Clock}
 }
 
 // fieldErrors returns the failing fields of a *crm.ValidationError.
-func fieldErrors(t testing.TB, err error) []string {
-	t.Helper()
-	var ve *crm.ValidationError
-	require.ErrorAs(t, err, &ve)
-	var out []string
-	for _, f := range ve.Fields {
-		out = append(out, f.Field)
-	}
-	return out
-}
+func fieldErrors(t testing.TB, err error) []string { return crmtest.FieldErrors(t, err) }
 
 // assertNoKeysMention fails if any key or value in the store still holds
 // needle.
@@ -82,4 +51,12 @@ func assertNoKeysMention(t testing.TB, e *env, needle string) {
 		return nil
 	})
 	require.NoError(t, err)
+}
+
+const day = crmtest.Day
+
+// sales returns the default pipeline and its stage IDs by name.
+func sales(t *testing.T, e *env) (crm.Pipeline, map[string]string) {
+	t.Helper()
+	return crmtest.Sales(t, &crmtest.Env{Ctx: e.ctx, WS: e.ws})
 }

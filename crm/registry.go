@@ -29,6 +29,8 @@ type wsEntry struct {
 	Space uint64 `msgpack:"space,omitempty"`
 	// Migrating is the space a migration is copying the workspace into.
 	Migrating uint64 `msgpack:"migrating,omitempty"`
+	// Format is the workspace format of the keys in Space (see format.go).
+	Format int `msgpack:"format,omitempty"`
 }
 
 // spacePrefix is the prefix of every key of key space n.
@@ -307,25 +309,27 @@ func (c *CRM) copyPrefix(ctx context.Context, from, to key, upgrade func(rest, v
 
 // Resume finishes what an interrupted process left undone: it purges the
 // key spaces of deleted workspaces (and of failed restores and
-// migrations), and migrates every workspace still in the layout of older
-// versions into a key space of its own. Open calls it; a CRM made with New
-// does the same work lazily (a workspace is migrated when first opened).
+// migrations), migrates every workspace still in the layout of older
+// versions into a key space of its own and upgrades every workspace of an
+// older format (see format.go). Open calls it; a CRM made with New does
+// the same work lazily, when a workspace is first opened.
 // Progress is logged to the CRM's logger.
 func (c *CRM) Resume(ctx context.Context) error {
 	if _, err := c.purge(ctx); err != nil {
 		return err
 	}
-	var legacy []string
-	for info, err := range c.workspaceEntries(ctx) {
+	var old []string
+	for e, err := range c.workspaceEntries(ctx) {
 		if err != nil {
 			return err
 		}
-		if info.Space == 0 {
-			legacy = append(legacy, info.ID)
+		if e.Space == 0 || e.Format < workspaceFormat {
+			old = append(old, e.ID)
 		}
 	}
-	for _, id := range legacy {
-		if err := c.migrate(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+	for _, id := range old {
+		// Workspace migrates the layout and upgrades the format.
+		if _, err := c.Workspace(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}

@@ -21,10 +21,11 @@ import (
 // ReadTx is a read transaction of one workspace, valid only inside the
 // function given to Workspace.View or Workspace.Update.
 type ReadTx struct {
-	w   *Workspace
-	ctx context.Context
-	tx  store.Tx
-	now time.Time
+	w    *Workspace
+	ctx  context.Context
+	tx   store.Tx
+	now  time.Time
+	info *WorkspaceInfo // read by Workspace
 }
 
 // Tx is a write transaction of one workspace, valid only inside the
@@ -58,7 +59,7 @@ func (w *Workspace) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		if err := t.checkWorkspace(); err != nil {
 			return err
 		}
-		return fn(&Tx{ReadTx: ReadTx{w: w, ctx: ctx, tx: t.tx, now: t.now}, t: t})
+		return fn(&Tx{ReadTx: ReadTx{w: w, ctx: ctx, tx: t.tx, now: t.now, info: t.info}, t: t})
 	})
 	return err
 }
@@ -70,8 +71,22 @@ func (rt *ReadTx) Context() context.Context { return rt.ctx }
 // Records written in a Tx carry it as their stamps.
 func (rt *ReadTx) Now() time.Time { return rt.now }
 
-// Workspace returns the workspace's settings.
-func (rt *ReadTx) Workspace() WorkspaceInfo { return rt.w.info }
+// NewID returns a new unique ID that starts with prefix ("snp_"): IDs
+// made later sort after it.
+func (tx *Tx) NewID(prefix string) string { return tx.t.newID(prefix) }
+
+// Workspace returns the workspace's settings as the transaction sees
+// them (a handle's Info may be older).
+func (rt *ReadTx) Workspace() WorkspaceInfo {
+	if rt.info == nil {
+		e, err := readEntry(rt.tx, rt.w.info.ID)
+		if err != nil || e.Space != rt.w.space {
+			return rt.w.info
+		}
+		rt.info = &e.WorkspaceInfo
+	}
+	return *rt.info
+}
 
 // RecordReader reads the records of one kind in a transaction.
 type RecordReader[T any] struct {

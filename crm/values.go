@@ -57,6 +57,11 @@ func (d Date) IsZero() bool { return d == Date{} }
 func (d Date) Time() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
 
 // Before reports whether d is before e.
+// In returns the midnight that starts the date in loc.
+func (d Date) In(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
+
 func (d Date) Before(e Date) bool { return d.Time().Before(e.Time()) }
 
 func (d Date) String() string {

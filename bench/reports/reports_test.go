@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
 	"github.com/crmkit/crmkit/store/badger"
 	_ "github.com/mattn/go-sqlite3"
 )
@@ -203,7 +204,7 @@ func BenchmarkPipelineReport(b *testing.B) {
 	var peak uint64
 	for b.Loop() {
 		t0 := time.Now()
-		rep, err := f.ws.Pipeline(ctx, crm.ReportFilter{})
+		rep, err := report.Pipeline(ctx, f.ws, report.Filter{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -233,7 +234,7 @@ func BenchmarkFunnel(b *testing.B) {
 	var crmNs, sqlNs time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		if _, err := f.ws.Conversion(ctx, crm.ConversionOptions{}); err != nil {
+		if _, err := report.Conversion(ctx, f.ws, report.ConversionOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		crmNs += time.Since(t0)

@@ -11,15 +11,16 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
 )
 
 // The report commands run the workspace's reports (crm's Pipeline,
 // Forecast, Conversion, LeadConversion, Churn, Revenue, CrossSell and
 // Operations): one command each, "report NAME", sharing the flags of
-// crm.ReportFilter, and printing a table, JSON or CSV, with the report's
+// report.Filter, and printing a table, JSON or CSV, with the report's
 // chart as SVG where it has one.
 
-// filterFields are the crm.ReportFilter fields a report takes as flags.
+// filterFields are the report.Filter fields a report takes as flags.
 type filterFields uint8
 
 const (
@@ -160,9 +161,9 @@ func parseDay(flagName, s string) (time.Time, error) {
 	return t, nil
 }
 
-// filter returns the crm.ReportFilter the flags give.
-func (r *reportFlags) filter() (crm.ReportFilter, error) {
-	f := crm.ReportFilter{PipelineID: r.pipeline, OwnerIDs: r.owners, GroupBy: crm.Group(r.groupBy), Where: r.where, WhereObject: r.whereOf}
+// filter returns the report.Filter the flags give.
+func (r *reportFlags) filter() (report.Filter, error) {
+	f := report.Filter{PipelineID: r.pipeline, OwnerIDs: r.owners, GroupBy: report.Group(r.groupBy), Where: r.where, WhereObject: r.whereOf}
 	if r.where != "" {
 		if _, err := parseWhere(r.where); err != nil {
 			return f, err
@@ -198,7 +199,7 @@ type reportView struct {
 // prints it and writes its chart. Options the report refuses (a grouping
 // it does not offer, a segment of a kind it cannot use, a filter that
 // does not fit) are usage errors.
-func (r *reportFlags) run(compute func(e *env, ws *crm.Workspace, f crm.ReportFilter) (reportView, error)) func(*env, []string) error {
+func (r *reportFlags) run(compute func(e *env, ws *crm.Workspace, f report.Filter) (reportView, error)) func(*env, []string) error {
 	return func(e *env, args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
@@ -297,13 +298,13 @@ func currencies[T any](rows []T, currency func(T) string) []string {
 }
 
 // lifecycleFlags are the stage-name flags of the lifecycle reports.
-func lifecycleFlags(fs *flag.FlagSet) func(crm.ReportFilter) crm.LifecycleOptions {
+func lifecycleFlags(fs *flag.FlagSet) func(report.Filter) report.LifecycleOptions {
 	lead := fs.String("lead", "", "the lifecycle `stage` of leads (default lead)")
 	opportunity := fs.String("opportunity", "", "the lifecycle `stage` of opportunities (default opportunity)")
 	customer := fs.String("customer", "", "the lifecycle `stage` of customers, and of those after it (default customer)")
 	churned := fs.String("churned", "", "the lifecycle `stage` of churned customers (default churned)")
-	return func(f crm.ReportFilter) crm.LifecycleOptions {
-		return crm.LifecycleOptions{ReportFilter: f, Lead: *lead, Opportunity: *opportunity, Customer: *customer, Churned: *churned}
+	return func(f report.Filter) report.LifecycleOptions {
+		return report.LifecycleOptions{Filter: f, Lead: *lead, Opportunity: *opportunity, Customer: *customer, Churned: *churned}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
 )
 
 // The customer reports: lead conversion and churn from the contacts'
@@ -21,8 +22,8 @@ var leadConversionSpec = reportSpec{
 func leadConversionReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 	r := newReportFlags(fs, leadConversionSpec)
 	options := lifecycleFlags(fs)
-	return r.run(func(e *env, ws *crm.Workspace, f crm.ReportFilter) (reportView, error) {
-		rep, err := ws.LeadConversion(e.ctx, options(f))
+	return r.run(func(e *env, ws *crm.Workspace, f report.Filter) (reportView, error) {
+		rep, err := report.LeadConversion(e.ctx, ws, options(f))
 		if err != nil {
 			return reportView{}, err
 		}
@@ -47,8 +48,8 @@ var churnSpec = reportSpec{
 func churnReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 	r := newReportFlags(fs, churnSpec)
 	options := lifecycleFlags(fs)
-	return r.run(func(e *env, ws *crm.Workspace, f crm.ReportFilter) (reportView, error) {
-		rep, err := ws.Churn(e.ctx, options(f))
+	return r.run(func(e *env, ws *crm.Workspace, f report.Filter) (reportView, error) {
+		rep, err := report.Churn(e.ctx, ws, options(f))
 		if err != nil {
 			return reportView{}, err
 		}
@@ -71,8 +72,8 @@ var revenueSpec = reportSpec{
 
 func revenueReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 	r := newReportFlags(fs, revenueSpec)
-	return r.run(func(e *env, ws *crm.Workspace, f crm.ReportFilter) (reportView, error) {
-		rep, err := ws.Revenue(e.ctx, f)
+	return r.run(func(e *env, ws *crm.Workspace, f report.Filter) (reportView, error) {
+		rep, err := report.Revenue(e.ctx, ws, f)
 		if err != nil {
 			return reportView{}, err
 		}
@@ -101,11 +102,8 @@ func crossSellReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 		}
 		return nil
 	}
-	return r.run(func(e *env, ws *crm.Workspace, f crm.ReportFilter) (reportView, error) {
-		rep, err := ws.CrossSell(e.ctx, crm.CrossSellOptions{
-			Product: *product, GroupBy: f.GroupBy, MinShare: *minShare,
-			Segment: f.Segment, Where: f.Where, WhereObject: f.WhereObject,
-		})
+	return r.run(func(e *env, ws *crm.Workspace, f report.Filter) (reportView, error) {
+		rep, err := report.CrossSell(e.ctx, ws, report.CrossSellOptions{Filter: f, Product: *product, MinShare: *minShare})
 		if err != nil {
 			return reportView{}, err
 		}

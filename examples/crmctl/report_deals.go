@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
 )
 
 // The deal reports: pipeline, forecast and conversion.
@@ -25,8 +26,8 @@ var pipelineSpec = reportSpec{
 func pipelineReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 	r := newReportFlags(fs, pipelineSpec)
 	currency := fs.String("currency", "", "the `currency` the chart draws (default the workspace's)")
-	return r.run(func(e *env, ws *crm.Workspace, f crm.ReportFilter) (reportView, error) {
-		rep, err := ws.Pipeline(e.ctx, f)
+	return r.run(func(e *env, ws *crm.Workspace, f report.Filter) (reportView, error) {
+		rep, err := report.Pipeline(e.ctx, ws, f)
 		if err != nil {
 			return reportView{}, err
 		}
@@ -35,7 +36,7 @@ func pipelineReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 		for _, x := range rep.Rows {
 			pipelines[x.PipelineID] = true
 		}
-		stage := func(x crm.PipelineRow) string {
+		stage := func(x report.PipelineRow) string {
 			if len(pipelines) > 1 {
 				return x.PipelineID + " / " + x.Stage
 			}
@@ -46,11 +47,11 @@ func pipelineReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 			sec.rows = append(sec.rows, g.row(x.Group, stage(x), fmt.Sprintf("%d%%", x.Probability), count(x.Count),
 				money(x.Amount, x.Currency), money(x.Weighted, x.Currency), pct(x.Share)))
 		}
-		cur := chartCurrency(*currency, ws, currencies(rep.Rows, func(x crm.PipelineRow) string { return x.Currency }))
+		cur := chartCurrency(*currency, ws, currencies(rep.Rows, func(x report.PipelineRow) string { return x.Currency }))
 		return reportView{
 			value: rep, tables: []tableSection{sec}, csv: []func(io.Writer) error{rep.WriteCSV},
 			svg: func(w io.Writer) error {
-				if f.GroupBy != crm.GroupNone {
+				if f.GroupBy != report.GroupNone {
 					return rep.PeriodBarsSVG(w, cur)
 				}
 				return rep.StageBarsSVG(w, cur)
@@ -80,8 +81,8 @@ func forecastReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 		}
 		return nil
 	}
-	return r.run(func(e *env, ws *crm.Workspace, f crm.ReportFilter) (reportView, error) {
-		rep, err := ws.Forecast(e.ctx, crm.ForecastOptions{ReportFilter: f, CommitProbability: *commit})
+	return r.run(func(e *env, ws *crm.Workspace, f report.Filter) (reportView, error) {
+		rep, err := report.Forecast(e.ctx, ws, report.ForecastOptions{Filter: f, CommitProbability: *commit})
 		if err != nil {
 			return reportView{}, err
 		}
@@ -99,7 +100,7 @@ func forecastReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 			sec.rows = append(sec.rows, g.row(group, money(x.ClosedWon, c), money(x.Pipeline, c), money(x.Weighted, c),
 				money(x.Commit, c), money(x.BestCase, c), money(x.Forecast, c), quota, attainment))
 		}
-		cur := chartCurrency(*currency, ws, currencies(rep.Rows, func(x crm.ForecastRow) string { return x.Currency }))
+		cur := chartCurrency(*currency, ws, currencies(rep.Rows, func(x report.ForecastRow) string { return x.Currency }))
 		return reportView{
 			value: rep, tables: []tableSection{sec}, csv: []func(io.Writer) error{rep.WriteCSV},
 			svg: func(w io.Writer) error { return rep.SVG(w, cur) },
@@ -127,8 +128,8 @@ func conversionReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 		}
 		return nil
 	}
-	return r.run(func(e *env, ws *crm.Workspace, f crm.ReportFilter) (reportView, error) {
-		rep, err := ws.Conversion(e.ctx, crm.ConversionOptions{ReportFilter: f, StallFactor: *stall})
+	return r.run(func(e *env, ws *crm.Workspace, f report.Filter) (reportView, error) {
+		rep, err := report.Conversion(e.ctx, ws, report.ConversionOptions{Filter: f, StallFactor: *stall})
 		if err != nil {
 			return reportView{}, err
 		}
@@ -140,7 +141,7 @@ func conversionReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 				return errors.New("the cohort has no deals: no funnel to draw")
 			case group == "":
 				group = rep.Groups[0].Group
-			case !slices.ContainsFunc(rep.Groups, func(g crm.ConversionGroup) bool { return g.Group == group }):
+			case !slices.ContainsFunc(rep.Groups, func(g report.ConversionGroup) bool { return g.Group == group }):
 				return &usageError{fmt.Sprintf("--chart-group %q is not a group of the report", group)}
 			}
 			return rep.FunnelSVG(w, group)
@@ -149,7 +150,7 @@ func conversionReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 	})
 }
 
-func conversionTables(rep *crm.ConversionReport) []tableSection {
+func conversionTables(rep *report.ConversionReport) []tableSection {
 	g := grouping(rep.Filter.GroupBy)
 	groups := tableSection{title: "Deals", header: g.header("DEALS", "OPEN", "WON", "LOST", "WIN RATE", "WON AMOUNT", "AVG CYCLE DAYS", "MEDIAN CYCLE DAYS")}
 	funnel := tableSection{title: "Funnel", header: g.header("STAGE", "ENTERED", "REACHED", "TO NEXT STEP")}

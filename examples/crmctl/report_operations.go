@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
 )
 
 // The operations report: how the team uses the CRM.
@@ -21,8 +22,8 @@ var operationsSpec = reportSpec{
 
 func operationsReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 	r := newReportFlags(fs, operationsSpec)
-	return r.run(func(e *env, ws *crm.Workspace, f crm.ReportFilter) (reportView, error) {
-		rep, err := ws.Operations(e.ctx, f)
+	return r.run(func(e *env, ws *crm.Workspace, f report.Filter) (reportView, error) {
+		rep, err := report.Operations(e.ctx, ws, f)
 		if err != nil {
 			return reportView{}, err
 		}

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
 	"github.com/crmkit/crmkit/crmio"
 )
 
@@ -47,7 +48,7 @@ func writeTables(w io.Writer, sections ...tableSection) error {
 
 // grouping adds a report's group column to its tables when the report is
 // grouped.
-type grouping crm.Group
+type grouping report.Group
 
 // header returns cols after the group's column title.
 func (g grouping) header(cols ...string) []string {

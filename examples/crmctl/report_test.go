@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -60,7 +61,7 @@ func TestReportPipeline(t *testing.T) {
 	assert.Regexp(t, `^Qualification\s+10%\s+1\s+200.00 EUR\s+20.00 EUR\s+50.0%$`, lines[1])
 	assert.Regexp(t, `^Proposal\s+50%\s+1\s+1000.00 EUR\s+500.00 EUR\s+50.0%$`, lines[2])
 
-	var pr crm.PipelineReport
+	var pr report.PipelineReport
 	require.NoError(t, json.Unmarshal([]byte(okCLI(t, append(rep, "--format", "json")...)), &pr))
 	require.Len(t, pr.Rows, 2)
 	assert.Equal(t, int64(50000), pr.Rows[1].Weighted)
@@ -94,7 +95,7 @@ func TestReportPipeline(t *testing.T) {
 func TestReportForecast(t *testing.T) {
 	f := seed(t)
 	rep := append([]string{"--dir", f.dir}, "report", "forecast", "--workspace", "acme", "--from", "2026-04-01", "--to", "2026-07-01")
-	var fr crm.ForecastReport
+	var fr report.ForecastReport
 	require.NoError(t, json.Unmarshal([]byte(okCLI(t, append(rep, "--format", "json")...)), &fr))
 	require.Len(t, fr.Rows, 2)
 	ann := fr.Rows[0]
@@ -118,7 +119,7 @@ func TestReportForecast(t *testing.T) {
 func TestReportConversion(t *testing.T) {
 	f := seed(t)
 	rep := append([]string{"--dir", f.dir}, "report", "conversion", "--workspace", "acme")
-	var cr crm.ConversionReport
+	var cr report.ConversionReport
 	require.NoError(t, json.Unmarshal([]byte(okCLI(t, append(rep, "--format", "json")...)), &cr))
 	require.Len(t, cr.Groups, 1)
 	assert.Equal(t, int64(3), cr.Groups[0].Deals)
@@ -142,9 +143,9 @@ func TestReportCustomersAndOperations(t *testing.T) {
 		return append([]string{"--dir", f.dir, "report"}, append(args[:1:1], append([]string{"--workspace", "acme"}, args[1:]...)...)...)
 	}
 
-	var lc crm.LeadConversionReport
+	var lc report.LeadConversionReport
 	require.NoError(t, json.Unmarshal([]byte(okCLI(t, rep("lead-conversion", "--format", "json", "--group-by", "owner")...)), &lc))
-	var annRow *crm.LeadConversionRow
+	var annRow *report.LeadConversionRow
 	for i := range lc.Rows {
 		if lc.Rows[i].Group == "ann" {
 			annRow = &lc.Rows[i]
@@ -154,7 +155,7 @@ func TestReportCustomersAndOperations(t *testing.T) {
 	assert.Equal(t, int64(2), annRow.Converted, "Ada became an opportunity, Cy a customer")
 	assert.InDelta(t, 2.5, annRow.AvgDays, 0.001, "after five days and none")
 
-	var ch crm.ChurnReport
+	var ch report.ChurnReport
 	require.NoError(t, json.Unmarshal([]byte(okCLI(t, rep("churn", "--from", "2026-04-05", "--to", "2026-05-01", "--format", "json")...)), &ch))
 	require.Len(t, ch.Rows, 1)
 	assert.Equal(t, int64(1), ch.Rows[0].AtStart, "Cy was a customer on 2026-04-05")
@@ -171,10 +172,10 @@ func TestReportCustomersAndOperations(t *testing.T) {
 	assert.Regexp(t, `(?m)^company\s+`+f.globex+`\s+software\s+50.0%$`, out, "Globex has not bought what half its industry has")
 	assert.NotContains(t, out, f.acme)
 
-	var ops crm.OperationsReport
+	var ops report.OperationsReport
 	require.NoError(t, json.Unmarshal([]byte(okCLI(t, rep("operations", "--format", "json")...)), &ops))
 	require.Len(t, ops.Activities, 1)
-	assert.Equal(t, crm.ActivityVolume{Group: "ann", Type: crm.ActivityCall, Count: 1}, ops.Activities[0])
+	assert.Equal(t, report.ActivityVolume{Group: "ann", Type: crm.ActivityCall, Count: 1}, ops.Activities[0])
 	assert.Equal(t, "group,type,count\nann,call,1\n", okCLI(t, rep("operations", "--format", "csv")...))
 	svg := filepath.Join(t.TempDir(), "ops.svg")
 	okCLI(t, rep("operations", "--svg", svg)...)
@@ -198,7 +199,7 @@ func TestReportSegments(t *testing.T) {
 	okCLI(t, append(d, "segment", "create", "--workspace", "acme", "--name", "Ann's deals", "--object", "deal", "--where", `owner_id = "ann"`)...)
 	rep := append(d, "report", "pipeline", "--workspace", "acme", "--format", "json")
 
-	var pr crm.PipelineReport
+	var pr report.PipelineReport
 	require.NoError(t, json.Unmarshal([]byte(okCLI(t, append(rep, "--segment", "ann's deals")...)), &pr))
 	require.Len(t, pr.Rows, 1, "the segment, by name, holds Ann's open deal")
 	assert.Equal(t, "Proposal", pr.Rows[0].Stage)
@@ -209,7 +210,7 @@ func TestReportSegments(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(okCLI(t, append(rep, "--segment", "Ann's deals", "--where", `owner_id = "bob"`)...)), &pr))
 	assert.Empty(t, pr.Rows, "a deal must pass both")
 
-	var rr crm.RevenueReport
+	var rr report.RevenueReport
 	require.NoError(t, json.Unmarshal([]byte(okCLI(t, append(d, "report", "revenue", "--workspace", "acme", "--format", "json",
 		"--where", `name = "Globex"`, "--where-object", "company")...)), &rr))
 	require.Len(t, rr.Rows, 1)

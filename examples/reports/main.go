@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
 	"github.com/crmkit/crmkit/crmio"
 	"github.com/crmkit/crmkit/examples/internal/mavencrm"
 	"github.com/crmkit/crmkit/store/memory"
@@ -55,18 +56,18 @@ func main() {
 // Breakdowns are the groupings the example reports, by title.
 var Breakdowns = []struct {
 	Title string
-	By    crm.Group
+	By    report.Group
 }{
-	{"Overall", crm.GroupNone},
-	{"Sales agent", crm.GroupOwner},
+	{"Overall", report.GroupNone},
+	{"Sales agent", report.GroupOwner},
 	{"Manager", "custom.manager"},
 	{"Regional office", "custom.regional_office"},
-	{"Product", crm.GroupProduct},
+	{"Product", report.GroupProduct},
 }
 
 // Result is the conversion report of each breakdown, by title.
 type Result struct {
-	Reports map[string]*crm.ConversionReport
+	Reports map[string]*report.ConversionReport
 }
 
 // clock is the CRM's clock during the import: the time last set.
@@ -168,9 +169,9 @@ func run(ctx context.Context, dataDir string) (*Result, error) {
 		return nil, err
 	}
 	clk.Set(prospectingTime)
-	res := &Result{Reports: map[string]*crm.ConversionReport{}}
+	res := &Result{Reports: map[string]*report.ConversionReport{}}
 	for _, b := range Breakdowns {
-		rep, err := ws.Conversion(ctx, crm.ConversionOptions{ReportFilter: crm.ReportFilter{PipelineID: pl.ID, GroupBy: b.By}})
+		rep, err := report.Conversion(ctx, ws, report.ConversionOptions{Filter: report.Filter{PipelineID: pl.ID, GroupBy: b.By}})
 		if err != nil {
 			return nil, err
 		}
@@ -204,7 +205,7 @@ func readRows(path string, fn func(*crmio.Row) error) error {
 }
 
 // wonUSD returns a group's won revenue in dollars.
-func wonUSD(g crm.ConversionGroup) float64 {
+func wonUSD(g report.ConversionGroup) float64 {
 	for _, a := range g.WonAmounts {
 		if a.Currency == "USD" {
 			return float64(a.Amount) / 100
@@ -218,7 +219,7 @@ func (r *Result) Print(w io.Writer) {
 	for _, b := range Breakdowns {
 		fmt.Fprintf(w, "\n%s\n", b.Title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		if b.By == crm.GroupProduct {
+		if b.By == report.GroupProduct {
 			fmt.Fprintln(tw, "product\twon revenue (USD)\t")
 			for _, g := range r.Reports[b.Title].Groups {
 				fmt.Fprintf(tw, "%s\t%.2f\t\n", g.Group, wonUSD(g))
@@ -227,7 +228,7 @@ func (r *Result) Print(w io.Writer) {
 			fmt.Fprintln(tw, "group\twon\tlost\twin rate\twon revenue (USD)\tavg cycle (days)\t")
 			for _, g := range r.Reports[b.Title].Groups {
 				name := g.Group
-				if b.By == crm.GroupNone {
+				if b.By == report.GroupNone {
 					name = "all"
 				}
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%.2f\t%.1f\t\n", name, g.Won, g.Lost, 100*g.WinRate, wonUSD(g), g.AvgCycleDays)

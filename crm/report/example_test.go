@@ -1,4 +1,4 @@
-package crm_test
+package report_test
 
 import (
 	"context"
@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
 	"github.com/crmkit/crmkit/store/memory"
 )
 
 // The pipeline report: open deals per stage and currency, plain and
 // weighted by the stage's probability, as rows that also write as CSV.
-func ExampleWorkspace_Pipeline() {
+func ExamplePipeline() {
 	st := memory.New()
 	defer st.Close()
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -26,7 +27,7 @@ func ExampleWorkspace_Pipeline() {
 	}
 	ws.Deals().Create(ctx, crm.Deal{Name: "deal", StageID: proposal.ID, Amount: crm.Money{Amount: 500, Currency: "USD"}})
 
-	rep, err := ws.Pipeline(ctx, crm.ReportFilter{})
+	rep, err := report.Pipeline(ctx, ws, report.Filter{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -42,7 +43,7 @@ func ExampleWorkspace_Pipeline() {
 // The conversion report: win rate, cycle length and the funnel from the
 // deals' recorded stage entries, here grouped by owner, with the funnel
 // drawn as SVG.
-func ExampleWorkspace_Conversion() {
+func ExampleConversion() {
 	st := memory.New()
 	defer st.Close()
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -58,7 +59,7 @@ func ExampleWorkspace_Conversion() {
 			ws.Deals().Lose(ctx, d.ID, "price")
 		}
 	}
-	rep, err := ws.Conversion(ctx, crm.ConversionOptions{ReportFilter: crm.ReportFilter{GroupBy: crm.GroupOwner}})
+	rep, err := report.Conversion(ctx, ws, report.ConversionOptions{Filter: report.Filter{GroupBy: report.GroupOwner}})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -77,15 +78,15 @@ func ExampleWorkspace_Conversion() {
 }
 
 // A forecast for a quarter against a quota the host application sets.
-func ExampleWorkspace_Forecast() {
+func ExampleForecast() {
 	st := memory.New()
 	defer st.Close()
 	now := time.Date(2026, 4, 2, 9, 0, 0, 0, time.UTC)
 	c := crm.New(st, crm.WithClock(func() time.Time { return now }))
 	ctx := context.Background()
 	ws, _ := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme", Currency: "EUR"})
-	q2 := crm.ReportFilter{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}
-	ws.Quotas().Set(ctx, crm.Quota{OwnerID: "ann", From: q2.From, To: q2.To, Amount: crm.Money{Amount: 5000}})
+	q2 := report.Filter{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}
+	report.SetQuota(ctx, ws, report.Quota{OwnerID: "ann", From: q2.From, To: q2.To, Amount: crm.Money{Amount: 5000}})
 	pl, _ := ws.Pipelines().Default(ctx)
 	neg, _ := pl.StageByName("Negotiation")
 	won, _ := ws.Deals().Create(ctx, crm.Deal{Name: "won", OwnerID: "ann", Amount: crm.Money{Amount: 2000}})
@@ -93,7 +94,7 @@ func ExampleWorkspace_Forecast() {
 	ws.Deals().Create(ctx, crm.Deal{Name: "open", OwnerID: "ann", StageID: neg.ID, Amount: crm.Money{Amount: 2000},
 		CloseDate: crm.Date{Year: 2026, Month: 5, Day: 20}})
 
-	rep, err := ws.Forecast(ctx, crm.ForecastOptions{ReportFilter: q2})
+	rep, err := report.Forecast(ctx, ws, report.ForecastOptions{Filter: q2})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -108,7 +109,7 @@ func ExampleWorkspace_Forecast() {
 
 // Revenue and customer lifetime value per currency, for every customer
 // and then for the members of a saved segment of companies.
-func ExampleWorkspace_Revenue() {
+func ExampleRevenue() {
 	st := memory.New()
 	defer st.Close()
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -127,12 +128,12 @@ func ExampleWorkspace_Revenue() {
 	buy(soft.ID, 700, "USD")
 	retail, _ := ws.Segments().Create(ctx, crm.Segment{Name: "Retail", Object: "company", Filter: `industry = "retail"`})
 
-	for _, f := range []crm.ReportFilter{{}, {Segment: retail.ID}} {
+	for _, f := range []report.Filter{{}, {Segment: retail.ID}} {
 		name := "all"
 		if f.Segment != "" {
 			name = "retail"
 		}
-		rep, err := ws.Revenue(ctx, f)
+		rep, err := report.Revenue(ctx, ws, f)
 		if err != nil {
 			fmt.Println(err)
 			return

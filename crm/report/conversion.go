@@ -1,4 +1,4 @@
-package crm
+package report
 
 import (
 	"cmp"
@@ -6,11 +6,13 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/crmkit/crmkit/crm"
 )
 
 // ConversionOptions selects a conversion report.
 type ConversionOptions struct {
-	ReportFilter
+	Filter
 	// StallFactor marks an open deal as stalled when it has been in its
 	// current stage longer than StallFactor × the median completed stay in
 	// that stage. Zero means 2.
@@ -25,11 +27,11 @@ type ConversionOptions struct {
 // entry (when they entered their first stage, normally at creation) lies
 // in [From, To); period groups use that date too. A Segment or Where
 // narrows the cohort to the deals it selects (by the deal, its company or
-// any of its contacts, as ReportFilter.Segment says), and so narrows the
+// any of its contacts, as Filter.Segment says), and so narrows the
 // stage times and stage medians too. Only a deal's stage entries in its
 // current pipeline count.
 type ConversionReport struct {
-	Filter      ReportFilter      `json:"filter"`
+	Filter      Filter            `json:"filter"`
 	StallFactor float64           `json:"stall_factor"`
 	Groups      []ConversionGroup `json:"groups"`
 	StageTimes  []StageTime       `json:"stage_times"`
@@ -136,7 +138,7 @@ type StalledDeal struct {
 }
 
 // firstEntry is when a deal entered its first stage.
-func firstEntry(d *Deal) time.Time {
+func firstEntry(d *crm.Deal) time.Time {
 	if len(d.StageHistory) > 0 {
 		return d.StageHistory[0].EnteredAt
 	}
@@ -145,31 +147,31 @@ func firstEntry(d *Deal) time.Time {
 
 // Conversion reports the funnel, win rate, cycle lengths, velocity, time
 // in stage and stalled deals of a cohort of deals (see ConversionReport).
-func (w *Workspace) Conversion(ctx context.Context, o ConversionOptions) (*ConversionReport, error) {
-	f := o.ReportFilter
-	if err := f.check("conversion report", dealGroups...); err != nil {
+func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*ConversionReport, error) {
+	f := o.Filter
+	loc, err := f.check("conversion report", dealGroups...)
+	if err != nil {
 		return nil, err
 	}
 	if o.StallFactor <= 0 {
 		o.StallFactor = 2
 	}
-	now := w.crm.now()
 	groups := map[string]*ConversionGroup{}
 	type stageKey struct{ pipeline, stage string }
 	times := map[stageKey]*StageTime{}
-	stageTime := func(pl *Pipeline, id string) *StageTime {
+	stageTime := func(pl *crm.Pipeline, id string) *StageTime {
 		k := stageKey{pl.ID, id}
 		st := times[k]
 		if st == nil {
 			s, _ := pl.Stage(id)
-			st = &StageTime{PipelineID: pl.ID, StageID: id, Stage: s.Name, order: slices.IndexFunc(pl.Stages, func(x Stage) bool { return x.ID == id })}
+			st = &StageTime{PipelineID: pl.ID, StageID: id, Stage: s.Name, order: slices.IndexFunc(pl.Stages, func(x crm.Stage) bool { return x.ID == id })}
 			times[k] = st
 		}
 		return st
 	}
 	var stalled []StalledDeal
-	err := w.selectRead(ctx, f.selection("conversion report", "deal", dealSegmentObjects...), func(s *reportScan) error {
-		err := s.deals(&f, func(d *Deal) error {
+	err = read(ctx, ws, loc, f.selection("conversion report", "deal", dealSegmentObjects...), func(s *reportScan) error {
+		err := s.deals(&f, func(d *crm.Deal) error {
 			start := firstEntry(d)
 			if !f.in(start) {
 				return nil
@@ -189,12 +191,12 @@ func (w *Workspace) Conversion(ctx context.Context, o ConversionOptions) (*Conve
 			}
 			cg.Deals++
 			switch d.Status {
-			case DealOpen:
+			case crm.DealOpen:
 				cg.Open++
 				if !d.Amount.IsZero() {
 					cg.open[d.Amount.Currency]++
 				}
-			case DealWon:
+			case crm.DealWon:
 				cg.Won++
 				ca := cg.won[d.Amount.Currency]
 				if ca == nil {
@@ -204,7 +206,7 @@ func (w *Workspace) Conversion(ctx context.Context, o ConversionOptions) (*Conve
 				ca.Count++
 				ca.Amount += d.Amount.Amount
 				cg.cycles.add(d.ClosedAt.Sub(start))
-			case DealLost:
+			case crm.DealLost:
 				cg.Lost++
 			}
 			countFunnel(cg, pl, d)
@@ -231,8 +233,9 @@ func (w *Workspace) Conversion(ctx context.Context, o ConversionOptions) (*Conve
 		}
 		// Second pass: the open deals that stay longer than the factor ×
 		// their stage's median.
-		return s.deals(&f, func(d *Deal) error {
-			if d.Status != DealOpen || len(d.StageHistory) == 0 || !f.in(firstEntry(d)) {
+		now := s.rt.Now()
+		return s.deals(&f, func(d *crm.Deal) error {
+			if d.Status != crm.DealOpen || len(d.StageHistory) == 0 || !f.in(firstEntry(d)) {
 				return nil
 			}
 			cur := d.StageHistory[len(d.StageHistory)-1]
@@ -275,11 +278,11 @@ func (w *Workspace) Conversion(ctx context.Context, o ConversionOptions) (*Conve
 }
 
 // countFunnel adds a deal's recorded stage entries to its group's funnel.
-func countFunnel(cg *ConversionGroup, pl *Pipeline, d *Deal) {
+func countFunnel(cg *ConversionGroup, pl *crm.Pipeline, d *crm.Deal) {
 	steps := cg.funnel[pl.ID]
 	if steps == nil {
 		for _, st := range pl.Stages {
-			if st.Kind != StageLost {
+			if st.Kind != crm.StageLost {
 				steps = append(steps, FunnelStep{PipelineID: pl.ID, StageID: st.ID, Stage: st.Name})
 			}
 		}
@@ -287,7 +290,7 @@ func countFunnel(cg *ConversionGroup, pl *Pipeline, d *Deal) {
 	}
 	furthest := -1
 	for i := range steps {
-		entered := slices.ContainsFunc(d.StageHistory, func(e StageEntry) bool {
+		entered := slices.ContainsFunc(d.StageHistory, func(e crm.StageEntry) bool {
 			return e.PipelineID == pl.ID && e.StageID == steps[i].StageID
 		})
 		if entered {

@@ -1,16 +1,18 @@
-package crm
+package report
 
 import (
 	"cmp"
 	"context"
 	"io"
 	"slices"
+
+	"github.com/crmkit/crmkit/crm"
 )
 
 // ForecastOptions selects a forecast. From and To (both required) bound
 // the forecast period [From, To).
 type ForecastOptions struct {
-	ReportFilter
+	Filter
 	// CommitProbability is the lowest stage probability (percent) whose
 	// open deals count as commit. Zero means 70.
 	CommitProbability int `msgpack:"commit_probability" json:"commit_probability"`
@@ -69,17 +71,18 @@ func (r *ForecastRow) add(o *ForecastRow) {
 // Segment or Where selects deals as in the pipeline report; quotas are not
 // restricted, so attainment compares the segment's deals with the whole
 // quota.
-func (w *Workspace) Forecast(ctx context.Context, o ForecastOptions) (*ForecastReport, error) {
+func Forecast(ctx context.Context, ws *crm.Workspace, o ForecastOptions) (*ForecastReport, error) {
 	if o.GroupBy == GroupNone {
 		o.GroupBy = GroupOwner
 	}
-	if err := o.check("forecast", dealGroups...); err != nil {
+	loc, err := o.check("forecast", dealGroups...)
+	if err != nil {
 		return nil, err
 	}
 	if o.From.IsZero() || o.To.IsZero() {
-		p := problems{kind: "forecast"}
-		p.add("from", "a forecast needs a period: set from and to")
-		return nil, p.err()
+		ve := &crm.ValidationError{Kind: "forecast"}
+		ve.Add("from", "a forecast needs a period: set from and to")
+		return nil, ve
 	}
 	if o.CommitProbability <= 0 {
 		o.CommitProbability = 70
@@ -95,14 +98,14 @@ func (w *Workspace) Forecast(ctx context.Context, o ForecastOptions) (*ForecastR
 		return r
 	}
 	var quotas []Quota
-	err := w.selectRead(ctx, o.selection("forecast", "deal", dealSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, o.selection("forecast", "deal", dealSegmentObjects...), func(s *reportScan) error {
 		var err error
-		if quotas, err = loadQuotas(s.tx, w); err != nil {
+		if quotas, err = loadQuotas(s.rt.Space(spaceName)); err != nil {
 			return err
 		}
-		return s.deals(&o.ReportFilter, func(d *Deal) error {
+		return s.deals(&o.Filter, func(d *crm.Deal) error {
 			switch d.Status {
-			case DealWon:
+			case crm.DealWon:
 				if !o.in(d.ClosedAt) {
 					return nil
 				}
@@ -114,11 +117,11 @@ func (w *Workspace) Forecast(ctx context.Context, o ForecastOptions) (*ForecastR
 				r.ClosedWon += d.Amount.Amount
 				r.Commit += d.Amount.Amount
 				r.BestCase += d.Amount.Amount
-			case DealOpen:
-				if d.CloseDate.IsZero() || !o.in(d.CloseDate.Time()) {
+			case crm.DealOpen:
+				if d.CloseDate.IsZero() || !o.in(s.day(d.CloseDate)) {
 					return nil
 				}
-				g, err := s.dealGroup(o.GroupBy, d, d.CloseDate.Time())
+				g, err := s.dealGroup(o.GroupBy, d, s.day(d.CloseDate))
 				if err != nil {
 					return err
 				}
@@ -144,7 +147,7 @@ func (w *Workspace) Forecast(ctx context.Context, o ForecastOptions) (*ForecastR
 	inPeriod := func(q Quota) bool { return q.From.Equal(o.From.UTC()) && q.To.Equal(o.To.UTC()) }
 	if o.GroupBy == GroupOwner {
 		for _, q := range quotas {
-			if !inPeriod(q) {
+			if !inPeriod(q) || !o.currency(q.Amount) {
 				continue
 			}
 			if q.OwnerID != "" {

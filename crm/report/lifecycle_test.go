@@ -1,35 +1,37 @@
-package crm_test
+package report_test
 
 import (
 	"testing"
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
+	"github.com/crmkit/crmkit/internal/crmtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // repClockTo moves the test clock forward to t.
-func repClockTo(t *testing.T, e *env, at time.Time) {
+func repClockTo(t *testing.T, e *crmtest.Env, at time.Time) {
 	t.Helper()
-	d := at.Sub(e.clock.Now())
+	d := at.Sub(e.Clock.Now())
 	require.GreaterOrEqual(t, d, time.Duration(0), "the clock only moves forward")
-	e.clock.Advance(d)
+	e.Clock.Advance(d)
 }
 
 // repContact creates a contact in a lifecycle stage, with an owner and a
 // lead source.
-func repContact(t *testing.T, e *env, name, stage, owner, source string) crm.Contact {
+func repContact(t *testing.T, e *crmtest.Env, name, stage, owner, source string) crm.Contact {
 	t.Helper()
-	c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: name, Lifecycle: stage, OwnerID: owner, LeadSource: source})
+	c, err := e.WS.Contacts().Create(e.Ctx, crm.Contact{FirstName: name, Lifecycle: stage, OwnerID: owner, LeadSource: source})
 	require.NoError(t, err)
 	return c
 }
 
 // repStage changes a contact's lifecycle stage now.
-func repStage(t *testing.T, e *env, c crm.Contact, stage string) {
+func repStage(t *testing.T, e *crmtest.Env, c crm.Contact, stage string) {
 	t.Helper()
-	_, err := e.ws.Contacts().Update(e.ctx, c.ID, func(c *crm.Contact) error { c.Lifecycle = stage; return nil })
+	_, err := e.WS.Contacts().Update(e.Ctx, c.ID, func(c *crm.Contact) error { c.Lifecycle = stage; return nil })
 	require.NoError(t, err)
 }
 
@@ -49,7 +51,7 @@ func march(d int) time.Time { return time.Date(2026, 3, d, 9, 0, 0, 0, time.UTC)
 //	d (event): subscriber, never a lead
 //	h (event): subscriber; lead at t0+1d, never converted
 //	g (event): created a lead on 11 April, outside March
-func leadFixture(t *testing.T, e *env) map[string]crm.Contact {
+func leadFixture(t *testing.T, e *crmtest.Env) map[string]crm.Contact {
 	cs := map[string]crm.Contact{}
 	for _, x := range [][3]string{
 		{"a", "subscriber", "web"}, {"b", "lead", "web"}, {"c", "lead", "web"}, {"e", "customer", "web"},
@@ -73,18 +75,18 @@ func leadFixture(t *testing.T, e *env) map[string]crm.Contact {
 }
 
 func TestLeadConversion(t *testing.T) {
-	e := setup(t)
+	e := crmtest.Setup(t)
 	leadFixture(t, e)
-	inMarch := crm.ReportFilter{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+	inMarch := report.Filter{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 
 	t.Run("by source in March", func(t *testing.T) {
 		f := inMarch
-		f.GroupBy = crm.GroupSource
-		rep, err := e.ws.LeadConversion(e.ctx, crm.LifecycleOptions{ReportFilter: f})
+		f.GroupBy = report.GroupSource
+		rep, err := report.LeadConversion(e.Ctx, e.WS, report.LifecycleOptions{Filter: f})
 		require.NoError(t, err)
 		require.Len(t, rep.Rows, 2)
 		// event: h only (d never became a lead, g is in April).
-		assert.Equal(t, crm.LeadConversionRow{Group: "event", Leads: 1}, rep.Rows[0])
+		assert.Equal(t, report.LeadConversionRow{Group: "event", Leads: 1}, rep.Rows[0])
 		// web: a, b, c, e are leads; a (8 days), b (5) and e (0) converted.
 		web := rep.Rows[1]
 		assert.Equal(t, "web", web.Group)
@@ -97,26 +99,26 @@ func TestLeadConversion(t *testing.T) {
 	})
 
 	t.Run("by month, all time", func(t *testing.T) {
-		rep, err := e.ws.LeadConversion(e.ctx, crm.LifecycleOptions{ReportFilter: crm.ReportFilter{GroupBy: crm.GroupMonth}})
+		rep, err := report.LeadConversion(e.Ctx, e.WS, report.LifecycleOptions{Filter: report.Filter{GroupBy: report.GroupMonth}})
 		require.NoError(t, err)
 		require.Len(t, rep.Rows, 2)
 		assert.Equal(t, "2026-03", rep.Rows[0].Group)
 		assert.Equal(t, []int64{5, 3}, []int64{rep.Rows[0].Leads, rep.Rows[0].Converted})
-		assert.Equal(t, crm.LeadConversionRow{Group: "2026-04", Leads: 1}, rep.Rows[1], "g became a lead in April")
+		assert.Equal(t, report.LeadConversionRow{Group: "2026-04", Leads: 1}, rep.Rows[1], "g became a lead in April")
 	})
 
 	t.Run("by owner", func(t *testing.T) {
-		rep, err := e.ws.LeadConversion(e.ctx, crm.LifecycleOptions{ReportFilter: crm.ReportFilter{GroupBy: crm.GroupOwner, OwnerIDs: []string{"bob"}}})
+		rep, err := report.LeadConversion(e.Ctx, e.WS, report.LifecycleOptions{Filter: report.Filter{GroupBy: report.GroupOwner, OwnerIDs: []string{"bob"}}})
 		require.NoError(t, err)
 		require.Len(t, rep.Rows, 1)
-		assert.Equal(t, crm.LeadConversionRow{Group: "bob", Leads: 1}, rep.Rows[0])
+		assert.Equal(t, report.LeadConversionRow{Group: "bob", Leads: 1}, rep.Rows[0])
 	})
 
 	t.Run("custom stages", func(t *testing.T) {
 		// Counting from sales_qualified: a (8 March, converted by the
 		// customer stage 4 days later), b (opportunity on 7 March is past
 		// both: 0 days) and e (created a customer: 0 days).
-		rep, err := e.ws.LeadConversion(e.ctx, crm.LifecycleOptions{ReportFilter: inMarch, Lead: "sales_qualified"})
+		rep, err := report.LeadConversion(e.Ctx, e.WS, report.LifecycleOptions{Filter: inMarch, Lead: "sales_qualified"})
 		require.NoError(t, err)
 		require.Len(t, rep.Rows, 1)
 		assert.Equal(t, []int64{3, 3}, []int64{rep.Rows[0].Leads, rep.Rows[0].Converted})
@@ -124,8 +126,8 @@ func TestLeadConversion(t *testing.T) {
 	})
 
 	t.Run("errors", func(t *testing.T) {
-		_, err := e.ws.LeadConversion(e.ctx, crm.LifecycleOptions{ReportFilter: crm.ReportFilter{GroupBy: crm.GroupStage}})
-		assert.Equal(t, []string{"group_by"}, fieldErrors(t, err))
+		_, err := report.LeadConversion(e.Ctx, e.WS, report.LifecycleOptions{Filter: report.Filter{GroupBy: report.GroupStage}})
+		assert.Equal(t, []string{"group_by"}, crmtest.FieldErrors(t, err))
 	})
 }
 
@@ -141,7 +143,7 @@ func TestLeadConversion(t *testing.T) {
 //	k7: created a customer 12 March (new)
 //	k8: a customer, churned 12 March, back 14 March (churned, and a
 //	    customer at the end)
-func churnFixture(t *testing.T, e *env) {
+func churnFixture(t *testing.T, e *crmtest.Env) {
 	cs := map[string]crm.Contact{}
 	for _, x := range [][3]string{
 		{"k1", "customer", "ann"}, {"k2", "customer", "ann"}, {"k3", "lead", "bob"}, {"k4", "customer", "bob"},
@@ -165,40 +167,40 @@ func churnFixture(t *testing.T, e *env) {
 }
 
 func TestChurn(t *testing.T) {
-	e := setup(t)
+	e := crmtest.Setup(t)
 	churnFixture(t, e)
-	period := func(from, to time.Time, g crm.Group) crm.LifecycleOptions {
-		return crm.LifecycleOptions{ReportFilter: crm.ReportFilter{From: from, To: to, GroupBy: g}}
+	period := func(from, to time.Time, g report.Group) report.LifecycleOptions {
+		return report.LifecycleOptions{Filter: report.Filter{From: from, To: to, GroupBy: g}}
 	}
 	from, to := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
 
-	rep, err := e.ws.Churn(e.ctx, period(from, to, crm.GroupNone))
+	rep, err := report.Churn(e.Ctx, e.WS, period(from, to, report.GroupNone))
 	require.NoError(t, err)
 	require.Len(t, rep.Rows, 1)
 	// At start: k1 k2 k5 k8; churned: k2 k8; new: k3 k7; at end: k1 k3
 	// k5 k7 k8.
-	assert.Equal(t, crm.ChurnRow{AtStart: 4, New: 2, Churned: 2, AtEnd: 5, ChurnRate: 0.5, Retention: 0.5}, rep.Rows[0])
+	assert.Equal(t, report.ChurnRow{AtStart: 4, New: 2, Churned: 2, AtEnd: 5, ChurnRate: 0.5, Retention: 0.5}, rep.Rows[0])
 
-	rep, err = e.ws.Churn(e.ctx, period(from, to, crm.GroupOwner))
+	rep, err = report.Churn(e.Ctx, e.WS, period(from, to, report.GroupOwner))
 	require.NoError(t, err)
 	require.Len(t, rep.Rows, 2)
-	assert.Equal(t, crm.ChurnRow{Group: "ann", AtStart: 2, Churned: 1, AtEnd: 1, ChurnRate: 0.5, Retention: 0.5}, rep.Rows[0])
-	assert.Equal(t, crm.ChurnRow{Group: "bob", AtStart: 2, New: 2, Churned: 1, AtEnd: 4, ChurnRate: 0.5, Retention: 0.5}, rep.Rows[1])
+	assert.Equal(t, report.ChurnRow{Group: "ann", AtStart: 2, Churned: 1, AtEnd: 1, ChurnRate: 0.5, Retention: 0.5}, rep.Rows[0])
+	assert.Equal(t, report.ChurnRow{Group: "bob", AtStart: 2, New: 2, Churned: 1, AtEnd: 4, ChurnRate: 0.5, Retention: 0.5}, rep.Rows[1])
 
 	// A quiet later period: six customers, nobody churns.
-	rep, err = e.ws.Churn(e.ctx, period(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2030, 2, 1, 0, 0, 0, 0, time.UTC), crm.GroupNone))
+	rep, err = report.Churn(e.Ctx, e.WS, period(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2030, 2, 1, 0, 0, 0, 0, time.UTC), report.GroupNone))
 	require.NoError(t, err)
 	require.Len(t, rep.Rows, 1)
-	assert.Equal(t, crm.ChurnRow{AtStart: 6, AtEnd: 6, Retention: 1}, rep.Rows[0])
+	assert.Equal(t, report.ChurnRow{AtStart: 6, AtEnd: 6, Retention: 1}, rep.Rows[0])
 
 	// A period before any contact existed has no rows.
-	rep, err = e.ws.Churn(e.ctx, period(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), crm.GroupNone))
+	rep, err = report.Churn(e.Ctx, e.WS, period(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), report.GroupNone))
 	require.NoError(t, err)
 	assert.Empty(t, rep.Rows)
 	assert.NotNil(t, rep.Rows, "an empty report marshals as []")
 
-	_, err = e.ws.Churn(e.ctx, crm.LifecycleOptions{})
-	assert.Equal(t, []string{"from"}, fieldErrors(t, err))
-	_, err = e.ws.Churn(e.ctx, period(from, to, crm.GroupMonth))
-	assert.Equal(t, []string{"group_by"}, fieldErrors(t, err))
+	_, err = report.Churn(e.Ctx, e.WS, report.LifecycleOptions{})
+	assert.Equal(t, []string{"from"}, crmtest.FieldErrors(t, err))
+	_, err = report.Churn(e.Ctx, e.WS, period(from, to, report.GroupMonth))
+	assert.Equal(t, []string{"group_by"}, crmtest.FieldErrors(t, err))
 }

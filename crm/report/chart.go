@@ -1,4 +1,4 @@
-package crm
+package report
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/crmkit/crmkit/crm/chart"
+
+	"github.com/crmkit/crmkit/crm"
 )
 
 // Charts show one currency at a time: amounts in different currencies are
@@ -17,7 +19,7 @@ import (
 func (r *ConversionReport) FunnelSVG(w io.Writer, group string) error {
 	i := slices.IndexFunc(r.Groups, func(g ConversionGroup) bool { return g.Group == group })
 	if i < 0 {
-		return notFound("report group", group)
+		return fmt.Errorf("report: report group %q: %w", group, crm.ErrNotFound)
 	}
 	steps := make([]chart.Bar, len(r.Groups[i].Funnel))
 	for j, s := range r.Groups[i].Funnel {
@@ -97,7 +99,7 @@ func (r *ForecastReport) SVG(w io.Writer, currency string) error {
 // activity types.
 func (r *OperationsReport) SVG(w io.Writer) error {
 	var groups []string
-	var types []ActivityType
+	var types []crm.ActivityType
 	for _, a := range r.Activities {
 		if !slices.Contains(groups, a.Group) {
 			groups = append(groups, a.Group)

@@ -1,4 +1,4 @@
-package crm
+package report
 
 import (
 	"cmp"
@@ -6,12 +6,14 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/crmkit/crmkit/crm"
 )
 
 // PipelineReport is the open pipeline: per group, stage and currency, how
 // many open deals there are and what they are worth, plain and weighted.
 type PipelineReport struct {
-	Filter ReportFilter  `json:"filter"`
+	Filter Filter        `json:"filter"`
 	Rows   []PipelineRow `json:"rows"`
 }
 
@@ -44,7 +46,7 @@ type PipelineRow struct {
 // bounds are zero); GroupPeriod groups by the expected close date, so
 // GroupMonth gives the pipeline by expected close month. Won and lost
 // deals are not in the pipeline. A Segment or Where selects deals: by
-// the deal, its company or any of its contacts, as ReportFilter.Segment
+// the deal, its company or any of its contacts, as Filter.Segment
 // says. Rows come in group order, then pipeline, stage order and
 // currency.
 //
@@ -56,14 +58,15 @@ type PipelineRow struct {
 // writing to a shared store meanwhile (a rolling upgrade) can leave the
 // counters wrong without that showing: run Check with Repair once the
 // last of them has stopped.
-func (w *Workspace) Pipeline(ctx context.Context, f ReportFilter) (*PipelineReport, error) {
-	return w.pipelineReport(ctx, f, true)
+func Pipeline(ctx context.Context, ws *crm.Workspace, f Filter) (*PipelineReport, error) {
+	return pipelineReport(ctx, ws, f, true)
 }
 
-// pipelineReport is Pipeline, reading the pipeline aggregate only if
+// pipelineReport is Pipeline, reading the open-deal aggregate only if
 // aggregates is true.
-func (w *Workspace) pipelineReport(ctx context.Context, f ReportFilter, aggregates bool) (*PipelineReport, error) {
-	if err := f.check("pipeline report", dealGroups...); err != nil {
+func pipelineReport(ctx context.Context, ws *crm.Workspace, f Filter, aggregates bool) (*PipelineReport, error) {
+	loc, err := f.check("pipeline report", dealGroups...)
+	if err != nil {
 		return nil, err
 	}
 	type rowKey struct{ group, pipeline, stage, currency string }
@@ -82,7 +85,7 @@ func (w *Workspace) pipelineReport(ctx context.Context, f ReportFilter, aggregat
 			}
 			st, _ := pl.Stage(stageID)
 			r = &PipelineRow{Group: g, PipelineID: pipelineID, StageID: st.ID, Stage: st.Name, Probability: st.Probability,
-				Currency: currency, stageOrder: slices.IndexFunc(pl.Stages, func(x Stage) bool { return x.ID == st.ID })}
+				Currency: currency, stageOrder: slices.IndexFunc(pl.Stages, func(x crm.Stage) bool { return x.ID == st.ID })}
 			rows[k] = r
 		}
 		r.Count += count
@@ -91,40 +94,44 @@ func (w *Workspace) pipelineReport(ctx context.Context, f ReportFilter, aggregat
 		perGroup[g] += count
 		return nil
 	}
-	err := w.selectRead(ctx, f.selection("pipeline report", "deal", dealSegmentObjects...), func(s *reportScan) error {
-		if aggregates && aggregatesAnswer(&f) {
-			groups, ok, err := s.openGroups()
+	err = read(ctx, ws, loc, f.selection("pipeline report", "deal", dealSegmentObjects...), func(s *reportScan) error {
+		if aggregates && aggregatesAnswer(&f, s.loc) {
+			totals, ok, err := s.rt.OpenDealTotals()
 			if err != nil {
 				return err
 			}
 			if ok {
-				for _, og := range groups {
-					if (f.PipelineID != "" && og.pipelineID != f.PipelineID) || !f.owner(og.ownerID) ||
-						(bounded && (og.month.IsZero() || !f.in(og.month))) {
+				for _, t := range totals {
+					var month time.Time
+					if !t.CloseMonth.IsZero() {
+						month = time.Date(t.CloseMonth.Year(), t.CloseMonth.Month(), 1, 0, 0, 0, 0, s.loc)
+					}
+					if (f.PipelineID != "" && t.PipelineID != f.PipelineID) || !f.owner(t.OwnerID) || !f.currency(crm.Money{Currency: t.Currency}) ||
+						(bounded && (month.IsZero() || !f.in(month))) {
 						continue
 					}
-					d := Deal{PipelineID: og.pipelineID, StageID: og.stageID, OwnerID: og.ownerID}
-					g, err := s.dealGroup(f.GroupBy, &d, og.month)
+					d := crm.Deal{PipelineID: t.PipelineID, StageID: t.StageID, OwnerID: t.OwnerID}
+					g, err := s.dealGroup(f.GroupBy, &d, month)
 					if err != nil {
 						return err
 					}
-					if err := add(s, g, og.pipelineID, og.stageID, og.currency, og.count, og.amount); err != nil {
+					if err := add(s, g, t.PipelineID, t.StageID, t.Currency, t.Count, t.Amount); err != nil {
 						return err
 					}
 				}
 				return nil
 			}
 		}
-		return s.deals(&f, func(d *Deal) error {
-			if d.Status != DealOpen {
-				return nil
-			}
-			if bounded && (d.CloseDate.IsZero() || !f.in(d.CloseDate.Time())) {
+		return s.deals(&f, func(d *crm.Deal) error {
+			if d.Status != crm.DealOpen {
 				return nil
 			}
 			var at time.Time
 			if !d.CloseDate.IsZero() {
-				at = d.CloseDate.Time()
+				at = s.day(d.CloseDate)
+			}
+			if bounded && (at.IsZero() || !f.in(at)) {
+				return nil
 			}
 			g, err := s.dealGroup(f.GroupBy, d, at)
 			if err != nil {
@@ -150,6 +157,35 @@ func (w *Workspace) pipelineReport(ctx context.Context, f ReportFilter, aggregat
 		out.Rows[i].stageOrder, out.Rows[i].weighted100 = 0, 0
 	}
 	return out, nil
+}
+
+// The pipeline report reads the open-deal aggregate instead of every deal
+// when the aggregate can answer it: no segment or ad-hoc filter, a
+// grouping by owner, stage, month or quarter (or none), and date bounds,
+// if any, on the first instant of a month in the report's time zone.
+// Anything else (grouping by company facts, source, product or week, a
+// bound in the middle of a month) streams the deals.
+
+// aggregatesAnswer reports whether the open-deal aggregate
+// (crm.ReadTx.OpenDealTotals) can answer a pipeline report with filter f
+// in time zone loc.
+func aggregatesAnswer(f *Filter, loc *time.Location) bool {
+	if f.Segment != "" || f.Where != "" || f.WhereObject != "" {
+		return false
+	}
+	switch f.GroupBy {
+	case GroupNone, GroupOwner, GroupStage, GroupMonth, GroupQuarter:
+	default:
+		return false
+	}
+	monthStart := func(t time.Time) bool {
+		if t.IsZero() {
+			return true
+		}
+		u := t.In(loc)
+		return u.Day() == 1 && u.Hour() == 0 && u.Minute() == 0 && u.Second() == 0 && u.Nanosecond() == 0
+	}
+	return monthStart(f.From) && monthStart(f.To)
 }
 
 // divRound divides a by b (b > 0), rounding half away from zero.

@@ -1,24 +1,16 @@
-package crm
+package report
 
 import (
-	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/crm"
 )
-
-// Reports are computed by streaming the workspace's records in one read
-// transaction: memory grows with the number of groups a report returns
-// (and, where a report says so, with one number per measured deal for
-// medians), never with the number of records scanned, except that a report
-// restricted to a segment or an ad-hoc filter holds the IDs of its members.
-// Money is reported per currency: amounts in different currencies are
-// never added together.
 
 // Group names what a report's rows are grouped by.
 type Group string
@@ -42,10 +34,10 @@ const (
 	GroupQuarter Group = "quarter"
 )
 
-// ReportFilter selects the records a report covers and how its rows are
+// Filter selects the records a report covers and how its rows are
 // grouped. Every report's doc comment says which date From and To apply
 // to. The zero value covers every record in one group.
-type ReportFilter struct {
+type Filter struct {
 	// PipelineID limits deal reports to one pipeline; empty means every
 	// pipeline.
 	PipelineID string `json:"pipeline_id,omitempty"`
@@ -83,26 +75,50 @@ type ReportFilter struct {
 	WhereObject string `json:"where_object,omitempty"`
 	// GroupBy groups the rows.
 	GroupBy Group `json:"group_by,omitempty"`
+	// Currency limits the report to amounts in this ISO-4217 currency:
+	// deals and purchases in another currency, or without an amount, are
+	// left out. Empty means every currency, each reported apart.
+	Currency string `json:"currency,omitempty"`
+	// TimeZone is the IANA time zone in which weeks, months and quarters
+	// are cut and dates (an expected close date) start. Empty means the
+	// workspace's (crm.WorkspaceInfo.TimeZone), which defaults to UTC.
+	TimeZone string `json:"time_zone,omitempty"`
 }
 
-func (f *ReportFilter) check(report string, allowed ...Group) error {
-	p := problems{kind: report}
+// check validates f for a report that can group by allowed, and returns
+// the time zone f names (nil when it names none: the report runs in the
+// workspace's).
+func (f *Filter) check(report string, allowed ...Group) (*time.Location, error) {
+	ve := &crm.ValidationError{Kind: report}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
-		p.add("to", "%s is not after from %s", f.To.Format(time.RFC3339), f.From.Format(time.RFC3339))
+		ve.Add("to", "%s is not after from %s", f.To.Format(time.RFC3339), f.From.Format(time.RFC3339))
 	}
 	if f.GroupBy != GroupNone && !slices.Contains(allowed, f.GroupBy) &&
 		!(strings.HasPrefix(string(f.GroupBy), "custom.") && slices.Contains(allowed, GroupProduct)) {
-		p.add("group_by", "%s reports cannot be grouped by %q", report, f.GroupBy)
+		ve.Add("group_by", "%s reports cannot be grouped by %q", report, f.GroupBy)
 	}
-	return p.err()
+	if f.Currency != "" {
+		f.Currency = crm.CheckCurrency(ve, "currency", f.Currency)
+	}
+	var loc *time.Location
+	if f.TimeZone != "" {
+		var err error
+		if loc, err = time.LoadLocation(f.TimeZone); err != nil || strings.EqualFold(f.TimeZone, "local") {
+			ve.Add("time_zone", "%q is not an IANA time zone name such as \"Europe/Berlin\"", f.TimeZone)
+		}
+	}
+	return loc, ve.Err()
 }
 
+// currency reports whether f's currency selects an amount.
+func (f *Filter) currency(m crm.Money) bool { return f.Currency == "" || m.Currency == f.Currency }
+
 // in reports whether t lies in [From, To).
-func (f *ReportFilter) in(t time.Time) bool {
+func (f *Filter) in(t time.Time) bool {
 	return (f.From.IsZero() || !t.Before(f.From)) && (f.To.IsZero() || t.Before(f.To))
 }
 
-func (f *ReportFilter) owner(id string) bool {
+func (f *Filter) owner(id string) bool {
 	return len(f.OwnerIDs) == 0 || slices.Contains(f.OwnerIDs, id)
 }
 
@@ -110,10 +126,10 @@ func (f *ReportFilter) owner(id string) bool {
 var dealGroups = []Group{GroupOwner, GroupStage, GroupSource, GroupIndustry, GroupRegion, GroupProduct, GroupWeek, GroupMonth, GroupQuarter}
 
 // PeriodLabel returns the label of the period of g (GroupWeek, GroupMonth
-// or GroupQuarter) that t falls in, in UTC: "2026-W09" (ISO week),
-// "2026-03" or "2026-Q1". Labels sort in time order.
+// or GroupQuarter) that t falls in, in t's location: "2026-W09" (ISO
+// week), "2026-03" or "2026-Q1". Labels sort in time order. Reports pass
+// their times in the report's time zone (see Filter.TimeZone).
 func PeriodLabel(g Group, t time.Time) string {
-	t = t.UTC()
 	switch g {
 	case GroupWeek:
 		y, w := t.ISOWeek()
@@ -131,68 +147,54 @@ func isPeriod(g Group) bool { return g == GroupWeek || g == GroupMonth || g == G
 // reportScan is one report's read transaction: it streams records and
 // looks up what grouping needs (a deal's company, a pipeline's stages).
 type reportScan struct {
-	w         *Workspace
-	tx        store.Tx
+	rt *crm.ReadTx
+	// loc is the time zone periods are cut in.
+	loc       *time.Location
 	companies map[string]*companyFacts
-	pipelines map[string]*Pipeline
+	pipelines map[string]*crm.Pipeline
 	// scope is the member sets of the report's segment and ad-hoc
-	// filter (see selectRead); empty when neither is set.
+	// filter (see read); empty when neither is set.
 	scope []memberSet
+	// changes is a buffer for one record's history.
+	changes []crm.Change
 }
 
 type companyFacts struct{ industry, region string }
 
-func (w *Workspace) reportRead(ctx context.Context, fn func(s *reportScan) error) error {
-	err := w.read(ctx, func(tx store.Tx) error {
-		return fn(&reportScan{w: w, tx: tx, companies: map[string]*companyFacts{}, pipelines: map[string]*Pipeline{}})
-	})
-	if err == errStop {
-		return nil
-	}
-	return err
-}
-
-// each streams the live records of kind k.
-func each[T any](s *reportScan, k *kind[T], fn func(r *T) error) error {
-	for e, err := range s.tx.Scan(store.Range{Prefix: s.w.k(tagRecord).byte(k.code)}) {
+// each streams the live records rr reads.
+func each[T any](rr crm.RecordReader[T], fn func(r *T) error) error {
+	for r, err := range rr.All() {
 		if err != nil {
 			return err
 		}
-		r := new(T)
-		if err := decode(e.Value, r); err != nil {
-			return err
-		}
-		if k.meta(r).Deleted() {
-			continue
-		}
-		if err := fn(r); err != nil {
+		if err := fn(&r); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// deals streams the live deals that f's pipeline and owners, and the
-// report's segment and filter (see dealIn), select.
-func (s *reportScan) deals(f *ReportFilter, fn func(d *Deal) error) error {
-	return each(s, kindDeal, func(d *Deal) error {
-		if (f.PipelineID != "" && d.PipelineID != f.PipelineID) || !f.owner(d.OwnerID) || !s.dealIn(d) {
+// deals streams the live deals that f's pipeline, owners and currency,
+// and the report's segment and filter (see dealIn), select.
+func (s *reportScan) deals(f *Filter, fn func(d *crm.Deal) error) error {
+	return each(s.rt.Deals(), func(d *crm.Deal) error {
+		if (f.PipelineID != "" && d.PipelineID != f.PipelineID) || !f.owner(d.OwnerID) || !f.currency(d.Amount) || !s.dealIn(d) {
 			return nil
 		}
 		return fn(d)
 	})
 }
 
-func (s *reportScan) pipeline(id string) (*Pipeline, error) {
+func (s *reportScan) pipeline(id string) (*crm.Pipeline, error) {
 	if p, ok := s.pipelines[id]; ok {
 		return p, nil
 	}
-	p, err := get(s.tx, s.w, kindPipeline, id)
+	p, err := s.rt.Pipelines().Get(id)
 	if err != nil {
 		return nil, err
 	}
-	s.pipelines[id] = p
-	return p, nil
+	s.pipelines[id] = &p
+	return &p, nil
 }
 
 func (s *reportScan) company(id string) (*companyFacts, error) {
@@ -202,13 +204,9 @@ func (s *reportScan) company(id string) (*companyFacts, error) {
 	if c, ok := s.companies[id]; ok {
 		return c, nil
 	}
-	co, err := get(s.tx, s.w, kindCompany, id)
-	if err != nil {
-		if isNotFoundOrDeleted(err) {
-			co = &Company{}
-		} else {
-			return nil, err
-		}
+	co, err := s.rt.Companies().Get(id)
+	if err != nil && !errors.Is(err, crm.ErrNotFound) {
+		return nil, err
 	}
 	c := &companyFacts{industry: co.Industry, region: co.Address.Region}
 	if c.region == "" {
@@ -218,9 +216,12 @@ func (s *reportScan) company(id string) (*companyFacts, error) {
 	return c, nil
 }
 
+// day returns the instant a date starts in the report's time zone.
+func (s *reportScan) day(d crm.Date) time.Time { return d.In(s.loc) }
+
 // dealGroup returns the group of a deal; at is the date that period
 // grouping uses.
-func (s *reportScan) dealGroup(g Group, d *Deal, at time.Time) (string, error) {
+func (s *reportScan) dealGroup(g Group, d *crm.Deal, at time.Time) (string, error) {
 	switch g {
 	case GroupNone:
 		return "", nil
@@ -251,12 +252,12 @@ func (s *reportScan) dealGroup(g Group, d *Deal, at time.Time) (string, error) {
 		if at.IsZero() {
 			return "", nil
 		}
-		return PeriodLabel(g, at), nil
+		return PeriodLabel(g, at.In(s.loc)), nil
 	}
 	return customText(d.Custom, strings.TrimPrefix(string(g), "custom.")), nil
 }
 
-func customText(c Custom, name string) string {
+func customText(c crm.Custom, name string) string {
 	switch v := c[name].(type) {
 	case nil:
 		return ""

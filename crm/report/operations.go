@@ -1,4 +1,4 @@
-package crm
+package report
 
 import (
 	"cmp"
@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/crm"
 )
 
 // OperationsReport is how the team uses the CRM: activity volume, ticket
@@ -20,7 +20,7 @@ import (
 // member (through ContactIDs, CompanyIDs or DealIDs, by the segment's
 // kind) and, for adoption, the changes made to a member.
 type OperationsReport struct {
-	Filter     ReportFilter     `json:"filter"`
+	Filter     Filter           `json:"filter"`
 	Activities []ActivityVolume `json:"activities"`
 	Tickets    []TicketTimes    `json:"tickets"`
 	Overdue    []OverdueTasks   `json:"overdue"`
@@ -30,9 +30,9 @@ type OperationsReport struct {
 // ActivityVolume counts the live activities of one type in one group that
 // happened (OccurredAt) in [From, To).
 type ActivityVolume struct {
-	Group string       `json:"group"`
-	Type  ActivityType `json:"type"`
-	Count int64        `json:"count"`
+	Group string           `json:"group"`
+	Type  crm.ActivityType `json:"type"`
+	Count int64            `json:"count"`
 }
 
 // TicketTimes is one group's tickets resolved (ResolvedAt) in [From, To):
@@ -70,39 +70,39 @@ type Adoption struct {
 
 // Operations reports activity volume, ticket resolution, overdue tasks and
 // adoption (see OperationsReport).
-func (w *Workspace) Operations(ctx context.Context, f ReportFilter) (*OperationsReport, error) {
+func Operations(ctx context.Context, ws *crm.Workspace, f Filter) (*OperationsReport, error) {
 	if f.GroupBy == GroupNone {
 		f.GroupBy = GroupOwner
 	}
-	if err := f.check("operations report", GroupOwner, GroupWeek, GroupMonth, GroupQuarter); err != nil {
+	loc, err := f.check("operations report", GroupOwner, GroupWeek, GroupMonth, GroupQuarter)
+	if err != nil {
 		return nil, err
 	}
 	period := GroupMonth
 	if isPeriod(f.GroupBy) {
 		period = f.GroupBy
 	}
-	now := w.crm.now()
 	type volKey struct {
 		group string
-		typ   ActivityType
+		typ   crm.ActivityType
 	}
 	vol := map[volKey]*ActivityVolume{}
 	tickets := map[string]*TicketTimes{}
 	overdue := map[string]*OverdueTasks{}
 	adoption := map[string]*Adoption{}
-	group := func(owner string, at time.Time) string {
+	group := func(s *reportScan, owner string, at time.Time) string {
 		if f.GroupBy == GroupOwner {
 			return owner
 		}
-		return PeriodLabel(f.GroupBy, at)
+		return PeriodLabel(f.GroupBy, at.In(s.loc))
 	}
-	err := w.selectRead(ctx, f.selection("operations report", "", dealSegmentObjects...), func(s *reportScan) error {
-		err := each(s, kindActivity, func(a *Activity) error {
+	err = read(ctx, ws, loc, f.selection("operations report", "", dealSegmentObjects...), func(s *reportScan) error {
+		err := each(s.rt.Activities(), func(a *crm.Activity) error {
 			if !s.activityIn(a) {
 				return nil
 			}
-			if a.Type == ActivityTask && !a.Done && !a.DueAt.IsZero() && a.DueAt.Before(now) {
-				who := cmpOr(a.AssigneeID, a.OwnerID)
+			if a.Type == crm.ActivityTask && !a.Done && !a.DueAt.IsZero() && a.DueAt.Before(s.rt.Now()) {
+				who := cmp.Or(a.AssigneeID, a.OwnerID)
 				if f.owner(who) {
 					o := overdue[who]
 					if o == nil {
@@ -119,7 +119,7 @@ func (w *Workspace) Operations(ctx context.Context, f ReportFilter) (*Operations
 				return nil
 			}
 			if f.in(a.OccurredAt) {
-				k := volKey{group(a.OwnerID, a.OccurredAt), a.Type}
+				k := volKey{group(s, a.OwnerID, a.OccurredAt), a.Type}
 				v := vol[k]
 				if v == nil {
 					v = &ActivityVolume{Group: k.group, Type: a.Type}
@@ -127,7 +127,7 @@ func (w *Workspace) Operations(ctx context.Context, f ReportFilter) (*Operations
 				}
 				v.Count++
 			}
-			if a.Type != ActivityTicket {
+			if a.Type != crm.ActivityTicket {
 				return nil
 			}
 			resolved := !a.ResolvedAt.IsZero()
@@ -138,7 +138,7 @@ func (w *Workspace) Operations(ctx context.Context, f ReportFilter) (*Operations
 			if !resolved {
 				at = a.OpenedAt
 			}
-			g := group(a.OwnerID, at)
+			g := group(s, a.OwnerID, at)
 			t := tickets[g]
 			if t == nil {
 				t = &TicketTimes{Group: g}
@@ -155,18 +155,14 @@ func (w *Workspace) Operations(ctx context.Context, f ReportFilter) (*Operations
 		if err != nil {
 			return err
 		}
-		for e, err := range s.tx.Scan(store.Range{Prefix: w.k(tagHistory)}) {
+		for ch, err := range s.rt.AllHistory() {
 			if err != nil {
-				return err
-			}
-			var ch Change
-			if err := decodeChange(e.Value, &ch); err != nil {
 				return err
 			}
 			if ch.Actor == "" || !f.in(ch.At) || !f.owner(ch.Actor) || !s.changeIn(&ch) {
 				continue
 			}
-			p := PeriodLabel(period, ch.At)
+			p := PeriodLabel(period, ch.At.In(s.loc))
 			a := adoption[p]
 			if a == nil {
 				a = &Adoption{Period: p, actors: map[string]bool{}}

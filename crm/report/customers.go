@@ -1,10 +1,13 @@
-package crm
+package report
 
 import (
 	"cmp"
 	"context"
+	"errors"
 	"io"
 	"slices"
+
+	"github.com/crmkit/crmkit/crm"
 )
 
 // A customer, in purchase reports, is the buyer of a purchase: its
@@ -14,13 +17,13 @@ import (
 
 type buyer struct{ kind, id string }
 
-func (s *reportScan) purchaseBuyer(p *Purchase) (buyer, string, error) {
+func (s *reportScan) purchaseBuyer(p *crm.Purchase) (buyer, string, error) {
 	if p.CompanyID != "" {
 		return buyer{"company", p.CompanyID}, p.CompanyID, nil
 	}
-	c, err := get(s.tx, s.w, kindContact, p.ContactID)
+	c, err := s.rt.Contacts().Get(p.ContactID)
 	if err != nil {
-		if isNotFoundOrDeleted(err) {
+		if errors.Is(err, crm.ErrNotFound) {
 			return buyer{"contact", p.ContactID}, "", nil
 		}
 		return buyer{}, "", err
@@ -32,7 +35,7 @@ func (s *reportScan) purchaseBuyer(p *Purchase) (buyer, string, error) {
 	return buyer{"contact", p.ContactID}, co, nil
 }
 
-func (s *reportScan) purchaseGroup(g Group, p *Purchase, companyID string) (string, error) {
+func (s *reportScan) purchaseGroup(g Group, p *crm.Purchase, companyID string) (string, error) {
 	switch g {
 	case GroupIndustry, GroupRegion:
 		c, err := s.company(companyID)
@@ -45,7 +48,7 @@ func (s *reportScan) purchaseGroup(g Group, p *Purchase, companyID string) (stri
 		return c.region, nil
 	}
 	if isPeriod(g) {
-		return PeriodLabel(g, p.PurchasedAt), nil
+		return PeriodLabel(g, p.PurchasedAt.In(s.loc)), nil
 	}
 	return "", nil
 }
@@ -53,7 +56,7 @@ func (s *reportScan) purchaseGroup(g Group, p *Purchase, companyID string) (stri
 // RevenueReport is revenue and customer lifetime value from purchases,
 // per group and currency.
 type RevenueReport struct {
-	Filter ReportFilter `json:"filter"`
+	Filter Filter       `json:"filter"`
 	Rows   []RevenueRow `json:"rows"`
 }
 
@@ -82,8 +85,9 @@ type RevenueRow struct {
 // contact alone is in no company segment). Where does the same with an
 // ad-hoc filter and needs WhereObject. Memory grows with the number of
 // distinct customers per group.
-func (w *Workspace) Revenue(ctx context.Context, f ReportFilter) (*RevenueReport, error) {
-	if err := f.check("revenue report", GroupIndustry, GroupRegion, GroupProduct, GroupWeek, GroupMonth, GroupQuarter); err != nil {
+func Revenue(ctx context.Context, ws *crm.Workspace, f Filter) (*RevenueReport, error) {
+	loc, err := f.check("revenue report", GroupIndustry, GroupRegion, GroupProduct, GroupWeek, GroupMonth, GroupQuarter)
+	if err != nil {
 		return nil, err
 	}
 	type rowKey struct{ group, currency string }
@@ -98,9 +102,9 @@ func (w *Workspace) Revenue(ctx context.Context, f ReportFilter) (*RevenueReport
 		r.Purchases++
 		r.buyers[b] = true
 	}
-	err := w.selectRead(ctx, f.selection("revenue report", "", purchaseSegmentObjects...), func(s *reportScan) error {
-		return each(s, kindPurchase, func(p *Purchase) error {
-			if !f.in(p.PurchasedAt) || !s.purchaseIn(p) {
+	err = read(ctx, ws, loc, f.selection("revenue report", "", purchaseSegmentObjects...), func(s *reportScan) error {
+		return each(s.rt.Purchases(), func(p *crm.Purchase) error {
+			if !f.in(p.PurchasedAt) || !f.currency(p.Total) || !s.purchaseIn(p) {
 				return nil
 			}
 			b, co, err := s.purchaseBuyer(p)
@@ -148,22 +152,19 @@ func (r *RevenueReport) WriteCSV(w io.Writer) error {
 
 // CrossSellOptions selects cross-sell candidates for one product.
 type CrossSellOptions struct {
+	// Filter's GroupBy is what makes customers alike: GroupIndustry (the
+	// default) or GroupRegion. Its Segment, Where and WhereObject limit
+	// the customers considered (in the shares and as candidates) to the
+	// purchases a contact or company segment, or an ad-hoc filter,
+	// selects, as in the revenue report; its From, To and Currency limit
+	// the purchases counted.
+	Filter
 	// Product is the product to sell (a line item's Product).
 	Product string `json:"product"`
-	// GroupBy is what makes customers alike: GroupIndustry (the default)
-	// or GroupRegion.
-	GroupBy Group `json:"group_by,omitempty"`
 	// MinShare is the least share of a group's customers that must have
 	// bought the product for its other customers to be candidates. Zero
 	// means 0.25.
 	MinShare float64 `json:"min_share,omitempty"`
-	// Segment, Where and WhereObject limit the customers considered (in
-	// the shares and as candidates) to the purchases a contact or company
-	// segment, or an ad-hoc filter, selects, as in the revenue report
-	// (see ReportFilter).
-	Segment     string `json:"segment,omitempty"`
-	Where       string `json:"where,omitempty"`
-	WhereObject string `json:"where_object,omitempty"`
 }
 
 // CrossSellReport lists, per group, how many customers bought the product,
@@ -196,21 +197,22 @@ type CrossSellCandidate struct {
 
 // CrossSell finds cross-sell candidates (see CrossSellReport). Memory
 // grows with the number of customers.
-func (w *Workspace) CrossSell(ctx context.Context, o CrossSellOptions) (*CrossSellReport, error) {
+func CrossSell(ctx context.Context, ws *crm.Workspace, o CrossSellOptions) (*CrossSellReport, error) {
 	if o.GroupBy == GroupNone {
 		o.GroupBy = GroupIndustry
 	}
-	p := problems{kind: "cross-sell report"}
-	if o.Product == "" {
-		p.add("product", "is required")
+	loc, err := o.check("cross-sell report", GroupIndustry, GroupRegion)
+	var ve *crm.ValidationError // check returns nothing else
+	if !errors.As(err, &ve) {
+		ve = &crm.ValidationError{Kind: "cross-sell report"}
 	}
-	if o.GroupBy != GroupIndustry && o.GroupBy != GroupRegion {
-		p.add("group_by", "cross-sell groups by industry or region, not %q", o.GroupBy)
+	if o.Product == "" {
+		ve.Add("product", "is required")
 	}
 	if o.MinShare < 0 || o.MinShare > 1 {
-		p.add("min_share", "%v is not a share between 0 and 1", o.MinShare)
+		ve.Add("min_share", "%v is not a share between 0 and 1", o.MinShare)
 	}
-	if err := p.err(); err != nil {
+	if err := ve.Err(); err != nil {
 		return nil, err
 	}
 	if o.MinShare == 0 {
@@ -221,10 +223,10 @@ func (w *Workspace) CrossSell(ctx context.Context, o CrossSellOptions) (*CrossSe
 		bought bool
 	}
 	custs := map[buyer]*cust{}
-	sel := selection{report: "cross-sell report", segment: o.Segment, where: o.Where, whereObject: o.WhereObject, objects: purchaseSegmentObjects}
-	err := w.selectRead(ctx, sel, func(s *reportScan) error {
-		return each(s, kindPurchase, func(pu *Purchase) error {
-			if !s.purchaseIn(pu) {
+	sel := o.selection("cross-sell report", "", purchaseSegmentObjects...)
+	err = read(ctx, ws, loc, sel, func(s *reportScan) error {
+		return each(s.rt.Purchases(), func(pu *crm.Purchase) error {
+			if !o.in(pu.PurchasedAt) || !o.currency(pu.Total) || !s.purchaseIn(pu) {
 				return nil
 			}
 			b, co, err := s.purchaseBuyer(pu)
@@ -240,7 +242,7 @@ func (w *Workspace) CrossSell(ctx context.Context, o CrossSellOptions) (*CrossSe
 				c = &cust{group: g}
 				custs[b] = c
 			}
-			c.bought = c.bought || slices.ContainsFunc(pu.Items, func(li LineItem) bool { return li.Product == o.Product })
+			c.bought = c.bought || slices.ContainsFunc(pu.Items, func(li crm.LineItem) bool { return li.Product == o.Product })
 			return nil
 		})
 	})

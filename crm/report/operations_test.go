@@ -1,10 +1,12 @@
-package crm_test
+package report_test
 
 import (
 	"testing"
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
+	"github.com/crmkit/crmkit/internal/crmtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,16 +23,16 @@ import (
 //	     t0+3h, resolved by bob at t0+7h)
 //
 // Every other change is made by the actor u_test.
-func opsFixture(t *testing.T, e *env) map[string]crm.Activity {
+func opsFixture(t *testing.T, e *crmtest.Env) map[string]crm.Activity {
 	t.Helper()
-	t0 := e.clock.Now()
-	c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "ops"})
+	t0 := e.Clock.Now()
+	c, err := e.WS.Contacts().Create(e.Ctx, crm.Contact{FirstName: "ops"})
 	require.NoError(t, err)
 	acts := map[string]crm.Activity{}
 	log := func(name string, a crm.Activity) {
 		a.ContactIDs = []string{c.ID}
 		a.Subject = name
-		got, err := e.ws.Activities().Log(e.ctx, a)
+		got, err := e.WS.Activities().Log(e.Ctx, a)
 		require.NoError(t, err)
 		acts[name] = got
 	}
@@ -48,7 +50,7 @@ func opsFixture(t *testing.T, e *env) map[string]crm.Activity {
 	}
 	status := func(after time.Duration, actor, name, st string) {
 		repClockTo(t, e, t0.Add(after))
-		_, err := e.ws.Activities().Update(crm.WithActor(e.ctx, actor), acts[name].ID, func(a *crm.Activity) error { a.Status = st; return nil })
+		_, err := e.WS.Activities().Update(crm.WithActor(e.Ctx, actor), acts[name].ID, func(a *crm.Activity) error { a.Status = st; return nil })
 		require.NoError(t, err)
 	}
 	status(2*time.Hour, "bob", "k4", "resolved")
@@ -60,15 +62,15 @@ func opsFixture(t *testing.T, e *env) map[string]crm.Activity {
 }
 
 func TestOperations(t *testing.T) {
-	e := setup(t)
+	e := crmtest.Setup(t)
 	acts := opsFixture(t, e)
-	march := crm.ReportFilter{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
+	march := report.Filter{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
 		OwnerIDs: []string{"ann", "bob"}}
 
-	rep, err := e.ws.Operations(e.ctx, march)
+	rep, err := report.Operations(e.Ctx, e.WS, march)
 	require.NoError(t, err)
-	assert.Equal(t, crm.GroupOwner, rep.Filter.GroupBy, "by owner by default")
-	assert.Equal(t, []crm.ActivityVolume{
+	assert.Equal(t, report.GroupOwner, rep.Filter.GroupBy, "by owner by default")
+	assert.Equal(t, []report.ActivityVolume{
 		{Group: "ann", Type: crm.ActivityCall, Count: 1}, // the February call is out
 		{Group: "ann", Type: crm.ActivityEmail, Count: 1},
 		{Group: "ann", Type: crm.ActivityTask, Count: 3},
@@ -79,43 +81,43 @@ func TestOperations(t *testing.T) {
 	}, rep.Activities)
 	// ann: 6 and 30 hours; bob: k4 from its reopening, 4 hours, and k3
 	// still open.
-	assert.Equal(t, []crm.TicketTimes{
+	assert.Equal(t, []report.TicketTimes{
 		{Group: "ann", Resolved: 2, AvgHours: 18, MedianHours: 18},
 		{Group: "bob", Resolved: 1, AvgHours: 4, MedianHours: 4, Open: 1},
 	}, rep.Tickets)
 	// Now is 3 March 15:00: t1 (ann's) and t2 (assigned to bob) are
 	// overdue; t3 is not due yet and t4 is done.
-	assert.Equal(t, []crm.OverdueTasks{
+	assert.Equal(t, []report.OverdueTasks{
 		{Assignee: "ann", Count: 1, OldestDueAt: acts["t1"].DueAt},
 		{Assignee: "bob", Count: 1, OldestDueAt: acts["t2"].DueAt},
 	}, rep.Overdue)
 	// ann made 2 changes, bob 3, in March.
-	assert.Equal(t, []crm.Adoption{{Period: "2026-03", ActiveUsers: 2, Updates: 5, PerUser: 2.5}}, rep.Adoption)
+	assert.Equal(t, []report.Adoption{{Period: "2026-03", ActiveUsers: 2, Updates: 5, PerUser: 2.5}}, rep.Adoption)
 
 	// By month: the same tickets in one group (6, 30 and 4 hours).
 	f := march
-	f.GroupBy = crm.GroupMonth
-	rep, err = e.ws.Operations(e.ctx, f)
+	f.GroupBy = report.GroupMonth
+	rep, err = report.Operations(e.Ctx, e.WS, f)
 	require.NoError(t, err)
 	require.Len(t, rep.Tickets, 1)
-	assert.Equal(t, crm.TicketTimes{Group: "2026-03", Resolved: 3, AvgHours: 40.0 / 3, MedianHours: 6, Open: 1}, rep.Tickets[0])
+	assert.Equal(t, report.TicketTimes{Group: "2026-03", Resolved: 3, AvgHours: 40.0 / 3, MedianHours: 6, Open: 1}, rep.Tickets[0])
 	assert.Len(t, rep.Activities, 5, "call, email, meeting, task, ticket")
 
 	// The overdue list follows the injected clock: on 11 March t3 is due.
 	repClockTo(t, e, time.Date(2026, 3, 11, 9, 0, 0, 0, time.UTC))
-	rep, err = e.ws.Operations(e.ctx, crm.ReportFilter{OwnerIDs: []string{"bob"}})
+	rep, err = report.Operations(e.Ctx, e.WS, report.Filter{OwnerIDs: []string{"bob"}})
 	require.NoError(t, err)
-	assert.Equal(t, []crm.OverdueTasks{{Assignee: "bob", Count: 2, OldestDueAt: acts["t2"].DueAt}}, rep.Overdue)
+	assert.Equal(t, []report.OverdueTasks{{Assignee: "bob", Count: 2, OldestDueAt: acts["t2"].DueAt}}, rep.Overdue)
 
 	// Completing a task takes it off the list; the change counts for
 	// adoption in April.
 	repClockTo(t, e, time.Date(2026, 4, 3, 9, 0, 0, 0, time.UTC))
-	_, err = e.ws.Activities().Complete(crm.WithActor(e.ctx, "bob"), acts["t3"].ID, true)
+	_, err = e.WS.Activities().Complete(crm.WithActor(e.Ctx, "bob"), acts["t3"].ID, true)
 	require.NoError(t, err)
-	rep, err = e.ws.Operations(e.ctx, crm.ReportFilter{OwnerIDs: []string{"bob"}})
+	rep, err = report.Operations(e.Ctx, e.WS, report.Filter{OwnerIDs: []string{"bob"}})
 	require.NoError(t, err)
-	assert.Equal(t, []crm.OverdueTasks{{Assignee: "bob", Count: 1, OldestDueAt: acts["t2"].DueAt}}, rep.Overdue)
-	assert.Equal(t, []crm.Adoption{
+	assert.Equal(t, []report.OverdueTasks{{Assignee: "bob", Count: 1, OldestDueAt: acts["t2"].DueAt}}, rep.Overdue)
+	assert.Equal(t, []report.Adoption{
 		{Period: "2026-03", ActiveUsers: 1, Updates: 3, PerUser: 3},
 		{Period: "2026-04", ActiveUsers: 1, Updates: 1, PerUser: 1},
 	}, rep.Adoption)

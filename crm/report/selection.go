@@ -1,18 +1,21 @@
-package crm
+package report
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/crm/filter"
-	"github.com/crmkit/crmkit/store"
 )
 
-// Reports restricted to a segment (ReportFilter.Segment) or to an ad-hoc
-// filter (ReportFilter.Where) evaluate its membership once, at the start
+// Reports restricted to a segment (Filter.Segment) or to an ad-hoc
+// filter (Filter.Where) evaluate its membership once, at the start
 // of the report's read transaction, into a set of member IDs; the report
 // then streams its records as usual and keeps those the set selects. A
 // record is in the report only when both the segment and the filter, if
@@ -34,7 +37,7 @@ type selection struct {
 
 // selection returns f's segment and filter for a report that can use
 // segments of the kinds objects.
-func (f *ReportFilter) selection(report, whereDefault string, objects ...string) selection {
+func (f *Filter) selection(report, whereDefault string, objects ...string) selection {
 	return selection{report: report, segment: f.Segment, where: f.Where, whereObject: f.WhereObject, objects: objects, whereDefault: whereDefault}
 }
 
@@ -56,13 +59,17 @@ func (m *memberSet) has(id string) bool {
 	return ok
 }
 
-// selectRead runs fn in a report's read transaction, after evaluating
-// sel into s.scope. Invalid selections fail with a *ValidationError
-// naming "segment", "where" or "where_object"; an unknown segment's error
-// also matches ErrNotFound, and an invalid filter's filter.ErrInvalid or
-// filter.ErrSyntax.
-func (w *Workspace) selectRead(ctx context.Context, sel selection, fn func(s *reportScan) error) error {
-	return w.reportRead(ctx, func(s *reportScan) error {
+// read runs fn in a report's read transaction of ws, in time zone loc
+// (nil: the workspace's), after evaluating sel into the scan's scope. Invalid selections fail with a
+// *crm.ValidationError naming "segment", "where" or "where_object"; an
+// unknown segment's error also matches crm.ErrNotFound, and an invalid
+// filter's filter.ErrInvalid or filter.ErrSyntax.
+func read(ctx context.Context, ws *crm.Workspace, loc *time.Location, sel selection, fn func(s *reportScan) error) error {
+	return ws.View(ctx, func(rt *crm.ReadTx) error {
+		if loc == nil {
+			loc = rt.Workspace().Location()
+		}
+		s := &reportScan{rt: rt, loc: loc, companies: map[string]*companyFacts{}, pipelines: map[string]*crm.Pipeline{}}
 		if err := s.evalSelection(sel); err != nil {
 			return err
 		}
@@ -76,53 +83,53 @@ func (s *reportScan) evalSelection(sel selection) error {
 	if sel.segment == "" && sel.where == "" && sel.whereObject == "" {
 		return nil
 	}
-	p := problems{kind: sel.report}
+	ve := &crm.ValidationError{Kind: sel.report}
 	var causes []error
-	var seg Segment
-	var segExpr, whereExpr filter.Expr
+	var seg crm.Segment
+	var whereExpr filter.Expr
 	if sel.segment != "" {
 		var err error
-		seg, _, err = (&Segments{s.w}).find(s.tx, sel.segment)
+		seg, err = s.rt.Segment(sel.segment)
 		switch {
-		case errors.Is(err, ErrNotFound):
-			p.add("segment", "no segment %s", sel.segment)
+		case errors.Is(err, crm.ErrNotFound):
+			ve.Add("segment", "no segment %s", sel.segment)
 			causes = append(causes, err)
 		case err != nil:
 			return err
 		case !slices.Contains(sel.objects, seg.Object):
-			p.add("segment", "segment %s holds %s; the %s uses segments of %s", seg.ID, plural(seg.Object), sel.report, pluralList(sel.objects))
+			ve.Add("segment", "segment %s holds %s; the %s uses segments of %s", seg.ID, plural(seg.Object), sel.report, pluralList(sel.objects))
 		case !seg.Static:
-			if segExpr, err = s.checkedFilter(seg.Object, seg.Filter); err != nil {
+			if _, err = s.checkedFilter(seg.Object, seg.Filter); err != nil {
 				if !isFilterError(err) {
 					return err
 				}
-				p.add("segment", "segment %s's filter no longer fits the %s schema: %v", seg.ID, seg.Object, err)
+				ve.Add("segment", "segment %s's filter no longer fits the %s schema: %v", seg.ID, seg.Object, err)
 				causes = append(causes, err)
 			}
 		}
 	}
-	object := cmpOr(sel.whereObject, sel.whereDefault)
+	object := cmp.Or(sel.whereObject, sel.whereDefault)
 	switch {
 	case sel.where == "" && sel.whereObject != "":
-		p.add("where_object", "is set without where")
+		ve.Add("where_object", "is set without where")
 	case sel.where == "":
 	case object == "":
-		p.add("where_object", "is required: the %s's where selects %s", sel.report, pluralList(sel.objects))
+		ve.Add("where_object", "is required: the %s's where selects %s", sel.report, pluralList(sel.objects))
 	case !slices.Contains(sel.objects, object):
-		p.add("where_object", "%q: the %s's where selects %s", object, sel.report, pluralList(sel.objects))
+		ve.Add("where_object", "%q: the %s's where selects %s", object, sel.report, pluralList(sel.objects))
 	default:
 		var err error
 		if whereExpr, err = s.checkedFilter(object, sel.where); err != nil {
 			if !isFilterError(err) {
 				return err
 			}
-			p.add("where", "%v", err)
+			ve.Add("where", "%v", err)
 			causes = append(causes, err)
 		}
 	}
-	if err := p.err(); err != nil {
-		// The causes stay reachable with errors.Is: ErrNotFound for an
-		// unknown segment, the filter's error for an invalid filter.
+	if err := ve.Err(); err != nil {
+		// The causes stay reachable with errors.Is: crm.ErrNotFound for
+		// an unknown segment, the filter's error for an invalid filter.
 		args := []any{err}
 		for _, c := range causes {
 			args = append(args, c)
@@ -133,14 +140,14 @@ func (s *reportScan) evalSelection(sel selection) error {
 		return err
 	}
 	if sel.segment != "" {
-		m, err := s.segmentMembers(seg, segExpr)
+		ids, err := collectIDs(s.rt.Members(seg))
 		if err != nil {
 			return err
 		}
-		s.scope = append(s.scope, m)
+		s.scope = append(s.scope, memberSet{object: seg.Object, ids: ids})
 	}
 	if whereExpr != nil {
-		ids, err := s.matching(object, whereExpr)
+		ids, err := collectIDs(s.rt.Matching(object, whereExpr))
 		if err != nil {
 			return err
 		}
@@ -155,73 +162,33 @@ func isFilterError(err error) bool {
 
 // checkedFilter parses text and checks it against the schema of object.
 func (s *reportScan) checkedFilter(object, text string) (filter.Expr, error) {
-	e, err := parseCached(text)
+	e, err := filter.Parse(text)
 	if err != nil {
 		return nil, err
 	}
-	schema, _, err := loadSchema(s.tx, s.w, object)
+	schema, err := s.rt.Schema(object)
 	if err != nil {
 		return nil, err
 	}
 	return e, filter.Check(e, schema)
 }
 
-// segmentMembers collects a segment's live members: a dynamic segment's
-// through the query planner, as Segments.Members would stream them, a
-// static segment's from its member list.
-func (s *reportScan) segmentMembers(seg Segment, e filter.Expr) (memberSet, error) {
-	m := memberSet{object: seg.Object}
-	if !seg.Static {
-		var err error
-		m.ids, err = s.matching(seg.Object, e)
-		return m, err
-	}
-	m.ids = map[string]struct{}{}
-	code := filterObjects[seg.Object]
-	prefix := s.w.k(tagSegment).str(seg.ID)
-	for e, err := range s.tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
-		if err != nil {
-			return m, err
-		}
-		r := keyReader{b: e.Key[len(prefix):]}
-		id := r.str()
-		if r.err != nil {
-			return m, r.err
-		}
-		rec, err := getAny(s.tx, s.w, code, id)
-		if err != nil {
-			return m, err
-		}
-		if rec != nil && !metaOf(rec).Deleted() {
-			m.ids[id] = struct{}{}
-		}
-	}
-	return m, nil
-}
-
-// matching returns the IDs of the live records of object that match e,
-// planned and run as a Query.
-func (s *reportScan) matching(object string, e filter.Expr) (map[string]struct{}, error) {
-	r, err := s.w.Query(object, e).prepare(s.tx)
-	if err != nil {
-		return nil, err
-	}
-	pl, err := r.p.planFor(r.expr, "", false)
-	if err != nil {
-		return nil, err
-	}
+// collectIDs gathers a stream of IDs into a set.
+func collectIDs(seq iter.Seq2[string, error]) (map[string]struct{}, error) {
 	ids := map[string]struct{}{}
-	err = r.each(pl, "", nil, func(id string, _ any, _ []byte) bool {
+	for id, err := range seq {
+		if err != nil {
+			return nil, err
+		}
 		ids[id] = struct{}{}
-		return true
-	}, false)
-	return ids, err
+	}
+	return ids, nil
 }
 
 // dealIn reports whether the report's segment and filter select a deal:
 // a deal segment by the deal itself, a company segment by the deal's
 // company (CompanyID), a contact segment by any of the deal's contacts.
-func (s *reportScan) dealIn(d *Deal) bool {
+func (s *reportScan) dealIn(d *crm.Deal) bool {
 	for i := range s.scope {
 		m := &s.scope[i]
 		var ok bool
@@ -231,7 +198,7 @@ func (s *reportScan) dealIn(d *Deal) bool {
 		case "company":
 			ok = m.has(d.CompanyID)
 		case "contact":
-			ok = slices.ContainsFunc(d.Contacts, func(r ContactRole) bool { return m.has(r.ContactID) })
+			ok = slices.ContainsFunc(d.Contacts, func(r crm.ContactRole) bool { return m.has(r.ContactID) })
 		}
 		if !ok {
 			return false
@@ -242,7 +209,7 @@ func (s *reportScan) dealIn(d *Deal) bool {
 
 // contactIn reports whether the report's segment and filter select a
 // contact (contact reports use contact segments only).
-func (s *reportScan) contactIn(c *Contact) bool {
+func (s *reportScan) contactIn(c *crm.Contact) bool {
 	for i := range s.scope {
 		if !s.scope[i].has(c.ID) {
 			return false
@@ -254,7 +221,7 @@ func (s *reportScan) contactIn(c *Contact) bool {
 // purchaseIn reports whether the report's segment and filter select a
 // purchase: its contact (ContactID) must be a member of a contact segment,
 // its company (CompanyID) of a company segment.
-func (s *reportScan) purchaseIn(p *Purchase) bool {
+func (s *reportScan) purchaseIn(p *crm.Purchase) bool {
 	for i := range s.scope {
 		m := &s.scope[i]
 		id := p.ContactID
@@ -271,7 +238,7 @@ func (s *reportScan) purchaseIn(p *Purchase) bool {
 // activityIn reports whether the report's segment and filter select an
 // activity: it must link to a member (ContactIDs, CompanyIDs or DealIDs,
 // by the segment's kind).
-func (s *reportScan) activityIn(a *Activity) bool {
+func (s *reportScan) activityIn(a *crm.Activity) bool {
 	for i := range s.scope {
 		m := &s.scope[i]
 		links := a.ContactIDs
@@ -290,7 +257,7 @@ func (s *reportScan) activityIn(a *Activity) bool {
 
 // changeIn reports whether the report's segment and filter select a
 // change from the history: it must be a change of a member.
-func (s *reportScan) changeIn(ch *Change) bool {
+func (s *reportScan) changeIn(ch *crm.Change) bool {
 	for i := range s.scope {
 		if m := &s.scope[i]; ch.Kind != m.object || !m.has(ch.RecordID) {
 			return false

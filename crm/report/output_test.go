@@ -1,4 +1,4 @@
-package crm_test
+package report_test
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/report"
+	"github.com/crmkit/crmkit/internal/crmtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -77,14 +79,14 @@ func svgLabels(t *testing.T, write func(io.Writer) error) []string {
 //	lost: ann, 500 EUR, lost 12 April
 //	neg:  ann, Negotiation, 2000 EUR, expected 20 May
 //	prop: bob, Proposal, 1001 EUR, expected 3 April
-func salesFixture(t *testing.T, e *env) (crm.Pipeline, map[string]string) {
+func salesFixture(t *testing.T, e *crmtest.Env) (crm.Pipeline, map[string]string) {
 	t.Helper()
-	pl, st := sales(t, e)
-	_, err := e.ws.Pipelines().RenameStage(e.ctx, pl.ID, st["Proposal"], "Proposal & <review>")
+	pl, st := crmtest.Sales(t, e)
+	_, err := e.WS.Pipelines().RenameStage(e.Ctx, pl.ID, st["Proposal"], "Proposal & <review>")
 	require.NoError(t, err)
 	repClockTo(t, e, time.Date(2026, 4, 2, 9, 0, 0, 0, time.UTC))
 	mk := func(name, owner, stage string, amount int64, close crm.Date) crm.Deal {
-		d, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: name, OwnerID: owner, StageID: st[stage], Amount: crm.Money{Amount: amount},
+		d, err := e.WS.Deals().Create(e.Ctx, crm.Deal{Name: name, OwnerID: owner, StageID: st[stage], Amount: crm.Money{Amount: amount},
 			CloseDate: close})
 		require.NoError(t, err)
 		return d
@@ -94,18 +96,18 @@ func salesFixture(t *testing.T, e *env) (crm.Pipeline, map[string]string) {
 	mk("neg", "ann", "Negotiation", 2000, crm.Date{Year: 2026, Month: 5, Day: 20})
 	mk("prop", "bob", "Proposal", 1001, crm.Date{Year: 2026, Month: 4, Day: 3})
 	repClockTo(t, e, time.Date(2026, 4, 12, 9, 0, 0, 0, time.UTC))
-	_, err = e.ws.Deals().Win(e.ctx, won.ID)
+	_, err = e.WS.Deals().Win(e.Ctx, won.ID)
 	require.NoError(t, err)
-	_, err = e.ws.Deals().Lose(e.ctx, lost.ID, "price")
+	_, err = e.WS.Deals().Lose(e.Ctx, lost.ID, "price")
 	require.NoError(t, err)
 	return pl, st
 }
 
 func TestDealReportsCSVJSONAndSVG(t *testing.T) {
-	e := setup(t)
+	e := crmtest.Setup(t)
 	pl, st := salesFixture(t, e)
 
-	pipe, err := e.ws.Pipeline(e.ctx, crm.ReportFilter{GroupBy: crm.GroupOwner})
+	pipe, err := report.Pipeline(e.Ctx, e.WS, report.Filter{GroupBy: report.GroupOwner})
 	require.NoError(t, err)
 	recs := csvOf(t, pipe.WriteCSV)
 	assert.Equal(t, []string{"group", "pipeline_id", "stage_id", "stage", "probability", "currency", "count", "amount", "weighted", "share"}, recs[0])
@@ -115,14 +117,14 @@ func TestDealReportsCSVJSONAndSVG(t *testing.T) {
 	labels := svgLabels(t, func(w io.Writer) error { return pipe.StageBarsSVG(w, "EUR") })
 	assert.Contains(t, labels, "Proposal & <review>", "escaped in the SVG, the name as it was after decoding")
 	assert.Contains(t, labels, "Negotiation")
-	byMonth, err := e.ws.Pipeline(e.ctx, crm.ReportFilter{GroupBy: crm.GroupMonth})
+	byMonth, err := report.Pipeline(e.Ctx, e.WS, report.Filter{GroupBy: report.GroupMonth})
 	require.NoError(t, err)
 	labels = svgLabels(t, func(w io.Writer) error { return byMonth.PeriodBarsSVG(w, "EUR") })
 	assert.Contains(t, labels, "2026-04")
 	assert.Contains(t, labels, "2026-05")
 
 	// The cohort: won (cycle 10 days) and lost; the open deals too.
-	conv, err := e.ws.Conversion(e.ctx, crm.ConversionOptions{ReportFilter: crm.ReportFilter{GroupBy: crm.GroupOwner}})
+	conv, err := report.Conversion(e.Ctx, e.WS, report.ConversionOptions{Filter: report.Filter{GroupBy: report.GroupOwner}})
 	require.NoError(t, err)
 	recs = csvOf(t, conv.WriteCSV)
 	assert.Equal(t, []string{"group", "deals", "open", "won", "lost", "win_rate", "currency", "won_amount", "avg_cycle_days", "median_cycle_days"}, recs[0])
@@ -148,15 +150,15 @@ func TestDealReportsCSVJSONAndSVG(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"win_rate":0.5`)
 	assert.Contains(t, string(b), `"stage":"Proposal \u0026 \u003creview\u003e"`)
-	var back crm.ConversionReport
+	var back report.ConversionReport
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, *conv, back)
 
 	// The forecast for Q2, on 12 April: won 1000; neg (75%) is commit,
 	// prop (50%) is not.
-	q2 := crm.ReportFilter{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}
-	require.NoError(t, e.ws.Quotas().Set(e.ctx, crm.Quota{OwnerID: "ann", From: q2.From, To: q2.To, Amount: crm.Money{Amount: 5000}}))
-	sn, err := e.ws.TakeSnapshot(e.ctx, crm.ForecastOptions{ReportFilter: q2})
+	q2 := report.Filter{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}
+	require.NoError(t, report.SetQuota(e.Ctx, e.WS, report.Quota{OwnerID: "ann", From: q2.From, To: q2.To, Amount: crm.Money{Amount: 5000}}))
+	sn, err := report.TakeSnapshot(e.Ctx, e.WS, report.ForecastOptions{Filter: q2})
 	require.NoError(t, err)
 	recs = csvOf(t, sn.Report.WriteCSV)
 	assert.Equal(t, []string{"group", "team", "currency", "closed_won", "pipeline", "weighted", "commit", "best_case", "forecast", "quota", "attainment"}, recs[0])
@@ -166,7 +168,7 @@ func TestDealReportsCSVJSONAndSVG(t *testing.T) {
 	assert.Contains(t, labels, "ann")
 	assert.Contains(t, labels, "bob")
 
-	acc, err := e.ws.ForecastAccuracy(e.ctx, sn.ID)
+	acc, err := report.ForecastAccuracy(e.Ctx, e.WS, sn.ID)
 	require.NoError(t, err)
 	recs = csvOf(t, acc.WriteCSV)
 	assert.Equal(t, []string{"group", "team", "currency", "forecast", "commit", "actual", "error", "abs_pct_error"}, recs[0])
@@ -174,9 +176,9 @@ func TestDealReportsCSVJSONAndSVG(t *testing.T) {
 }
 
 func TestCustomerReportsCSV(t *testing.T) {
-	e := setup(t)
+	e := crmtest.Setup(t)
 	purchaseFixture(t, e)
-	rev, err := e.ws.Revenue(e.ctx, crm.ReportFilter{GroupBy: crm.GroupProduct})
+	rev, err := report.Revenue(e.Ctx, e.WS, report.Filter{GroupBy: report.GroupProduct})
 	require.NoError(t, err)
 	recs := csvOf(t, rev.WriteCSV)
 	assert.Equal(t, []string{"group", "currency", "revenue", "purchases", "customers", "lifetime_value"}, recs[0])
@@ -185,7 +187,7 @@ func TestCustomerReportsCSV(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `{"group":"gadget","currency":"EUR","revenue":400,"purchases":2,"customers":2,"lifetime_value":200}`)
 
-	cs, err := e.ws.CrossSell(e.ctx, crm.CrossSellOptions{Product: "widget"})
+	cs, err := report.CrossSell(e.Ctx, e.WS, report.CrossSellOptions{Product: "widget"})
 	require.NoError(t, err)
 	recs = csvOf(t, cs.WriteCSV)
 	assert.Equal(t, []string{"kind", "id", "group", "share"}, recs[0])
@@ -197,14 +199,14 @@ func TestCustomerReportsCSV(t *testing.T) {
 	repClockTo(t, e, march(4))
 	repStage(t, e, lead, "opportunity")
 	repStage(t, e, cust, "churned")
-	lc, err := e.ws.LeadConversion(e.ctx, crm.LifecycleOptions{ReportFilter: crm.ReportFilter{GroupBy: crm.GroupSource}})
+	lc, err := report.LeadConversion(e.Ctx, e.WS, report.LifecycleOptions{Filter: report.Filter{GroupBy: report.GroupSource}})
 	require.NoError(t, err)
 	recs = csvOf(t, lc.WriteCSV)
 	assert.Equal(t, []string{"group", "leads", "converted", "rate", "avg_days", "median_days"}, recs[0])
 	// cust was a lead (a customer is past lead) and converted at once.
 	assert.Equal(t, []string{"web", "2", "2", "1.0000", "1.0000", "1.0000"}, recs[1])
 
-	churn, err := e.ws.Churn(e.ctx, crm.LifecycleOptions{ReportFilter: crm.ReportFilter{From: march(2), To: march(9)}})
+	churn, err := report.Churn(e.Ctx, e.WS, report.LifecycleOptions{Filter: report.Filter{From: march(2), To: march(9)}})
 	require.NoError(t, err)
 	recs = csvOf(t, churn.WriteCSV)
 	assert.Equal(t, []string{"group", "at_start", "new", "churned", "at_end", "churn_rate", "retention"}, recs[0])
@@ -212,9 +214,9 @@ func TestCustomerReportsCSV(t *testing.T) {
 }
 
 func TestOperationsCSVAndSVG(t *testing.T) {
-	e := setup(t)
+	e := crmtest.Setup(t)
 	opsFixture(t, e)
-	rep, err := e.ws.Operations(e.ctx, crm.ReportFilter{OwnerIDs: []string{"ann", "bob"}})
+	rep, err := report.Operations(e.Ctx, e.WS, report.Filter{OwnerIDs: []string{"ann", "bob"}})
 	require.NoError(t, err)
 	recs := csvOf(t, rep.WriteCSV)
 	assert.Equal(t, []string{"group", "type", "count"}, recs[0])

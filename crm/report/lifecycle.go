@@ -1,12 +1,13 @@
-package crm
+package report
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"slices"
 	"time"
 
-	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/crm"
 )
 
 // lifecycleStep is a contact's lifecycle stage from a time on.
@@ -18,17 +19,19 @@ type lifecycleStep struct {
 // lifecycleSteps rebuilds a contact's lifecycle stages from its history:
 // the stage it was created with (the old value of its first lifecycle
 // change, or its current stage if it never changed), then every change.
-func (s *reportScan) lifecycleSteps(c *Contact, out []lifecycleStep) ([]lifecycleStep, error) {
+func (s *reportScan) lifecycleSteps(c *crm.Contact, out []lifecycleStep) ([]lifecycleStep, error) {
 	out = out[:0]
 	first := true
-	for e, err := range s.tx.Scan(store.Range{Prefix: s.w.historyPrefix(kindContact.code, c.ID)}) {
+	// History comes newest first: gather it, then walk it oldest first.
+	s.changes = s.changes[:0]
+	for ch, err := range s.rt.History(crm.Ref{Kind: "contact", ID: c.ID}) {
 		if err != nil {
 			return nil, err
 		}
-		var ch Change
-		if err := decodeChange(e.Value, &ch); err != nil {
-			return nil, err
-		}
+		s.changes = append(s.changes, ch)
+	}
+	for i := len(s.changes) - 1; i >= 0; i-- {
+		ch := &s.changes[i]
 		for _, fc := range ch.Fields {
 			if fc.Field != "lifecycle" {
 				continue
@@ -79,7 +82,7 @@ func firstAtOrAfter(steps []lifecycleStep, order []string, min int, except strin
 // Membership is evaluated when the report runs, so a segment on the
 // lifecycle stage selects by the stage contacts have now.
 type LifecycleOptions struct {
-	ReportFilter
+	Filter
 	// Lead, Opportunity, Customer and Churned name the lifecycle stages the
 	// reports use; empty means "lead", "opportunity", "customer" and
 	// "churned".
@@ -90,22 +93,15 @@ type LifecycleOptions struct {
 }
 
 func (o *LifecycleOptions) defaults() {
-	o.Lead = cmpOr(o.Lead, "lead")
-	o.Opportunity = cmpOr(o.Opportunity, "opportunity")
-	o.Customer = cmpOr(o.Customer, "customer")
-	o.Churned = cmpOr(o.Churned, "churned")
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	o.Lead = cmp.Or(o.Lead, "lead")
+	o.Opportunity = cmp.Or(o.Opportunity, "opportunity")
+	o.Customer = cmp.Or(o.Customer, "customer")
+	o.Churned = cmp.Or(o.Churned, "churned")
 }
 
 var lifecycleGroups = []Group{GroupOwner, GroupSource, GroupWeek, GroupMonth, GroupQuarter}
 
-func contactGroup(g Group, c *Contact, at time.Time) string {
+func (s *reportScan) contactGroup(g Group, c *crm.Contact, at time.Time) string {
 	switch g {
 	case GroupOwner:
 		return c.OwnerID
@@ -113,7 +109,7 @@ func contactGroup(g Group, c *Contact, at time.Time) string {
 		return c.LeadSource
 	}
 	if isPeriod(g) {
-		return PeriodLabel(g, at)
+		return PeriodLabel(g, at.In(s.loc))
 	}
 	return ""
 }
@@ -144,16 +140,17 @@ type LeadConversionRow struct {
 
 // LeadConversion reports lead-to-opportunity conversion (see
 // LeadConversionRow).
-func (w *Workspace) LeadConversion(ctx context.Context, o LifecycleOptions) (*LeadConversionReport, error) {
+func LeadConversion(ctx context.Context, ws *crm.Workspace, o LifecycleOptions) (*LeadConversionReport, error) {
 	o.defaults()
-	if err := o.check("lead conversion report", lifecycleGroups...); err != nil {
+	loc, err := o.check("lead conversion report", lifecycleGroups...)
+	if err != nil {
 		return nil, err
 	}
-	order := w.info.LifecycleStages
+	order := ws.Info().LifecycleStages
 	rows := map[string]*LeadConversionRow{}
-	err := w.selectRead(ctx, o.selection("lead conversion report", "contact", contactSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, o.selection("lead conversion report", "contact", contactSegmentObjects...), func(s *reportScan) error {
 		var steps []lifecycleStep
-		return each(s, kindContact, func(c *Contact) error {
+		return each(s.rt.Contacts(), func(c *crm.Contact) error {
 			if !o.owner(c.OwnerID) || !s.contactIn(c) {
 				return nil
 			}
@@ -165,7 +162,7 @@ func (w *Workspace) LeadConversion(ctx context.Context, o LifecycleOptions) (*Le
 			if !ok || !o.in(lead) {
 				return nil
 			}
-			g := contactGroup(o.GroupBy, c, lead)
+			g := s.contactGroup(o.GroupBy, c, lead)
 			r := rows[g]
 			if r == nil {
 				r = &LeadConversionRow{Group: g}
@@ -228,26 +225,27 @@ type ChurnRow struct {
 
 // Churn reports churn and retention over a period (From and To are
 // required; see ChurnRow). Period groups are not allowed.
-func (w *Workspace) Churn(ctx context.Context, o LifecycleOptions) (*ChurnReport, error) {
+func Churn(ctx context.Context, ws *crm.Workspace, o LifecycleOptions) (*ChurnReport, error) {
 	o.defaults()
-	if err := o.check("churn report", GroupOwner, GroupSource); err != nil {
+	loc, err := o.check("churn report", GroupOwner, GroupSource)
+	if err != nil {
 		return nil, err
 	}
 	if o.From.IsZero() || o.To.IsZero() {
-		p := problems{kind: "churn report"}
-		p.add("from", "churn needs a period: set from and to")
-		return nil, p.err()
+		p := &crm.ValidationError{Kind: "churn report"}
+		p.Add("from", "churn needs a period: set from and to")
+		return nil, p.Err()
 	}
-	order := w.info.LifecycleStages
+	order := ws.Info().LifecycleStages
 	cust := slices.Index(order, o.Customer)
 	isCustomer := func(st string) bool {
 		i := slices.Index(order, st)
 		return cust >= 0 && i >= cust && st != o.Churned
 	}
 	rows := map[string]*ChurnRow{}
-	err := w.selectRead(ctx, o.selection("churn report", "contact", contactSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, o.selection("churn report", "contact", contactSegmentObjects...), func(s *reportScan) error {
 		var steps []lifecycleStep
-		return each(s, kindContact, func(c *Contact) error {
+		return each(s.rt.Contacts(), func(c *crm.Contact) error {
 			if !o.owner(c.OwnerID) || !s.contactIn(c) {
 				return nil
 			}
@@ -268,7 +266,7 @@ func (w *Workspace) Churn(ctx context.Context, o LifecycleOptions) (*ChurnReport
 			if !start && !became && !end {
 				return nil
 			}
-			g := contactGroup(o.GroupBy, c, time.Time{})
+			g := s.contactGroup(o.GroupBy, c, time.Time{})
 			r := rows[g]
 			if r == nil {
 				r = &ChurnRow{Group: g}

@@ -1,9 +1,10 @@
-package crm
+package report
 
 import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/store"
 )
 
@@ -24,64 +26,63 @@ type Snapshot struct {
 	Report  *ForecastReport `msgpack:"report" json:"report"`
 }
 
-func (w *Workspace) snapshotsPrefix() key { return w.k(tagMeta).str("snapshot") }
+func snapshotKey(id string) []byte { return []byte(snapshotPrefix + id) }
 
 // TakeSnapshot computes the forecast o asks for and stores it.
-func (w *Workspace) TakeSnapshot(ctx context.Context, o ForecastOptions) (Snapshot, error) {
-	rep, err := w.Forecast(ctx, o)
+func TakeSnapshot(ctx context.Context, ws *crm.Workspace, o ForecastOptions) (Snapshot, error) {
+	rep, err := Forecast(ctx, ws, o)
 	if err != nil {
 		return Snapshot{}, err
 	}
 	var sn Snapshot
-	_, err = w.write(ctx, func(t *txn) error {
-		if err := t.checkWorkspace(); err != nil {
-			return err
-		}
-		sn = Snapshot{ID: t.newID("snp_"), TakenAt: t.now, Report: rep}
-		b, err := encode(&sn)
+	err = ws.Update(ctx, func(tx *crm.Tx) error {
+		sn = Snapshot{ID: tx.NewID("snp_"), TakenAt: tx.Now(), Report: rep}
+		b, err := crm.Marshal(&sn)
 		if err != nil {
 			return err
 		}
-		return t.tx.Set(t.w.snapshotsPrefix().str(sn.ID), b)
+		return tx.Space(spaceName).Set(snapshotKey(sn.ID), b)
 	})
 	return sn, err
 }
 
-// Snapshot returns a stored snapshot, or an error matching ErrNotFound.
-func (w *Workspace) Snapshot(ctx context.Context, id string) (Snapshot, error) {
+// GetSnapshot returns a stored snapshot, or an error matching
+// crm.ErrNotFound.
+func GetSnapshot(ctx context.Context, ws *crm.Workspace, id string) (Snapshot, error) {
 	var sn Snapshot
-	err := w.read(ctx, func(tx store.Tx) error {
-		b, err := tx.Get(w.snapshotsPrefix().str(id))
-		if errors.Is(err, store.ErrNotFound) {
-			return notFound("snapshot", id)
+	err := ws.View(ctx, func(rt *crm.ReadTx) error {
+		b, err := rt.Space(spaceName).Get(snapshotKey(id))
+		if errors.Is(err, crm.ErrNotFound) {
+			return fmt.Errorf("report: snapshot %s: %w", id, crm.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		return decode(b, &sn)
+		return crm.Unmarshal(b, &sn)
 	})
 	return sn, err
 }
 
 // Snapshots streams the stored snapshots, oldest first.
-func (w *Workspace) Snapshots(ctx context.Context) iter.Seq2[Snapshot, error] {
+func Snapshots(ctx context.Context, ws *crm.Workspace) iter.Seq2[Snapshot, error] {
 	return func(yield func(Snapshot, error) bool) {
-		err := w.read(ctx, func(tx store.Tx) error {
-			for e, err := range tx.Scan(store.Range{Prefix: w.snapshotsPrefix()}) {
+		stopped := false
+		err := ws.View(ctx, func(rt *crm.ReadTx) error {
+			for e, err := range rt.Space(spaceName).Scan(store.Range{Prefix: []byte(snapshotPrefix)}) {
 				if err != nil {
 					return err
 				}
 				var sn Snapshot
-				if err := decode(e.Value, &sn); err != nil {
+				if err := crm.Unmarshal(e.Value, &sn); err != nil {
 					return err
 				}
-				if !yield(sn, nil) {
-					return errStop
+				if stopped = !yield(sn, nil); stopped {
+					return nil
 				}
 			}
 			return nil
 		})
-		if err != nil && err != errStop {
+		if err != nil && !stopped {
 			yield(Snapshot{}, err)
 		}
 	}
@@ -89,9 +90,8 @@ func (w *Workspace) Snapshots(ctx context.Context) iter.Seq2[Snapshot, error] {
 
 // DeleteSnapshot removes a stored snapshot; it is not an error if there is
 // none.
-func (w *Workspace) DeleteSnapshot(ctx context.Context, id string) error {
-	_, err := w.write(ctx, func(t *txn) error { return t.tx.Delete(t.w.snapshotsPrefix().str(id)) })
-	return err
+func DeleteSnapshot(ctx context.Context, ws *crm.Workspace, id string) error {
+	return ws.Update(ctx, func(tx *crm.Tx) error { return tx.Space(spaceName).Delete(snapshotKey(id)) })
 }
 
 // AccuracyReport compares a snapshot's forecast with what has closed
@@ -123,12 +123,12 @@ type AccuracyRow struct {
 // the other side. A forecast restricted to a segment reruns with the
 // segment's members as they are now, and fails as Forecast does (an error
 // matching ErrNotFound) once the segment is deleted.
-func (w *Workspace) ForecastAccuracy(ctx context.Context, snapshotID string) (*AccuracyReport, error) {
-	sn, err := w.Snapshot(ctx, snapshotID)
+func ForecastAccuracy(ctx context.Context, ws *crm.Workspace, snapshotID string) (*AccuracyReport, error) {
+	sn, err := GetSnapshot(ctx, ws, snapshotID)
 	if err != nil {
 		return nil, err
 	}
-	now, err := w.Forecast(ctx, sn.Report.Options)
+	now, err := Forecast(ctx, ws, sn.Report.Options)
 	if err != nil {
 		return nil, err
 	}
