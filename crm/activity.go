@@ -167,9 +167,17 @@ func checkRefs[T any](t *txn, p *problems, field string, k *kind[T], ids *[]stri
 		p.add(field, "has %d entries, limit is %d", len(*ids), maxListLen)
 		return nil
 	}
+	for i, id := range *ids {
+		if id == "" {
+			p.add(fmt.Sprintf("%s[%d]", field, i), "is empty")
+		}
+	}
 	slices.Sort(*ids)
 	*ids = slices.Compact(*ids)
 	for i, id := range *ids {
+		if id == "" {
+			continue
+		}
 		if err := checkRef(t, p, fmt.Sprintf("%s[%d]", field, i), k, id); err != nil {
 			return err
 		}

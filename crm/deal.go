@@ -105,7 +105,7 @@ func prepareDeal(t *txn, d, old *Deal, p *problems) error {
 		}
 		d.PipelineID = pl.ID
 	} else if pl, err = getLive(t.tx, t.w, kindPipeline, d.PipelineID); err != nil {
-		if isNotFoundOrDeleted(err) {
+		if isNotFoundOrDeleted(err) || isInvalid(err) {
 			p.add("pipeline_id", "no pipeline %s in this workspace", d.PipelineID)
 			return nil
 		}

@@ -215,6 +215,9 @@ func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit i
 	if !ok {
 		return TimelinePage{}, unknownKind(ref.Kind)
 	}
+	if err := checkID(ref.Kind, ref.ID); err != nil {
+		return TimelinePage{}, err
+	}
 	if limit <= 0 {
 		limit = 50
 	}
@@ -222,9 +225,9 @@ func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit i
 	prefix := w.timelinePrefix(code, ref.ID)
 	rng := store.Range{Prefix: prefix, Reverse: true}
 	if after != "" {
-		suffix, err := base64.RawURLEncoding.DecodeString(after)
-		if err != nil || len(suffix) == 0 {
-			return TimelinePage{}, ErrBadCursor
+		suffix, err := cursorBytes(after)
+		if err != nil {
+			return TimelinePage{}, err
 		}
 		rng.End = append(append(key{}, prefix...), suffix...)
 	}

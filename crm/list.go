@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"iter"
 
@@ -46,8 +45,24 @@ type Page[T any] struct {
 }
 
 // ErrBadCursor is returned for a cursor that was not produced by the same
-// kind of list.
-var ErrBadCursor = errors.New("crm: malformed cursor")
+// kind of list. It matches ErrInvalid.
+var ErrBadCursor = fmt.Errorf("crm: malformed cursor: %w", ErrInvalid)
+
+// maxCursorLen is the length of the longest cursor a list makes: the
+// base64 form of a key of store.MaxKeySize bytes.
+var maxCursorLen = base64.RawURLEncoding.EncodedLen(store.MaxKeySize)
+
+// cursorBytes decodes a cursor, refusing one no list makes.
+func cursorBytes(c string) ([]byte, error) {
+	if len(c) > maxCursorLen {
+		return nil, ErrBadCursor
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) == 0 {
+		return nil, ErrBadCursor
+	}
+	return b, nil
+}
 
 func (o objects[T]) scanPrefix(opts ListOptions) (prefix key, viaIndex bool, err error) {
 	if opts.Deleted {
@@ -81,9 +96,9 @@ func (o objects[T]) list(ctx context.Context, opts ListOptions) iter.Seq2[cursor
 		}
 		rng := store.Range{Prefix: prefix, Reverse: opts.Desc, KeysOnly: viaIndex}
 		if opts.After != "" {
-			suffix, err := base64.RawURLEncoding.DecodeString(opts.After)
-			if err != nil || len(suffix) == 0 {
-				yield(cursorItem[T]{}, ErrBadCursor)
+			suffix, err := cursorBytes(opts.After)
+			if err != nil {
+				yield(cursorItem[T]{}, err)
 				return
 			}
 			at := append(append(key{}, prefix...), suffix...)

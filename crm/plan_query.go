@@ -308,7 +308,7 @@ func decodeCursor(c string) (id, index string, pos []byte, err error) {
 	if c == "" {
 		return "", "", nil, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
+	b, err := cursorBytes(c)
 	if err != nil || len(b) < 2 {
 		return "", "", nil, ErrBadCursor
 	}

@@ -153,6 +153,9 @@ func get[T any](tx store.Reader, w *Workspace, k *kind[T], id string) (*T, error
 	if id == "" {
 		return nil, notFound(k.name, `""`)
 	}
+	if err := checkID(k.name, id); err != nil {
+		return nil, err
+	}
 	b, err := tx.Get(w.recordKey(k.code, id))
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrKeyTooLarge) {
 		return nil, notFound(k.name, id)

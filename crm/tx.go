@@ -146,9 +146,6 @@ func (tx *Tx) Purchases() RecordWriter[Purchase] { return writer(tx, kindPurchas
 // Meta.Deleted); a missing one fails with ErrNotFound.
 func (r RecordReader[T]) Get(id string) (T, error) {
 	var zero T
-	if err := checkID(r.k.name, id); err != nil {
-		return zero, err
-	}
 	rec, err := get(r.rt.tx, r.rt.w, r.k, id)
 	if err != nil {
 		return zero, err

@@ -350,6 +350,10 @@ func checkRef[T any](t *txn, p *problems, field string, k *kind[T], id string) e
 	if id == "" {
 		return nil
 	}
+	if len(id) > MaxIDLength {
+		p.add(field, "is %d bytes long; an ID has at most %d", len(id), MaxIDLength)
+		return nil
+	}
 	_, err := getLive(t.tx, t.w, k, id)
 	switch {
 	case err == nil:

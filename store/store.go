@@ -217,8 +217,11 @@ type Range struct {
 // means.
 func (r Range) Bounds() (lower, upper []byte) {
 	lower, upper = r.Start, r.End
+	if len(upper) == 0 {
+		upper = nil // an empty End is open, like a nil one
+	}
 	if len(r.Prefix) > 0 {
-		if lower == nil || string(lower) < string(r.Prefix) {
+		if len(lower) == 0 || string(lower) < string(r.Prefix) {
 			lower = r.Prefix
 		}
 		if pu := PrefixEnd(r.Prefix); pu != nil && (upper == nil || string(pu) < string(upper)) {

@@ -30,6 +30,7 @@ type fixture struct {
 	db  *sql.DB
 	pl  crm.Pipeline
 	n   int
+	dir string
 	err error
 }
 
@@ -37,6 +38,14 @@ var (
 	once sync.Once
 	fx   fixture
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fx.dir != "" {
+		os.RemoveAll(fx.dir)
+	}
+	os.Exit(code)
+}
 
 type clock struct {
 	mu sync.Mutex
@@ -53,7 +62,14 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func load(b *testing.B) *fixture {
 	once.Do(func() {
 		n := dealCount()
-		dir := b.TempDir()
+		// The fixture outlives the benchmark that loads it: its directory
+		// is removed by TestMain, not by that benchmark's cleanup.
+		dir, err := os.MkdirTemp("", "reports-bench-")
+		if err != nil {
+			fx.err = err
+			return
+		}
+		fx.dir = dir
 		ctx := context.Background()
 		st, err := badger.Open(filepath.Join(dir, "badger"), badger.WithSyncWrites(false), badger.WithMemTableSize(64<<20))
 		if err != nil {

@@ -75,25 +75,10 @@ func (t *tx) Append(prefix, value []byte, seq *uint64) error {
 // commitAppends numbers the transaction's appends, sets them and commits.
 // The caller holds t.mu.
 func (t *tx) commitAppends() error {
-	a := &t.s.appender
-	a.mu.Lock()
-	numbers := make([]uint64, len(t.appends))
-	for i, op := range t.appends {
-		n, err := a.next(t.s.db, op.prefix)
-		if err != nil {
-			a.mu.Unlock()
-			return fmt.Errorf("badger: append: %w", err)
-		}
-		numbers[i] = n
-		key := binary.BigEndian.AppendUint64(bytes.Clone(op.prefix), n)
-		if err := t.s.codec.set(t.btx, &t.arena, key, op.value, 0); err != nil {
-			a.mu.Unlock()
-			return mapWriteErr(&t.s.opts, err)
-		}
+	numbers, done, err := t.numberAppends()
+	if err != nil {
+		return err
 	}
-	done := make(chan error, 1)
-	t.btx.CommitWith(func(err error) { done <- err })
-	a.mu.Unlock()
 	if err := <-done; err != nil {
 		return mapCommitErr(&t.s.opts, err)
 	}
@@ -101,6 +86,30 @@ func (t *tx) commitAppends() error {
 		*op.seq = numbers[i]
 	}
 	return nil
+}
+
+// numberAppends numbers and sets the appends and starts the commit, under
+// the appender's lock so that numbers commit in order; the deferred unlock
+// releases it whatever happens. The commit's outcome arrives on done.
+func (t *tx) numberAppends() (numbers []uint64, done chan error, err error) {
+	a := &t.s.appender
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	numbers = make([]uint64, len(t.appends))
+	for i, op := range t.appends {
+		n, err := a.next(t.s.db, op.prefix)
+		if err != nil {
+			return nil, nil, fmt.Errorf("badger: append: %w", err)
+		}
+		numbers[i] = n
+		key := binary.BigEndian.AppendUint64(bytes.Clone(op.prefix), n)
+		if err := t.s.codec.set(t.btx, &t.arena, key, op.value, 0); err != nil {
+			return nil, nil, mapWriteErr(&t.s.opts, err)
+		}
+	}
+	done = make(chan error, 1)
+	t.btx.CommitWith(func(err error) { done <- err })
+	return numbers, done, nil
 }
 
 // next assigns the next number under prefix. a.mu is held.

@@ -59,3 +59,5 @@ func TestConformanceDisk(t *testing.T) {
 func TestConformanceMemory(t *testing.T) {
 	storetest.Run(t, memoryBackend())
 }
+
+func FuzzScan(f *testing.F) { storetest.FuzzScan(f, memoryBackend()) }

@@ -53,3 +53,5 @@ func TestConformanceSmallBatches(t *testing.T) {
 func BenchmarkConformance(b *testing.B) {
 	storetest.Bench(b, backend)
 }
+
+func FuzzScan(f *testing.F) { storetest.FuzzScan(f, backend) }

@@ -273,3 +273,8 @@ func TestOpenUnreachable(t *testing.T) {
 		assert.Less(t, elapsed, deadline+5*time.Second, "Open returned %v after its deadline", elapsed-deadline)
 	})
 }
+
+func FuzzScan(f *testing.F) {
+	testDSN(f)
+	storetest.FuzzScan(f, backend())
+}

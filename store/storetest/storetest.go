@@ -62,6 +62,7 @@ func Run(t *testing.T, b Backend) {
 		{"Reopen", testReopen},
 		{"Concurrency", testConcurrency},
 		{"Append", testAppend},
+		{"LongBounds", testLongBounds},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
