@@ -208,13 +208,6 @@ func (t *tx) Scan(r store.Range) iter.Seq2[store.Entry, error] {
 type scan struct {
 	it     *badger.Iterator
 	closed bool
-	// lo and hi are the encoded bounds, checked on each entry where the
-	// iterator's prefix does not enforce them.
-	lo, hi           []byte
-	checkLo, checkHi bool
-	keysOnly         bool
-	// buf holds copies of values that must not be handed out in place.
-	buf []byte
 }
 
 // close closes the Badger iterator. The caller holds the transaction's mu.
@@ -285,27 +278,113 @@ func seekBelow(hi []byte) []byte {
 	return out
 }
 
-// scan streams r's entries to yield. Every step that touches the Badger
-// transaction runs under t.mu in a method of its own whose deferred unlock
-// releases the lock whatever happens, a panic included; yield runs
-// outside the lock.
 func (t *tx) scan(r store.Range, yield func(store.Entry, error) bool) {
-	sc, err := t.openScan(r)
-	if err != nil {
+	lo, hi, isEmpty := bounds(r)
+	// lock and unlock take t.mu around each step that touches the Badger
+	// transaction (yield runs outside it); if a step panics, the deferred
+	// release unlocks it, so the transaction and Close do not hang.
+	locked := false
+	lock := func() { t.mu.Lock(); locked = true }
+	unlock := func() { locked = false; t.mu.Unlock() }
+	defer func() {
+		if locked {
+			t.mu.Unlock()
+		}
+	}()
+	lock()
+	if t.done {
+		unlock()
+		yield(store.Entry{}, errTxnDone)
+		return
+	}
+	if err := store.ContextError(t.ctx); err != nil {
+		unlock()
 		yield(store.Entry{}, err)
 		return
 	}
-	if sc == nil {
-		return // an empty range
+	if isEmpty {
+		unlock()
+		return
 	}
-	defer t.closeScan(sc)
+	prefix := commonPrefix(lo, hi)
+	// Badger stops at the end of the prefix by itself: the bounds need
+	// checking on every entry only where they are narrower.
+	checkHi := !r.Reverse && !bytes.Equal(hi, store.PrefixEnd(prefix))
+	checkLo := r.Reverse && !bytes.Equal(lo, prefix)
+	sc := &scan{it: t.btx.NewIterator(badger.IteratorOptions{
+		Reverse: r.Reverse,
+		Prefix:  prefix,
+		// Values are read one at a time as the loop reaches them: most
+		// are inline and cheap to read, and prefetching costs a
+		// goroutine per entry.
+		PrefetchValues: false,
+	})}
+	if t.scans == nil {
+		t.scans = make(map[*scan]struct{})
+	}
+	t.scans[sc] = struct{}{}
+	defer func() {
+		if !locked { // a panic may have left it held
+			lock()
+		}
+		sc.close()
+		delete(t.scans, sc)
+		unlock()
+	}()
+	if r.Reverse {
+		sc.it.Seek(seekBelow(hi))
+	} else {
+		sc.it.Seek(lo)
+	}
+	unlock()
+
+	var buf []byte // copies of values that must not be handed out in place
 	for n := 1; ; n++ {
-		item, e, inPlace, err := t.step(sc, n)
-		if err != nil {
-			yield(store.Entry{}, err)
+		lock()
+		if n > 1 && !sc.closed {
+			sc.it.Next()
+		}
+		if sc.closed {
+			unlock()
+			yield(store.Entry{}, errTxnDone)
 			return
 		}
-		if item == nil {
+		if n%ctxCheckEvery == 0 {
+			if err := store.ContextError(t.ctx); err != nil {
+				unlock()
+				yield(store.Entry{}, err)
+				return
+			}
+		}
+		it := sc.it
+		if !it.Valid() {
+			unlock()
+			return
+		}
+		item := it.Item()
+		k := item.Key()
+		if checkLo && bytes.Compare(k, lo) < 0 || checkHi && bytes.Compare(k, hi) >= 0 {
+			unlock()
+			return
+		}
+		e := store.Entry{Key: k[1:]}
+		inPlace := false
+		var err error
+		switch {
+		case r.KeysOnly:
+		case t.s.codec.mem:
+			inPlace, buf, err = t.memValue(item, e.Key, buf)
+			e.Value = buf
+		case item.UserMeta()&flagValueLog != 0:
+			buf, err = item.ValueCopy(buf[:0])
+			e.Value = buf
+		default:
+			inPlace = true
+		}
+		unlock()
+
+		if err != nil {
+			yield(store.Entry{}, mapReadErr(err))
 			return
 		}
 		more := true
@@ -337,102 +416,6 @@ func (t *tx) scan(r store.Range, yield func(store.Entry, error) bool) {
 			return
 		}
 	}
-}
-
-// openScan opens an iterator over r positioned at its first entry, or
-// returns nil for an empty range.
-func (t *tx) openScan(r store.Range) (*scan, error) {
-	lo, hi, isEmpty := bounds(r)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.done {
-		return nil, errTxnDone
-	}
-	if err := store.ContextError(t.ctx); err != nil {
-		return nil, err
-	}
-	if isEmpty {
-		return nil, nil
-	}
-	prefix := commonPrefix(lo, hi)
-	sc := &scan{
-		lo: lo, hi: hi, keysOnly: r.KeysOnly,
-		// Badger stops at the end of the prefix by itself: the bounds
-		// need checking on every entry only where they are narrower.
-		checkHi: !r.Reverse && !bytes.Equal(hi, store.PrefixEnd(prefix)),
-		checkLo: r.Reverse && !bytes.Equal(lo, prefix),
-	}
-	// The seek key is worked out before the iterator exists, so nothing
-	// is left open if it fails.
-	seek := lo
-	if r.Reverse {
-		seek = seekBelow(hi)
-	}
-	sc.it = t.btx.NewIterator(badger.IteratorOptions{
-		Reverse: r.Reverse,
-		Prefix:  prefix,
-		// Values are read one at a time as the loop reaches them: most
-		// are inline and cheap to read, and prefetching costs a
-		// goroutine per entry.
-		PrefetchValues: false,
-	})
-	if t.scans == nil {
-		t.scans = make(map[*scan]struct{})
-	}
-	t.scans[sc] = struct{}{}
-	sc.it.Seek(seek)
-	return sc, nil
-}
-
-// closeScan closes sc's iterator and forgets it.
-func (t *tx) closeScan(sc *scan) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	sc.close()
-	delete(t.scans, sc)
-}
-
-// step moves sc to its n-th entry (n counts from 1) and reads it: the item
-// (nil past the end), the entry with its key and, unless the value is
-// handed out in place from the item, its value.
-func (t *tx) step(sc *scan, n int) (item *badger.Item, e store.Entry, inPlace bool, err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if n > 1 && !sc.closed {
-		sc.it.Next()
-	}
-	if sc.closed {
-		return nil, e, false, errTxnDone
-	}
-	if n%ctxCheckEvery == 0 {
-		if err := store.ContextError(t.ctx); err != nil {
-			return nil, e, false, err
-		}
-	}
-	if !sc.it.Valid() {
-		return nil, e, false, nil
-	}
-	item = sc.it.Item()
-	k := item.Key()
-	if sc.checkLo && bytes.Compare(k, sc.lo) < 0 || sc.checkHi && bytes.Compare(k, sc.hi) >= 0 {
-		return nil, e, false, nil
-	}
-	e.Key = k[1:]
-	switch {
-	case sc.keysOnly:
-	case t.s.codec.mem:
-		inPlace, sc.buf, err = t.memValue(item, e.Key, sc.buf)
-		e.Value = sc.buf
-	case item.UserMeta()&flagValueLog != 0:
-		sc.buf, err = item.ValueCopy(sc.buf[:0])
-		e.Value = sc.buf
-	default:
-		inPlace = true
-	}
-	if err != nil {
-		return nil, store.Entry{}, false, mapReadErr(err)
-	}
-	return item, e, inPlace, nil
 }
 
 // memValue reads an in-memory value: it reports whether the value is inline

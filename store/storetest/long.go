@@ -104,3 +104,54 @@ func testLongBounds(t *testing.T, b Backend) {
 	require.NoError(t, err)
 	assert.Equal(t, modelScan(pending, store.Range{}), scanAll(t, s, store.Range{}), "the store still works")
 }
+
+// testPanicInScan panics in the body of a scan loop, in a View and in an
+// Update: the panic reaches the caller, and the store goes on working (no
+// lock is left held, the Update wrote nothing).
+func testPanicInScan(t *testing.T, b Backend) {
+	s := open(t, b)
+	put(t, s, kv{"a", "1"}, kv{"b", "2"})
+	mustPanic := func(name string, fn func()) {
+		t.Helper()
+		defer func() {
+			assert.NotNil(t, recover(), "%s: the panic reaches the caller", name)
+		}()
+		fn()
+	}
+	mustPanic("View", func() {
+		_ = s.View(context.Background(), func(tx store.Tx) error {
+			for range tx.Scan(store.Range{Reverse: true}) {
+				panic("boom")
+			}
+			return nil
+		})
+	})
+	mustPanic("Update", func() {
+		_ = s.Update(context.Background(), func(tx store.Tx) error {
+			if err := tx.Set([]byte("c"), []byte("3")); err != nil {
+				return err
+			}
+			for range tx.Scan(store.Range{}) {
+				panic("boom")
+			}
+			return nil
+		})
+	})
+	done := make(chan []kv, 1)
+	go func() {
+		var out []kv
+		err := s.Update(context.Background(), func(tx store.Tx) error {
+			var err error
+			out, err = scanTx(tx, store.Range{})
+			return err
+		})
+		assert.NoError(t, err)
+		done <- out
+	}()
+	select {
+	case got := <-done:
+		assert.Equal(t, []kv{{"a", "1"}, {"b", "2"}}, got, "nothing of the panicked Update is written")
+	case <-time.After(waitLimit):
+		t.Fatal("the store hangs after a panic in a scan")
+	}
+}

@@ -63,6 +63,7 @@ func Run(t *testing.T, b Backend) {
 		{"Concurrency", testConcurrency},
 		{"Append", testAppend},
 		{"LongBounds", testLongBounds},
+		{"PanicInScan", testPanicInScan},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
