@@ -163,8 +163,7 @@ func prepareActivity(t *txn, a, old *Activity, p *problems) error {
 
 // checkRefs drops duplicate IDs and reports missing records.
 func checkRefs[T any](t *txn, p *problems, field string, k *kind[T], ids *[]string) error {
-	if len(*ids) > maxListLen {
-		p.add(field, "has %d entries, limit is %d", len(*ids), maxListLen)
+	if !checkListLen(p, field, len(*ids)) {
 		return nil
 	}
 	for i, id := range *ids {

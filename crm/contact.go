@@ -79,8 +79,8 @@ func prepareContact(t *txn, c, _ *Contact, p *problems) error {
 	c.FirstName = cleanText(p, "first_name", c.FirstName, maxShortText)
 	c.LastName = cleanText(p, "last_name", c.LastName, maxShortText)
 	c.Title = cleanText(p, "title", c.Title, maxShortText)
-	if len(c.Emails) > maxListLen {
-		p.add("emails", "has %d entries, limit is %d", len(c.Emails), maxListLen)
+	if !checkListLen(p, "emails", len(c.Emails)) {
+		return nil
 	}
 	seen := map[string]bool{}
 	emails := c.Emails[:0:0]
@@ -94,6 +94,9 @@ func prepareContact(t *txn, c, _ *Contact, p *problems) error {
 	c.Emails = emails
 	if c.FirstName == "" && c.LastName == "" && len(c.Emails) == 0 {
 		p.add("first_name", "a contact needs a name or an email")
+	}
+	if !checkListLen(p, "phones", len(c.Phones)) {
+		return nil
 	}
 	for i := range c.Phones {
 		c.Phones[i].Number = cleanPhone(p, fmt.Sprintf("phones[%d].number", i), c.Phones[i].Number)
@@ -121,6 +124,9 @@ func prepareContact(t *txn, c, _ *Contact, p *problems) error {
 	c.OwnerID = cleanText(p, "owner_id", c.OwnerID, maxShortText)
 	c.Tags = cleanKeywords(p, "tags", c.Tags)
 	c.ExternalIDs = cleanExternalIDs(p, "external_ids", c.ExternalIDs)
+	if !checkListLen(p, "companies", len(c.Companies)) {
+		return nil
+	}
 	seenCo := map[string]bool{}
 	for i := range c.Companies {
 		f := fmt.Sprintf("companies[%d]", i)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -144,6 +145,14 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 			p.add("pattern", "only text fields have a pattern")
 		} else if _, err := regexp.Compile(d.Pattern); err != nil {
 			p.add("pattern", "is not a valid regular expression: %v", err)
+		}
+	}
+	for _, b := range []struct {
+		name  string
+		limit *float64
+	}{{"min", d.Min}, {"max", d.Max}} {
+		if b.limit != nil && (math.IsNaN(*b.limit) || math.IsInf(*b.limit, 0)) {
+			p.add(b.name, "must be a finite number")
 		}
 	}
 	if d.Min != nil && d.Max != nil && *d.Min > *d.Max {

@@ -188,6 +188,9 @@ func convertValue(d *FieldDef, v any) (any, string) {
 		default:
 			return nil, fmt.Sprintf("want a list of text, got %T", v)
 		}
+		if len(list) > maxListLen {
+			return nil, fmt.Sprintf("has %d entries, limit is %d", len(list), maxListLen)
+		}
 		for i, s := range list {
 			list[i] = strings.TrimSpace(s)
 			if !slices.Contains(d.Options, list[i]) {

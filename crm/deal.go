@@ -126,6 +126,9 @@ func prepareDeal(t *txn, d, old *Deal, p *problems) error {
 	if err := checkRef(t, p, "company_id", kindCompany, d.CompanyID); err != nil {
 		return err
 	}
+	if !checkListLen(p, "contacts", len(d.Contacts)) {
+		return nil
+	}
 	seen := map[string]bool{}
 	for i := range d.Contacts {
 		f := fmt.Sprintf("contacts[%d]", i)

@@ -3,6 +3,7 @@ package crm
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -132,6 +133,11 @@ type problems struct {
 
 func (p *problems) add(field, format string, args ...any) {
 	p.list = append(p.list, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+}
+
+// has reports whether field already failed.
+func (p *problems) has(field string) bool {
+	return slices.ContainsFunc(p.list, func(f FieldError) bool { return f.Field == field })
 }
 
 func (p *problems) err() error {

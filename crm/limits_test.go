@@ -3,6 +3,8 @@ package crm_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -82,4 +84,65 @@ func TestEmptyLinksAreRefused(t *testing.T) {
 		n++
 	}
 	assert.Zero(t, n, "nothing was stored")
+}
+
+func TestNonFiniteLimitsAreRefused(t *testing.T) {
+	e := setup(t)
+	nan, inf := math.NaN(), math.Inf(1)
+	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "score", Type: crm.FieldNumber, Min: &nan, Max: &inf})
+	assert.ElementsMatch(t, []string{"min", "max"}, fieldErrors(t, err))
+	defs, err := e.ws.Fields().List(e.ctx, "contact")
+	require.NoError(t, err)
+	assert.Empty(t, defs, "nothing was defined")
+}
+
+// TestKeyedValuesHaveLimits gives fields whose values become part of a
+// key values far past their limits: each is refused by name, before the
+// store is reached, and nothing is written.
+func TestKeyedValuesHaveLimits(t *testing.T) {
+	e := setup(t)
+	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "code", Type: crm.FieldText, Unique: true})
+	require.NoError(t, err)
+	huge := strings.Repeat("x", 1<<20)
+	cases := []struct {
+		name  string
+		c     crm.Contact
+		field string
+	}{
+		{"1 MB email", crm.Contact{FirstName: "A", Emails: []string{huge + "@example.com"}}, "emails[0]"},
+		{"1 MB external ID", crm.Contact{FirstName: "A", ExternalIDs: map[string]string{"erp": huge}}, "external_ids.erp"},
+		{"4 KB unique custom text", crm.Contact{FirstName: "A", Custom: crm.Custom{"code": strings.Repeat("c", 4096)}}, "custom.code"},
+		{"10,000 phones", crm.Contact{FirstName: "A", Phones: manyPhones(10000)}, "phones"},
+		{"10,000 external IDs", crm.Contact{FirstName: "A", ExternalIDs: manyIDs(10000)}, "external_ids"},
+	}
+	for _, tc := range cases {
+		_, err := e.ws.Contacts().Create(e.ctx, tc.c)
+		assert.NotErrorIs(t, err, store.ErrKeyTooLarge, tc.name)
+		assert.Contains(t, fieldErrors(t, err), tc.field, tc.name)
+	}
+	n := 0
+	for _, err := range e.ws.Contacts().List(e.ctx, crm.ListOptions{}) {
+		require.NoError(t, err)
+		n++
+	}
+	assert.Zero(t, n)
+	// At the limit, a list is fine.
+	_, err = e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "A", Phones: manyPhones(100), ExternalIDs: manyIDs(100)})
+	require.NoError(t, err)
+}
+
+func manyPhones(n int) []crm.Phone {
+	out := make([]crm.Phone, n)
+	for i := range out {
+		out[i] = crm.Phone{Number: fmt.Sprintf("+49 30 %07d", i)}
+	}
+	return out
+}
+
+func manyIDs(n int) map[string]string {
+	out := make(map[string]string, n)
+	for i := range n {
+		out[fmt.Sprintf("sys%d", i)] = fmt.Sprint(i)
+	}
+	return out
 }

@@ -110,7 +110,9 @@ func randomContact(r *rand.Rand, companies []string) crm.Contact {
 		c.Custom["vip"] = r.IntN(2) == 0
 	}
 	if r.IntN(3) > 0 {
-		c.Custom["revenue"] = crm.Money{Amount: int64(r.IntN(5)) * (1 << 53) / 2, Currency: "EUR"}
+		// Up to crm.MaxAmount, 2^53, and just below the halves of it,
+		// where float64 comparisons lose precision.
+		c.Custom["revenue"] = crm.Money{Amount: int64(r.IntN(3))*(1<<53)/2 - int64(r.IntN(2)), Currency: "EUR"}
 		if r.IntN(2) == 0 {
 			c.Custom["revenue"] = crm.Money{Amount: int64(r.IntN(1000)), Currency: "EUR"}
 		}

@@ -88,8 +88,8 @@ func preparePurchase(t *txn, pu, _ *Purchase, p *problems) error {
 		if !li.Discount.IsZero() && li.Discount.Currency != currency {
 			p.add(f+".discount.currency", "%s differs from the purchase's currency %s", li.Discount.Currency, currency)
 		}
-		if li.Quantity > 0 && li.UnitPrice.Amount > 0 && li.Quantity > (1<<62)/li.UnitPrice.Amount {
-			p.add(f+".quantity", "quantity x unit price overflows")
+		if li.Quantity > 0 && li.UnitPrice.Amount > 0 && li.Quantity > MaxAmount/li.UnitPrice.Amount {
+			p.add(f+".quantity", "quantity x unit price is beyond the limit of %d minor units", int64(MaxAmount))
 			continue
 		}
 		lt := li.Total().Amount
@@ -97,6 +97,10 @@ func preparePurchase(t *txn, pu, _ *Purchase, p *problems) error {
 			p.add(f+".discount", "is larger than the line's price")
 		}
 		total += lt
+		if total > MaxAmount {
+			p.add("items", "the purchase's total is beyond the limit of %d minor units", int64(MaxAmount))
+			break
+		}
 	}
 	pu.Total = Money{Amount: total, Currency: currency}
 	return nil

@@ -87,6 +87,15 @@ func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
 	newSet := make(map[string]bool, len(newIx))
 	writes := newIx[:0:0]
 	for _, e := range newIx {
+		if len(e.key) > store.MaxKeySize {
+			// Only a value past its field's own limits gets here (a long
+			// text in an indexed custom field): refuse it by name rather
+			// than fail in the store.
+			if !p.has(e.field) {
+				p.add(e.field, "is too long to index (%d bytes with its key; the limit is %d)", len(e.key), store.MaxKeySize)
+			}
+			continue
+		}
 		if newSet[string(e.key)] {
 			if e.unique {
 				p.add(e.field, "duplicate value")

@@ -22,6 +22,14 @@ type Money struct {
 	Currency string `msgpack:"currency" json:"currency"`
 }
 
+// MaxAmount is the largest amount, in minor units and either sign, that
+// a record holds: 2^53, about 90 trillion of a currency with two minor
+// digits, and the largest integer a float64 (a JSON number in most
+// languages) holds exactly. Reports sum amounts in 64 bits with overflow
+// checks: sums of up to 1,024 amounts this large are exact, and larger
+// ones are reported as an overflow, never as a wrong number.
+const MaxAmount = 1 << 53
+
 // IsZero reports whether m is the zero value (no amount, no currency).
 func (m Money) IsZero() bool { return m.Amount == 0 && m.Currency == "" }
 
@@ -127,11 +135,14 @@ type Address struct {
 	Country string `msgpack:"country,omitempty" json:"country,omitempty"`
 }
 
-// Limits on text fields, in bytes.
+// Limits on text fields, in bytes, and on the entries of a list field
+// (emails, phones, external IDs, links, tags, multi-select values; a
+// purchase's line items have a limit of their own).
 const (
 	maxShortText = 256
 	maxLongText  = 64 << 10
 	maxListLen   = 100
+	maxEmailLen  = 254 // RFC 5321's limit on a path
 	minYear      = 1800
 	maxYear      = 2200
 )
@@ -162,8 +173,7 @@ func cleanKeyword(p *problems, field, s string) string {
 
 // cleanKeywords cleans each keyword and drops duplicates, keeping order.
 func cleanKeywords(p *problems, field string, list []string) []string {
-	if len(list) > maxListLen {
-		p.add(field, "has %d entries, limit is %d", len(list), maxListLen)
+	if !checkListLen(p, field, len(list)) {
 		return list
 	}
 	out := list[:0:0]
@@ -182,8 +192,12 @@ func cleanKeywords(p *problems, field string, list []string) []string {
 // case. Uniqueness compares the whole address case-insensitively.
 func cleanEmail(p *problems, field, s string) string {
 	s = strings.TrimSpace(s)
+	if len(s) > maxEmailLen {
+		p.add(field, "is %d bytes long; an email address has at most %d", len(s), maxEmailLen)
+		return s
+	}
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" || len(s) > 254 {
+	if err != nil || a.Address != s || a.Name != "" {
 		p.add(field, "%q is not a valid email address", s)
 		return s
 	}
@@ -285,6 +299,9 @@ func checkMoney(p *problems, field string, m Money, defaultCurrency string, allo
 	if m.Amount < 0 && !allowNegative {
 		p.add(field+".amount", "must not be negative")
 	}
+	if m.Amount > MaxAmount || m.Amount < -MaxAmount {
+		p.add(field+".amount", "%d is beyond the limit of %d minor units", m.Amount, int64(MaxAmount))
+	}
 	return m
 }
 
@@ -327,6 +344,9 @@ func cleanExternalIDs(p *problems, field string, ids map[string]string) map[stri
 	if len(ids) == 0 {
 		return nil
 	}
+	if !checkListLen(p, field, len(ids)) {
+		return ids
+	}
 	out := make(map[string]string, len(ids))
 	for sys, id := range ids {
 		s := cleanKeyword(p, field, sys)
@@ -337,6 +357,16 @@ func cleanExternalIDs(p *problems, field string, ids map[string]string) map[stri
 		out[s] = v
 	}
 	return out
+}
+
+// checkListLen reports a list field of more than maxListLen entries, and
+// whether it is within the limit.
+func checkListLen(p *problems, field string, n int) bool {
+	if n > maxListLen {
+		p.add(field, "has %d entries, limit is %d", n, maxListLen)
+		return false
+	}
+	return true
 }
 
 // foldName is the sort and match form of a name: lower case, single-spaced.

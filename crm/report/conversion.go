@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"io"
+	"math"
 	"slices"
 	"time"
 
@@ -153,10 +154,14 @@ func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*C
 	if err != nil {
 		return nil, err
 	}
+	if math.IsNaN(o.StallFactor) || math.IsInf(o.StallFactor, 0) {
+		return nil, &crm.ValidationError{Kind: "conversion report", Fields: []crm.FieldError{{Field: "stall_factor", Reason: "must be a finite number"}}}
+	}
 	if o.StallFactor <= 0 {
 		o.StallFactor = 2
 	}
 	groups := map[string]*ConversionGroup{}
+	var sum sums
 	type stageKey struct{ pipeline, stage string }
 	times := map[stageKey]*StageTime{}
 	stageTime := func(pl *crm.Pipeline, id string) *StageTime {
@@ -204,7 +209,7 @@ func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*C
 					cg.won[d.Amount.Currency] = ca
 				}
 				ca.Count++
-				ca.Amount += d.Amount.Amount
+				sum.add(&ca.Amount, d.Amount.Amount)
 				cg.cycles.add(d.ClosedAt.Sub(start))
 			case crm.DealLost:
 				cg.Lost++
@@ -254,6 +259,9 @@ func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*C
 		})
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := sum.err(); err != nil {
 		return nil, err
 	}
 	rep := &ConversionReport{Filter: f, StallFactor: o.StallFactor, Stalled: stalled}

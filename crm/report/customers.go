@@ -92,13 +92,14 @@ func Revenue(ctx context.Context, ws *crm.Workspace, f Filter) (*RevenueReport, 
 	}
 	type rowKey struct{ group, currency string }
 	rows := map[rowKey]*RevenueRow{}
+	var sum sums
 	add := func(g, cur string, b buyer, amount int64) {
 		r := rows[rowKey{g, cur}]
 		if r == nil {
 			r = &RevenueRow{Group: g, Currency: cur, buyers: map[buyer]bool{}}
 			rows[rowKey{g, cur}] = r
 		}
-		r.Revenue += amount
+		sum.add(&r.Revenue, amount)
 		r.Purchases++
 		r.buyers[b] = true
 	}
@@ -126,6 +127,9 @@ func Revenue(ctx context.Context, ws *crm.Workspace, f Filter) (*RevenueReport, 
 		})
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := sum.err(); err != nil {
 		return nil, err
 	}
 	rep := &RevenueReport{Filter: f, Rows: make([]RevenueRow, 0, len(rows))}
@@ -209,7 +213,7 @@ func CrossSell(ctx context.Context, ws *crm.Workspace, o CrossSellOptions) (*Cro
 	if o.Product == "" {
 		ve.Add("product", "is required")
 	}
-	if o.MinShare < 0 || o.MinShare > 1 {
+	if !(o.MinShare >= 0 && o.MinShare <= 1) { // NaN too
 		ve.Add("min_share", "%v is not a share between 0 and 1", o.MinShare)
 	}
 	if err := ve.Err(); err != nil {

@@ -58,12 +58,12 @@ type ForecastRow struct {
 	weighted   int64
 }
 
-func (r *ForecastRow) add(o *ForecastRow) {
-	r.ClosedWon += o.ClosedWon
-	r.Pipeline += o.Pipeline
-	r.weighted += o.weighted
-	r.Commit += o.Commit
-	r.BestCase += o.BestCase
+func (r *ForecastRow) add(s *sums, o *ForecastRow) {
+	s.add(&r.ClosedWon, o.ClosedWon)
+	s.add(&r.Pipeline, o.Pipeline)
+	s.add(&r.weighted, o.weighted)
+	s.add(&r.Commit, o.Commit)
+	s.add(&r.BestCase, o.BestCase)
 }
 
 // Forecast reports the forecast of a period (see ForecastRow), grouped by
@@ -98,6 +98,7 @@ func Forecast(ctx context.Context, ws *crm.Workspace, o ForecastOptions) (*Forec
 		return r
 	}
 	var quotas []Quota
+	var sum sums
 	err = read(ctx, ws, loc, o.selection("forecast", "deal", dealSegmentObjects...), func(s *reportScan) error {
 		var err error
 		if quotas, err = loadQuotas(s.rt.Space(spaceName)); err != nil {
@@ -114,9 +115,9 @@ func Forecast(ctx context.Context, ws *crm.Workspace, o ForecastOptions) (*Forec
 					return err
 				}
 				r := row(g, d.Amount.Currency)
-				r.ClosedWon += d.Amount.Amount
-				r.Commit += d.Amount.Amount
-				r.BestCase += d.Amount.Amount
+				sum.add(&r.ClosedWon, d.Amount.Amount)
+				sum.add(&r.Commit, d.Amount.Amount)
+				sum.add(&r.BestCase, d.Amount.Amount)
 			case crm.DealOpen:
 				if d.CloseDate.IsZero() || !o.in(s.day(d.CloseDate)) {
 					return nil
@@ -131,11 +132,11 @@ func Forecast(ctx context.Context, ws *crm.Workspace, o ForecastOptions) (*Forec
 				}
 				st, _ := pl.Stage(d.StageID)
 				r := row(g, d.Amount.Currency)
-				r.Pipeline += d.Amount.Amount
-				r.weighted += d.Amount.Amount * int64(st.Probability)
-				r.BestCase += d.Amount.Amount
+				sum.add(&r.Pipeline, d.Amount.Amount)
+				sum.add(&r.weighted, sum.mul(d.Amount.Amount, int64(st.Probability)))
+				sum.add(&r.BestCase, d.Amount.Amount)
 				if st.Probability >= o.CommitProbability {
-					r.Commit += d.Amount.Amount
+					sum.add(&r.Commit, d.Amount.Amount)
 				}
 			}
 			return nil
@@ -159,7 +160,7 @@ func Forecast(ctx context.Context, ws *crm.Workspace, o ForecastOptions) (*Forec
 			team := &ForecastRow{Group: q.Team, Team: true, Currency: q.Amount.Currency}
 			for _, m := range q.Members {
 				if r := rows[rowKey{m, q.Amount.Currency}]; r != nil {
-					team.add(r)
+					team.add(&sum, r)
 				}
 			}
 			rows[rowKey{"team:" + q.Team, q.Amount.Currency}] = team
@@ -168,7 +169,8 @@ func Forecast(ctx context.Context, ws *crm.Workspace, o ForecastOptions) (*Forec
 	rep := &ForecastReport{Options: o, Rows: make([]ForecastRow, 0, len(rows))}
 	for _, r := range rows {
 		r.Weighted = divRound(r.weighted, 100)
-		r.Forecast = r.ClosedWon + r.Weighted
+		r.Forecast = r.ClosedWon
+		sum.add(&r.Forecast, r.Weighted)
 		r.weighted = 0
 		for _, q := range quotas {
 			if inPeriod(q) && q.Amount.Currency == r.Currency && ((r.Team && q.Team == r.Group) || (!r.Team && q.OwnerID != "" && q.OwnerID == r.Group && o.GroupBy == GroupOwner)) {
@@ -177,6 +179,9 @@ func Forecast(ctx context.Context, ws *crm.Workspace, o ForecastOptions) (*Forec
 			}
 		}
 		rep.Rows = append(rep.Rows, *r)
+	}
+	if err := sum.err(); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(rep.Rows, func(a, b ForecastRow) int {
 		return cmp.Or(cmpBool(a.Team, b.Team), cmp.Compare(a.Group, b.Group), cmp.Compare(a.Currency, b.Currency))

@@ -73,6 +73,7 @@ func pipelineReport(ctx context.Context, ws *crm.Workspace, f Filter, aggregates
 	rows := map[rowKey]*PipelineRow{}
 	perGroup := map[string]int64{}
 	bounded := !f.From.IsZero() || !f.To.IsZero()
+	var sum sums
 	// add counts count open deals worth amount in one group, pipeline,
 	// stage and currency.
 	add := func(s *reportScan, g, pipelineID, stageID, currency string, count, amount int64) error {
@@ -89,8 +90,8 @@ func pipelineReport(ctx context.Context, ws *crm.Workspace, f Filter, aggregates
 			rows[k] = r
 		}
 		r.Count += count
-		r.Amount += amount
-		r.weighted100 += amount * int64(r.Probability)
+		sum.add(&r.Amount, amount)
+		sum.add(&r.weighted100, sum.mul(amount, int64(r.Probability)))
 		perGroup[g] += count
 		return nil
 	}
@@ -100,6 +101,9 @@ func pipelineReport(ctx context.Context, ws *crm.Workspace, f Filter, aggregates
 			if err != nil {
 				return err
 			}
+			// Amounts are never negative: a negative sum is a counter
+			// that wrapped, and the deals are summed with checks instead.
+			ok = ok && !slices.ContainsFunc(totals, func(t crm.OpenDealTotal) bool { return t.Amount < 0 })
 			if ok {
 				for _, t := range totals {
 					var month time.Time
@@ -141,6 +145,9 @@ func pipelineReport(ctx context.Context, ws *crm.Workspace, f Filter, aggregates
 		})
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := sum.err(); err != nil {
 		return nil, err
 	}
 	out := &PipelineReport{Filter: f, Rows: make([]PipelineRow, 0, len(rows))}

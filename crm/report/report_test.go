@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -264,4 +265,14 @@ func TestStateLivesInReportSpace(t *testing.T) {
 		got = append(got, q)
 	}
 	assert.Len(t, got, 1)
+}
+
+func TestNonFiniteOptionsAreRefused(t *testing.T) {
+	e := crmtest.Setup(t)
+	_, err := report.Conversion(e.Ctx, e.WS, report.ConversionOptions{StallFactor: math.NaN()})
+	assert.Equal(t, []string{"stall_factor"}, crmtest.FieldErrors(t, err))
+	_, err = report.Conversion(e.Ctx, e.WS, report.ConversionOptions{StallFactor: math.Inf(1)})
+	assert.Equal(t, []string{"stall_factor"}, crmtest.FieldErrors(t, err))
+	_, err = report.CrossSell(e.Ctx, e.WS, report.CrossSellOptions{Product: "widget", MinShare: math.NaN()})
+	assert.Equal(t, []string{"min_share"}, crmtest.FieldErrors(t, err))
 }

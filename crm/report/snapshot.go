@@ -138,6 +138,7 @@ func ForecastAccuracy(ctx context.Context, ws *crm.Workspace, snapshotID string)
 		currency string
 	}
 	rows := map[rowKey]*AccuracyRow{}
+	var sum sums
 	row := func(r ForecastRow) *AccuracyRow {
 		k := rowKey{r.Group, r.Team, r.Currency}
 		a := rows[k]
@@ -156,11 +157,14 @@ func ForecastAccuracy(ctx context.Context, ws *crm.Workspace, snapshotID string)
 	}
 	rep := &AccuracyReport{SnapshotID: sn.ID, TakenAt: sn.TakenAt, Rows: make([]AccuracyRow, 0, len(rows))}
 	for _, a := range rows {
-		a.Error = a.Actual - a.Forecast
+		a.Error = sum.sub(a.Actual, a.Forecast)
 		if a.Actual != 0 {
 			a.AbsPctError = math.Abs(float64(a.Error)) / float64(a.Actual)
 		}
 		rep.Rows = append(rep.Rows, *a)
+	}
+	if err := sum.err(); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(rep.Rows, func(a, b AccuracyRow) int {
 		return cmp.Or(cmpBool(a.Team, b.Team), cmp.Compare(a.Group, b.Group), cmp.Compare(a.Currency, b.Currency))

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -96,4 +97,30 @@ func TestFilterByCurrency(t *testing.T) {
 	}
 	_, err := report.Pipeline(e.Ctx, e.WS, report.Filter{Currency: "euro"})
 	assert.Equal(t, []string{"currency"}, crmtest.FieldErrors(t, err))
+}
+
+// TestSumsPastInt64AreAnErrorNotANumber loads enough deals of the largest
+// amount to pass 64 bits: the money reports say so instead of wrapping.
+func TestSumsPastInt64AreAnErrorNotANumber(t *testing.T) {
+	e := crmtest.Setup(t)
+	_, err := e.WS.Deals().Create(e.Ctx, crm.Deal{Name: "Too big", Amount: crm.Money{Amount: math.MaxInt64 - 10}})
+	assert.Contains(t, crmtest.FieldErrors(t, err), "amount.amount", "a single amount has a limit")
+
+	n := math.MaxInt64/crm.MaxAmount + 1
+	deals := make([]crm.Deal, n)
+	for i := range deals {
+		deals[i] = crm.Deal{Name: "Huge", Amount: crm.Money{Amount: crm.MaxAmount}, CloseDate: crm.Date{Year: 2026, Month: time.April, Day: 1}}
+	}
+	_, err = e.WS.Deals().CreateMany(e.Ctx, deals)
+	require.NoError(t, err)
+	_, err = report.Pipeline(e.Ctx, e.WS, report.Filter{})
+	assert.ErrorIs(t, err, report.ErrOverflow, "the pipeline report, from the counters")
+	_, err = report.PipelineByScan(e.Ctx, e.WS, report.Filter{})
+	assert.ErrorIs(t, err, report.ErrOverflow, "the pipeline report, from the deals")
+	_, err = report.Forecast(e.Ctx, e.WS, report.ForecastOptions{Filter: report.Filter{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}})
+	assert.ErrorIs(t, err, report.ErrOverflow, "the forecast")
+	// One owner's share fits: the report answers.
+	rep, err := report.Pipeline(e.Ctx, e.WS, report.Filter{OwnerIDs: []string{"nobody"}})
+	require.NoError(t, err)
+	assert.Empty(t, rep.Rows)
 }
