@@ -296,3 +296,18 @@ func (b *bytesBuffer) String() string {
 	defer b.mu.Unlock()
 	return string(b.buf)
 }
+
+// TestOpenAfterKillLeftEmptyValueLog creates what a process killed while
+// Badger created a value-log file leaves, a file of length zero (which
+// Badger itself refuses to open: "Open existing file … Create a new
+// file"), and reopens: the store opens with its data and takes writes.
+func TestOpenAfterKillLeftEmptyValueLog(t *testing.T) {
+	dir := t.TempDir()
+	seed(t, dir)
+	empty := filepath.Join(dir, "000002.vlog")
+	require.NoError(t, os.WriteFile(empty, nil, 0o644))
+	assertIntact(t, dir)
+	if fi, err := os.Stat(empty); err == nil {
+		assert.NotZero(t, fi.Size(), "an empty value log is left")
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -73,6 +75,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		if err := claimDir(canonical); err != nil {
 			return nil, err
 		}
+		if err := removeEmptyValueLogs(o.ValueDir, cfg.logger); err != nil {
+			releaseDir(canonical)
+			return nil, fmt.Errorf("badger: open %s: %w", o.Dir, err)
+		}
 	}
 
 	db, err := openBadger(o)
@@ -99,6 +105,31 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		go s.gcLoop(cfg.gcInterval)
 	}
 	return s, nil
+}
+
+// removeEmptyValueLogs removes the value-log files of length zero in dir.
+// Badger writes a header into a value-log file as it creates it, so an
+// empty one holds nothing: a process killed between the two left it, and
+// Badger refuses to open a directory with one ("Open existing file …
+// Create a new file").
+func removeEmptyValueLogs(dir string, log *slog.Logger) error {
+	names, err := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		fi, err := os.Stat(name)
+		if err != nil || fi.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(name); err != nil {
+			return err
+		}
+		if log != nil {
+			log.Warn("badger: removed an empty value-log file a crash left behind", "file", name)
+		}
+	}
+	return nil
 }
 
 // openBadger calls badger.Open, turning a panic on a configuration Badger
