@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"fmt"
+	"github.com/crmkit/crmkit/crm/filter"
 	"iter"
 	"slices"
 	"strings"
@@ -86,7 +87,7 @@ func prepareContact(t *txn, c, _ *Contact, p *problems) error {
 	emails := c.Emails[:0:0]
 	for i, e := range c.Emails {
 		e = cleanEmail(p, fmt.Sprintf("emails[%d]", i), e)
-		if l := strings.ToLower(e); !seen[l] {
+		if l := filter.Fold(e); !seen[l] {
 			seen[l] = true
 			emails = append(emails, e)
 		}
@@ -148,7 +149,7 @@ func prepareContact(t *txn, c, _ *Contact, p *problems) error {
 
 func contactIndexes(w *Workspace, c *Contact, ix []indexEntry) []indexEntry {
 	for i, e := range c.Emails {
-		ix = append(ix, uniqueEntry(fmt.Sprintf("emails[%d]", i), w.uniqueKey('c', "email").str(strings.ToLower(e)), c.ID))
+		ix = append(ix, uniqueEntry(fmt.Sprintf("emails[%d]", i), w.uniqueKey('c', "email").str(filter.Fold(e)), c.ID))
 	}
 	for sys, id := range c.ExternalIDs {
 		ix = append(ix, uniqueEntry("external_ids."+sys, w.uniqueKey('c', "ext").str(sys).str(id), c.ID))
@@ -208,7 +209,7 @@ func (s *Contacts) Get(ctx context.Context, id string) (Contact, error) { return
 // GetByEmail returns the contact that has email among its addresses,
 // compared case-insensitively.
 func (s *Contacts) GetByEmail(ctx context.Context, email string) (Contact, error) {
-	return s.o.getByUnique(ctx, "email "+email, s.o.w.uniqueKey('c', "email").str(strings.ToLower(strings.TrimSpace(email))))
+	return s.o.getByUnique(ctx, "email "+email, s.o.w.uniqueKey('c', "email").str(filter.Fold(strings.TrimSpace(email))))
 }
 
 // GetByExternalID returns the contact whose ID in the external system is id.

@@ -2,8 +2,8 @@ package crm
 
 import (
 	"fmt"
+	"github.com/crmkit/crmkit/crm/filter"
 	"math"
-	"strings"
 )
 
 // customIndexes appends the index entries of a record's unique and indexed
@@ -43,11 +43,12 @@ func (t *txn) customIndexes(object string, code byte, id string, c Custom, ix []
 }
 
 // appendValueKey appends an order-preserving encoding of a field value.
-// Text is folded to lower case, so uniqueness and lookups ignore case.
+// Text is case-folded as filters fold it (filter.Fold), so uniqueness,
+// lookups and filters agree on which texts are the same.
 func appendValueKey(k key, v any) key {
 	switch x := v.(type) {
 	case string:
-		return k.str(strings.ToLower(x))
+		return k.str(filter.Fold(x))
 	case float64:
 		bits := math.Float64bits(x)
 		if x >= 0 {

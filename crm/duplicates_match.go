@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"github.com/crmkit/crmkit/crm/filter"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -17,7 +18,7 @@ import (
 // documents; other providers' rules differ or are not documented, so their
 // addresses are only lower-cased.
 func mailbox(email string) (string, bool) {
-	e := strings.ToLower(strings.TrimSpace(email))
+	e := filter.Fold(strings.TrimSpace(email))
 	local, domain, ok := strings.Cut(e, "@")
 	if !ok {
 		return e, false
