@@ -43,7 +43,10 @@ type FieldDef struct {
 	// cleared.
 	Required bool `msgpack:"required,omitempty" json:"required,omitempty"`
 	// Unique fields hold a different value in every record of the
-	// workspace (text compares case-insensitively).
+	// workspace (text compares case-insensitively, as filters compare
+	// it). A value of a unique or indexed field becomes part of a key:
+	// text longer than about 2,000 bytes is refused with a
+	// *ValidationError naming the field.
 	Unique bool `msgpack:"unique,omitempty" json:"unique,omitempty"`
 	// Indexed fields are indexed for segments and lookups.
 	Indexed bool `msgpack:"indexed,omitempty" json:"indexed,omitempty"`
@@ -52,6 +55,7 @@ type FieldDef struct {
 	// Pattern is a regular expression (RE2) text values must match.
 	Pattern string `msgpack:"pattern,omitempty" json:"pattern,omitempty"`
 	// Min and Max bound numbers, money amounts, and the length of text.
+	// They must be finite.
 	Min *float64 `msgpack:"min,omitempty" json:"min,omitempty"`
 	Max *float64 `msgpack:"max,omitempty" json:"max,omitempty"`
 	// Options are the allowed values of select and multi-select fields.
