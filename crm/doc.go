@@ -64,6 +64,16 @@
 // optimistic lock matches ErrConflict. Batch calls report each rejected item
 // in a *BatchError and keep the others.
 //
+// # Limits
+//
+// Inputs have documented bounds, checked before the store is reached and
+// refused field by field: short texts (names, titles, owner and external
+// IDs) 256 bytes, long texts 64 KiB, email addresses 254 bytes, every list
+// field (emails, phones, external IDs, links, tags, multi-select values)
+// 100 entries and a purchase 1,000 line items, record IDs MaxIDLength
+// bytes, amounts MaxAmount minor units; limits of custom fields must be
+// finite numbers.
+//
 // # Imports
 //
 // This package imports the standard library, msgpack and the project's
