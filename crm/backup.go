@@ -27,10 +27,6 @@ import (
 // entry. What it leaves out: dispatcher leases, which belong to running
 // processes, not to data.
 
-// ErrWorkspaceExists is returned by Restore for a workspace that already
-// exists in the target store when RestoreOptions.Replace is not set.
-var ErrWorkspaceExists = errors.New("workspace already exists")
-
 // BackupOptions selects what Backup writes.
 type BackupOptions struct {
 	// Workspaces are the IDs of the workspaces to back up. Empty means

@@ -52,19 +52,6 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// Errors of reading a backup. A *BackupError carries the detail and
-// matches one of them.
-var (
-	// ErrBackupCorrupt means the file is not a crmkit backup or fails its
-	// checksums or structure. A truncated file matches it too.
-	ErrBackupCorrupt = errors.New("backup is corrupt")
-	// ErrBackupTruncated means the file ends before its trailer.
-	ErrBackupTruncated = errors.New("backup is truncated")
-	// ErrBackupVersion means the file was written in a newer format than
-	// this version of crmkit reads.
-	ErrBackupVersion = errors.New("backup format is newer than supported")
-)
-
 // BackupError reports why a backup file was refused and where.
 type BackupError struct {
 	// Offset is the byte offset in the file where the problem was found.

@@ -21,6 +21,31 @@ var (
 	// ErrDeleted means the record is soft-deleted and must be restored
 	// before it can be changed.
 	ErrDeleted = errors.New("record is deleted")
+	// ErrWorkspaceExists means a workspace with the ID exists already
+	// (CreateWorkspace, and Restore without RestoreOptions.Replace).
+	ErrWorkspaceExists = errors.New("workspace already exists")
+	// ErrVetoed matches every *VetoError.
+	ErrVetoed = errors.New("vetoed by a before-hook")
+	// ErrMerged matches every *MergedError.
+	ErrMerged = errors.New("merged into another record")
+	// ErrSegmentStatic is returned by Add and Remove on a dynamic segment.
+	ErrSegmentStatic = errors.New("crm: only static segments have members to add or remove")
+	// ErrBadCursor is returned for a cursor that was not produced by the
+	// same kind of list. It matches ErrInvalid.
+	ErrBadCursor = fmt.Errorf("crm: malformed cursor: %w", ErrInvalid)
+)
+
+// Errors of reading a backup. A *BackupError carries the detail and
+// matches one of them.
+var (
+	// ErrBackupCorrupt means the file is not a crmkit backup or fails its
+	// checksums or structure. A truncated file matches it too.
+	ErrBackupCorrupt = errors.New("backup is corrupt")
+	// ErrBackupTruncated means the file ends before its trailer.
+	ErrBackupTruncated = errors.New("backup is truncated")
+	// ErrBackupVersion means the file was written in a newer format than
+	// this version of crmkit reads.
+	ErrBackupVersion = errors.New("backup format is newer than supported")
 )
 
 // FieldError is one reason a field was rejected.

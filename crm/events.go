@@ -203,9 +203,6 @@ func readIn[T any](t *txn, k *kind[T], id string) (T, error) {
 	return *r, nil
 }
 
-// ErrVetoed matches every *VetoError.
-var ErrVetoed = errors.New("vetoed by a before-hook")
-
 // VetoError reports a write refused by a before-hook. Nothing was written.
 type VetoError struct {
 	// Hook is the ID the handler was bound with.

@@ -44,10 +44,6 @@ type Page[T any] struct {
 	Next string `json:"next,omitempty"`
 }
 
-// ErrBadCursor is returned for a cursor that was not produced by the same
-// kind of list. It matches ErrInvalid.
-var ErrBadCursor = fmt.Errorf("crm: malformed cursor: %w", ErrInvalid)
-
 // maxCursorLen is the length of the longest cursor a list makes: the
 // base64 form of a key of store.MaxKeySize bytes.
 var maxCursorLen = base64.RawURLEncoding.EncodedLen(store.MaxKeySize)

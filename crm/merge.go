@@ -33,9 +33,6 @@ type MergeOptions struct {
 	Fields map[string]Keep
 }
 
-// ErrMerged matches every *MergedError.
-var ErrMerged = errors.New("merged into another record")
-
 // MergedError reports the ID of a record that was merged into another: it
 // no longer exists, and Into is the survivor that holds its data now. It
 // matches ErrMerged and ErrNotFound.

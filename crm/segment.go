@@ -201,9 +201,6 @@ type Segments struct{ w *Workspace }
 // Segments returns the workspace's segment service.
 func (w *Workspace) Segments() *Segments { return &Segments{w} }
 
-// ErrSegmentStatic is returned by Add and Remove on a dynamic segment.
-var ErrSegmentStatic = errors.New("crm: only static segments have members to add or remove")
-
 // Create validates and saves a new segment. Its filter is checked against
 // the kind's schema (unknown fields, type mismatches: a *ValidationError
 // naming "filter" that wraps the filter's error). A static segment with a
