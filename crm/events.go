@@ -56,7 +56,7 @@ const (
 	TicketOpened     EventType = "ticket.opened"
 	TicketResolved   EventType = "ticket.resolved"
 
-	PurchaseRecorded EventType = "purchase.created"
+	PurchaseCreated  EventType = "purchase.created"
 	PurchaseUpdated  EventType = "purchase.updated"
 	PurchaseDeleted  EventType = "purchase.deleted"
 	PurchaseRestored EventType = "purchase.restored"
@@ -66,10 +66,16 @@ const (
 	PipelineUpdated EventType = "pipeline.updated"
 	PipelineDeleted EventType = "pipeline.deleted"
 
-	// OwnerAssigned is emitted, as "<kind>.owner_assigned", when a record
-	// gets a new non-empty owner.
-	OwnerAssigned EventType = "owner_assigned"
+	// The owner_assigned events are emitted when a record gets a new
+	// non-empty owner.
+	ContactOwnerAssigned  EventType = "contact.owner_assigned"
+	CompanyOwnerAssigned  EventType = "company.owner_assigned"
+	DealOwnerAssigned     EventType = "deal.owner_assigned"
+	ActivityOwnerAssigned EventType = "activity.owner_assigned"
 )
+
+// ownerAssigned is the suffix of the owner_assigned events.
+const ownerAssigned = "owner_assigned"
 
 // Event is one committed lifecycle event. Events are written to the
 // workspace's outbox in the same transaction as the change, numbered in
@@ -264,7 +270,7 @@ func eventTypes[T any](k *kind[T], op Op, old, r *T) []EventType {
 	}
 	if k.owner != nil {
 		if o := k.owner(r); o != "" && (old == nil || k.owner(old) != o) {
-			types = append(types, EventType(k.name+"."+string(OwnerAssigned)))
+			types = append(types, EventType(k.name+"."+ownerAssigned))
 		}
 	}
 	if k.events != nil {

@@ -60,14 +60,14 @@ func TestEventsEmitted(t *testing.T) {
 
 	evs := changes(t, e, start)
 	assert.Equal(t, []crm.EventType{
-		crm.ContactCreated, "contact.owner_assigned",
+		crm.ContactCreated, crm.ContactOwnerAssigned,
 		crm.ContactUpdated, crm.LifecycleChanged,
 		crm.DealCreated,
 		crm.DealUpdated, crm.DealStageChanged, crm.DealWonEvent,
 		crm.DealUpdated, crm.DealStageChanged, crm.DealLostEvent,
 		crm.ActivityCreated, crm.TicketOpened,
 		crm.ActivityUpdated, crm.TicketResolved,
-		crm.PurchaseRecorded,
+		crm.PurchaseCreated,
 		crm.ContactDeleted, crm.ContactRestored,
 		crm.DealErased,
 	}, types(evs))

@@ -11,18 +11,18 @@ import (
 
 // kindEvents are the event types of each rule object kind.
 var kindEvents = map[string][]EventType{
-	"contact":  {ContactCreated, ContactUpdated, ContactDeleted, ContactRestored, LifecycleChanged, ContactMerged, "contact.owner_assigned"},
-	"company":  {CompanyCreated, CompanyUpdated, CompanyDeleted, CompanyRestored, CompanyMerged, "company.owner_assigned"},
-	"deal":     {DealCreated, DealUpdated, DealDeleted, DealRestored, DealStageChanged, DealWonEvent, DealLostEvent, "deal.owner_assigned"},
-	"activity": {ActivityCreated, ActivityUpdated, ActivityDeleted, ActivityRestored, "activity.owner_assigned", TaskDue, TaskOverdue, TicketOpened, TicketResolved},
+	"contact":  {ContactCreated, ContactUpdated, ContactDeleted, ContactRestored, LifecycleChanged, ContactMerged, ContactOwnerAssigned},
+	"company":  {CompanyCreated, CompanyUpdated, CompanyDeleted, CompanyRestored, CompanyMerged, CompanyOwnerAssigned},
+	"deal":     {DealCreated, DealUpdated, DealDeleted, DealRestored, DealStageChanged, DealWonEvent, DealLostEvent, DealOwnerAssigned},
+	"activity": {ActivityCreated, ActivityUpdated, ActivityDeleted, ActivityRestored, ActivityOwnerAssigned, TaskDue, TaskOverdue, TicketOpened, TicketResolved},
 }
 
 // relatedEvents are events of other kinds that a rule may take as its
 // trigger, acting on the records they link to: an activity logged on a
 // contact, a purchase by a company.
 var relatedEvents = map[EventType][]string{
-	ActivityCreated:  {"contact", "company", "deal"},
-	PurchaseRecorded: {"contact", "company"},
+	ActivityCreated: {"contact", "company", "deal"},
+	PurchaseCreated: {"contact", "company"},
 }
 
 // settable are the stored fields set_field may set, by kind; custom

@@ -345,7 +345,7 @@ func TestDealAndPurchaseActions(t *testing.T) {
 	})
 	require.NoError(t, err)
 	_, err = e.ws.Rules().Save(e.ctx, crm.Rule{
-		Name: "buyers", Object: "contact", Trigger: crm.Trigger{Event: crm.PurchaseRecorded},
+		Name: "buyers", Object: "contact", Trigger: crm.Trigger{Event: crm.PurchaseCreated},
 		Actions: []crm.Action{{Type: crm.ActionRemoveFromSegment, Segment: seg.ID}, {Type: crm.ActionSetField, Field: "tags", Value: []any{"buyer"}}},
 	})
 	require.NoError(t, err)

@@ -210,7 +210,7 @@ func (wk *week) describe(ev *crm.Event) string {
 		}
 	case *crm.Contact:
 		switch {
-		case ev.Type == "contact.owner_assigned" && by != "":
+		case ev.Type == crm.ContactOwnerAssigned && by != "":
 			return fmt.Sprintf("%s assigned to %s%s", r.Name(), r.OwnerID, by)
 		case ev.Type == crm.LifecycleChanged && by != "":
 			return fmt.Sprintf("%s is now a %s%s", r.Name(), r.Lifecycle, by)
