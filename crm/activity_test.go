@@ -38,7 +38,7 @@ func TestActivitiesAndTimeline(t *testing.T) {
 	for {
 		pg, err := e.ws.Timeline(e.ctx, crm.Ref{Kind: "contact", ID: c.ID}, cursor, 50)
 		require.NoError(t, err)
-		all = append(all, pg.Entries...)
+		all = append(all, pg.Items...)
 		pages++
 		if pg.Next == "" {
 			break
@@ -65,8 +65,8 @@ func TestActivitiesAndTimeline(t *testing.T) {
 	// or unlinking it updates the timelines.
 	pg, err := e.ws.Timeline(e.ctx, crm.Ref{Kind: "company", ID: co.ID}, "", 1000)
 	require.NoError(t, err)
-	assert.Len(t, pg.Entries, 121)
-	first := pg.Entries[0].Activity
+	assert.Len(t, pg.Items, 121)
+	first := pg.Items[0].Activity
 	require.NotNil(t, first)
 	_, err = e.ws.Activities().Update(e.ctx, first.ID, func(a *crm.Activity) error {
 		a.CompanyIDs = nil
@@ -75,11 +75,11 @@ func TestActivitiesAndTimeline(t *testing.T) {
 	require.NoError(t, err)
 	pg, err = e.ws.Timeline(e.ctx, crm.Ref{Kind: "company", ID: co.ID}, "", 1000)
 	require.NoError(t, err)
-	assert.Len(t, pg.Entries, 120)
+	assert.Len(t, pg.Items, 120)
 	require.NoError(t, e.ws.Activities().Delete(e.ctx, first.ID))
 	pg, err = e.ws.Timeline(e.ctx, crm.Ref{Kind: "contact", ID: c.ID}, "", 1000)
 	require.NoError(t, err)
-	assert.Len(t, pg.Entries, 121, "a deleted activity leaves the timeline")
+	assert.Len(t, pg.Items, 121, "a deleted activity leaves the timeline")
 
 	_, err = e.ws.Timeline(e.ctx, crm.Ref{Kind: "contact", ID: c.ID}, "!!", 10)
 	assert.ErrorIs(t, err, crm.ErrBadCursor)

@@ -849,8 +849,8 @@ func BenchmarkTimelinePage(b *testing.B) {
 	for _, p := range []struct{ name, after string }{{"Newest", ""}, {"Deep", deep}} {
 		rec.take()
 		pg, err := recWS.Timeline(ctx, ref, p.after, pageSize)
-		if err != nil || len(pg.Entries) != pageSize || pg.Next == "" {
-			b.Fatalf("timeline page %s: %d entries, %v", p.name, len(pg.Entries), err)
+		if err != nil || len(pg.Items) != pageSize || pg.Next == "" {
+			b.Fatalf("timeline page %s: %d entries, %v", p.name, len(pg.Items), err)
 		}
 		reads := rec.take()
 		b.Run(p.name, func(b *testing.B) {
@@ -879,8 +879,8 @@ func BenchmarkTimelinePage(b *testing.B) {
 					t0 := time.Now()
 					pg, err := ws.Timeline(ctx, ref, p.after, pageSize)
 					lat[i] = time.Since(t0)
-					if err != nil || len(pg.Entries) != pageSize {
-						b.Fatalf("timeline: %d entries, %v", len(pg.Entries), err)
+					if err != nil || len(pg.Items) != pageSize {
+						b.Fatalf("timeline: %d entries, %v", len(pg.Items), err)
 					}
 				}
 				b.StopTimer()

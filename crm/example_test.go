@@ -417,7 +417,7 @@ func ExampleWorkspace_Timeline() {
 			fmt.Println(err)
 			return
 		}
-		for _, e := range pg.Entries {
+		for _, e := range pg.Items {
 			at := e.At.Format("15:04")
 			switch {
 			case e.Activity != nil:

@@ -199,24 +199,17 @@ type TimelineEntry struct {
 	Change   *Change   `json:"change,omitempty"`
 }
 
-// TimelinePage is one page of a timeline and the cursor to the next.
-type TimelinePage struct {
-	Entries []TimelineEntry `json:"entries"`
-	// Next is the cursor for the next page, or "" at the end.
-	Next string `json:"next,omitempty"`
-}
-
 // Timeline returns a page of a record's timeline, newest first: the
 // activities linked to it (by when they happened) merged with the changes
 // made to it. after is "" for the first page, or a previous page's Next.
 // limit defaults to 50 and is capped at 1000.
-func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit int) (TimelinePage, error) {
+func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit int) (Page[TimelineEntry], error) {
 	code, ok := kindCodes[ref.Kind]
 	if !ok {
-		return TimelinePage{}, unknownKind(ref.Kind)
+		return Page[TimelineEntry]{}, unknownKind(ref.Kind)
 	}
 	if err := checkID(ref.Kind, ref.ID); err != nil {
-		return TimelinePage{}, err
+		return Page[TimelineEntry]{}, err
 	}
 	if limit <= 0 {
 		limit = 50
@@ -227,18 +220,18 @@ func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit i
 	if after != "" {
 		suffix, err := cursorBytes(after)
 		if err != nil {
-			return TimelinePage{}, err
+			return Page[TimelineEntry]{}, err
 		}
 		rng.End = append(append(key{}, prefix...), suffix...)
 	}
-	var pg TimelinePage
+	var pg Page[TimelineEntry]
 	err := w.read(ctx, func(tx store.Tx) error {
 		var last []byte
 		for e, err := range tx.Scan(rng) {
 			if err != nil {
 				return err
 			}
-			if len(pg.Entries) == limit {
+			if len(pg.Items) == limit {
 				pg.Next = base64.RawURLEncoding.EncodeToString(last[len(prefix):])
 				break
 			}
@@ -266,7 +259,7 @@ func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit i
 				}
 				entry.Activity = a
 			}
-			pg.Entries = append(pg.Entries, entry)
+			pg.Items = append(pg.Items, entry)
 			last = append(last[:0], e.Key...)
 		}
 		return nil

@@ -61,7 +61,7 @@ func TestLongIDsAndCursorsAreRefused(t *testing.T) {
 	}
 	tl, err := e.ws.Timeline(ctx, crm.Ref{Kind: "contact", ID: c.ID}, edge, 10)
 	require.NoError(t, err)
-	assert.Len(t, tl.Entries, 1, "the contact's creation")
+	assert.Len(t, tl.Items, 1, "the contact's creation")
 
 	got, err := e.ws.Contacts().Get(ctx, c.ID)
 	require.NoError(t, err, "the store still answers")

@@ -196,7 +196,7 @@ func TestMergeContacts(t *testing.T) {
 	require.NoError(t, err)
 	var acts []string
 	changes := 0
-	for _, en := range tl.Entries {
+	for _, en := range tl.Items {
 		if en.Activity != nil {
 			acts = append(acts, en.Activity.ID)
 		} else {

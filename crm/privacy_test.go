@@ -295,7 +295,7 @@ func TestEraseContact(t *testing.T) {
 	// The rest of the workspace works on: Bob's timeline, the deal index.
 	tl, err := e.ws.Timeline(e.ctx, crm.Ref{Kind: "contact", ID: f.bob.ID}, "", 100)
 	require.NoError(t, err)
-	assert.NotEmpty(t, tl.Entries)
+	assert.NotEmpty(t, tl.Items)
 	for range e.ws.Deals().ByContact(e.ctx, id) {
 		t.Error("a deal is still indexed under the erased contact")
 	}

@@ -83,7 +83,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		assert.Equal(t, []string{"Other Peter"}, names)
 		pg, err := other.Timeline(e.ctx, crm.Ref{Kind: "contact", ID: ca.ID}, "", 50)
 		require.NoError(t, err)
-		assert.Empty(t, pg.Entries)
+		assert.Empty(t, pg.Items)
 		n := 0
 		for range other.History(e.ctx, crm.Ref{Kind: "contact", ID: ca.ID}) {
 			n++

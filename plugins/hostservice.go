@@ -187,7 +187,7 @@ func (s *hostService) Timeline(ctx context.Context, req *proto.TimelineRequest) 
 		return nil, toStatus(err)
 	}
 	out := &proto.TimelineReply{Next: page.Next}
-	for _, e := range page.Entries {
+	for _, e := range page.Items {
 		b, err := json.Marshal(e)
 		if err != nil {
 			return nil, toStatus(err)

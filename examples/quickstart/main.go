@@ -157,7 +157,7 @@ func run(ctx context.Context, out io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	for _, e := range page.Entries {
+	for _, e := range page.Items {
 		switch {
 		case e.Activity != nil:
 			fmt.Fprintf(out, "  %-8s %s\n", e.Activity.Type, e.Activity.Subject)
