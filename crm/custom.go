@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"regexp"
 	"slices"
@@ -214,15 +215,9 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 	return d, err
 }
 
-// List returns the custom fields of an object kind, in definition order.
-func (f *Fields) List(ctx context.Context, object string) ([]FieldDef, error) {
-	var defs []FieldDef
-	err := f.w.read(ctx, func(tx store.Tx) error {
-		var err error
-		defs, err = loadFieldDefs(tx, f.w, object)
-		return err
-	})
-	return defs, err
+// List streams the custom fields of an object kind, in definition order.
+func (f *Fields) List(ctx context.Context, object string) iter.Seq2[FieldDef, error] {
+	return listOf(ctx, f.w, func(tx store.Reader) ([]FieldDef, error) { return loadFieldDefs(tx, f.w, object) })
 }
 
 // Remove deletes a custom field definition and its index entries. Records

@@ -27,9 +27,15 @@ func TestCustomFields(t *testing.T) {
 		_, err := f.Define(e.ctx, d)
 		require.NoError(t, err, d.Name)
 	}
-	list, err := f.List(e.ctx, "contact")
-	require.NoError(t, err)
-	assert.Len(t, list, len(defs))
+	var names []string
+	for d, err := range f.List(e.ctx, "contact") {
+		require.NoError(t, err)
+		names = append(names, d.Name)
+	}
+	require.Len(t, names, len(defs))
+	for i, d := range defs {
+		assert.Equal(t, d.Name, names[i], "definition order")
+	}
 
 	cs := e.ws.Contacts()
 	c, err := cs.Create(e.ctx, crm.Contact{FirstName: "Ann", Custom: crm.Custom{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -98,13 +99,7 @@ func (s *Indexes) Define(ctx context.Context, d IndexDef) (IndexDef, error) {
 	return d, err
 }
 
-// List returns the composite indexes of an object kind.
-func (s *Indexes) List(ctx context.Context, object string) ([]IndexDef, error) {
-	var defs []IndexDef
-	err := s.w.read(ctx, func(tx store.Tx) error {
-		var err error
-		defs, err = loadIndexDefs(tx, s.w, object)
-		return err
-	})
-	return defs, err
+// List streams the composite indexes of an object kind.
+func (s *Indexes) List(ctx context.Context, object string) iter.Seq2[IndexDef, error] {
+	return listOf(ctx, s.w, func(tx store.Reader) ([]IndexDef, error) { return loadIndexDefs(tx, s.w, object) })
 }

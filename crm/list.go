@@ -48,6 +48,30 @@ type Page[T any] struct {
 // base64 form of a key of store.MaxKeySize bytes.
 var maxCursorLen = base64.RawURLEncoding.EncodedLen(store.MaxKeySize)
 
+// listOf streams what load reads of a workspace in one read transaction:
+// the lists of definitions kept in one value (fields, indexes), streamed
+// as every other list is.
+func listOf[T any](ctx context.Context, w *Workspace, load func(tx store.Reader) ([]T, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var items []T
+		err := w.read(ctx, func(tx store.Tx) error {
+			var err error
+			items, err = load(tx)
+			return err
+		})
+		if err != nil {
+			var zero T
+			yield(zero, err)
+			return
+		}
+		for _, it := range items {
+			if !yield(it, nil) {
+				return
+			}
+		}
+	}
+}
+
 // cursorBytes decodes a cursor, refusing one no list makes.
 func cursorBytes(c string) ([]byte, error) {
 	if len(c) > maxCursorLen {

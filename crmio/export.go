@@ -77,11 +77,10 @@ func exportFields[T any](ctx context.Context, ws *crm.Workspace, k *kind[T]) ([]
 			out = append(out, f)
 		}
 	}
-	defs, err := ws.Fields().List(ctx, k.name)
-	if err != nil {
-		return nil, fmt.Errorf("crmio: reading custom fields: %w", err)
-	}
-	for _, d := range defs {
+	for d, err := range ws.Fields().List(ctx, k.name) {
+		if err != nil {
+			return nil, fmt.Errorf("crmio: reading custom fields: %w", err)
+		}
 		out = append(out, customField(d, k.custom))
 	}
 	return append(out, k.stamps...), nil

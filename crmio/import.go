@@ -146,12 +146,13 @@ func run[T any](ctx context.Context, ws *crm.Workspace, r io.Reader, o ImportOpt
 	if err := im.checkUpsert(); err != nil {
 		return nil, err
 	}
-	defs, err := ws.Fields().List(ctx, k.name)
-	if err != nil {
-		return nil, fmt.Errorf("crmio: reading custom fields: %w", err)
-	}
-	for _, d := range defs {
+	var defs []crm.FieldDef
+	for d, err := range ws.Fields().List(ctx, k.name) {
+		if err != nil {
+			return nil, fmt.Errorf("crmio: reading custom fields: %w", err)
+		}
 		im.custom[d.Name] = d
+		defs = append(defs, d)
 	}
 	rd := NewReader(r, o.readOptions())
 	header, err := rd.Header()
