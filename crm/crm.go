@@ -215,6 +215,27 @@ func checkWorkspaceInfo(info *WorkspaceInfo) error {
 	return p.err()
 }
 
+// EnsureWorkspace returns a handle to workspace info.ID, creating it with
+// info when it does not exist: the call a host application makes at
+// start-up or on a tenant's first request. The settings of an existing
+// workspace are left as they are. Processes that race to create it all
+// get a handle to the one that was created.
+func (c *CRM) EnsureWorkspace(ctx context.Context, info WorkspaceInfo) (*Workspace, error) {
+	for {
+		w, err := c.Workspace(ctx, info.ID)
+		if !errors.Is(err, ErrNotFound) {
+			return w, err
+		}
+		w, err = c.CreateWorkspace(ctx, info)
+		if !errors.Is(err, ErrWorkspaceExists) {
+			return w, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, store.ContextError(ctx)
+		}
+	}
+}
+
 // UpdateWorkspace changes a workspace's name, lifecycle stages or default
 // currency. Its ID and creation time cannot change. Contacts keep a
 // lifecycle stage that is no longer listed until they are next written.

@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"iter"
+	"math"
 	"sync"
 	"time"
 
@@ -34,20 +35,40 @@ func (w *Workspace) Changes(ctx context.Context, since uint64) iter.Seq2[Event, 
 	}
 }
 
-// Watch streams the workspace's events after since like Changes, and then
-// keeps waiting for new ones until ctx ends. Writes made through this CRM
-// are seen at once; writes made by other processes sharing the store are
-// seen within poll (default one second when poll <= 0).
+// FromNow, as Watch's since, starts a watch after the latest event at the
+// time it starts, without reading the outbox head first.
+const FromNow uint64 = math.MaxUint64
+
+// Watch streams the workspace's events after since like Changes (or, with
+// FromNow, only those committed after it starts), and then keeps waiting
+// for new ones until ctx ends. A watch whose ctx ends just ends: the loop
+// over it finishes without an error (check ctx.Err() to tell why); other
+// errors, such as a store failing, are yielded once and end it too.
+// Writes made through this CRM are seen at once; writes made by other
+// processes sharing the store are seen within poll (default one second
+// when poll <= 0).
 func (w *Workspace) Watch(ctx context.Context, since uint64, poll time.Duration) iter.Seq2[Event, error] {
 	if poll <= 0 {
 		poll = time.Second
 	}
 	return func(yield func(Event, error) bool) {
+		if since == FromNow {
+			head, err := w.OutboxHead(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					yield(Event{}, err)
+				}
+				return
+			}
+			since = head
+		}
 		for {
 			wake := w.crm.commitSignal.wait()
 			for ev, err := range w.Changes(ctx, since) {
 				if err != nil {
-					yield(Event{}, err)
+					if ctx.Err() == nil {
+						yield(Event{}, err)
+					}
 					return
 				}
 				since = ev.Seq
@@ -59,7 +80,6 @@ func (w *Workspace) Watch(ctx context.Context, since uint64, poll time.Duration)
 			select {
 			case <-ctx.Done():
 				timer.Stop()
-				yield(Event{}, store.ContextError(ctx))
 				return
 			case <-wake:
 			case <-timer.C:

@@ -141,3 +141,35 @@ func TestUpdateWorkspace(t *testing.T) {
 	_, err = e.crm.UpdateWorkspace(e.ctx, "nope", func(w *crm.WorkspaceInfo) error { return nil })
 	assert.ErrorIs(t, err, crm.ErrNotFound)
 }
+
+func TestEnsureWorkspace(t *testing.T) {
+	e := setup(t)
+	ws, err := e.crm.EnsureWorkspace(e.ctx, crm.WorkspaceInfo{ID: "acme", Name: "Renamed"})
+	require.NoError(t, err)
+	assert.Equal(t, "Acme", ws.Info().Name, "an existing workspace keeps its settings")
+
+	const n = 8
+	handles := make(chan *crm.Workspace, n)
+	for range n {
+		go func() {
+			ws, err := e.crm.EnsureWorkspace(e.ctx, crm.WorkspaceInfo{ID: "globex", Name: "Globex"})
+			assert.NoError(t, err)
+			handles <- ws
+		}()
+	}
+	for range n {
+		ws := <-handles
+		require.NotNil(t, ws)
+		assert.Equal(t, "globex", ws.ID())
+	}
+	n2 := 0
+	for info, err := range e.crm.Workspaces(e.ctx) {
+		require.NoError(t, err)
+		if info.ID == "globex" {
+			n2++
+		}
+	}
+	assert.Equal(t, 1, n2, "created once")
+	_, err = e.crm.EnsureWorkspace(e.ctx, crm.WorkspaceInfo{ID: "bad id!"})
+	assert.ErrorIs(t, err, crm.ErrInvalid)
+}

@@ -65,10 +65,7 @@ func run(ctx context.Context, out io.Writer) error {
 
 	for ev, err := range ws.Watch(ctx, last.Load(), 0) {
 		if err != nil {
-			if ctx.Err() != nil {
-				break // stopped by the writer
-			}
-			return err
+			return err // a watch stopped by its context just ends
 		}
 		fmt.Fprintf(out, "%3d %-26s %-9s by %-6s from %s\n", ev.Seq, ev.Type, ev.Kind, orDash(ev.Actor), orDash(ev.Source))
 		last.Store(ev.Seq)
