@@ -71,7 +71,7 @@ func restoreCmd(fs *flag.FlagSet) func(*env, []string) error {
 		if err != nil {
 			return err
 		}
-		c, closeFn, err := e.open()
+		c, closeFn, err := e.create()
 		if err != nil {
 			return err
 		}

@@ -277,8 +277,14 @@ func capitalize(s string) string {
 }
 
 // open opens the store the flags name and a CRM over it; close releases
-// both.
-func (e *env) open() (*crm.CRM, func(), error) {
+// both. A --dir that does not exist is refused: only the commands that
+// make a store (workspace create, restore) call create.
+func (e *env) open() (*crm.CRM, func(), error) { return e.openStore(false) }
+
+// create is open for the commands that may make a new store.
+func (e *env) create() (*crm.CRM, func(), error) { return e.openStore(true) }
+
+func (e *env) openStore(create bool) (*crm.CRM, func(), error) {
 	var (
 		st  store.Store
 		err error
@@ -287,6 +293,11 @@ func (e *env) open() (*crm.CRM, func(), error) {
 	case g.dir != "" && g.dsn != "":
 		return nil, nil, usagef("give --dir or --postgres, not both")
 	case g.dir != "":
+		if !create {
+			if fi, err := os.Stat(g.dir); err != nil || !fi.IsDir() {
+				return nil, nil, fmt.Errorf("no store in %s: the directory does not exist (crmctl workspace create or crmctl restore makes one)", g.dir)
+			}
+		}
 		st, err = badger.Open(g.dir)
 	case g.dsn != "":
 		var opts []postgres.Option

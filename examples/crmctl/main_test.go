@@ -334,3 +334,24 @@ func TestPostgres(t *testing.T) {
 	assert.Equal(t, 3, r.code)
 	assert.Contains(t, r.stdout, "skipped 3, rejected 2")
 }
+
+// TestMissingDirIsRefused runs commands that only read or change an
+// existing store on a directory that does not exist: each is refused,
+// saying so, and no empty store is left behind.
+func TestMissingDirIsRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nodata")
+	for _, args := range [][]string{
+		{"workspace", "list"},
+		{"list", "--workspace", "acme", "--object", "contact"},
+		{"report", "pipeline", "--workspace", "acme"},
+		{"backup", "--out", filepath.Join(t.TempDir(), "b.crmbk")},
+	} {
+		r := crmctl(t, append([]string{"--dir", dir}, args...)...)
+		assert.NotZero(t, r.code, "%v", args)
+		assert.Contains(t, r.stderr, "does not exist", "%v", args)
+		_, err := os.Stat(dir)
+		assert.ErrorIs(t, err, os.ErrNotExist, "%v made the directory", args)
+	}
+	ok(t, "--dir", dir, "workspace", "create", "--id", "acme", "--name", "Acme")
+	assert.Contains(t, ok(t, "--dir", dir, "workspace", "list"), "acme")
+}

@@ -52,7 +52,7 @@ func workspaceCreate(fs *flag.FlagSet) func(*env, []string) error {
 		if *id == "" {
 			return usagef("--id is required")
 		}
-		c, closeFn, err := e.open()
+		c, closeFn, err := e.create()
 		if err != nil {
 			return err
 		}
