@@ -1,7 +1,6 @@
 package crm
 
 import (
-	"errors"
 	"strings"
 	"time"
 
@@ -54,27 +53,14 @@ func ruleSchema(tx store.Reader, w *Workspace, object string) (filter.Schema, er
 	return s, err
 }
 
-// loadRecord reads a record of a rule object kind; it returns nil for a
+// loadRecord reads a record of a kind by its name; it returns nil for a
 // record that does not exist.
 func loadRecord(tx store.Reader, w *Workspace, object, id string) (any, error) {
-	var r any
-	var err error
-	switch object {
-	case "contact":
-		r, err = get(tx, w, kindContact, id)
-	case "company":
-		r, err = get(tx, w, kindCompany, id)
-	case "deal":
-		r, err = get(tx, w, kindDeal, id)
-	case "activity":
-		r, err = get(tx, w, kindActivity, id)
-	default:
+	k, ok := kindsByName[object]
+	if !ok {
 		return nil, unknownKind(object)
 	}
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	return r, err
+	return getAny(tx, w, k.code, id)
 }
 
 // recordMeta returns the Meta of a record a rule acts on.

@@ -40,13 +40,17 @@ type kindInfo struct {
 	get func(tx store.Reader, w *Workspace, id string) (any, error)
 }
 
-// kindsByName registers every record kind.
-var kindsByName = map[string]*kindInfo{}
+// kindsByName and kindsByCode register every record kind.
+var (
+	kindsByName = map[string]*kindInfo{}
+	kindsByCode = map[byte]*kindInfo{}
+)
 
 func register[T any](k *kind[T]) {
-	kindsByName[k.name] = &kindInfo{name: k.name, code: k.code, get: func(tx store.Reader, w *Workspace, id string) (any, error) {
+	info := &kindInfo{name: k.name, code: k.code, get: func(tx store.Reader, w *Workspace, id string) (any, error) {
 		return get(tx, w, k, id)
 	}}
+	kindsByName[k.name], kindsByCode[k.code] = info, info
 }
 
 func unknownKind(k string) error {

@@ -128,18 +128,14 @@ func (r *run) match(rec any) (bool, error) {
 	return ok, err
 }
 
-// getAny reads a record of a filter kind; nil if it is missing.
+// getAny reads a record of the kind with code (a pointer to it); nil if
+// it is missing.
 func getAny(tx store.Reader, w *Workspace, code byte, id string) (any, error) {
-	var r any
-	var err error
-	switch code {
-	case 'c':
-		r, err = get(tx, w, kindContact, id)
-	case 'o':
-		r, err = get(tx, w, kindCompany, id)
-	default:
-		r, err = get(tx, w, kindDeal, id)
+	k, ok := kindsByCode[code]
+	if !ok {
+		return nil, fmt.Errorf("crm: no record kind has code %q", code)
 	}
+	r, err := k.get(tx, w, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}

@@ -87,39 +87,15 @@ func (s *Segments) Members(ctx context.Context, id string, after string) iter.Se
 			yield(Member{}, ErrBadCursor)
 			return
 		}
-		code := filterObjects[seg.Object]
 		stopped := false
 		err = s.w.read(ctx, func(tx store.Tx) error {
-			prefix := s.w.k(tagSegment).str(id)
-			rng := store.Range{Prefix: prefix, KeysOnly: true}
-			if from != "" {
-				rng.Start = append(prefix.str(from), 0)
-			}
-			for e, err := range tx.Scan(rng) {
-				if err != nil {
-					return err
-				}
-				r := keyReader{b: e.Key[len(prefix):]}
-				rid := r.str()
-				if r.err != nil {
-					return r.err
-				}
-				rec, err := getAny(tx, s.w, code, rid)
-				if err != nil {
-					return err
-				}
-				if rec == nil || metaOf(rec).Deleted() {
-					continue
-				}
+			return staticMembers(tx, s.w, seg, from, func(rid string, rec any) bool {
 				m := Member{ID: rid, Record: valueOfRecord(rec), Cursor: encodeCursor(plan{src: &source{kind: srcAll}}, rid, nil)}
-				if !yield(m, nil) {
-					stopped = true
-					return errStop
-				}
-			}
-			return nil
+				stopped = !yield(m, nil)
+				return !stopped
+			})
 		})
-		if err != nil && err != errStop && !stopped {
+		if err != nil && !stopped {
 			yield(Member{}, err)
 		}
 	}
@@ -219,4 +195,37 @@ func (s *Segments) change(ctx context.Context, id string, recordIDs []string, ad
 		return nil
 	})
 	return err
+}
+
+// staticMembers calls yield with each live member of the static segment
+// seg after ID from ("" for all), in ID order, and its record, until
+// yield returns false.
+func staticMembers(tx store.Reader, w *Workspace, seg Segment, from string, yield func(id string, rec any) bool) error {
+	code, ok := filterObjects[seg.Object]
+	if !ok {
+		return unknownObject(seg.Object)
+	}
+	prefix := w.k(tagSegment).str(seg.ID)
+	rng := store.Range{Prefix: prefix, KeysOnly: true}
+	if from != "" {
+		rng.Start = append(prefix.str(from), 0)
+	}
+	for e, err := range tx.Scan(rng) {
+		if err != nil {
+			return err
+		}
+		r := keyReader{b: e.Key[len(prefix):]}
+		id := r.str()
+		if r.err != nil {
+			return r.err
+		}
+		rec, err := getAny(tx, w, code, id)
+		if err != nil {
+			return err
+		}
+		if rec != nil && !metaOf(rec).Deleted() && !yield(id, rec) {
+			return nil
+		}
+	}
+	return nil
 }

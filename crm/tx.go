@@ -187,9 +187,6 @@ func (r RecordWriter[T]) Create(v T) (T, error) {
 // service's Update does.
 func (r RecordWriter[T]) Update(id string, mutate func(*T) error, opts ...UpdateOption) (T, error) {
 	var zero T
-	if err := checkID(r.k.name, id); err != nil {
-		return zero, err
-	}
 	rec, err := objects[T]{r.rt.w, r.k}.updateIn(r.t, id, updateOptionsOf(opts).version, mutate)
 	if err != nil {
 		return zero, err
@@ -199,18 +196,12 @@ func (r RecordWriter[T]) Update(id string, mutate func(*T) error, opts ...Update
 
 // Delete soft-deletes a record; deleting a deleted record does nothing.
 func (r RecordWriter[T]) Delete(id string, opts ...UpdateOption) error {
-	if err := checkID(r.k.name, id); err != nil {
-		return err
-	}
 	return objects[T]{r.rt.w, r.k}.setDeletedIn(r.t, id, true, updateOptionsOf(opts).version)
 }
 
 // Restore brings back a soft-deleted record; restoring a live record does
 // nothing.
 func (r RecordWriter[T]) Restore(id string) error {
-	if err := checkID(r.k.name, id); err != nil {
-		return err
-	}
 	return objects[T]{r.rt.w, r.k}.setDeletedIn(r.t, id, false, 0)
 }
 
@@ -326,31 +317,13 @@ func (rt *ReadTx) Members(seg Segment) iter.Seq2[string, error] {
 		return rt.Matching(seg.Object, e)
 	}
 	return func(yield func(string, error) bool) {
-		code, ok := filterObjects[seg.Object]
-		if !ok {
-			yield("", unknownObject(seg.Object))
-			return
-		}
-		prefix := rt.w.k(tagSegment).str(seg.ID)
-		for e, err := range rt.tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
-			if err != nil {
-				yield("", err)
-				return
-			}
-			r := keyReader{b: e.Key[len(prefix):]}
-			id := r.str()
-			if r.err != nil {
-				yield("", r.err)
-				return
-			}
-			rec, err := getAny(rt.tx, rt.w, code, id)
-			if err != nil {
-				yield("", err)
-				return
-			}
-			if rec != nil && !metaOf(rec).Deleted() && !yield(id, nil) {
-				return
-			}
+		stopped := false
+		err := staticMembers(rt.tx, rt.w, seg, "", func(id string, _ any) bool {
+			stopped = !yield(id, nil)
+			return !stopped
+		})
+		if err != nil && !stopped {
+			yield("", err)
 		}
 	}
 }
@@ -368,10 +341,7 @@ func (tx *Tx) Emit(ref Ref, name string) error {
 	if !ok {
 		return unknownKind(ref.Kind)
 	}
-	if err := checkID(ref.Kind, ref.ID); err != nil {
-		return err
-	}
-	rec, err := k.get(tx.tx, tx.w, ref.ID)
+	rec, err := k.get(tx.tx, tx.w, ref.ID) // get refuses over-long IDs
 	if err != nil {
 		return err
 	}
