@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
 )
 
 // The consistency check compares what a workspace's index entries and
@@ -104,10 +105,10 @@ func KeyString(k []byte) string {
 	var b strings.Builder
 	switch {
 	case len(k) > 0 && k[0] == nsWorkspace:
-		r := keyReader{b: k[1:]}
-		if id := r.str(); r.err == nil {
+		r := tuple.NewReader(k[1:])
+		if id := r.Str(); r.Err() == nil {
 			b.WriteString("ws(" + id + ")")
-			k = r.b
+			k = r.Rest()
 		}
 	case len(k) > 0 && k[0] == nsSpace:
 		if n, m := binary.Uvarint(k[1:]); m > 0 {

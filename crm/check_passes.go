@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
 )
 
 // The passes of Workspace.Check; see check.go.
@@ -187,8 +188,8 @@ func (ck *checker) records(k checkKind, fn func(k checkKind, id string, ie index
 		}
 		ck.report.Records++
 		ck.progress()
-		r := keyReader{b: e.Key[len(prefix):]}
-		keyID := r.str()
+		r := tuple.NewReader(e.Key[len(prefix):])
+		keyID := r.Str()
 		id, live, ix, err := k.entries(t, set, e.Value)
 		if err != nil || id != keyID {
 			if ck.notFound != nil {
@@ -328,12 +329,12 @@ func (ck *checker) timeline() error {
 		}
 		ck.report.Entries++
 		ck.progress()
-		r := keyReader{b: e.Key[len(prefix):]}
-		r.byte()
-		r.str()
-		r.int()
-		id := r.str()
-		if r.err != nil {
+		r := tuple.NewReader(e.Key[len(prefix):])
+		r.Byte()
+		r.Str()
+		r.Int()
+		id := r.Str()
+		if r.Err() != nil {
 			id = ""
 		}
 		if err := ck.judge(act, id, e.Key, e.Value); err != nil {
@@ -428,11 +429,11 @@ func indexName(k []byte, w *Workspace) string {
 	if len(k) < len(w.prefix)+2 {
 		return ""
 	}
-	r := keyReader{b: k[len(w.prefix)+2:]}
+	r := tuple.NewReader(k[len(w.prefix)+2:])
 	if k[len(w.prefix)] == tagTimeline {
 		return "timeline"
 	}
-	if s := r.str(); r.err == nil {
+	if s := r.Str(); r.Err() == nil {
 		return nameOfKey(s)
 	}
 	return ""

@@ -116,6 +116,20 @@ func (c *CRM) Stats() Stats {
 
 func (c *CRM) now() time.Time { return c.clock().UTC().Round(time.Microsecond) }
 
+// Now returns the CRM's clock (WithClock) in UTC, to the microsecond the
+// records' stamps keep.
+func (c *CRM) Now() time.Time { return c.now() }
+
+// Logger returns the logger the CRM and the packages built on it log to
+// (WithLogger).
+func (c *CRM) Logger() *slog.Logger { return c.log }
+
+// NextCommit returns a channel closed after the next transaction this
+// CRM commits, for background work that waits for news (a dispatcher, an
+// automation) instead of only polling. Commits of other processes sharing
+// the store do not close it.
+func (c *CRM) NextCommit() <-chan struct{} { return c.commitSignal.wait() }
+
 // WorkspaceInfo describes a workspace: one tenant of the host application,
 // whose records no other workspace can see.
 type WorkspaceInfo struct {

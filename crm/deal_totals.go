@@ -3,6 +3,8 @@ package crm
 import (
 	"fmt"
 	"time"
+
+	"github.com/crmkit/crmkit/store/tuple"
 )
 
 // OpenDealTotal is one group of the open-deal aggregate the write path
@@ -48,12 +50,12 @@ func (rt *ReadTx) OpenDealTotals() (totals []OpenDealTotal, ok bool, err error) 
 		if c.bad != nil {
 			return nil, false, fmt.Errorf("crm: corrupt counter %q", c.key)
 		}
-		tuple := c.key[len(prefix):]
-		r := keyReader{b: tuple}
-		g := OpenDealTotal{PipelineID: r.str(), StageID: r.str(), Currency: r.str(), OwnerID: r.str(), Count: c.n, Amount: sums[string(tuple)]}
-		month := r.str()
-		if r.err != nil {
-			return nil, false, r.err
+		tup := c.key[len(prefix):]
+		r := tuple.NewReader(tup)
+		g := OpenDealTotal{PipelineID: r.Str(), StageID: r.Str(), Currency: r.Str(), OwnerID: r.Str(), Count: c.n, Amount: sums[string(tup)]}
+		month := r.Str()
+		if r.Err() != nil {
+			return nil, false, r.Err()
 		}
 		if month != "" {
 			if g.CloseMonth, err = time.Parse("2006-01", month); err != nil {

@@ -188,6 +188,14 @@ func leaseKey(consumer string) key { return key{nsGlobal, 'l'}.str(consumer) }
 // dispatcher took meanwhile (this one stalled past its lease).
 var errLeaseLost = errors.New("crm: delivery lease taken by another dispatcher")
 
+// Lease claims or renews this dispatcher's lease called name, as it does
+// for each of its consumers, and reports whether it holds it: among the
+// processes sharing a store, one at a time holds a lease until it lapses
+// (WithLease). A package doing background work of its own beside the
+// dispatcher's (firing an automation's timers) leases it under a name of
+// its own that no consumer uses, such as "<package>/<work>".
+func (d *Dispatcher) Lease(ctx context.Context, name string) (bool, error) { return d.lease(ctx, name) }
+
 // lease claims or renews this dispatcher's lease on a consumer.
 func (d *Dispatcher) lease(ctx context.Context, consumer string) (bool, error) {
 	err := d.c.st.Update(ctx, func(tx store.Tx) error { return d.renew(tx, consumer) })

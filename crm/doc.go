@@ -47,13 +47,19 @@
 // Workspace.Update runs a function in one write transaction (a *Tx) and
 // Workspace.View in one read transaction (a *ReadTx): typed record reads
 // and writes through the one write path, filter matches and counts,
-// segment members, history, custom events, and a Space of keys for a
-// package's own state. A host application uses them to change several
+// segment members, history, custom and signal events (Tx.Emit), and a
+// Space of keys for a package's own state (keys laid out with package
+// store/tuple sort as tuples). Records of a kind named at run time are
+// read, updated and matched against filters through ReadTx.Record,
+// Records, Match and Tx.UpdateRecord; WithCause and Tx.Attribute say on
+// whose behalf a change is made. A host application uses them to change several
 // records atomically; packages built on crm use nothing else:
 //
 //   - crm/report: pipeline, forecast with quotas and snapshots, conversion
 //     and velocity, lead conversion, churn, revenue, cross-sell,
 //     operations, charts.
+//   - crm/automation: rules on events, times and schedules, routing to a
+//     team, lead scoring, sequences, recipes and dry runs.
 //   - crm/filter: the filter language of queries, segments and reports.
 //   - crmio: import and export of CSV and JSON.
 //

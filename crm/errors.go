@@ -131,6 +131,15 @@ func CheckText(e *ValidationError, field, s string) string {
 	return s
 }
 
+// CheckLongText trims a long text (a note's body) and records on e what
+// the CRM refuses in one: over 64 KiB or invalid UTF-8.
+func CheckLongText(e *ValidationError, field, s string) string {
+	p := problems{}
+	s = cleanText(&p, field, s, maxLongText)
+	e.Fields = append(e.Fields, p.list...)
+	return s
+}
+
 // CheckCurrency upper-cases an ISO-4217 currency code and records on e
 // if it is not one.
 func CheckCurrency(e *ValidationError, field, code string) string {

@@ -74,6 +74,28 @@ const (
 	ActivityOwnerAssigned EventType = "activity.owner_assigned"
 )
 
+// CustomEvent is the prefix of custom events (Tx.Emit, an automation
+// rule's emit_event action): "custom.<name>".
+const CustomEvent = "custom."
+
+// signalEvents are the event types no write emits, left to packages
+// built on crm to emit with Tx.Emit.
+var signalEvents = map[EventType]bool{TaskDue: true, TaskOverdue: true}
+
+// ValidEventName reports whether name may follow CustomEvent: 1 to 64
+// letters, digits, '_', '-' and '.'.
+func ValidEventName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, ch := range name {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-' || ch == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // ownerAssigned is the suffix of the owner_assigned events.
 const ownerAssigned = "owner_assigned"
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
 )
 
 // The workspace format says which of the layout changes within a key
@@ -59,10 +60,10 @@ func (c *CRM) upgradeFormat(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 			if err != nil {
 				return err
 			}
-			r := keyReader{b: e.Key[len(snaps):]}
-			id := r.str()
-			if r.err != nil {
-				return r.err
+			r := tuple.NewReader(e.Key[len(snaps):])
+			id := r.Str()
+			if r.Err() != nil {
+				return r.Err()
 			}
 			moves[string(e.Key)] = append(append(append(key(nil), space...), reportSnapshotKey...), id...)
 		}

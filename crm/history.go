@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -42,11 +43,11 @@ type Change struct {
 	At        time.Time     `msgpack:"at" json:"at"`
 	Fields    []FieldChange `msgpack:"fields,omitempty" json:"fields,omitempty"`
 	// Rule is the automation rule that made the change, empty for changes
-	// made by people and programs (see Automation).
+	// made by people and programs (see package crm/automation).
 	Rule string `msgpack:"rule,omitempty" json:"rule,omitempty"`
 	// Depth counts the rule-made changes that led to this one: 1 for a
 	// rule acting on a change by a person, 2 for a rule acting on that,
-	// and so on. Automation stops chains past its depth limit.
+	// and so on. crm/automation stops chains past its depth limit.
 	Depth int `msgpack:"depth,omitempty" json:"depth,omitempty"`
 }
 
@@ -80,7 +81,7 @@ func (t *txn) record(kindName string, code byte, id string, op Op, fields []Fiel
 		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: kindName, RecordID: id,
 		Op: op, Actor: t.actor, Source: t.source, At: t.now, Fields: fields,
 	}
-	c.Rule, c.Depth = causeOf(t.ctx)
+	c.Rule, c.Depth = CauseOf(t.ctx)
 	b, err := encodeChange(&c)
 	if err != nil {
 		return nil, err
@@ -235,10 +236,10 @@ func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit i
 				pg.Next = base64.RawURLEncoding.EncodeToString(last[len(prefix):])
 				break
 			}
-			r := keyReader{b: e.Key[len(prefix):]}
-			at := r.time()
-			id := r.str()
-			if r.err != nil || len(e.Value) == 0 {
+			r := tuple.NewReader(e.Key[len(prefix):])
+			at := r.Time()
+			id := r.Str()
+			if r.Err() != nil || len(e.Value) == 0 {
 				return errBadKey
 			}
 			entry := TimelineEntry{At: at}

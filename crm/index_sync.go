@@ -95,10 +95,10 @@ func (t *txn) buildIndex(code byte, set *indexSet) error {
 			return err
 		}
 		v := viewOf(nil, t.w, t.now, r)
-		if metaOf(r).Deleted() {
+		if MetaOf(r).Deleted() {
 			continue
 		}
-		ix = fieldEntries(t.w, code, set, metaOf(r).ID, v.stored, ix)
+		ix = fieldEntries(t.w, code, set, MetaOf(r).ID, v.stored, ix)
 	}
 	// Entries already there (an index built before) are left as they
 	// are and not counted again, so building is idempotent.
@@ -128,13 +128,22 @@ func kindName(code byte) string {
 	return ""
 }
 
-func metaOf(r any) *Meta {
+// MetaOf returns the Meta of a record (a pointer to a Contact, Company,
+// Deal, Activity, Purchase or Pipeline), or an empty Meta for anything
+// else.
+func MetaOf(r any) *Meta {
 	switch x := r.(type) {
 	case *Contact:
 		return &x.Meta
 	case *Company:
 		return &x.Meta
 	case *Deal:
+		return &x.Meta
+	case *Activity:
+		return &x.Meta
+	case *Purchase:
+		return &x.Meta
+	case *Pipeline:
 		return &x.Meta
 	}
 	return &Meta{}

@@ -1,9 +1,9 @@
 package crm
 
 import (
-	"encoding/binary"
-	"errors"
 	"time"
+
+	"github.com/crmkit/crmkit/store/tuple"
 )
 
 // Keys are tuples encoded so that byte order equals tuple order, the way
@@ -33,7 +33,7 @@ import (
 //	ws 'e' k str(id) uint64(seq) event of a record, in older stores
 //	ws 'v' k str(id) uint64(version)     superseded version of a record
 //	ws 'x' ...                   dead letters (see dispatch.go)
-//	ws 'A' ...                   automation's state (see automation.go)
+//	ws 'A' ...                   crm/automation's Space (it predates spaces)
 //	ws 'X' str(space) key        a package's own keys (see Space)
 //	0x02 'w' str(workspace)      workspace registry -> wsEntry
 //	0x02 'n' str("space")        last key space allocated
@@ -68,89 +68,22 @@ var workspaceTags = []byte{
 	tagCountDelta, tagOutbox, tagRecordEvent, tagVersion, tagDeadLetter, automationTag, tagSpace,
 }
 
-// key builds an encoded tuple. The zero value is an empty key.
+// key builds an encoded tuple (see package tuple). The zero value is an
+// empty key.
 type key []byte
 
 func (k key) byte(b byte) key { return append(k, b) }
 
-// str appends s escaped (0x00 -> 0x00 0xff) and terminated by 0x00 0x01.
-func (k key) str(s string) key {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			k = append(k, 0, 0xff)
-			continue
-		}
-		k = append(k, s[i])
-	}
-	return append(k, 0, 1)
-}
+func (k key) str(s string) key { return key(tuple.Key(k).Str(s)) }
 
-func (k key) uint(n uint64) key { return binary.BigEndian.AppendUint64(k, n) }
+func (k key) uint(n uint64) key { return key(tuple.Key(k).Uint(n)) }
 
-func (k key) int(n int64) key { return k.uint(uint64(n) ^ (1 << 63)) }
+func (k key) int(n int64) key { return key(tuple.Key(k).Int(n)) }
 
-func (k key) time(t time.Time) key { return k.int(t.UnixNano()) }
+func (k key) time(t time.Time) key { return key(tuple.Key(k).Time(t)) }
 
-var errBadKey = errors.New("crm: malformed key")
-
-// keyReader decodes a tuple written by key.
-type keyReader struct {
-	b   []byte
-	err error
-}
-
-func (r *keyReader) byte() byte {
-	if r.err != nil || len(r.b) < 1 {
-		r.err = errBadKey
-		return 0
-	}
-	b := r.b[0]
-	r.b = r.b[1:]
-	return b
-}
-
-func (r *keyReader) str() string {
-	if r.err != nil {
-		return ""
-	}
-	out := make([]byte, 0, 32)
-	for i := 0; i < len(r.b); i++ {
-		if r.b[i] != 0 {
-			out = append(out, r.b[i])
-			continue
-		}
-		if i+1 >= len(r.b) {
-			break
-		}
-		switch r.b[i+1] {
-		case 0xff:
-			out = append(out, 0)
-			i++
-		case 1:
-			r.b = r.b[i+2:]
-			return string(out)
-		default:
-			r.err = errBadKey
-			return ""
-		}
-	}
-	r.err = errBadKey
-	return ""
-}
-
-func (r *keyReader) uint() uint64 {
-	if r.err != nil || len(r.b) < 8 {
-		r.err = errBadKey
-		return 0
-	}
-	n := binary.BigEndian.Uint64(r.b)
-	r.b = r.b[8:]
-	return n
-}
-
-func (r *keyReader) int() int64 { return int64(r.uint() ^ (1 << 63)) }
-
-func (r *keyReader) time() time.Time { return time.Unix(0, r.int()).UTC() }
+// errBadKey is the error of a key that does not decode.
+var errBadKey = tuple.ErrMalformed
 
 // wsKey returns the prefix of every key of workspace ws.
 func wsKey(ws string) key { return key{nsWorkspace}.str(ws) }

@@ -1,6 +1,10 @@
 package crm
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/crmkit/crmkit/store/tuple"
+)
 
 // Index names in keys. The built-in indexes, counters and unique indexes
 // are named in their keys by a two-byte code, 0x01 and the name's place
@@ -61,12 +65,12 @@ func upgradeKey(rest, value []byte) ([]byte, []byte) {
 	}
 	switch tag := rest[0]; tag {
 	case tagIndex, tagUnique, tagCount:
-		r := keyReader{b: rest[2:]}
-		name := r.str()
-		if r.err != nil {
+		r := tuple.NewReader(rest[2:])
+		name := r.Str()
+		if r.Err() != nil {
 			return rest, value
 		}
-		out := append(key{tag, rest[1]}.str(keyName(name)), r.b...)
+		out := append(key{tag, rest[1]}.str(keyName(name)), r.Rest()...)
 		if tag == tagIndex && len(value) > 1 {
 			if enc := (key{}).str(string(value)); bytes.HasSuffix(out, enc) && len(enc) < 256 {
 				value = []byte{byte(len(enc))}

@@ -38,6 +38,10 @@ type kindInfo struct {
 	code byte
 	// get reads a record (a pointer to it), as get does.
 	get func(tx store.Reader, w *Workspace, id string) (any, error)
+	// decode decodes a stored record into a new one.
+	decode func(b []byte) (any, error)
+	// update loads a live record, lets mutate change it and saves it.
+	update func(t *txn, id string, mutate func(any) error) (any, error)
 }
 
 // kindsByName and kindsByCode register every record kind.
@@ -47,9 +51,17 @@ var (
 )
 
 func register[T any](k *kind[T]) {
-	info := &kindInfo{name: k.name, code: k.code, get: func(tx store.Reader, w *Workspace, id string) (any, error) {
-		return get(tx, w, k, id)
-	}}
+	info := &kindInfo{
+		name: k.name, code: k.code,
+		get: func(tx store.Reader, w *Workspace, id string) (any, error) { return get(tx, w, k, id) },
+		decode: func(b []byte) (any, error) {
+			r := new(T)
+			return r, decode(b, r)
+		},
+		update: func(t *txn, id string, mutate func(any) error) (any, error) {
+			return objects[T]{t.w, k}.updateIn(t, id, 0, func(r *T) error { return mutate(r) })
+		},
+	}
 	kindsByName[k.name], kindsByCode[k.code] = info, info
 }
 

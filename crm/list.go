@@ -215,29 +215,14 @@ func idFromIndexKey(k []byte, idLen int) (string, error) {
 func (o objects[T]) byIndex(ctx context.Context, prefix key) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
+		stopped := false
 		err := o.w.read(ctx, func(tx store.Tx) error {
-			for e, err := range tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
-				if err != nil {
-					return err
-				}
-				id, err := idFromIndexKey(e.Key, len(o.k.prefix)+idLength)
-				if err != nil {
-					return err
-				}
-				r, err := get(tx, o.w, o.k, id)
-				if err != nil {
-					return err
-				}
-				if o.k.meta(r).Deleted() {
-					continue
-				}
-				if !yield(*r, nil) {
-					return errStop
-				}
-			}
-			return nil
+			return eachIndexed(tx, o.w, o.k, prefix, func(r *T) bool {
+				stopped = !yield(*r, nil)
+				return !stopped
+			})
 		})
-		if err != nil && err != errStop {
+		if err != nil && !stopped {
 			yield(zero, err)
 		}
 	}

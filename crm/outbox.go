@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -42,10 +43,10 @@ func (t *txn) redactEvents(code byte, id string) error {
 		if err != nil {
 			return err
 		}
-		r := keyReader{b: e.Key[len(prefix):]}
-		seqs = append(seqs, r.uint())
-		if r.err != nil {
-			return r.err
+		r := tuple.NewReader(e.Key[len(prefix):])
+		seqs = append(seqs, r.Uint())
+		if r.Err() != nil {
+			return r.Err()
 		}
 	}
 	for _, seq := range seqs {

@@ -49,8 +49,8 @@ func TestPartialDecode(t *testing.T) {
 
 		some, err := partialFor(typ, []string{"name"}).decode(b)
 		require.NoError(t, err)
-		assert.Equal(t, metaOf(r).ID, metaOf(some).ID)
-		assert.True(t, metaOf(some).CreatedAt.IsZero(), "stamps the filter does not read stay zero")
+		assert.Equal(t, MetaOf(r).ID, MetaOf(some).ID)
+		assert.True(t, MetaOf(some).CreatedAt.IsZero(), "stamps the filter does not read stay zero")
 	}
 	c, err := partialFor(reflect.TypeFor[Contact](), []string{"first_name"}).decode(mustEncode(t, records[0]))
 	require.NoError(t, err)

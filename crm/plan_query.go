@@ -215,7 +215,7 @@ func (r *run) each(pl plan, after string, afterPos []byte, yield func(id string,
 			if err != nil {
 				return err
 			}
-			if ok && !yield(metaOf(rec).ID, rec, nil) {
+			if ok && !yield(MetaOf(rec).ID, rec, nil) {
 				return nil
 			}
 		}
@@ -254,7 +254,7 @@ func (r *run) each(pl plan, after string, afterPos []byte, yield func(id string,
 // full is set.
 func (r *run) check(b []byte, exact, full bool) (any, bool, error) {
 	rec, err := r.pc.decode(b)
-	if err != nil || metaOf(rec).Deleted() {
+	if err != nil || MetaOf(rec).Deleted() {
 		return nil, false, err
 	}
 	if !exact {
@@ -388,7 +388,7 @@ func (q *Query) Contains(ctx context.Context, id string) (bool, error) {
 			return err
 		}
 		rec, err := getAny(tx, q.w, r.p.code, id)
-		if err != nil || rec == nil || metaOf(rec).Deleted() {
+		if err != nil || rec == nil || MetaOf(rec).Deleted() {
 			return err
 		}
 		ok, err = r.match(rec)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
 )
 
 // ContactExport is everything a workspace holds about one contact, for a
@@ -120,10 +121,10 @@ func mergedInto(tx store.Reader, w *Workspace, code byte, id string) ([]string, 
 		if err != nil {
 			return nil, err
 		}
-		r := keyReader{b: e.Key[len(prefix):]}
-		out = append(out, r.str())
-		if r.err != nil {
-			return nil, r.err
+		r := tuple.NewReader(e.Key[len(prefix):])
+		out = append(out, r.Str())
+		if r.Err() != nil {
+			return nil, r.Err()
 		}
 	}
 	return out, nil

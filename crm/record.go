@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
 )
 
 // Meta is carried by every record: identity, version and audit stamps. The
@@ -94,8 +95,8 @@ func plainEntry(field string, k key, id string) indexEntry {
 // entryOwner returns the ID of the record an index entry belongs to.
 func entryOwner(k, value []byte) string {
 	if len(value) == 1 && int(value[0]) <= len(k) && value[0] >= 2 {
-		r := keyReader{b: k[len(k)-int(value[0]):]}
-		if id := r.str(); r.err == nil && len(r.b) == 0 {
+		r := tuple.NewReader(k[len(k)-int(value[0]):])
+		if id := r.Str(); r.Err() == nil && len(r.Rest()) == 0 {
 			return id
 		}
 	}

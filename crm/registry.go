@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
 )
 
 // A workspace's keys live in a key space of their own: 0x03 followed by the
@@ -158,9 +159,9 @@ func (c *CRM) purge(ctx context.Context) (int64, error) {
 			if n <= 0 {
 				return fmt.Errorf("%w: %s", errBadKey, KeyString(e.Key))
 			}
-			r := keyReader{b: rest[n:]}
-			id := r.str()
-			if r.err != nil {
+			r := tuple.NewReader(rest[n:])
+			id := r.Str()
+			if r.Err() != nil {
 				return fmt.Errorf("%w: %s", errBadKey, KeyString(e.Key))
 			}
 			jobs = append(jobs, job{k: append(key(nil), e.Key...), prefix: prefixOf(space, id)})

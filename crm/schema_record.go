@@ -7,6 +7,7 @@ import (
 
 	"github.com/crmkit/crmkit/crm/filter"
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
 )
 
 // Each kind's stored fields, by filter name. Values are string, []string,
@@ -326,7 +327,7 @@ func (v *recordView) loadDeals() error {
 	default:
 		return nil
 	}
-	return eachIndexed(v.tx, v.w, kindDeal, prefix, func(d *Deal) { v.deals = append(v.deals, d) })
+	return eachIndexed(v.tx, v.w, kindDeal, prefix, func(d *Deal) bool { v.deals = append(v.deals, d); return true })
 }
 
 func (v *recordView) loadPurchases() error {
@@ -343,12 +344,12 @@ func (v *recordView) loadPurchases() error {
 	default:
 		return nil
 	}
-	return eachIndexed(v.tx, v.w, kindPurchase, prefix, func(p *Purchase) { v.purch = append(v.purch, p) })
+	return eachIndexed(v.tx, v.w, kindPurchase, prefix, func(p *Purchase) bool { v.purch = append(v.purch, p); return true })
 }
 
 // eachIndexed calls fn with every live record whose index entry lies
-// under prefix.
-func eachIndexed[T any](tx store.Reader, w *Workspace, k *kind[T], prefix key, fn func(*T)) error {
+// under prefix, until fn returns false.
+func eachIndexed[T any](tx store.Reader, w *Workspace, k *kind[T], prefix key, fn func(*T) bool) error {
 	for e, err := range tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
 		if err != nil {
 			return err
@@ -364,8 +365,8 @@ func eachIndexed[T any](tx store.Reader, w *Workspace, k *kind[T], prefix key, f
 		if err != nil {
 			return err
 		}
-		if !k.meta(r).Deleted() {
-			fn(r)
+		if !k.meta(r).Deleted() && !fn(r) {
+			return nil
 		}
 	}
 	return nil
@@ -422,9 +423,9 @@ func (v *recordView) lastActivity() (time.Time, error) {
 			return time.Time{}, err
 		}
 		if len(e.Value) == 1 && e.Value[0] == timelineActivity {
-			r := keyReader{b: e.Key[len(prefix):]}
-			t := r.time()
-			return t, r.err
+			r := tuple.NewReader(e.Key[len(prefix):])
+			t := r.Time()
+			return t, r.Err()
 		}
 	}
 	return time.Time{}, nil

@@ -7,6 +7,7 @@ import (
 	"iter"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
 )
 
 // Query returns the query behind a dynamic segment, for its Explain and
@@ -128,7 +129,7 @@ func (s *Segments) Contains(ctx context.Context, id, recordID string) (bool, err
 			return err
 		}
 		rec, err := getAny(tx, s.w, filterObjects[seg.Object], recordID)
-		ok = err == nil && rec != nil && !metaOf(rec).Deleted()
+		ok = err == nil && rec != nil && !MetaOf(rec).Deleted()
 		return err
 	})
 	return ok, err
@@ -147,54 +148,56 @@ func (s *Segments) Remove(ctx context.Context, id string, recordIDs ...string) e
 }
 
 func (s *Segments) change(ctx context.Context, id string, recordIDs []string, add bool) error {
-	_, err := s.w.write(ctx, func(t *txn) error {
-		seg, _, err := s.find(t.tx, id)
+	_, err := s.w.write(ctx, func(t *txn) error { return s.changeIn(t, id, recordIDs, add) })
+	return err
+}
+
+func (s *Segments) changeIn(t *txn, id string, recordIDs []string, add bool) error {
+	seg, _, err := s.find(t.tx, id)
+	if err != nil {
+		return err
+	}
+	if !seg.Static {
+		return fmt.Errorf("crm: segment %s: %w", id, ErrSegmentStatic)
+	}
+	code := filterObjects[seg.Object]
+	p := problems{kind: "segment", id: id}
+	var delta int64
+	for i, rid := range recordIDs {
+		rec, err := getAny(t.tx, t.w, code, rid)
 		if err != nil {
 			return err
 		}
-		if !seg.Static {
-			return fmt.Errorf("crm: segment %s: %w", id, ErrSegmentStatic)
+		if rec == nil {
+			p.add(fmt.Sprintf("record_ids[%d]", i), "no %s %s", seg.Object, rid)
+			continue
 		}
-		code := filterObjects[seg.Object]
-		p := problems{kind: "segment", id: id}
-		var delta int64
-		for i, rid := range recordIDs {
-			rec, err := getAny(t.tx, t.w, code, rid)
-			if err != nil {
-				return err
-			}
-			if rec == nil {
-				p.add(fmt.Sprintf("record_ids[%d]", i), "no %s %s", seg.Object, rid)
-				continue
-			}
-			mk := t.w.memberKey(id, rid)
-			_, err = t.tx.Get(mk)
-			had := err == nil
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			err = nil
-			live := int64(1)
-			if metaOf(rec).Deleted() {
-				live = 0
-			}
-			switch {
-			case add && !had:
-				err, delta = t.tx.Set(mk, nil), delta+live
-			case !add && had:
-				err, delta = t.tx.Delete(mk), delta-live
-			}
-			if err != nil {
-				return err
-			}
-		}
-		if err := p.err(); err != nil {
+		mk := t.w.memberKey(id, rid)
+		_, err = t.tx.Get(mk)
+		had := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		t.addCount(t.w.memberCountKey(id), delta)
-		return nil
-	})
-	return err
+		err = nil
+		live := int64(1)
+		if MetaOf(rec).Deleted() {
+			live = 0
+		}
+		switch {
+		case add && !had:
+			err, delta = t.tx.Set(mk, nil), delta+live
+		case !add && had:
+			err, delta = t.tx.Delete(mk), delta-live
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	t.addCount(t.w.memberCountKey(id), delta)
+	return nil
 }
 
 // staticMembers calls yield with each live member of the static segment
@@ -214,16 +217,16 @@ func staticMembers(tx store.Reader, w *Workspace, seg Segment, from string, yiel
 		if err != nil {
 			return err
 		}
-		r := keyReader{b: e.Key[len(prefix):]}
-		id := r.str()
-		if r.err != nil {
-			return r.err
+		r := tuple.NewReader(e.Key[len(prefix):])
+		id := r.Str()
+		if r.Err() != nil {
+			return r.Err()
 		}
 		rec, err := getAny(tx, w, code, id)
 		if err != nil {
 			return err
 		}
-		if rec != nil && !metaOf(rec).Deleted() && !yield(id, rec) {
+		if rec != nil && !MetaOf(rec).Deleted() && !yield(id, rec) {
 			return nil
 		}
 	}

@@ -32,11 +32,19 @@ func (tx *Tx) Space(name string) Space { return spaceOf(tx.w, tx.tx, name, true)
 
 func spaceOf(w *Workspace, tx store.Tx, name string, write bool) Space {
 	s := Space{tx: tx, prefix: w.k(tagSpace).str(name), write: write}
+	if name == automationSpace {
+		// crm/automation kept its keys under a tag of their own before
+		// spaces existed; its space stays there.
+		s.prefix = w.k(automationTag)
+	}
 	if !validSpaceName(name) {
 		s.err = &ValidationError{Kind: "space", Fields: []FieldError{{"name", fmt.Sprintf("%q is not a space name: 1 to 64 lower-case letters, digits, '.', '_' or '-'", name)}}}
 	}
 	return s
 }
+
+// automationSpace is crm/automation's space.
+const automationSpace = "automation"
 
 func validSpaceName(s string) bool {
 	if s == "" || len(s) > 64 {

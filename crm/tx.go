@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/crmkit/crmkit/crm/filter"
@@ -328,14 +329,15 @@ func (rt *ReadTx) Members(seg Segment) iter.Seq2[string, error] {
 	}
 }
 
-// Emit emits a custom event about a record that no write of this
-// transaction changed (a package's own signal, such as an automation's
-// "custom.escalated"): an event of type CustomEvent+name carrying the
-// record as it is in the transaction. It is delivered like every other
-// event, after the transaction commits.
-func (tx *Tx) Emit(ref Ref, name string) error {
-	if !validEventName(name) {
-		return &ValidationError{Kind: "event", Fields: []FieldError{{"name", fmt.Sprintf("%q is not an event name: 1 to 64 letters, digits, '.', '_' or '-'", name)}}}
+// Emit emits an event about a record that no write of this transaction
+// changed, carrying the record as it is in the transaction: a custom
+// event (CustomEvent+name, as an automation's "custom.escalated") or a
+// signal crm leaves to packages built on it (TaskDue, TaskOverdue). It
+// is delivered like every other event, after the transaction commits.
+func (tx *Tx) Emit(ref Ref, et EventType) error {
+	name, custom := strings.CutPrefix(string(et), CustomEvent)
+	if !custom && !signalEvents[et] || custom && !ValidEventName(name) {
+		return &ValidationError{Kind: "event", Fields: []FieldError{{"type", fmt.Sprintf("%q is neither %s<name> (1 to 64 letters, digits, '.', '_' or '-') nor a signal crm leaves to its packages", et, CustomEvent)}}}
 	}
 	k, ok := kindsByName[ref.Kind]
 	if !ok {
@@ -345,5 +347,30 @@ func (tx *Tx) Emit(ref Ref, name string) error {
 	if err != nil {
 		return err
 	}
-	return emitOn(tx.t, ref.Kind, rec, EventType(CustomEvent+name), nil)
+	return tx.t.emitOn(ref.Kind, rec, et)
+}
+
+// emitOn emits an event about a record that no write caused: it has a
+// change ID of its own, with no history entry behind it.
+func (t *txn) emitOn(object string, rec any, et EventType) error {
+	b, err := encode(rec)
+	if err != nil {
+		return err
+	}
+	m := MetaOf(rec)
+	ch := Change{
+		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: object, RecordID: m.ID,
+		Actor: t.actor, Source: t.source, At: t.now,
+	}
+	ch.Rule, ch.Depth = CauseOf(t.ctx)
+	return t.emit(&ch, []EventType{et}, nil, b, uint64(m.Version), 0)
+}
+
+// Attribute makes the rest of the transaction's writes and events come
+// from ctx's actor, source and cause (WithActor, WithSource, WithCause)
+// instead of those of the context Update was given: a package that acts
+// for several parties in one transaction (automation firing timers of
+// several rules) says for whom before each part.
+func (tx *Tx) Attribute(ctx context.Context) {
+	tx.t.ctx, tx.t.actor, tx.t.source = ctx, actorOf(ctx), sourceOf(ctx)
 }

@@ -327,30 +327,48 @@ func TestUpdateRetriesConflicts(t *testing.T) {
 	}))
 }
 
-func TestEmitCustomEvent(t *testing.T) {
+func TestEmitCustomAndSignalEvents(t *testing.T) {
 	e := setup(t)
 	c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada"})
+	require.NoError(t, err)
+	task, err := e.ws.Activities().Log(e.ctx, crm.Activity{Type: crm.ActivityTask, Subject: "Call", ContactIDs: []string{c.ID}})
 	require.NoError(t, err)
 	head, err := e.ws.OutboxHead(e.ctx)
 	require.NoError(t, err)
 	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error {
-		return tx.Emit(crm.Ref{Kind: "contact", ID: c.ID}, "vip.flagged")
+		if err := tx.Emit(crm.Ref{Kind: "contact", ID: c.ID}, crm.CustomEvent+"vip.flagged"); err != nil {
+			return err
+		}
+		tx.Attribute(crm.WithCause(crm.WithActor(e.ctx, "rule:r1"), "r1", 2))
+		return tx.Emit(crm.Ref{Kind: "activity", ID: task.ID}, crm.TaskDue)
 	}))
 	var got []crm.Event
 	for ev, err := range e.ws.Changes(e.ctx, head) {
 		require.NoError(t, err)
 		got = append(got, ev)
 	}
-	require.Len(t, got, 1)
+	require.Len(t, got, 2)
 	assert.Equal(t, crm.EventType("custom.vip.flagged"), got[0].Type)
 	assert.Equal(t, c.ID, got[0].RecordID)
 	assert.Equal(t, "u_test", got[0].Actor)
+	assert.Equal(t, crm.TaskDue, got[1].Type)
+	assert.Equal(t, "activity", got[1].Kind)
+	assert.Equal(t, "rule:r1", got[1].Actor, "Attribute moves the rest of the transaction to its context")
+	assert.Equal(t, "r1", got[1].Rule)
+	assert.Equal(t, 2, got[1].Depth)
+	rec, err := got[1].Record()
+	require.NoError(t, err)
+	assert.Equal(t, "Call", rec.(*crm.Activity).Subject)
 
-	err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.Emit(crm.Ref{Kind: "contact", ID: c.ID}, "no spaces") })
-	assert.ErrorIs(t, err, crm.ErrInvalid)
-	err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.Emit(crm.Ref{Kind: "contact", ID: "con_missing"}, "x") })
+	for _, bad := range []crm.EventType{"vip.flagged", crm.CustomEvent + "no spaces", crm.ContactCreated, crm.CustomEvent} {
+		err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.Emit(crm.Ref{Kind: "contact", ID: c.ID}, bad) })
+		assert.ErrorIs(t, err, crm.ErrInvalid, bad)
+	}
+	err = e.ws.Update(e.ctx, func(tx *crm.Tx) error {
+		return tx.Emit(crm.Ref{Kind: "contact", ID: "con_missing"}, crm.CustomEvent+"x")
+	})
 	assert.ErrorIs(t, err, crm.ErrNotFound)
-	err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.Emit(crm.Ref{Kind: "contacts", ID: c.ID}, "x") })
+	err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.Emit(crm.Ref{Kind: "contacts", ID: c.ID}, crm.CustomEvent+"x") })
 	assert.ErrorIs(t, err, crm.ErrInvalid)
 }
 

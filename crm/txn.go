@@ -17,6 +17,7 @@ type ctxKey int
 const (
 	actorKey ctxKey = iota
 	sourceKey
+	causeKey
 )
 
 // WithActor returns a context that attributes the changes made with it to
@@ -31,6 +32,28 @@ func WithActor(ctx context.Context, user string) context.Context {
 // consumer of the change feed can skip its own echoes.
 func WithSource(ctx context.Context, source string) context.Context {
 	return context.WithValue(ctx, sourceKey, source)
+}
+
+// cause is the rule behind a change and the change's depth in a chain of
+// rule-made changes.
+type cause struct {
+	rule  string
+	depth int
+}
+
+// WithCause returns a context that attributes the changes made with it to
+// an automation rule (or sequence), at depth in a chain of rule-made
+// changes: a change a rule makes on seeing a change of depth d has depth
+// d+1. History entries and events carry both (Change.Rule, Change.Depth),
+// so an automation can cut a chain that loops.
+func WithCause(ctx context.Context, rule string, depth int) context.Context {
+	return context.WithValue(ctx, causeKey, cause{rule: rule, depth: depth})
+}
+
+// CauseOf returns the rule and depth WithCause put in ctx.
+func CauseOf(ctx context.Context) (rule string, depth int) {
+	c, _ := ctx.Value(causeKey).(cause)
+	return c.rule, c.depth
 }
 
 func actorOf(ctx context.Context) string {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/automation"
 	"github.com/crmkit/crmkit/store/badger"
 )
 
@@ -36,7 +37,7 @@ type week struct {
 	out   io.Writer
 	now   time.Time
 	ws    *crm.Workspace
-	auto  *crm.Automation
+	auto  *automation.Automation
 	rules map[string]string // rule ID -> name
 	seen  uint64            // outbox position printed up to
 }
@@ -53,7 +54,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	ws := wk.ws
-	err = ws.Team().Set(ctx, []crm.Rep{
+	err = automation.TeamOf(ws).Set(ctx, []automation.Rep{
 		{ID: "ann", Manager: "maria"}, {ID: "bob", Manager: "maria"}, {ID: "cid", Manager: "maria"},
 		{ID: "onboarding", Manager: "maria", Away: true}, // takes no new leads
 	})
@@ -66,7 +67,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := wk.saveRules(); err != nil {
 		return err
 	}
-	wk.auto = c.NewAutomation()
+	wk.auto = automation.New(c)
 	if err := wk.step(); err != nil {
 		return err
 	}
@@ -146,22 +147,22 @@ func (wk *week) history() error {
 
 // saveRules saves the routing rule from Go and the recipes as documents.
 func (wk *week) saveRules() error {
-	r, err := wk.ws.Rules().Save(wk.ctx, crm.Rule{
+	r, err := automation.RulesOf(wk.ws).Save(wk.ctx, automation.Rule{
 		Name: "Route new leads", Object: "contact",
-		Trigger: crm.Trigger{Event: crm.ContactCreated},
+		Trigger: automation.Trigger{Event: crm.ContactCreated},
 		Where:   `lifecycle = "lead" AND owner_id IS NOT SET`,
-		Actions: []crm.Action{{Type: crm.ActionAssignOwner, Route: &crm.Route{Strategy: crm.RoundRobin}}},
+		Actions: []automation.Action{{Type: automation.ActionAssignOwner, Route: &automation.Route{Strategy: automation.RoundRobin}}},
 	})
 	if err != nil {
 		return err
 	}
 	wk.rules[r.ID] = r.Name
-	for _, name := range crm.Recipes() {
-		doc, err := crm.Recipe(name)
+	for _, name := range automation.Recipes() {
+		doc, err := automation.Recipe(name)
 		if err != nil {
 			return err
 		}
-		r, err := wk.ws.Rules().SaveJSON(wk.ctx, doc)
+		r, err := automation.RulesOf(wk.ws).SaveJSON(wk.ctx, doc)
 		if err != nil {
 			return fmt.Errorf("recipe %s: %w", name, err)
 		}
@@ -246,7 +247,7 @@ func (wk *week) taskID(subject string) string {
 // parked prints the runs that failed or were cut from loops.
 func (wk *week) parked() error {
 	n := 0
-	for p, err := range wk.ws.Rules().Parked(wk.ctx) {
+	for p, err := range automation.RulesOf(wk.ws).Parked(wk.ctx) {
 		if err != nil {
 			return err
 		}
