@@ -97,7 +97,7 @@ func TestDealsUpdateManyRecordsEachMove(t *testing.T) {
 	var won int
 	for ev, err := range e.ws.Changes(e.ctx, 0) {
 		require.NoError(t, err)
-		if ev.Type == crm.DealWonEvent {
+		if ev.Type == crm.DealWon {
 			won++
 		}
 	}

@@ -14,9 +14,9 @@ type DealStatus string
 
 // Deal statuses.
 const (
-	DealOpen DealStatus = "open"
-	DealWon  DealStatus = "won"
-	DealLost DealStatus = "lost"
+	StatusOpen DealStatus = "open"
+	StatusWon  DealStatus = "won"
+	StatusLost DealStatus = "lost"
 )
 
 // Deal is an opportunity to sell, moving through a pipeline's stages.
@@ -164,7 +164,7 @@ func prepareDeal(t *txn, d, old *Deal, p *problems) error {
 		}
 	}
 	d.Status = DealStatus(st.Kind)
-	if d.Status != DealLost {
+	if d.Status != StatusLost {
 		d.LostReason = ""
 	}
 	return nil
@@ -188,7 +188,7 @@ func dealIndexes(w *Workspace, d *Deal, ix []indexEntry) []indexEntry {
 	if d.OwnerID != "" {
 		ix = append(ix, plainEntry("owner_id", w.indexKey('d', "owner").str(d.OwnerID), d.ID))
 	}
-	if d.Status == DealOpen {
+	if d.Status == StatusOpen {
 		ix = append(ix, openDealEntry(w, d))
 	}
 	return ix

@@ -22,7 +22,7 @@ func TestDealLifecycleAndStageHistory(t *testing.T) {
 	assert.Equal(t, pl.ID, d.PipelineID, "the default pipeline")
 	assert.Equal(t, pl.Stages[0].ID, d.StageID, "the first open stage")
 	assert.Equal(t, crm.Money{Amount: 1_200_000, Currency: "EUR"}, d.Amount, "the workspace currency")
-	assert.Equal(t, crm.DealOpen, d.Status)
+	assert.Equal(t, crm.StatusOpen, d.Status)
 	require.Len(t, d.StageHistory, 1)
 	t0 := e.clock.Now()
 
@@ -32,7 +32,7 @@ func TestDealLifecycleAndStageHistory(t *testing.T) {
 	e.clock.Advance(24 * time.Hour)
 	d, err = e.ws.Deals().Win(e.ctx, d.ID)
 	require.NoError(t, err)
-	assert.Equal(t, crm.DealWon, d.Status)
+	assert.Equal(t, crm.StatusWon, d.Status)
 	assert.Equal(t, t0.Add(72*time.Hour), d.ClosedAt)
 	require.Len(t, d.StageHistory, 3)
 	assert.Equal(t, []time.Time{t0, t0.Add(48 * time.Hour), t0.Add(72 * time.Hour)},
@@ -47,7 +47,7 @@ func TestDealLifecycleAndStageHistory(t *testing.T) {
 	assert.Equal(t, "price", d.LostReason)
 	d, err = e.ws.Deals().Move(e.ctx, d.ID, pl.Stages[3].ID)
 	require.NoError(t, err)
-	assert.Equal(t, crm.DealOpen, d.Status)
+	assert.Equal(t, crm.StatusOpen, d.Status)
 	assert.True(t, d.ClosedAt.IsZero())
 	assert.Empty(t, d.LostReason)
 	assert.Len(t, d.StageHistory, 5)
@@ -55,13 +55,13 @@ func TestDealLifecycleAndStageHistory(t *testing.T) {
 	// Callers cannot forge the stage history.
 	d, err = e.ws.Deals().Update(e.ctx, d.ID, func(d *crm.Deal) error {
 		d.StageHistory = nil
-		d.Status = crm.DealWon
+		d.Status = crm.StatusWon
 		d.Name = "Globex renewal 2"
 		return nil
 	})
 	require.NoError(t, err)
 	assert.Len(t, d.StageHistory, 5)
-	assert.Equal(t, crm.DealOpen, d.Status)
+	assert.Equal(t, crm.StatusOpen, d.Status)
 
 	sum, err := e.ws.Deals().Summary(e.ctx, pl.ID)
 	require.NoError(t, err)

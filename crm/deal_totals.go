@@ -65,7 +65,7 @@ func (rt *ReadTx) OpenDealTotals() (totals []OpenDealTotal, ok bool, err error) 
 		total += c.n
 		totals = append(totals, g)
 	}
-	open, err := readCount(rt.tx, w, append(w.countKey('d', "f.status"), encodeText(string(DealOpen))...))
+	open, err := readCount(rt.tx, w, append(w.countKey('d', "f.status"), encodeText(string(StatusOpen))...))
 	if err != nil || open != total {
 		return nil, false, err
 	}

@@ -43,8 +43,8 @@ const (
 	DealRestored     EventType = "deal.restored"
 	DealErased       EventType = "deal.erased"
 	DealStageChanged EventType = "deal.stage_changed"
-	DealWonEvent     EventType = "deal.won"
-	DealLostEvent    EventType = "deal.lost"
+	DealWon          EventType = "deal.won"
+	DealLost         EventType = "deal.lost"
 
 	ActivityCreated  EventType = "activity.created"
 	ActivityUpdated  EventType = "activity.updated"
@@ -129,6 +129,10 @@ type Event struct {
 	// BeforeVersion its version before the change (0 if none).
 	Version       uint64 `msgpack:"version,omitempty" json:"version,omitempty"`
 	BeforeVersion uint64 `msgpack:"before_version,omitempty" json:"before_version,omitempty"`
+	// Op is the operation of the change the event belongs to (a deal
+	// created straight into a won stage emits deal.created and deal.won,
+	// both of Op created); empty for events no write caused (Tx.Emit).
+	Op Op `msgpack:"op,omitempty" json:"op,omitempty"`
 	// Rule and Depth are the change's (see Change): the automation rule
 	// that caused it and how deep in a chain of rule-made changes it is.
 	Rule  string `msgpack:"rule,omitempty" json:"rule,omitempty"`
@@ -307,10 +311,10 @@ func dealEvents(old, d *Deal, types []EventType) []EventType {
 	}
 	if old == nil || old.Status != d.Status {
 		switch d.Status {
-		case DealWon:
-			types = append(types, DealWonEvent)
-		case DealLost:
-			types = append(types, DealLostEvent)
+		case StatusWon:
+			types = append(types, DealWon)
+		case StatusLost:
+			types = append(types, DealLost)
 		}
 	}
 	return types

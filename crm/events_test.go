@@ -63,8 +63,8 @@ func TestEventsEmitted(t *testing.T) {
 		crm.ContactCreated, crm.ContactOwnerAssigned,
 		crm.ContactUpdated, crm.LifecycleChanged,
 		crm.DealCreated,
-		crm.DealUpdated, crm.DealStageChanged, crm.DealWonEvent,
-		crm.DealUpdated, crm.DealStageChanged, crm.DealLostEvent,
+		crm.DealUpdated, crm.DealStageChanged, crm.DealWon,
+		crm.DealUpdated, crm.DealStageChanged, crm.DealLost,
 		crm.ActivityCreated, crm.TicketOpened,
 		crm.ActivityUpdated, crm.TicketResolved,
 		crm.PurchaseCreated,
@@ -185,7 +185,7 @@ func TestAfterHooks(t *testing.T) {
 	var mu sync.Mutex
 	var won []string
 	e.crm.Hooks().After.BindFunc(func(ctx context.Context, ev *crm.Event) error {
-		if ev.Type == crm.DealWonEvent {
+		if ev.Type == crm.DealWon {
 			mu.Lock()
 			won = append(won, ev.RecordID)
 			mu.Unlock()
@@ -206,7 +206,7 @@ func TestAfterHooks(t *testing.T) {
 	assert.Equal(t, int64(8), e.crm.Stats().AfterHookFailures)
 	got, err := e.ws.Deals().Get(e.ctx, d.ID)
 	require.NoError(t, err)
-	assert.Equal(t, crm.DealWon, got.Status)
+	assert.Equal(t, crm.StatusWon, got.Status)
 }
 
 // TestLifecycleEventsOfEveryKind walks a record of each kind through
@@ -359,7 +359,7 @@ func TestEventPayloads(t *testing.T) {
 	evs := changes(t, e, head)
 	require.Equal(t, []crm.EventType{
 		crm.CompanyCreated, crm.CompanyUpdated, crm.DealCreated,
-		crm.DealUpdated, crm.DealStageChanged, crm.DealLostEvent,
+		crm.DealUpdated, crm.DealStageChanged, crm.DealLost,
 	}, types(evs))
 	assert.Nil(t, evs[0].Before, "a created record has no before")
 	prev, err := evs[1].Previous()
@@ -373,7 +373,7 @@ func TestEventPayloads(t *testing.T) {
 	lost := evs[5]
 	rec, err = lost.Record()
 	require.NoError(t, err)
-	assert.Equal(t, crm.DealLost, rec.(*crm.Deal).Status)
+	assert.Equal(t, crm.StatusLost, rec.(*crm.Deal).Status)
 	assert.Equal(t, "went with a competitor", rec.(*crm.Deal).LostReason)
 	var reason *crm.FieldChange
 	for i := range lost.Fields {

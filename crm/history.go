@@ -285,7 +285,7 @@ type storedChange struct {
 }
 
 func encodeChange(c *Change) ([]byte, error) {
-	return encodeCompact(&storedChange{
+	return encodeCompact(compactFormat, &storedChange{
 		ID: c.ID, Workspace: c.Workspace, Kind: c.Kind, RecordID: c.RecordID, Op: c.Op,
 		Actor: c.Actor, Source: c.Source, At: c.At, Fields: c.Fields, Rule: c.Rule, Depth: c.Depth,
 	})

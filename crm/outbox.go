@@ -87,7 +87,7 @@ func (t *txn) emit(ch *Change, types []EventType, before, after []byte, version,
 		ev := &Event{
 			ID: eventID(ch.ID, i), Type: et, ChangeID: ch.ID,
 			Kind: ch.Kind, RecordID: ch.RecordID, Actor: ch.Actor, Source: ch.Source, At: ch.At,
-			Version: version, BeforeVersion: beforeVersion, Rule: ch.Rule, Depth: ch.Depth,
+			Version: version, BeforeVersion: beforeVersion, Rule: ch.Rule, Depth: ch.Depth, Op: ch.Op,
 		}
 		if ch.Op == "" {
 			ev.Fields = ch.Fields // no history entry holds these
@@ -250,17 +250,21 @@ func recordVersion(tx store.Reader, w *Workspace, code byte, id string, v uint64
 	return b, err
 }
 
-// compactFormat is the first byte of the outbox events (storedEvent) and
-// history entries (storedChange) this version writes: msgpack arrays,
-// without field names. Those of older versions are records
-// (recordFormat): msgpack maps.
+// compactFormat is the first byte of the history entries (storedChange)
+// this version writes, and of the outbox events older versions wrote
+// before events carried their Op: msgpack arrays, without field names.
+// Those of older versions still are records (recordFormat): msgpack maps.
 const compactFormat byte = 2
 
-// encodeCompact encodes v (a struct of the msgpack array form) after
-// compactFormat, with integers as short as they fit.
-func encodeCompact(v any) ([]byte, error) {
+// eventFormat is the first byte of the outbox events this version
+// writes: a storedEvent, which is compactFormat's plus the Op.
+const eventFormat byte = 3
+
+// encodeCompact encodes v (a struct of the msgpack array form) after the
+// format byte, with integers as short as they fit.
+func encodeCompact(format byte, v any) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.WriteByte(compactFormat)
+	buf.WriteByte(format)
 	enc := msgpack.NewEncoder(&buf)
 	enc.UseCompactInts(true)
 	if err := enc.Encode(v); err != nil {
@@ -289,7 +293,12 @@ type storedEvent struct {
 	Fields        []FieldChange
 	Before        []byte
 	Redacted      bool
+	Op            Op // eventFormat only
 }
+
+// compactEventLen is how many fields a compactFormat event has: all of a
+// storedEvent's but the Op, msgpack's fixarray of 15.
+const compactEventLen = 15
 
 // eventID is the ID of the i-th event of change changeID.
 func eventID(changeID string, i int) string {
@@ -304,26 +313,54 @@ func encodeEvent(ev *Event, i int) ([]byte, error) {
 	se := storedEvent{
 		Type: ev.Type, ChangeID: ev.ChangeID, Index: i, Kind: ev.Kind, RecordID: ev.RecordID,
 		Actor: ev.Actor, Source: ev.Source, At: ev.At, Version: ev.Version, BeforeVersion: ev.BeforeVersion,
-		Rule: ev.Rule, Depth: ev.Depth, Fields: ev.Fields, Before: ev.Before, Redacted: ev.Redacted,
+		Rule: ev.Rule, Depth: ev.Depth, Fields: ev.Fields, Before: ev.Before, Redacted: ev.Redacted, Op: ev.Op,
 	}
-	return encodeCompact(&se)
+	return encodeCompact(eventFormat, &se)
 }
 
-// decodeEvent decodes an outbox event of either form.
+// decodeEvent decodes an outbox event of any format. Events written
+// before events carried their Op get the op their type names
+// ("contact.deleted"), if it names one.
 func decodeEvent(b []byte, ev *Event) error {
-	if len(b) == 0 || b[0] != compactFormat {
-		return decode(b, ev)
+	var body []byte
+	switch {
+	case len(b) > 1 && b[0] == eventFormat:
+		body = b[1:]
+	case len(b) > 1 && b[0] == compactFormat && b[1] == 0x90|compactEventLen:
+		// The same array without the Op: make it one longer (msgpack's
+		// array 16 header) and end it with a nil Op.
+		body = make([]byte, 0, len(b)+3)
+		body = append(append(append(body, 0xdc, 0, compactEventLen+1), b[2:]...), 0xc0)
+	default:
+		if err := decode(b, ev); err != nil {
+			return err
+		}
+		ev.Op = opOfType(ev.Kind, ev.Type)
+		return nil
 	}
 	var se storedEvent
-	if err := msgpack.Unmarshal(b[1:], &se); err != nil {
+	if err := msgpack.Unmarshal(body, &se); err != nil {
 		return fmt.Errorf("crm: decode event: %w", err)
 	}
 	*ev = Event{
 		ID: eventID(se.ChangeID, se.Index), Type: se.Type, ChangeID: se.ChangeID, Kind: se.Kind, RecordID: se.RecordID,
 		Actor: se.Actor, Source: se.Source, At: se.At.UTC(), Version: se.Version, BeforeVersion: se.BeforeVersion,
-		Rule: se.Rule, Depth: se.Depth, Fields: se.Fields, Before: se.Before, Redacted: se.Redacted,
+		Rule: se.Rule, Depth: se.Depth, Fields: se.Fields, Before: se.Before, Redacted: se.Redacted, Op: se.Op,
+	}
+	if b[0] == compactFormat {
+		ev.Op = opOfType(ev.Kind, ev.Type)
 	}
 	return nil
+}
+
+// opOfType is the op an event type of kind names, or "" for the types
+// that name none ("deal.won", "custom.x").
+func opOfType(kind string, t EventType) Op {
+	switch op := Op(strings.TrimPrefix(string(t), kind+".")); op {
+	case OpCreated, OpUpdated, OpDeleted, OpRestored, OpErased, OpMerged:
+		return op
+	}
+	return ""
 }
 
 // eventIndex is the index eventID put in id.

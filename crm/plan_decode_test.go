@@ -27,7 +27,7 @@ func TestPartialDecode(t *testing.T) {
 				"since": Date{2020, time.January, 2}, "langs": []string{"de", "en"}, "n": float64(-7)},
 		},
 		&Company{Meta: Meta{ID: "com_1", CreatedAt: time.Unix(1<<33, 5).UTC()}, Name: "Acme", Employees: -1 << 40, AnnualRevenue: Money{Amount: 300, Currency: "USD"}},
-		&Deal{Meta: Meta{ID: "deal_1", CreatedAt: time.Unix(12, 0).UTC()}, Name: "Big", Amount: Money{Amount: 5}, Status: DealOpen,
+		&Deal{Meta: Meta{ID: "deal_1", CreatedAt: time.Unix(12, 0).UTC()}, Name: "Big", Amount: Money{Amount: 5}, Status: StatusOpen,
 			StageHistory: []StageEntry{{PipelineID: "p", StageID: "s", EnteredAt: at}}, ClosedAt: at},
 	}
 	for _, r := range records {

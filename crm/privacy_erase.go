@@ -373,7 +373,7 @@ func (s *scrubber) workspace(t *txn, linked map[string]bool) error {
 		if err != nil || !changed {
 			return nil, false, err
 		}
-		if raw[0] == compactFormat {
+		if raw[0] == compactFormat || raw[0] == eventFormat {
 			b, err := encodeEvent(&ev, eventIndex(ev.ID))
 			return b, true, err
 		}

@@ -265,7 +265,7 @@ func (v *recordView) behaviour(name string) (any, bool, error) {
 		var list []string
 		var open int64
 		for _, d := range v.deals {
-			if d.Status != DealOpen {
+			if d.Status != StatusOpen {
 				continue
 			}
 			open++

@@ -333,6 +333,10 @@ func TestEmitCustomAndSignalEvents(t *testing.T) {
 	require.NoError(t, err)
 	task, err := e.ws.Activities().Log(e.ctx, crm.Activity{Type: crm.ActivityTask, Subject: "Call", ContactIDs: []string{c.ID}})
 	require.NoError(t, err)
+	for ev, err := range e.ws.Changes(e.ctx, 0) {
+		require.NoError(t, err)
+		assert.Equal(t, crm.OpCreated, ev.Op, ev.Type) // the contact's and the task's
+	}
 	head, err := e.ws.OutboxHead(e.ctx)
 	require.NoError(t, err)
 	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error {
@@ -351,6 +355,7 @@ func TestEmitCustomAndSignalEvents(t *testing.T) {
 	assert.Equal(t, crm.EventType("custom.vip.flagged"), got[0].Type)
 	assert.Equal(t, c.ID, got[0].RecordID)
 	assert.Equal(t, "u_test", got[0].Actor)
+	assert.Empty(t, got[0].Op, "no write caused it")
 	assert.Equal(t, crm.TaskDue, got[1].Type)
 	assert.Equal(t, "activity", got[1].Kind)
 	assert.Equal(t, "rule:r1", got[1].Actor, "Attribute moves the rest of the transaction to its context")

@@ -26,7 +26,7 @@ func exportString(t testing.TB, ws *crm.Workspace, object string, format crmio.F
 }
 
 func TestExportFormulaInjection(t *testing.T) {
-	ws := newWorkspace(t, backends[0].open(t))
+	ws := newWorkspace(t, selected.open(t))
 	payload := `=cmd|' /C calc'!A0`
 	_, err := ws.Contacts().Create(context.Background(), crm.Contact{FirstName: payload, LastName: "@SUM(A1:A9)", Title: "-2+3", Tags: []string{"+tag"}})
 	require.NoError(t, err)
@@ -55,7 +55,7 @@ func TestExportFormulaInjection(t *testing.T) {
 	assert.Contains(t, exportString(t, ws, crmio.ObjectContact, crmio.JSONL), `"first_name":"=cmd|' /C calc'!A0"`)
 
 	// Importing the export gives the original values back.
-	ws2 := newWorkspace(t, backends[0].open(t))
+	ws2 := newWorkspace(t, selected.open(t))
 	res := importString(t, ws2, out, crmio.ImportOptions{Object: crmio.ObjectContact})
 	require.Equal(t, 1, res.Created, "%v", res.Rejects)
 	c := contacts(t, ws2)[0]
@@ -260,7 +260,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 
 func TestExportOptions(t *testing.T) {
 	ctx := context.Background()
-	ws := newWorkspace(t, backends[0].open(t))
+	ws := newWorkspace(t, selected.open(t))
 	fill(t, ws)
 	cols, err := crmio.Columns(ctx, ws, crmio.ObjectCompany)
 	require.NoError(t, err)
@@ -284,7 +284,7 @@ func TestExportOptions(t *testing.T) {
 }
 
 func TestExportStoreFailure(t *testing.T) {
-	st := backends[0].open(t)
+	st := selected.open(t)
 	ws := newWorkspace(t, st)
 	fill(t, ws)
 	require.NoError(t, st.Close())
@@ -295,7 +295,7 @@ func TestExportStoreFailure(t *testing.T) {
 }
 
 func TestWriteRejects(t *testing.T) {
-	ws := newWorkspace(t, backends[0].open(t))
+	ws := newWorkspace(t, selected.open(t))
 	in := "first_name,email,note\nAda,ada@example.com,=x\nBob,bob@bad,\"multi\nline\"\nCarl,carl@example.com,ok,extra\n"
 	res := importString(t, ws, in, crmio.ImportOptions{Object: "contact"})
 	require.Equal(t, 2, res.Rejected)

@@ -2,16 +2,17 @@ package crmio_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/crmio"
+	"github.com/crmkit/crmkit/internal/teststore"
 	"github.com/crmkit/crmkit/store"
-	"github.com/crmkit/crmkit/store/badger"
-	"github.com/crmkit/crmkit/store/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -22,25 +23,13 @@ type backend struct {
 	open func(t testing.TB) store.Store
 }
 
-var backends = []backend{
-	{"memory", func(t testing.TB) store.Store {
-		st := memory.New()
-		t.Cleanup(func() { _ = st.Close() })
-		return st
-	}},
-	{"badger", func(t testing.TB) store.Store {
-		st, err := badger.Open(t.TempDir(), badger.WithSyncWrites(false))
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = st.Close() })
-		return st
-	}},
-}
+// selected is the backend the test run selects (CRMKIT_TEST_STORE:
+// memory by default, badger or postgres; see internal/teststore).
+var selected = backend{cmp.Or(os.Getenv("CRMKIT_TEST_STORE"), "memory"), teststore.Open}
 
-// onBackends runs fn as a subtest on each backend.
+// onBackends runs fn as a subtest on the selected backend.
 func onBackends(t *testing.T, fn func(t *testing.T, b backend)) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { fn(t, b) })
-	}
+	t.Run(selected.name, func(t *testing.T) { fn(t, selected) })
 }
 
 // newWorkspace creates a workspace "acme" (currency EUR) in a new CRM

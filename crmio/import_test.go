@@ -176,7 +176,7 @@ func TestGuessMapping(t *testing.T) {
 }
 
 func TestImportErrors(t *testing.T) {
-	ws := newWorkspace(t, backends[0].open(t))
+	ws := newWorkspace(t, selected.open(t))
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -366,7 +366,7 @@ func TestImportDeals(t *testing.T) {
 		na, _ := sales.StageByName("Needs analysis")
 		assert.Equal(t, na.ID, small.StageID)
 		assert.Equal(t, crm.Money{Amount: 9990, Currency: "EUR"}, small.Amount, "the workspace's currency")
-		assert.Equal(t, crm.DealWon, ds[2].Status, `"won" names the won stage`)
+		assert.Equal(t, crm.StatusWon, ds[2].Status, `"won" names the won stage`)
 		assert.Equal(t, false, ds[2].Custom["strategic"])
 	})
 }
@@ -477,7 +477,7 @@ func TestImportJSONL(t *testing.T) {
 }
 
 func TestImportDryRun(t *testing.T) {
-	ws := newWorkspace(t, backends[0].open(t))
+	ws := newWorkspace(t, selected.open(t))
 	in := "name,domain,parent\nA,a.com,\nB,b.com,a.com\nA again,a.com,\nC,,Nope\n"
 	res := importString(t, ws, in, crmio.ImportOptions{Object: "company", UpsertBy: "domain", DryRun: true, BatchSize: 1})
 	assert.True(t, res.DryRun)
@@ -501,13 +501,13 @@ func TestImportReferencesEarlierRows(t *testing.T) {
 }
 
 func TestImportTransformAndEncodings(t *testing.T) {
-	ws := newWorkspace(t, backends[0].open(t))
+	ws := newWorkspace(t, selected.open(t))
 	in := "first_name,email,sector\nJos\xe9,jose@example.com,x\nAnn,ann@example.com,bad\nBo,bo@example.com,x\n"
 	res := importString(t, ws, in, crmio.ImportOptions{Object: "contact"})
 	assert.Equal(t, 2, res.Created)
 	assert.Contains(t, rejectsByLine(res)[2], "not valid UTF-8 (byte 0xE9")
 
-	ws = newWorkspace(t, backends[0].open(t))
+	ws = newWorkspace(t, selected.open(t))
 	var seen []int
 	res = importString(t, ws, in, crmio.ImportOptions{Object: "contact", Encoding: crmio.Latin1, Transform: func(r *crmio.Row) error {
 		seen = append(seen, r.Line)
@@ -527,7 +527,7 @@ func TestImportTransformAndEncodings(t *testing.T) {
 }
 
 func TestImportVetoedRows(t *testing.T) {
-	st := backends[0].open(t)
+	st := selected.open(t)
 	c := crm.New(st)
 	ws, err := c.CreateWorkspace(context.Background(), crm.WorkspaceInfo{ID: "acme"})
 	require.NoError(t, err)

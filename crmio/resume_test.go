@@ -111,7 +111,7 @@ func TestResumeMidBatch(t *testing.T) {
 	in, bad := resumeInput(n)
 	for _, stopAfter := range []int64{1, 300, 700, 1900} {
 		t.Run(fmt.Sprint(stopAfter), func(t *testing.T) {
-			c := crm.New(backends[0].open(t))
+			c := crm.New(selected.open(t))
 			ws, err := c.CreateWorkspace(context.Background(), crm.WorkspaceInfo{ID: "acme"})
 			require.NoError(t, err)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -140,7 +140,7 @@ func TestResumeMidBatch(t *testing.T) {
 
 func TestCheckpointMismatch(t *testing.T) {
 	in, _ := resumeInput(500)
-	ws := newWorkspace(t, backends[0].open(t))
+	ws := newWorkspace(t, selected.open(t))
 	cp := &crmio.FileCheckpoint{Path: filepath.Join(t.TempDir(), "cp")}
 	ctx, cancel := context.WithCancel(context.Background())
 	opts := crmio.ImportOptions{Object: crmio.ObjectContact, BatchSize: 100, Checkpoint: cp, Progress: func(crmio.Progress) { cancel() }}

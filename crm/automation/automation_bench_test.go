@@ -32,7 +32,7 @@ func hundredRules() []automation.Rule {
 	}
 	for i := range 10 {
 		rules = append(rules, automation.Rule{Name: fmt.Sprint("won ", i), Object: "deal",
-			Trigger: automation.Trigger{Event: crm.DealWonEvent}, Actions: note})
+			Trigger: automation.Trigger{Event: crm.DealWon}, Actions: note})
 	}
 	for i := range 10 {
 		rules = append(rules, automation.Rule{Name: fmt.Sprint("activity ", i), Object: "contact",

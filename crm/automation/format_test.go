@@ -66,8 +66,11 @@ func TestStoreWrittenBeforeTheSplitKeepsWorking(t *testing.T) {
 		names = append(names, r.Name)
 	}
 	assert.ElementsMatch(t, []string{"route new leads", "follow up"}, names)
-	team, err := automation.TeamOf(ws).List(ctx)
-	require.NoError(t, err)
+	var team []automation.Rep
+	for r, err := range automation.TeamOf(ws).List(ctx) {
+		require.NoError(t, err)
+		team = append(team, r)
+	}
 	require.Len(t, team, 2)
 	assert.Equal(t, "boss", team[0].Manager)
 

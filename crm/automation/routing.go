@@ -142,15 +142,25 @@ func (s *Team) Set(ctx context.Context, reps []Rep) error {
 	return s.w.Update(ctx, func(t *crm.Tx) error { return t.Space(spaceName).Set(ak('u'), b) })
 }
 
-// List returns the team in order.
-func (s *Team) List(ctx context.Context) ([]Rep, error) {
-	var reps []Rep
-	err := s.w.View(ctx, func(rt *crm.ReadTx) error {
-		var err error
-		reps, err = loadTeam(rt)
-		return err
-	})
-	return reps, err
+// List streams the team's reps in order.
+func (s *Team) List(ctx context.Context) iter.Seq2[Rep, error] {
+	return func(yield func(Rep, error) bool) {
+		var reps []Rep
+		err := s.w.View(ctx, func(rt *crm.ReadTx) error {
+			var err error
+			reps, err = loadTeam(rt)
+			return err
+		})
+		if err != nil {
+			yield(Rep{}, err)
+			return
+		}
+		for _, r := range reps {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
 }
 
 // Assign routes a contact, company or deal to a rep now and makes the rep
@@ -313,7 +323,7 @@ func ownedCount(t *crm.Tx, object, rep string) (int, error) {
 	case "company":
 		n, err = count(t.Companies().By("owner_id", rep), func(crm.Company) bool { return true })
 	case "deal":
-		n, err = count(t.Deals().By("owner_id", rep), func(d crm.Deal) bool { return d.Status == crm.DealOpen })
+		n, err = count(t.Deals().By("owner_id", rep), func(d crm.Deal) bool { return d.Status == crm.StatusOpen })
 	}
 	return n, err
 }

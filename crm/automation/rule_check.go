@@ -15,7 +15,7 @@ import (
 var kindEvents = map[string][]crm.EventType{
 	"contact":  {crm.ContactCreated, crm.ContactUpdated, crm.ContactDeleted, crm.ContactRestored, crm.LifecycleChanged, crm.ContactMerged, crm.ContactOwnerAssigned},
 	"company":  {crm.CompanyCreated, crm.CompanyUpdated, crm.CompanyDeleted, crm.CompanyRestored, crm.CompanyMerged, crm.CompanyOwnerAssigned},
-	"deal":     {crm.DealCreated, crm.DealUpdated, crm.DealDeleted, crm.DealRestored, crm.DealStageChanged, crm.DealWonEvent, crm.DealLostEvent, crm.DealOwnerAssigned},
+	"deal":     {crm.DealCreated, crm.DealUpdated, crm.DealDeleted, crm.DealRestored, crm.DealStageChanged, crm.DealWon, crm.DealLost, crm.DealOwnerAssigned},
 	"activity": {crm.ActivityCreated, crm.ActivityUpdated, crm.ActivityDeleted, crm.ActivityRestored, crm.ActivityOwnerAssigned, crm.TaskDue, crm.TaskOverdue, crm.TicketOpened, crm.TicketResolved},
 }
 

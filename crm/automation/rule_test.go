@@ -141,7 +141,7 @@ func TestFailingRuleIsRetriedParkedAndRetried(t *testing.T) {
 	seq, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Won deals", Object: "deal", Static: true})
 	require.NoError(t, err)
 	rule, err := automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "escalate", Object: "deal", Trigger: automation.Trigger{Event: crm.DealWonEvent},
+		Name: "escalate", Object: "deal", Trigger: automation.Trigger{Event: crm.DealWon},
 		Actions: []automation.Action{
 			{Type: automation.ActionAddToSegment, Segment: seq.ID},
 			{Type: automation.ActionCreateTask, Subject: "Thank {name}", Assignee: "manager"},
@@ -164,7 +164,7 @@ func TestFailingRuleIsRetriedParkedAndRetried(t *testing.T) {
 	assert.Equal(t, automation.ParkedFailed, p.Kind)
 	assert.Equal(t, rule.ID, p.Rule)
 	assert.Equal(t, crm.Ref{Kind: "deal", ID: d.ID}, p.Record)
-	assert.Equal(t, crm.DealWonEvent, p.Event.Type)
+	assert.Equal(t, crm.DealWon, p.Event.Type)
 	assert.Equal(t, 2, p.Attempts)
 	assert.Contains(t, p.Error, "actions[1] (create_task)")
 	assert.Contains(t, p.Error, "ann is not in the team")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
@@ -17,14 +16,11 @@ import (
 // records it links to, whose last activity moved) and an activity's task
 // due times.
 func (a *Automation) reschedule(ctx context.Context, w *crm.Workspace, cfg *automationConfig, ev *crm.Event) error {
-	op := strings.TrimPrefix(string(ev.Type), ev.Kind+".")
-	if op == string(crm.OpErased) {
-		return a.forget(ctx, w, cfg, ev.Kind, ev.RecordID)
+	if ev.Type != crm.EventType(ev.Kind+"."+string(ev.Op)) {
+		return nil // not the change's own event: that one covers it
 	}
-	switch op {
-	case string(crm.OpCreated), string(crm.OpUpdated), string(crm.OpDeleted), string(crm.OpRestored), string(crm.OpErased), string(crm.OpMerged):
-	default:
-		return nil // the change's own created or updated event covers it
+	if ev.Op == crm.OpErased {
+		return a.forget(ctx, w, cfg, ev.Kind, ev.RecordID)
 	}
 	type target struct{ object, id string }
 	var targets []target
@@ -135,7 +131,7 @@ func deletePrefix(sp crm.Space, prefix tuple.Key) error {
 // moves reports whether a change may have moved a time field: any change
 // but an update, and updates of the field or of what it derives from.
 func moves(ev *crm.Event, field string) bool {
-	if !strings.HasSuffix(string(ev.Type), "."+string(crm.OpUpdated)) {
+	if ev.Op != crm.OpUpdated {
 		return true
 	}
 	var from []string

@@ -196,12 +196,12 @@ func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*C
 			}
 			cg.Deals++
 			switch d.Status {
-			case crm.DealOpen:
+			case crm.StatusOpen:
 				cg.Open++
 				if !d.Amount.IsZero() {
 					cg.open[d.Amount.Currency]++
 				}
-			case crm.DealWon:
+			case crm.StatusWon:
 				cg.Won++
 				ca := cg.won[d.Amount.Currency]
 				if ca == nil {
@@ -211,7 +211,7 @@ func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*C
 				ca.Count++
 				sum.add(&ca.Amount, d.Amount.Amount)
 				cg.cycles.add(d.ClosedAt.Sub(start))
-			case crm.DealLost:
+			case crm.StatusLost:
 				cg.Lost++
 			}
 			countFunnel(cg, pl, d)
@@ -240,7 +240,7 @@ func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*C
 		// their stage's median.
 		now := s.rt.Now()
 		return s.deals(&f, func(d *crm.Deal) error {
-			if d.Status != crm.DealOpen || len(d.StageHistory) == 0 || !f.in(firstEntry(d)) {
+			if d.Status != crm.StatusOpen || len(d.StageHistory) == 0 || !f.in(firstEntry(d)) {
 				return nil
 			}
 			cur := d.StageHistory[len(d.StageHistory)-1]

@@ -106,7 +106,7 @@ func Forecast(ctx context.Context, ws *crm.Workspace, o ForecastOptions) (*Forec
 		}
 		return s.deals(&o.Filter, func(d *crm.Deal) error {
 			switch d.Status {
-			case crm.DealWon:
+			case crm.StatusWon:
 				if !o.in(d.ClosedAt) {
 					return nil
 				}
@@ -118,7 +118,7 @@ func Forecast(ctx context.Context, ws *crm.Workspace, o ForecastOptions) (*Forec
 				sum.add(&r.ClosedWon, d.Amount.Amount)
 				sum.add(&r.Commit, d.Amount.Amount)
 				sum.add(&r.BestCase, d.Amount.Amount)
-			case crm.DealOpen:
+			case crm.StatusOpen:
 				if d.CloseDate.IsZero() || !o.in(s.day(d.CloseDate)) {
 					return nil
 				}

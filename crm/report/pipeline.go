@@ -127,7 +127,7 @@ func pipelineReport(ctx context.Context, ws *crm.Workspace, f Filter, aggregates
 			}
 		}
 		return s.deals(&f, func(d *crm.Deal) error {
-			if d.Status != crm.DealOpen {
+			if d.Status != crm.StatusOpen {
 				return nil
 			}
 			var at time.Time

@@ -219,7 +219,7 @@ func (wk *week) describe(ev *crm.Event) string {
 			return fmt.Sprintf("event %s on %s%s", ev.Type, r.Name(), by)
 		}
 	case *crm.Deal:
-		if ev.Type == crm.DealWonEvent {
+		if ev.Type == crm.DealWon {
 			return fmt.Sprintf("deal won: %s", r.Name)
 		}
 	}

@@ -49,7 +49,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	// The after-hook sees committed changes only.
 	c.Hooks().After.BindFunc(func(ctx context.Context, ev *crm.Event) error {
-		if ev.Type != crm.DealWonEvent {
+		if ev.Type != crm.DealWon {
 			return nil
 		}
 		rec, err := ev.Record()

@@ -124,12 +124,12 @@ func TestMavenImport(t *testing.T) {
 		require.NoError(t, err)
 		counts[d.Status]++
 		products[d.Custom["product"]]++
-		if d.Status == crm.DealWon {
+		if d.Status == crm.StatusWon {
 			wonCents += d.Amount.Amount
 			require.Equal(t, "USD", d.Amount.Currency)
 		}
 		dates := want.engage[d.Custom["opportunity_id"].(string)]
-		if d.Status != crm.DealOpen {
+		if d.Status != crm.StatusOpen {
 			require.Len(t, d.StageHistory, 2, "engaging, then won or lost")
 			assert.Equal(t, dates[0], d.StageHistory[0].EnteredAt.Format(time.DateOnly))
 			assert.Equal(t, dates[1], d.StageHistory[1].EnteredAt.Format(time.DateOnly))
@@ -140,7 +140,7 @@ func TestMavenImport(t *testing.T) {
 			assert.Equal(t, dates[0], d.StageHistory[0].EnteredAt.Format(time.DateOnly))
 		}
 	}
-	assert.Equal(t, map[crm.DealStatus]int{crm.DealWon: want.won, crm.DealLost: want.lost, crm.DealOpen: want.open}, counts)
+	assert.Equal(t, map[crm.DealStatus]int{crm.StatusWon: want.won, crm.StatusLost: want.lost, crm.StatusOpen: want.open}, counts)
 	assert.Equal(t, want.wonCents, wonCents)
 	assert.Equal(t, want.won+want.lost, checked)
 	assert.Equal(t, 1480, products["GTX Pro"], "the GTXPro deals carry the fixed name")

@@ -53,7 +53,7 @@ func TestWebhookPostsWonDeals(t *testing.T) {
 	assert.Equal(t, "deal.won", got[0].Event)
 	assert.Equal(t, "demo", got[0].Workspace)
 	assert.Equal(t, won.ID, got[0].Deal.ID)
-	assert.Equal(t, crm.DealWon, got[0].Deal.Status)
+	assert.Equal(t, crm.StatusWon, got[0].Deal.Status)
 	assert.Equal(t, crm.Money{Amount: 50_000_00, Currency: "EUR"}, got[0].Deal.Amount)
 	assert.Equal(t, 3, calls, "two failures, one success, nothing for the lost deal")
 }
