@@ -250,7 +250,8 @@ func (s *Activities) Restore(ctx context.Context, id string) error {
 	return s.o.setDeleted(ctx, id, false)
 }
 
-// Erase removes an activity permanently.
+// Erase removes an activity permanently. A person's erasure request is
+// Contacts.Erase.
 func (s *Activities) Erase(ctx context.Context, id string) error { return s.o.erase(ctx, id) }
 
 // List streams activities in the order opts asks (SortCreated or

@@ -148,7 +148,8 @@ func (s *Companies) Restore(ctx context.Context, id string) error {
 }
 
 // Erase removes a company permanently with its index entries, history and
-// timeline.
+// timeline. A person's erasure request is Contacts.Erase, which also
+// scrubs the person from the records that mention them.
 func (s *Companies) Erase(ctx context.Context, id string) error { return s.o.erase(ctx, id) }
 
 // List streams companies in the order opts asks.

@@ -243,10 +243,6 @@ func (s *Contacts) Restore(ctx context.Context, id string) error {
 	return s.o.setDeleted(ctx, id, false)
 }
 
-// Erase removes a contact permanently with every index entry, its history
-// and its timeline.
-func (s *Contacts) Erase(ctx context.Context, id string) error { return s.o.erase(ctx, id) }
-
 // List streams contacts in the order opts asks (SortCreated, SortUpdated or
 // SortName); opts.Limit is ignored.
 func (s *Contacts) List(ctx context.Context, opts ListOptions) iter.Seq2[Contact, error] {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/crmkit/crmkit/store"
@@ -24,7 +25,8 @@ type Deal struct {
 	Meta `msgpack:",inline"`
 	Name string `msgpack:"name" json:"name"`
 	// PipelineID defaults to the workspace's default pipeline, StageID to
-	// the pipeline's first open stage.
+	// the pipeline's first open stage. A stage may be given by its name
+	// too: it is stored as its ID.
 	PipelineID string `msgpack:"pipeline_id" json:"pipeline_id"`
 	StageID    string `msgpack:"stage_id" json:"stage_id"`
 	// Amount is the deal's value; without a currency, the workspace's.
@@ -120,8 +122,11 @@ func prepareDeal(t *txn, d, old *Deal, p *problems) error {
 	}
 	st, ok := pl.Stage(d.StageID)
 	if !ok {
-		p.add("stage_id", "no stage %s in pipeline %q", d.StageID, pl.Name)
-		return nil
+		if st, ok = pl.StageByName(d.StageID); !ok {
+			p.add("stage_id", "no stage %q in pipeline %q; its stages are %s", d.StageID, pl.Name, stageList(pl))
+			return nil
+		}
+		d.StageID = st.ID
 	}
 	if err := checkRef(t, p, "company_id", kindCompany, d.CompanyID); err != nil {
 		return err
@@ -259,12 +264,23 @@ func (s *Deals) Replace(ctx context.Context, d Deal) (Deal, error) {
 	return s.o.replace(ctx, d.ID, d.Version, d)
 }
 
-// Move moves a deal to another stage of its pipeline.
-func (s *Deals) Move(ctx context.Context, id, stageID string, opts ...UpdateOption) (Deal, error) {
+// Move moves a deal to another stage of its pipeline, named by its ID or
+// its name ("Proposal", any case). A stage the pipeline does not have
+// fails with a *ValidationError that lists the pipeline's stages.
+func (s *Deals) Move(ctx context.Context, id, stage string, opts ...UpdateOption) (Deal, error) {
 	return s.Update(ctx, id, func(d *Deal) error {
-		d.StageID = stageID
+		d.StageID = stage
 		return nil
 	}, opts...)
+}
+
+// stageList names a pipeline's stages for an error: "Lead (stg_1), ...".
+func stageList(pl *Pipeline) string {
+	names := make([]string, len(pl.Stages))
+	for i, st := range pl.Stages {
+		names[i] = fmt.Sprintf("%s (%s)", st.Name, st.ID)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Win moves a deal to its pipeline's won stage.
@@ -316,7 +332,7 @@ func (s *Deals) Delete(ctx context.Context, id string, opts ...UpdateOption) err
 func (s *Deals) Restore(ctx context.Context, id string) error { return s.o.setDeleted(ctx, id, false) }
 
 // Erase removes a deal permanently with its index entries, history and
-// timeline.
+// timeline. A person's erasure request is Contacts.Erase.
 func (s *Deals) Erase(ctx context.Context, id string) error { return s.o.erase(ctx, id) }
 
 // List streams deals in the order opts asks (SortCreated, SortUpdated,

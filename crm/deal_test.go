@@ -1,6 +1,7 @@
 package crm_test
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -211,4 +212,28 @@ func TestConcurrentDealUpdates(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, 1, wins)
 	assert.Equal(t, workers-1, conflicts)
+}
+
+func TestMoveTakesAStageNameAndListsStages(t *testing.T) {
+	e := setup(t)
+	pl, stages := sales(t, e)
+	d, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Acme", PipelineID: pl.ID})
+	require.NoError(t, err)
+	var name string
+	for n := range stages {
+		if n != pl.Stages[0].Name {
+			name = n
+			break
+		}
+	}
+	d, err = e.ws.Deals().Move(e.ctx, d.ID, strings.ToUpper(name))
+	require.NoError(t, err)
+	assert.Equal(t, stages[name], d.StageID, "a name is stored as the stage's ID")
+
+	_, err = e.ws.Deals().Move(e.ctx, d.ID, "Negotiation-ish")
+	require.ErrorIs(t, err, crm.ErrInvalid)
+	for n, id := range stages {
+		assert.Contains(t, err.Error(), n)
+		assert.Contains(t, err.Error(), id)
+	}
 }

@@ -146,10 +146,10 @@ func ExampleWorkspace_ExportContact() {
 	// contact.created Ada
 }
 
-// EraseContact answers an erasure request: the contact goes from every
+// Contacts.Erase answers an erasure request: the contact goes from every
 // record, index, history entry and event, and only an audit entry of the
 // erasure stays.
-func ExampleWorkspace_EraseContact() {
+func ExampleContacts_Erase() {
 	st, ws := exampleWorkspace()
 	defer st.Close()
 	ctx := crm.WithActor(context.Background(), "u_dpo")
@@ -158,7 +158,7 @@ func ExampleWorkspace_EraseContact() {
 	note, _ := ws.Activities().Log(ctx, crm.Activity{Type: crm.ActivityNote,
 		Body: "Ada Lovelace wants Bob at the demo", ContactIDs: []string{ada.ID, bob.ID}})
 
-	if err := ws.EraseContact(ctx, ada.ID); err != nil {
+	if err := ws.Contacts().Erase(ctx, ada.ID); err != nil {
 		fmt.Println(err)
 		return
 	}

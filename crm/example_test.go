@@ -247,7 +247,7 @@ func ExampleDeals_Move() {
 	_, err = ws.Deals().Move(ctx, deal.ID, "stg_nope")
 	fmt.Println(errors.Is(err, crm.ErrInvalid))
 	// Output:
-	// Acme renewal 1200000 EUR Qualification open
+	// Acme renewal 12000.00 EUR Qualification open
 	// Closed won won closed 2026-03-15 version 3
 	//   Qualification entered 2026-03-02  72h0m0s
 	//   Proposal      entered 2026-03-05  240h0m0s
@@ -596,9 +596,9 @@ func ExamplePurchases_Record() {
 	})
 	fmt.Println(err)
 	// Output:
-	// Pro plan (annual)  3 x 24000 EUR = 64800 EUR
-	// Onboarding         1 x 50000 EUR = 50000 EUR
-	// total 114800 EUR on 2026-03-02
-	// Ada bought 2 items for 114800 EUR <nil>
+	// Pro plan (annual)  3 x 240.00 EUR = 648.00 EUR
+	// Onboarding         1 x 500.00 EUR = 500.00 EUR
+	// total 1148.00 EUR on 2026-03-02
+	// Ada bought 2 items for 1148.00 EUR <nil>
 	// crm: invalid purchase: items[0].discount: is larger than the line's price
 }

@@ -14,7 +14,7 @@ import (
 // history and events that mentioned it.
 const ErasedMark = "[erased]"
 
-// EraseContact erases a contact permanently, with everything that
+// Erase erases a contact permanently, with everything that
 // identifies them, in one transaction, for a data subject's erasure
 // request (GDPR article 17):
 //
@@ -36,7 +36,13 @@ const ErasedMark = "[erased]"
 // grows with the workspace's history and outbox, which are read once.
 // For the ID of a contact merged into another it returns a *MergedError:
 // erase the survivor.
-func (w *Workspace) EraseContact(ctx context.Context, id string) error {
+//
+// It is the only way to erase a contact: Delete is the soft delete that
+// Restore undoes, and the other kinds' Erase removes just the record with
+// its entries. (To erase a company's or deal's data about a person, erase
+// the person's contact.)
+func (s *Contacts) Erase(ctx context.Context, id string) error {
+	w := s.o.w
 	_, err := w.write(ctx, func(t *txn) error {
 		if err := t.checkWorkspace(); err != nil {
 			return err

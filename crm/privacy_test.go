@@ -207,7 +207,7 @@ func TestEraseContact(t *testing.T) {
 	})
 	e.clock.Advance(time.Hour)
 
-	require.NoError(t, e.ws.EraseContact(crm.WithActor(e.ctx, "u_dpo"), id))
+	require.NoError(t, e.ws.Contacts().Erase(crm.WithActor(e.ctx, "u_dpo"), id))
 
 	// Nothing in the whole store holds the contact's data.
 	for _, s := range secrets {
@@ -300,7 +300,7 @@ func TestEraseContact(t *testing.T) {
 		t.Error("a deal is still indexed under the erased contact")
 	}
 
-	err = e.ws.EraseContact(e.ctx, id)
+	err = e.ws.Contacts().Erase(e.ctx, id)
 	assert.ErrorIs(t, err, crm.ErrNotFound)
 }
 
@@ -322,13 +322,13 @@ func TestEraseContactIsAllOrNothing(t *testing.T) {
 		return nil
 	}))
 	before := storeDump(t, e)
-	err := e.ws.EraseContact(e.ctx, f.janet.ID)
+	err := e.ws.Contacts().Erase(e.ctx, f.janet.ID)
 	assert.ErrorIs(t, err, crm.ErrVetoed)
 	assert.Equal(t, before, storeDump(t, e))
 
 	_, err = e.ws.Contacts().Get(e.ctx, f.janet.ID)
 	require.NoError(t, err)
-	err = e.ws.EraseContact(e.ctx, f.oldID)
+	err = e.ws.Contacts().Erase(e.ctx, f.oldID)
 	var me *crm.MergedError
 	require.ErrorAs(t, err, &me)
 	assert.Equal(t, f.janet.ID, me.Into)

@@ -140,7 +140,8 @@ func (s *Purchases) Delete(ctx context.Context, id string) error {
 	return s.o.setDeleted(ctx, id, true)
 }
 
-// Erase removes a purchase permanently.
+// Erase removes a purchase permanently. A person's erasure request is
+// Contacts.Erase.
 func (s *Purchases) Erase(ctx context.Context, id string) error { return s.o.erase(ctx, id) }
 
 // ByContact streams a contact's live purchases.

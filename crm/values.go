@@ -13,28 +13,6 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Money is an amount in minor units of a currency (cents for USD, yen for
-// JPY): integers, never floats, so sums are exact.
-type Money struct {
-	// Amount in minor units.
-	Amount int64 `msgpack:"amount" json:"amount"`
-	// Currency is an ISO-4217 code such as "EUR".
-	Currency string `msgpack:"currency" json:"currency"`
-}
-
-// MaxAmount is the largest amount, in minor units and either sign, that
-// a record holds: 2^53, about 90 trillion of a currency with two minor
-// digits, and the largest integer a float64 (a JSON number in most
-// languages) holds exactly. Reports sum amounts in 64 bits with overflow
-// checks: sums of up to 1,024 amounts this large are exact, and larger
-// ones are reported as an overflow, never as a wrong number.
-const MaxAmount = 1 << 53
-
-// IsZero reports whether m is the zero value (no amount, no currency).
-func (m Money) IsZero() bool { return m.Amount == 0 && m.Currency == "" }
-
-func (m Money) String() string { return fmt.Sprintf("%d %s", m.Amount, m.Currency) }
-
 // Date is a calendar date without a time zone, such as a birthday or an
 // expected close date. The zero value means "not set".
 type Date struct {

@@ -42,22 +42,10 @@ func (a *Automation) runAction(t *crm.Tx, name, object string, act *Action, rec 
 		}
 		return updateAny(t, object, id, func(r any) error { return setOwner(r, owner) })
 	case ActionMoveStage:
+		// crm resolves a stage name to its ID, and refuses a stage the
+		// deal's pipeline does not have.
 		return updateAny(t, object, id, func(r any) error {
-			d := r.(*crm.Deal)
-			pl, err := t.Pipelines().Get(d.PipelineID)
-			if err != nil {
-				return err
-			}
-			if pl.Deleted() {
-				return fmt.Errorf("automation: pipeline %s: %w", pl.ID, crm.ErrDeleted)
-			}
-			st, ok := pl.Stage(act.Stage)
-			if !ok {
-				if st, ok = pl.StageByName(act.Stage); !ok {
-					return fmt.Errorf("crm: pipeline %q has no stage %q: %w", pl.Name, act.Stage, crm.ErrNotFound)
-				}
-			}
-			d.StageID = st.ID
+			r.(*crm.Deal).StageID = act.Stage
 			return nil
 		})
 	case ActionCreateTask, ActionLogNote, ActionLogActivity:

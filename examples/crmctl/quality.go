@@ -207,7 +207,7 @@ func privacyEraseCmd(fs *flag.FlagSet) func(*env, []string) error {
 			return err
 		}
 		defer closeFn()
-		if err := ws.EraseContact(e.ctx, *id); err != nil {
+		if err := ws.Contacts().Erase(e.ctx, *id); err != nil {
 			var merged *crm.MergedError
 			if errors.As(err, &merged) {
 				return fmt.Errorf("%w (erase %s, which holds its data)", err, merged.Into)

@@ -176,10 +176,12 @@ func run(ctx context.Context, out io.Writer, dir string) error {
 	}
 	fmt.Fprintf(out, "\npipeline %q:\n", pl.Name)
 	for _, s := range summary {
-		fmt.Fprintf(out, "  %-10s %3d%%  %d deals  %12s\n", s.Stage.Name, s.Stage.Probability, s.Count, euros(s.Totals["EUR"]))
+		deals := "deals"
+		if s.Count == 1 {
+			deals = "deal"
+		}
+		fmt.Fprintf(out, "  %-10s %3d%%  %d %-5s  %16s\n", s.Stage.Name, s.Stage.Probability, s.Count, deals, crm.Money{Amount: s.Totals["EUR"], Currency: "EUR"})
 	}
 	fmt.Fprintf(out, "\ndone in %v\n", time.Since(started).Round(time.Millisecond))
 	return nil
 }
-
-func euros(cents int64) string { return fmt.Sprintf("EUR %d.%02d", cents/100, cents%100) }
