@@ -71,6 +71,9 @@ type ValidationError struct {
 	// also is a sentinel the error matches besides ErrInvalid (such as
 	// ErrWorkspaceExists).
 	also error
+	// cause is the error behind a field's reason (a filter's
+	// *filter.FieldError), for errors.As.
+	cause error
 }
 
 func (e *ValidationError) Error() string {
@@ -95,6 +98,11 @@ func (e *ValidationError) Error() string {
 func (e *ValidationError) Is(target error) bool {
 	return target == ErrInvalid || (e.also != nil && target == e.also)
 }
+
+// Unwrap returns the error behind the reason of a field, if one is kept
+// (a segment's filter error: errors.As finds its *filter.FieldError or
+// *filter.SyntaxError).
+func (e *ValidationError) Unwrap() error { return e.cause }
 
 // Has reports whether field failed.
 func (e *ValidationError) Has(field string) bool {

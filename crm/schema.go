@@ -1,6 +1,8 @@
 package crm
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -114,6 +116,24 @@ type Schema struct {
 	custom  map[string]filter.Type
 	money   map[string]bool // custom money fields (integer amounts)
 	company *Schema         // the company schema, for company.<field>
+}
+
+// FieldNames lists the fields of the schema's kind: built-in, custom
+// ("custom.<name>") and computed ones (activity counts as
+// "activity_count"), sorted; filter.Check suggests the close ones for an
+// unknown field.
+func (s *Schema) FieldNames() []string {
+	names := slices.Collect(maps.Keys(builtinFields[s.object]))
+	for c := range s.custom {
+		names = append(names, "custom."+c)
+	}
+	for b := range behaviours[s.object] {
+		if b != "company" {
+			names = append(names, b)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // FieldType returns the type of a field of the schema's kind.

@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"iter"
 	"slices"
 	"strings"
@@ -277,7 +276,7 @@ func (s *Segments) validate(t *txn, seg *Segment, self string) (filter.Expr, []S
 			err = filter.Check(e, schema)
 		}
 		if err != nil {
-			p.add("filter", "%v", err)
+			p.add("filter", "%s", strings.NewReplacer("filter: ", "", "\n", "; ").Replace(err.Error()))
 			ferr = err
 		} else {
 			seg.Filter = filter.Format(e)
@@ -299,9 +298,7 @@ func (s *Segments) validate(t *txn, seg *Segment, self string) (filter.Expr, []S
 		}
 	}
 	if err := p.err(); err != nil {
-		if ferr != nil {
-			return nil, nil, fmt.Errorf("%w (%w)", err, ferr)
-		}
+		err.(*ValidationError).cause = ferr
 		return nil, nil, err
 	}
 	return e, others, nil

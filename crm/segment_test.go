@@ -2,6 +2,7 @@ package crm_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -268,4 +269,23 @@ func TestCompositeIndexCount(t *testing.T) {
 		n++
 	}
 	assert.EqualValues(t, 1, n)
+}
+
+func TestSegmentFilterErrorsSayOnceWhatToWrite(t *testing.T) {
+	e := setup(t)
+	_, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "DE", Object: "contact", Filter: `country = "DE" AND lifecyle = "lead"`})
+	require.ErrorIs(t, err, crm.ErrInvalid)
+	require.ErrorIs(t, err, filter.ErrInvalid, "the filter's error is kept for errors.As")
+	var fe *filter.FieldError
+	require.ErrorAs(t, err, &fe)
+	msg := err.Error()
+	assert.Contains(t, msg, `did you mean address.country?`)
+	assert.Contains(t, msg, `did you mean lifecycle?`)
+	assert.Equal(t, 1, strings.Count(msg, `field "country"`), "said once: %s", msg)
+	assert.NotContains(t, msg, "filter: filter:")
+
+	_, err = e.ws.Segments().Create(e.ctx, crm.Segment{Name: "DE", Object: "contact", Filter: `lifecycle == "lead"`})
+	var se *filter.SyntaxError
+	require.ErrorAs(t, err, &se)
+	assert.Contains(t, err.Error(), "compare with a single =")
 }

@@ -1,9 +1,13 @@
 package filter
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // ErrInvalid matches every *FieldError: the filter is well-formed text or
@@ -119,6 +123,13 @@ type Schema interface {
 	FieldType(name string) (Type, bool)
 }
 
+// FieldLister is a Schema that can list its fields' names, so that Check
+// suggests the close ones for an unknown field ("did you mean
+// address.country?").
+type FieldLister interface {
+	FieldNames() []string
+}
+
 // MapSchema is a Schema held in a map from field name to type.
 type MapSchema map[string]Type
 
@@ -126,6 +137,60 @@ type MapSchema map[string]Type
 func (s MapSchema) FieldType(name string) (Type, bool) {
 	t, ok := s[name]
 	return t, ok
+}
+
+// FieldNames returns the schema's field names, sorted.
+func (s MapSchema) FieldNames() []string { return slices.Sorted(maps.Keys(s)) }
+
+// suggest returns up to three of names close to name: those that end
+// with it after a dot (country: address.country), that add a suffix to
+// it (owner: owner_id) and those a few edits away (lifecyle: lifecycle),
+// closest first.
+func suggest(name string, names []string) []string {
+	type cand struct {
+		name string
+		dist int
+	}
+	var cands []cand
+	limit := max(1, min(3, len(name)/3))
+	for _, n := range names {
+		switch d := editDistance(strings.ToLower(name), strings.ToLower(n)); {
+		case n == name:
+		case strings.HasSuffix(n, "."+name):
+			cands = append(cands, cand{n, 0})
+		case strings.HasPrefix(n, name+"_"): // owner: owner_id
+			cands = append(cands, cand{n, 1})
+		case d <= limit:
+			cands = append(cands, cand{n, d})
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int { return cmp.Compare(a.dist, b.dist) })
+	out := make([]string, 0, 3)
+	for _, c := range cands[:min(3, len(cands))] {
+		out = append(out, c.name)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // Check reports every problem of e as a *FieldError, joined with
@@ -200,7 +265,13 @@ func (c *checker) cond(x *Cond) {
 	}
 	t, ok := c.schema.FieldType(x.Field)
 	if !ok {
-		c.add(x.Field, "unknown field")
+		reason := "unknown field"
+		if l, ok := c.schema.(FieldLister); ok {
+			if close := suggest(x.Field, l.FieldNames()); len(close) > 0 {
+				reason += "; did you mean " + strings.Join(close, " or ") + "?"
+			}
+		}
+		c.add(x.Field, "%s", reason)
 		return
 	}
 	if !t.supports(x.Op) {

@@ -2,7 +2,7 @@
 // select contacts, companies and deals for segments, lists, reports and
 // automations, such as
 //
-//	lifecycle = "customer" AND country IN ("DE", "AT")
+//	lifecycle = "customer" AND address.country IN ("DE", "AT")
 //	  AND NOT tags CONTAINS "vip" AND last_activity_at < now() - 60d
 //
 // One syntax tree (Expr: *AndExpr, *OrExpr, *NotExpr, *Cond) has three
@@ -10,7 +10,7 @@
 //
 //   - text: Parse and Format, for people, URLs and storage;
 //   - JSON: ParseJSON and ToJSON, nested groups for UIs and APIs;
-//   - code: Where("country").In("DE", "AT") with And, Or and Not.
+//   - code: Where("address.country").In("DE", "AT") with And, Or and Not.
 //
 // Check validates a tree against a Schema of field types, Eval matches one
 // record, and Resolve turns relative times into absolute ones for a query
@@ -74,9 +74,12 @@
 // and NOT IN.
 //
 // Parse reports the first problem as a *SyntaxError with its line and
-// column (in characters, from 1), what was expected and what was found:
+// column (in characters, from 1), what was expected and what was found,
+// and for the usual mistakes (==, single quotes, an unknown operator) a
+// hint; Check suggests close names for an unknown field when the schema
+// lists its fields (FieldLister). For address.country IN ("DE",):
 //
-//	filter: 1:18: expected a value, found ")"
+//	filter: 1:26: expected a value, found ")"
 //
 // Format prints the canonical form: keywords upper case, literals and
 // anchors lower case, single spaces, offsets in their largest exact unit
@@ -93,7 +96,7 @@
 //	{"and": [
 //	  {"field": "lifecycle", "op": "=", "value": "customer"},
 //	  {"or": [
-//	    {"field": "country", "op": "IN", "values": ["DE", "AT"]},
+//	    {"field": "address.country", "op": "IN", "values": ["DE", "AT"]},
 //	    {"field": "amount", "op": "BETWEEN", "values": [1000, 5000]}
 //	  ]},
 //	  {"not": {"field": "tags", "op": "CONTAINS", "value": "vip"}},
@@ -137,7 +140,7 @@
 // false, except that = null and IN (..., null) match it; IS SET is false
 // and IS NOT SET true. Each negated operator is exactly NOT of its
 // positive one, so !=, NOT IN and NOT CONTAINS are true on an unset field
-// (country != "DE" includes contacts without a country), and NOT flips
+// (address.country != "DE" includes contacts without a country), and NOT flips
 // any result: NOT amount < 100 matches deals without an amount, while
 // amount >= 100 does not. NOT tags CONTAINS "vip" and
 // tags NOT CONTAINS "vip" are the same filter.

@@ -10,7 +10,7 @@ import (
 
 // The text face: parse what a person wrote, print it canonically.
 func ExampleParse() {
-	e, err := filter.Parse(`lifecycle = "customer" and country in ("DE","AT")
+	e, err := filter.Parse(`lifecycle = "customer" and address.country in ("DE","AT")
 		and not tags contains "vip" and last_activity_at < now() - 1440h`)
 	if err != nil {
 		fmt.Println(err)
@@ -18,20 +18,20 @@ func ExampleParse() {
 	}
 	fmt.Println(e)
 	// Output:
-	// lifecycle = "customer" AND country IN ("DE", "AT") AND NOT tags CONTAINS "vip" AND last_activity_at < now() - 60d
+	// lifecycle = "customer" AND address.country IN ("DE", "AT") AND NOT tags CONTAINS "vip" AND last_activity_at < now() - 60d
 }
 
 // Syntax errors say where, what was expected and what was found.
 func ExampleParse_error() {
-	_, err := filter.Parse(`country IN ("DE",)`)
+	_, err := filter.Parse(`address.country IN ("DE",)`)
 	fmt.Println(err)
 	var se *filter.SyntaxError
 	if errors.As(err, &se) {
 		fmt.Println(se.Line, se.Column, se.Expected)
 	}
 	// Output:
-	// filter: 1:18: expected a value, found ")"
-	// 1 18 a value
+	// filter: 1:26: expected a value, found ")"
+	// 1 26 a value
 }
 
 // The JSON face: nested groups for UIs and APIs.
@@ -58,14 +58,14 @@ func ExampleParseJSON() {
 }
 
 func ExampleToJSON() {
-	j, err := filter.ToJSON(filter.Where("country").In("DE", "AT"))
+	j, err := filter.ToJSON(filter.Where("address.country").In("DE", "AT"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(string(j))
 	// Output:
-	// {"field":"country","op":"IN","values":["DE","AT"]}
+	// {"field":"address.country","op":"IN","values":["DE","AT"]}
 }
 
 // The builder face: filters in code.
@@ -102,12 +102,12 @@ func ExampleCheck() {
 
 func ExampleEval() {
 	now := time.Date(2024, 5, 15, 12, 0, 0, 0, time.UTC)
-	e, _ := filter.Parse(`lifecycle = "customer" AND country != "DE" AND last_activity_at < now() - 60d`)
+	e, _ := filter.Parse(`lifecycle = "customer" AND address.country != "DE" AND last_activity_at < now() - 60d`)
 	for _, r := range []filter.MapRecord{
-		{"lifecycle": "Customer", "country": "FR", "last_activity_at": now.AddDate(0, -3, 0)},
+		{"lifecycle": "Customer", "address.country": "FR", "last_activity_at": now.AddDate(0, -3, 0)},
 		{"lifecycle": "customer", "last_activity_at": now.AddDate(0, -3, 0)}, // no country: != matches
-		{"lifecycle": "customer", "country": "de", "last_activity_at": now.AddDate(0, -3, 0)},
-		{"lifecycle": "customer", "country": "FR"}, // never active: < does not match
+		{"lifecycle": "customer", "address.country": "de", "last_activity_at": now.AddDate(0, -3, 0)},
+		{"lifecycle": "customer", "address.country": "FR"}, // never active: < does not match
 	} {
 		ok, err := filter.Eval(e, r, now)
 		fmt.Println(ok, err)

@@ -26,11 +26,38 @@ type SyntaxError struct {
 	// Found is what it found instead, ready to print: a quoted token such
 	// as `")"`, or `end of input`.
 	Found string
+	// Hint says how to write what was probably meant, for the mistakes
+	// people make most (== for =, single quotes, an operator of another
+	// language); empty when there is none.
+	Hint string
 }
 
-// Error returns "filter: line:column: expected X, found Y".
+// Error returns "filter: line:column: expected X, found Y", and the hint
+// after a semicolon.
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("filter: %d:%d: expected %s, found %s", e.Line, e.Column, e.Expected, e.Found)
+	msg := fmt.Sprintf("filter: %d:%d: expected %s, found %s", e.Line, e.Column, e.Expected, e.Found)
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
+}
+
+// operators lists the text form's operators, for hints.
+const operators = "=, !=, <, <=, >, >=, IN, NOT IN, BETWEEN, CONTAINS, STARTS WITH, MATCHES, IS SET, IS NOT SET"
+
+// hintFor returns the hint for finding found where expected was expected.
+func hintFor(expected, found string) string {
+	switch {
+	case expected == "an operator" && found == `"=="`:
+		return "compare with a single ="
+	case strings.HasPrefix(expected, "a value") && found == `">"`:
+		return "write != for not equal" // <> lexes as < then >
+	case expected == "an operator":
+		return "the operators are " + operators
+	case strings.HasPrefix(expected, "a value") && strings.HasPrefix(found, `"'`):
+		return `strings are written in double quotes, as "lead"`
+	}
+	return ""
 }
 
 // Unwrap returns ErrSyntax.
@@ -81,7 +108,9 @@ func (p *parser) fail(expected string) *SyntaxError {
 	default:
 		found = strconv.Quote(shorten(p.tok.text))
 	}
-	return syntaxError(p.lex.src, p.tok.pos, expected, found)
+	err := syntaxError(p.lex.src, p.tok.pos, expected, found)
+	err.Hint = hintFor(expected, found)
+	return err
 }
 
 func syntaxError(src string, offset int, expected, found string) *SyntaxError {

@@ -152,8 +152,44 @@ func TestParseErrors(t *testing.T) {
 			assert.Equal(t, tt.col, se.Column, "column")
 			assert.Equal(t, tt.expected, se.Expected, "expected")
 			assert.Equal(t, tt.found, se.Found, "found")
-			assert.Equal(t, "filter: "+itoa(tt.line)+":"+itoa(tt.col)+": expected "+tt.expected+", found "+tt.found, err.Error())
+			want := "filter: " + itoa(tt.line) + ":" + itoa(tt.col) + ": expected " + tt.expected + ", found " + tt.found
+			if se.Hint != "" {
+				want += "; " + se.Hint
+			}
+			assert.Equal(t, want, err.Error())
 		})
+	}
+}
+
+func TestParseErrorsHintTheUsualMistakes(t *testing.T) {
+	for src, hint := range map[string]string{
+		`lifecycle == "lead"`:    "compare with a single =",
+		`lifecycle = 'lead'`:     `strings are written in double quotes, as "lead"`,
+		`lifecycle LIKE "lead"`:  "the operators are =, !=, <, <=, >, >=, IN, NOT IN, BETWEEN, CONTAINS, STARTS WITH, MATCHES, IS SET, IS NOT SET",
+		`lifecycle <> "lead"`:    "write != for not equal",
+		`lifecycle = "lead" AND`: "",
+	} {
+		_, err := filter.Parse(src)
+		var se *filter.SyntaxError
+		require.ErrorAs(t, err, &se, src)
+		assert.Equal(t, hint, se.Hint, src)
+	}
+}
+
+func TestCheckSuggestsCloseFields(t *testing.T) {
+	s := filter.MapSchema{"lifecycle": filter.TypeText, "address.country": filter.TypeText, "address.city": filter.TypeText, "owner_id": filter.TypeText}
+	for src, want := range map[string]string{
+		`country = "DE"`:    `unknown field; did you mean address.country?`,
+		`lifecyle = "lead"`: `unknown field; did you mean lifecycle?`,
+		`owner = "ann"`:     `unknown field; did you mean owner_id?`,
+		`zzz = 1`:           `unknown field`,
+	} {
+		e, err := filter.Parse(src)
+		require.NoError(t, err)
+		err = filter.Check(e, s)
+		var fe *filter.FieldError
+		require.ErrorAs(t, err, &fe, src)
+		assert.Equal(t, want, fe.Reason, src)
 	}
 }
 
