@@ -252,7 +252,9 @@ func (e *VetoError) Unwrap() error { return e.Err }
 func (e *VetoError) Is(target error) bool { return target == ErrVetoed }
 
 // Hooks holds the CRM's lifecycle hooks. Bind handlers with the hooks
-// package's Bind and BindFunc.
+// package's Bind (a name of your choosing, which errors quote) and
+// BindFunc (named after the function). Hooks see the writes of every
+// workspace; InWorkspace and AfterInWorkspace narrow a handler to one.
 type Hooks struct {
 	BeforeContact  hooks.Hook[*Before[Contact]]
 	BeforeCompany  hooks.Hook[*Before[Company]]
@@ -269,6 +271,31 @@ type Hooks struct {
 
 // Hooks returns the CRM's lifecycle hooks.
 func (c *CRM) Hooks() *Hooks { return c.hooks }
+
+// InWorkspace wraps a before-hook handler so that it runs only for the
+// writes of workspace id: hooks are bound per CRM, and a rule of one
+// tenant is bound this way.
+//
+//	c.Hooks().BeforeDeal.Bind("acme-discount-cap", 0, crm.InWorkspace("acme", capDiscount))
+func InWorkspace[T any](id string, fn hooks.Func[*Before[T]]) hooks.Func[*Before[T]] {
+	return func(ctx context.Context, b *Before[T]) error {
+		if b.Workspace() != id {
+			return nil
+		}
+		return fn(ctx, b)
+	}
+}
+
+// AfterInWorkspace wraps an after-hook handler so that it sees only the
+// events of workspace id.
+func AfterInWorkspace(id string, fn hooks.Func[*Event]) hooks.Func[*Event] {
+	return func(ctx context.Context, ev *Event) error {
+		if ev.Workspace != id {
+			return nil
+		}
+		return fn(ctx, ev)
+	}
+}
 
 // runBefore runs the kind's before-hooks for a write of r. It returns true
 // if handlers ran (so r must be validated again).

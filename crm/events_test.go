@@ -384,3 +384,44 @@ func TestEventPayloads(t *testing.T) {
 	require.NotNil(t, reason, "the lost event names the reason among its changes")
 	assert.Equal(t, "went with a competitor", reason.New)
 }
+
+func capDiscount(ctx context.Context, b *crm.Before[crm.Deal]) error {
+	if b.New.Amount.Amount > 100_000_00 {
+		return errors.New("deals over 100,000 need a director")
+	}
+	return nil
+}
+
+func TestHooksNarrowedToAWorkspaceAndNamedByTheirFunction(t *testing.T) {
+	e := setup(t)
+	other, err := e.crm.CreateWorkspace(e.ctx, crm.WorkspaceInfo{ID: "globex", Name: "Globex"})
+	require.NoError(t, err)
+	require.NoError(t, e.crm.Hooks().BeforeDeal.Bind("acme-cap", 0, crm.InWorkspace("acme", capDiscount)))
+	t.Cleanup(func() { e.crm.Hooks().BeforeDeal.Unbind("acme-cap") })
+	var seen []string
+	after := e.crm.Hooks().After.BindFunc(crm.AfterInWorkspace("globex", func(ctx context.Context, ev *crm.Event) error {
+		seen = append(seen, ev.Workspace)
+		return nil
+	}))
+	t.Cleanup(func() { e.crm.Hooks().After.Unbind(after) })
+
+	big := crm.Deal{Name: "Big", Amount: crm.Money{Amount: 500_000_00}}
+	_, err = e.ws.Deals().Create(e.ctx, big)
+	var veto *crm.VetoError
+	require.ErrorAs(t, err, &veto, "acme's rule applies in acme")
+	assert.Equal(t, "acme-cap", veto.Hook)
+	_, err = other.Deals().Create(e.ctx, big)
+	require.NoError(t, err, "and not in globex")
+
+	// A handler bound with BindFunc is named after its function.
+	id := e.crm.Hooks().BeforeDeal.BindFunc(capDiscount)
+	_, err = other.Deals().Create(e.ctx, big)
+	require.ErrorAs(t, err, &veto)
+	assert.Equal(t, id, veto.Hook)
+	assert.Regexp(t, `^capDiscount#\d+$`, veto.Hook)
+	e.crm.Hooks().BeforeDeal.Unbind(id)
+	assert.NotEmpty(t, seen)
+	for _, ws := range seen {
+		assert.Equal(t, "globex", ws, "the after-hook sees globex's events only")
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -67,25 +70,43 @@ func (h *Hook[T]) Bind(id string, priority int, fn Func[T]) error {
 }
 
 // BindFunc adds fn with priority 0 under a new ID, unique within the hook,
-// and returns that ID for Unbind. If fn is nil, BindFunc binds nothing and
-// returns "".
+// and returns that ID for Unbind. The ID is the function's name and a
+// number ("checkAmount#1", "main.func1#2" for a closure), so errors that
+// name the handler say which one it was; Bind names it exactly. If fn is
+// nil, BindFunc binds nothing and returns "".
 func (h *Hook[T]) BindFunc(fn Func[T]) string {
 	if fn == nil {
 		return ""
 	}
+	name := funcName(fn)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	old := h.list()
 	var id string
 	for {
 		h.seq++
-		id = "hooks.func." + strconv.FormatUint(h.seq, 10)
+		id = name + "#" + strconv.FormatUint(h.seq, 10)
 		if indexOf(old, id) < 0 {
 			break
 		}
 	}
 	h.insert(old, &entry[T]{id: id, fn: fn})
 	return id
+}
+
+// funcName is fn's name without its package path: "checkAmount",
+// "main.func1" for a closure in main, or "func" if it has none.
+func funcName(fn any) string {
+	f := runtime.FuncForPC(reflect.ValueOf(fn).Pointer())
+	if f == nil {
+		return "func"
+	}
+	name := f.Name()
+	name = name[strings.LastIndexByte(name, '/')+1:]
+	if _, rest, ok := strings.Cut(name, "."); ok && rest != "" {
+		name = rest // drop the package name
+	}
+	return name
 }
 
 // Unbind removes the handlers with the given IDs; unknown IDs are ignored.

@@ -569,15 +569,17 @@ func TestBindErrors(t *testing.T) {
 func TestBindFunc(t *testing.T) {
 	var h hooks.Hook[*event]
 	// An explicit ID in the generated format is skipped, not duplicated.
-	require.NoError(t, h.Bind("hooks.func.1", -1, record("explicit", nil)))
+	require.NoError(t, h.Bind("TestBindFunc.record.func3#1", -1, record("explicit", nil)))
 	id1 := h.BindFunc(record("one", nil))
 	id2 := h.BindFunc(record("two", nil))
 	assert.NotEmpty(t, id1)
 	assert.NotEqual(t, id1, id2)
-	assert.NotEqual(t, "hooks.func.1", id1)
-	assert.Equal(t, []string{"hooks.func.1", id1, id2}, h.IDs())
+	assert.NotEqual(t, "TestBindFunc.record.func3#1", id1)
+	assert.Regexp(t, `^TestBindFunc\.record\.func\d+#\d+$`, id1, "named after the function that made the handler")
+	assert.Equal(t, []string{"TestBindFunc.record.func3#1", id1, id2}, h.IDs())
+	assert.Regexp(t, `^TestBindFunc\.func\d+#\d+$`, h.BindFunc(func(context.Context, *event) error { return nil }))
 	assert.Empty(t, h.BindFunc(nil), "a nil func is not bound")
-	assert.Equal(t, 3, h.Len())
+	assert.Equal(t, 4, h.Len())
 
 	h.Unbind(id1)
 	ev := &event{}
