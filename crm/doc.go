@@ -20,6 +20,31 @@
 //	ws, err := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme", Name: "Acme"})
 //	ada, err := ws.Contacts().Create(ctx, crm.Contact{FirstName: "Ada", Emails: []string{"ada@example.com"}})
 //
+// # Map
+//
+// Where each part is, from a *Workspace (ws) unless named otherwise:
+//
+//   - Records: ws.Contacts, Companies, Deals (Move, Win, Lose, Summary),
+//     Pipelines, Activities (calls, emails, meetings, notes, tasks,
+//     tickets), Purchases; custom fields and indexes: ws.Fields,
+//     ws.Indexes; history and timeline: ws.History, ws.Timeline.
+//   - Several changes in one transaction, and packages built on crm:
+//     ws.Update and ws.View (Tx, ReadTx, Space).
+//   - Segments and queries: ws.Segments, ws.Query, with filters of package
+//     crm/filter (Schema lists the fields).
+//   - Reports and forecasting: package crm/report.
+//   - Automation (rules, timers, routing, scoring, sequences): package
+//     crm/automation.
+//   - Change feed and delivery: ws.Changes and ws.Watch; CRM.NewDispatcher
+//     for durable consumers; CRM.Hooks for before- and after-hooks.
+//   - Duplicates and merge: Contacts.FindDuplicates, Contacts.Merge and
+//     the companies' counterparts.
+//   - Privacy: Workspace.ExportContact (access) and Contacts.Erase
+//     (erasure).
+//   - Backup and restore: CRM.Backup, CRM.Restore; consistency check:
+//     ws.Check.
+//   - Import and export of files: package crmio.
+//
 // # One write path
 //
 // Every change goes through one path: validate, then one store transaction
