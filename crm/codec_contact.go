@@ -218,6 +218,12 @@ func (p *Phone) field(k string) *string {
 		return &p.Number
 	case "label":
 		return &p.Label
+	case "region":
+		return &p.Region
+	case "e164":
+		return &p.E164
+	case "extension":
+		return &p.Extension
 	}
 	return nil
 }

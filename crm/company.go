@@ -11,7 +11,8 @@ type Company struct {
 	Meta `msgpack:",inline"`
 	Name string `msgpack:"name" json:"name"`
 	// Domain is the company's web domain ("example.com"), unique in the
-	// workspace; stored in lower case without "www.".
+	// workspace; stored as NormalizeDomain writes it (lower case, Unicode
+	// form, without "www.") and compared in its ASCII form.
 	Domain   string `msgpack:"domain,omitempty" json:"domain,omitempty"`
 	Industry string `msgpack:"industry,omitempty" json:"industry,omitempty"`
 	// Employees is the head count.
@@ -75,7 +76,7 @@ func prepareCompany(t *txn, c, _ *Company, p *problems) error {
 
 func companyIndexes(w *Workspace, c *Company, ix []indexEntry) []indexEntry {
 	if c.Domain != "" {
-		ix = append(ix, uniqueEntry("domain", w.uniqueKey('o', "domain").str(c.Domain), c.ID))
+		ix = append(ix, uniqueEntry("domain", w.uniqueKey('o', "domain").str(domainKey(c.Domain)), c.ID))
 	}
 	for sys, id := range c.ExternalIDs {
 		ix = append(ix, uniqueEntry("external_ids."+sys, w.uniqueKey('o', "ext").str(sys).str(id), c.ID))
@@ -114,11 +115,11 @@ func (s *Companies) UpdateMany(ctx context.Context, ids []string, mutate func(*C
 // Get returns the company with the given ID (also when soft-deleted).
 func (s *Companies) Get(ctx context.Context, id string) (Company, error) { return s.o.get(ctx, id) }
 
-// GetByDomain returns the company with the given web domain.
+// GetByDomain returns the company with the given web domain, written in
+// any form NormalizeDomain accepts ("https://www.Acme.com/", the
+// punycode or the Unicode form of an IDN).
 func (s *Companies) GetByDomain(ctx context.Context, domain string) (Company, error) {
-	var p problems
-	d := cleanDomain(&p, "domain", domain)
-	return s.o.getByUnique(ctx, "domain "+d, s.o.w.uniqueKey('o', "domain").str(d))
+	return s.o.getByUnique(ctx, "domain "+domain, s.o.w.uniqueKey('o', "domain").str(domainKey(strings.TrimSpace(domain))))
 }
 
 // GetByExternalID returns the company whose ID in the external system is id.

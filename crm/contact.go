@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"fmt"
-	"github.com/crmkit/crmkit/crm/filter"
 	"iter"
 	"slices"
 	"strings"
@@ -14,8 +13,9 @@ type Contact struct {
 	Meta      `msgpack:",inline"`
 	FirstName string `msgpack:"first_name,omitempty" json:"first_name,omitempty"`
 	LastName  string `msgpack:"last_name,omitempty" json:"last_name,omitempty"`
-	// Emails are the contact's addresses, the primary first. Each is
-	// unique in the workspace, compared case-insensitively.
+	// Emails are the contact's addresses, the primary first, stored as
+	// NormalizeEmail writes them. Each is unique in the workspace,
+	// compared as EmailKey compares them.
 	Emails []string `msgpack:"emails,omitempty" json:"emails,omitempty"`
 	Phones []Phone  `msgpack:"phones,omitempty" json:"phones,omitempty"`
 	// Title is the job title.
@@ -40,10 +40,24 @@ type Contact struct {
 	Custom    Custom        `msgpack:"custom,omitempty" json:"custom,omitempty"`
 }
 
-// Phone is a phone number with a label ("work", "mobile").
+// Phone is a phone number with a label ("work", "mobile"). The CRM
+// parses Number when the contact is saved (see ParsePhone) and sets E164
+// and Extension; phones are indexed and compared by E164.
 type Phone struct {
+	// Number is the number as written: "+1 (650) 253-0000 ext. 123",
+	// "030 12345678".
 	Number string `msgpack:"number" json:"number"`
 	Label  string `msgpack:"label,omitempty" json:"label,omitempty"`
+	// Region is the ISO 3166-1 country a number written without its
+	// country code is dialled in; empty means the workspace's
+	// PhoneRegion.
+	Region string `msgpack:"region,omitempty" json:"region,omitempty"`
+	// E164 is the number in E.164 form without extension
+	// ("+16502530000"). It is set by the CRM; what a caller puts here is
+	// replaced.
+	E164 string `msgpack:"e164,omitempty" json:"e164,omitempty"`
+	// Extension is the extension's digits ("123"). It is set by the CRM.
+	Extension string `msgpack:"extension,omitempty" json:"extension,omitempty"`
 }
 
 // CompanyRole links a contact to a company.
@@ -65,6 +79,21 @@ func (c *Contact) Name() string {
 	return ""
 }
 
+// grandfathered runs clean on a value, reporting its problems on p,
+// except for a value the record already held (kept): one stored before
+// the CRM checked it as strictly (a national phone number in a workspace
+// with no PhoneRegion, an address of a domain now refused) stays as it
+// was, so that the record's other fields can still be changed.
+func grandfathered[V any](p *problems, kept bool, v V, clean func(*problems) V) V {
+	var sub problems
+	out := clean(&sub)
+	if len(sub.list) > 0 && kept {
+		return v
+	}
+	p.list = append(p.list, sub.list...)
+	return out
+}
+
 // Channels are the values of Contact.PreferredChannel.
 var Channels = []string{"email", "phone", "sms", "mail", "chat", "in_person", "none"}
 
@@ -76,7 +105,7 @@ var kindContact = &kind[Contact]{
 	indexes:  contactIndexes,
 }
 
-func prepareContact(t *txn, c, _ *Contact, p *problems) error {
+func prepareContact(t *txn, c, old *Contact, p *problems) error {
 	c.FirstName = cleanText(p, "first_name", c.FirstName, maxShortText)
 	c.LastName = cleanText(p, "last_name", c.LastName, maxShortText)
 	c.Title = cleanText(p, "title", c.Title, maxShortText)
@@ -86,8 +115,10 @@ func prepareContact(t *txn, c, _ *Contact, p *problems) error {
 	seen := map[string]bool{}
 	emails := c.Emails[:0:0]
 	for i, e := range c.Emails {
-		e = cleanEmail(p, fmt.Sprintf("emails[%d]", i), e)
-		if l := filter.Fold(e); !seen[l] {
+		e = grandfathered(p, old != nil && slices.Contains(old.Emails, e), e, func(p *problems) string {
+			return cleanEmail(p, fmt.Sprintf("emails[%d]", i), e)
+		})
+		if l := storedEmailKey(e); !seen[l] {
 			seen[l] = true
 			emails = append(emails, e)
 		}
@@ -100,7 +131,11 @@ func prepareContact(t *txn, c, _ *Contact, p *problems) error {
 		return nil
 	}
 	for i := range c.Phones {
-		c.Phones[i].Number = cleanPhone(p, fmt.Sprintf("phones[%d].number", i), c.Phones[i].Number)
+		ph := c.Phones[i]
+		kept := old != nil && slices.ContainsFunc(old.Phones, func(o Phone) bool { return o.Number == ph.Number && o.Region == ph.Region })
+		c.Phones[i] = grandfathered(p, kept, ph, func(p *problems) Phone {
+			return cleanPhone(p, fmt.Sprintf("phones[%d].number", i), ph, t.info.PhoneRegion)
+		})
 		c.Phones[i].Label = cleanText(p, fmt.Sprintf("phones[%d].label", i), c.Phones[i].Label, maxShortText)
 	}
 	c.Address = cleanAddress(p, "address", c.Address)
@@ -149,7 +184,7 @@ func prepareContact(t *txn, c, _ *Contact, p *problems) error {
 
 func contactIndexes(w *Workspace, c *Contact, ix []indexEntry) []indexEntry {
 	for i, e := range c.Emails {
-		ix = append(ix, uniqueEntry(fmt.Sprintf("emails[%d]", i), w.uniqueKey('c', "email").str(filter.Fold(e)), c.ID))
+		ix = append(ix, uniqueEntry(fmt.Sprintf("emails[%d]", i), w.uniqueKey('c', "email").str(storedEmailKey(e)), c.ID))
 	}
 	for sys, id := range c.ExternalIDs {
 		ix = append(ix, uniqueEntry("external_ids."+sys, w.uniqueKey('c', "ext").str(sys).str(id), c.ID))
@@ -161,7 +196,7 @@ func contactIndexes(w *Workspace, c *Contact, ix []indexEntry) []indexEntry {
 		ix = append(ix, plainEntry("owner_id", w.indexKey('c', "owner").str(c.OwnerID), c.ID))
 	}
 	for _, ph := range c.Phones {
-		if n := normalizePhone(ph.Number); n != "" {
+		if n := phoneKey(ph, w.info.PhoneRegion); n != "" {
 			ix = append(ix, plainEntry("phones", w.indexKey('c', "phone").str(n), c.ID))
 		}
 	}
@@ -207,9 +242,10 @@ func (s *Contacts) UpdateMany(ctx context.Context, ids []string, mutate func(*Co
 func (s *Contacts) Get(ctx context.Context, id string) (Contact, error) { return s.o.get(ctx, id) }
 
 // GetByEmail returns the contact that has email among its addresses,
-// compared case-insensitively.
+// compared as EmailKey compares them (the local part case-insensitively,
+// the domain in either of its IDNA forms).
 func (s *Contacts) GetByEmail(ctx context.Context, email string) (Contact, error) {
-	return s.o.getByUnique(ctx, "email "+email, s.o.w.uniqueKey('c', "email").str(filter.Fold(strings.TrimSpace(email))))
+	return s.o.getByUnique(ctx, "email "+email, s.o.w.uniqueKey('c', "email").str(storedEmailKey(email)))
 }
 
 // GetByExternalID returns the contact whose ID in the external system is id.

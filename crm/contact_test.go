@@ -69,7 +69,7 @@ func TestContactValidation(t *testing.T) {
 		{"email with display name", crm.Contact{FirstName: "A", Emails: []string{"Bob <bob@example.com>"}}, []string{"emails[0]"}},
 		{"duplicate email other case", crm.Contact{FirstName: "A", Emails: []string{"TAKEN@example.com"}}, []string{"emails[0]"}},
 		{"bad phone", crm.Contact{FirstName: "A", Phones: []crm.Phone{{Number: "call me"}}}, []string{"phones[0].number"}},
-		{"bad country", crm.Contact{FirstName: "A", Address: crm.Address{Country: "Germany"}}, []string{"address.country"}},
+		{"bad country", crm.Contact{FirstName: "A", Address: crm.Address{Country: "Atlantis"}}, []string{"address.country"}},
 		{"birthday out of range", crm.Contact{FirstName: "A", Birthday: crm.Date{Year: 1200, Month: 1, Day: 1}}, []string{"birthday"}},
 		{"impossible date", crm.Contact{FirstName: "A", Birthday: crm.Date{Year: 1990, Month: 2, Day: 30}}, []string{"birthday"}},
 		{"future birthday", crm.Contact{FirstName: "A", Birthday: crm.Date{Year: 2100, Month: 1, Day: 1}}, []string{"birthday"}},
@@ -191,4 +191,29 @@ func TestContactDeleteRestoreErase(t *testing.T) {
 	assertNoKeysMention(t, e, "Temp")
 	_, err = cs.Create(e.ctx, crm.Contact{FirstName: "Other", Emails: []string{"temp@example.com"}})
 	assert.NoError(t, err, "an erased contact frees its email")
+}
+
+// A value stored before the CRM checked it as strictly does not block
+// changes to the record's other fields; a new value is checked in full.
+func TestStoredValuesAreGrandfathered(t *testing.T) {
+	e := setup(t)
+	_, err := e.crm.UpdateWorkspace(e.ctx, "acme", func(info *crm.WorkspaceInfo) error { info.PhoneRegion = "DE"; return nil })
+	require.NoError(t, err)
+	c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada", Phones: []crm.Phone{{Number: "030 12345678"}}})
+	require.NoError(t, err)
+	_, err = e.crm.UpdateWorkspace(e.ctx, "acme", func(info *crm.WorkspaceInfo) error { info.PhoneRegion = ""; return nil })
+	require.NoError(t, err)
+	ws, err := e.crm.Workspace(e.ctx, "acme")
+	require.NoError(t, err)
+
+	c, err = ws.Contacts().Update(e.ctx, c.ID, func(c *crm.Contact) error { c.Title = "CTO"; return nil })
+	require.NoError(t, err, "the stored national number stays")
+	assert.Equal(t, "030 12345678", c.Phones[0].Number)
+
+	_, err = ws.Contacts().Update(e.ctx, c.ID, func(c *crm.Contact) error {
+		c.Phones = append(c.Phones, crm.Phone{Number: "089 1234567"})
+		return nil
+	})
+	require.ErrorIs(t, err, crm.ErrInvalid, "a new national number needs a region")
+	assert.Contains(t, fieldErrors(t, err), "phones[1].number")
 }

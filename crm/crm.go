@@ -147,8 +147,14 @@ type WorkspaceInfo struct {
 	// TimeZone is the IANA name of the workspace's time zone
 	// ("Europe/Berlin"), in which reports cut days, weeks, months and
 	// quarters. Empty means UTC.
-	TimeZone  string    `msgpack:"time_zone,omitempty" json:"time_zone,omitempty"`
-	CreatedAt time.Time `msgpack:"created_at" json:"created_at"`
+	TimeZone string `msgpack:"time_zone,omitempty" json:"time_zone,omitempty"`
+	// PhoneRegion is the ISO 3166-1 country ("DE") in which phone numbers
+	// written without a country code are read ("030 12345678" is
+	// +493012345678 in "DE"); a phone's own Region overrides it. Empty
+	// means such numbers are refused: they must start with + and a
+	// country code.
+	PhoneRegion string    `msgpack:"phone_region,omitempty" json:"phone_region,omitempty"`
+	CreatedAt   time.Time `msgpack:"created_at" json:"created_at"`
 }
 
 // Location returns the workspace's time zone: UTC when TimeZone is empty
@@ -222,6 +228,7 @@ func checkWorkspaceInfo(info *WorkspaceInfo) error {
 		info.Currency = "USD"
 	}
 	info.Currency = checkCurrency(&p, "currency", info.Currency)
+	info.PhoneRegion = checkCountry(&p, "phone_region", info.PhoneRegion)
 	info.TimeZone = strings.TrimSpace(info.TimeZone)
 	if _, err := time.LoadLocation(info.TimeZone); err != nil || strings.EqualFold(info.TimeZone, "local") {
 		p.add("time_zone", "%q is not an IANA time zone name such as \"Europe/Berlin\"", info.TimeZone)
@@ -250,8 +257,8 @@ func (c *CRM) EnsureWorkspace(ctx context.Context, info WorkspaceInfo) (*Workspa
 	}
 }
 
-// UpdateWorkspace changes a workspace's name, lifecycle stages or default
-// currency. Its ID and creation time cannot change. Contacts keep a
+// UpdateWorkspace changes a workspace's name, lifecycle stages, default
+// currency, time zone or phone region. Its ID and creation time cannot change. Contacts keep a
 // lifecycle stage that is no longer listed until they are next written.
 func (c *CRM) UpdateWorkspace(ctx context.Context, id string, mutate func(*WorkspaceInfo) error) (WorkspaceInfo, error) {
 	var out WorkspaceInfo

@@ -98,7 +98,7 @@ func convertValue(d *FieldDef, v any) (any, string) {
 		case FieldEmail:
 			s = cleanEmail(&p, "", s)
 		case FieldPhone:
-			s = cleanPhone(&p, "", s)
+			s = cleanPhoneText(&p, "", s)
 		case FieldSelect:
 			s = strings.TrimSpace(s)
 			if !slices.Contains(d.Options, s) {

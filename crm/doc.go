@@ -99,14 +99,57 @@
 //
 // Inputs have documented bounds, checked before the store is reached and
 // refused field by field: short texts (names, titles, owner and external
-// IDs) 256 bytes, long texts 64 KiB, email addresses 254 bytes, every list
+// IDs) 256 bytes, long texts 64 KiB, email addresses 254 bytes (their
+// local part 64), phone numbers 64 bytes as written, every list
 // field (emails, phones, external IDs, links, tags, multi-select values)
 // 100 entries and a purchase 1,000 line items, record IDs MaxIDLength
 // bytes, amounts MaxAmount minor units; limits of custom fields must be
 // finite numbers.
 //
+// # Identity
+//
+// Unique keys, lookups, duplicate detection and imports rest on knowing
+// when two spellings are one phone number, address, domain or country,
+// so the domain leaves that to well-kept libraries and tables rather than
+// hand-written rules:
+//
+//   - Phone numbers: github.com/nyaruka/phonenumbers (Google's
+//     libphonenumber and its metadata of every country's number plan:
+//     trunk and dial-out prefixes, extensions, valid ranges). A number is
+//     stored as written with its E.164 form and extension (Phone), read
+//     in the phone's Region or the workspace's PhoneRegion when it has no
+//     country code, and indexed and compared by E.164 alone; ParsePhone.
+//   - Email addresses: Unicode NFC (golang.org/x/text) and IDNA
+//     (golang.org/x/net/idna, lookup profile) for the domain, syntax
+//     checked against the subset of RFC 5321/5322 real mail uses; the
+//     local part is kept as written and compared case-insensitively
+//     (NormalizeEmail, EmailKey: one normaliser for records, lookups,
+//     the unique index and duplicate detection).
+//   - Company domains: IDNA as for email, and registered domains from the
+//     Public Suffix List (golang.org/x/net/publicsuffix), which knows
+//     github.io, blogspot.com, me.uk and the wildcard rules of Japan's
+//     cities (NormalizeDomain, RegisteredDomain).
+//   - Names, for matching only: decomposed and stripped of marks with
+//     golang.org/x/text/unicode/norm, plus the letters that do not
+//     decompose (ł ø đ ß æ œ þ).
+//   - Countries and currencies: complete ISO 3166-1 alpha-2 and ISO 4217
+//     tables generated into iso_tables.go from the lists in
+//     internal/isogen (NormalizeCountry, ValidCurrency, MinorUnits).
+//
+// Stores written by versions with the older rules keep working: records
+// are read as they were, and phones stored without an E.164 form are
+// parsed again (in the workspace's PhoneRegion) when they are indexed or
+// compared. Their index entries were keyed by the older rules, so run
+// Workspace.Check with Repair once after upgrading: it rebuilds the
+// phone, email and domain entries by the new normalisers (until then a
+// lookup by another spelling of an address may miss, and two records may
+// claim one address, which the check reports as a conflict).
+//
 // # Imports
 //
-// This package imports the standard library, msgpack and the project's
-// store and hooks packages, nothing heavier: no storage engine, no RPC.
+// This package imports the standard library, msgpack, the project's
+// store and hooks packages and the identity libraries above
+// (phonenumbers, which brings google.golang.org/protobuf for its
+// metadata, golang.org/x/net and golang.org/x/text), nothing heavier: no
+// storage engine, no RPC.
 package crm

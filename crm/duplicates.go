@@ -70,10 +70,10 @@ func (o *DuplicateOptions) check() error {
 // FindDuplicates streams the pairs of live contacts that likely are one
 // person, best evidence first within a pair's reasons. Contacts are
 // compared when they share a blocking key: an email's mailbox (compared
-// case-insensitively, and for Gmail without dots and +tags), a phone
-// number's last digits, or a company and a word of the name. The reasons
-// are an equivalent email (score 0.95), the same phone number written
-// alike or with and without a country code (0.6), a similar name at a
+// by EmailKey, and for Gmail without dots and +tags), a phone
+// number's E.164 form, or a company and a word of the name. The reasons
+// are an equivalent email (score 0.95), the same phone number, compared
+// in E.164 form however it was written (0.6), a similar name at a
 // company both work for (0.8 x similarity), or a similar name elsewhere
 // (0.4 x similarity, which only adds to other evidence).
 //
@@ -83,12 +83,13 @@ func (o *DuplicateOptions) check() error {
 // with the number of pairs. It runs in one read transaction: stop early by
 // breaking out of the loop.
 func (s *Contacts) FindDuplicates(ctx context.Context, opts DuplicateOptions) iter.Seq2[Duplicate, error] {
-	return findDuplicates(ctx, s.o.w, contactRules, opts)
+	return findDuplicates(ctx, s.o.w, contactRules(s.o.w.info.PhoneRegion), opts)
 }
 
 // FindDuplicates streams the pairs of live companies that likely are one
 // organisation. Companies are compared when they share a registered domain
-// ("eu.acme.com" and "acme.com" share "acme.com"), their name without its
+// by the Public Suffix List ("eu.acme.com" and "acme.com" share
+// "acme.com"; "alice.github.io" and "bob.github.io" share nothing), their name without its
 // legal form ("Acme Inc." and "ACME GmbH" are both "acme"), or the first
 // four letters of it. The reasons are the same registered domain (0.85), the
 // same name without legal form (0.85) or a similar one (0.7 x
@@ -216,47 +217,55 @@ type contactFeatures struct {
 	name      string
 	words     []string
 	emails    []string
+	keys      []string
 	mailboxes []string
-	phones    []string
+	phones    []string // E.164
+	numbers   []string // the phones as written
 	companies []string
 }
 
-var contactRules = dupRules[Contact, contactFeatures]{
-	k: kindContact,
-	features: func(c *Contact) contactFeatures {
-		f := contactFeatures{name: strings.TrimSpace(c.FirstName + " " + c.LastName), emails: c.Emails}
-		f.words = foldPerson(f.name)
-		for _, e := range c.Emails {
-			mb, _ := mailbox(e)
-			f.mailboxes = append(f.mailboxes, mb)
-		}
-		for _, p := range c.Phones {
-			if n := phoneDigits(p.Number); n != "" {
-				f.phones = append(f.phones, n)
+// contactRules compare contacts; phones stored without an E.164 form (by
+// an older version) are read in region.
+func contactRules(region string) dupRules[Contact, contactFeatures] {
+	return dupRules[Contact, contactFeatures]{
+		k: kindContact,
+		features: func(c *Contact) contactFeatures {
+			f := contactFeatures{name: strings.TrimSpace(c.FirstName + " " + c.LastName), emails: c.Emails}
+			f.words = foldPerson(f.name)
+			for _, e := range c.Emails {
+				f.keys = append(f.keys, storedEmailKey(e))
+				mb, _ := mailbox(e)
+				f.mailboxes = append(f.mailboxes, mb)
 			}
-		}
-		for _, cr := range c.Companies {
-			f.companies = append(f.companies, cr.CompanyID)
-		}
-		return f
-	},
-	blocks: func(f *contactFeatures, keys []string) []string {
-		for _, mb := range f.mailboxes {
-			keys = append(keys, "e\x00"+mb)
-		}
-		for _, p := range f.phones {
-			keys = append(keys, "p\x00"+phoneBlock(p))
-		}
-		for _, co := range f.companies {
-			for _, w := range f.words {
-				if len(w) > 1 {
-					keys = append(keys, "n\x00"+co+"\x00"+w)
+			for _, p := range c.Phones {
+				if n := phoneKey(p, region); n != "" {
+					f.phones = append(f.phones, n)
+					f.numbers = append(f.numbers, p.Number)
 				}
 			}
-		}
-		return keys
-	},
-	compare: compareContacts,
+			for _, cr := range c.Companies {
+				f.companies = append(f.companies, cr.CompanyID)
+			}
+			return f
+		},
+		blocks: func(f *contactFeatures, keys []string) []string {
+			for _, mb := range f.mailboxes {
+				keys = append(keys, "e\x00"+mb)
+			}
+			for _, p := range f.phones {
+				keys = append(keys, "p\x00"+p)
+			}
+			for _, co := range f.companies {
+				for _, w := range f.words {
+					if len(w) > 1 {
+						keys = append(keys, "n\x00"+co+"\x00"+w)
+					}
+				}
+			}
+			return keys
+		},
+		compare: compareContacts,
+	}
 }
 
 func compareContacts(a, b *contactFeatures) []MatchReason {
@@ -265,7 +274,7 @@ email:
 	for i, ea := range a.emails {
 		for j, eb := range b.emails {
 			switch {
-			case strings.EqualFold(ea, eb):
+			case a.keys[i] == b.keys[j]:
 				out = append(out, MatchReason{Rule: "email", Score: 1, Detail: fmt.Sprintf("same address %q", ea)})
 			case a.mailboxes[i] == b.mailboxes[j]:
 				out = append(out, MatchReason{Rule: "email", Score: 0.95,
@@ -277,10 +286,10 @@ email:
 		}
 	}
 phone:
-	for _, pa := range a.phones {
-		for _, pb := range b.phones {
-			if samePhone(pa, pb) {
-				out = append(out, MatchReason{Rule: "phone", Score: 0.6, Detail: fmt.Sprintf("same phone number %s and %s", pa, pb)})
+	for i, pa := range a.phones {
+		for j, pb := range b.phones {
+			if pa == pb {
+				out = append(out, MatchReason{Rule: "phone", Score: 0.6, Detail: fmt.Sprintf("%q and %q are both %s", a.numbers[i], b.numbers[j], pa)})
 				break phone
 			}
 		}
@@ -310,6 +319,7 @@ type companyFeatures struct {
 	name   string
 	words  string
 	domain string
+	key    string // the domain's ASCII form
 	site   string
 }
 
@@ -318,7 +328,8 @@ var companyRules = dupRules[Company, companyFeatures]{
 	features: func(c *Company) companyFeatures {
 		f := companyFeatures{name: c.Name, words: strings.Join(companyWords(c.Name), " "), domain: c.Domain}
 		if c.Domain != "" {
-			f.site = siteDomain(c.Domain)
+			f.key = domainKey(c.Domain)
+			f.site = registered(f.key)
 		}
 		return f
 	},
@@ -338,11 +349,11 @@ var companyRules = dupRules[Company, companyFeatures]{
 		var out []MatchReason
 		switch {
 		case a.domain == "" || b.domain == "":
-		case a.domain == b.domain:
+		case a.key == b.key:
 			out = append(out, MatchReason{Rule: "domain", Score: 1, Detail: fmt.Sprintf("same domain %s", a.domain)})
 		case a.site == b.site:
 			out = append(out, MatchReason{Rule: "domain", Score: 0.85,
-				Detail: fmt.Sprintf("%s and %s are both under %s", a.domain, b.domain, a.site)})
+				Detail: fmt.Sprintf("%s and %s are both under %s", a.domain, b.domain, unicodeHost(a.site))})
 		}
 		if a.words == "" || b.words == "" {
 			return out

@@ -27,7 +27,7 @@ func dupFixture(b *testing.B, e *env, n int) int {
 		c := crm.Contact{
 			FirstName: fmt.Sprintf("First%d", i), LastName: fmt.Sprintf("Last%d", i/3),
 			Emails:    []string{fmt.Sprintf("first.last%d@gmail.com", i)},
-			Phones:    []crm.Phone{{Number: fmt.Sprintf("+49 30 %08d", i)}},
+			Phones:    []crm.Phone{{Number: fmt.Sprintf("+49 30 %d", 20000000+i)}},
 			Companies: co,
 		}
 		if i%20 == 19 {
@@ -37,7 +37,7 @@ func dupFixture(b *testing.B, e *env, n int) int {
 			case 0:
 				c.Emails = []string{"firstlast" + orig.Emails[0][len("first.last"):len(orig.Emails[0])-len("@gmail.com")] + "+x@gmail.com"}
 			case 1:
-				c.Phones = []crm.Phone{{Number: "030 " + orig.Phones[0].Number[len("+49 30 "):]}}
+				c.Phones = []crm.Phone{{Number: "030 " + orig.Phones[0].Number[len("+49 30 "):], Region: "DE"}}
 			case 2:
 				c.FirstName, c.LastName, c.Companies = orig.FirstName+"x", orig.LastName, orig.Companies
 			}

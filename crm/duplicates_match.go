@@ -1,9 +1,7 @@
 package crm
 
 import (
-	"github.com/crmkit/crmkit/crm/filter"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -13,13 +11,15 @@ import (
 
 // mailbox returns the form that every spelling of an address's mailbox
 // shares, and whether the provider's rules changed it. Addresses compare
-// case-insensitively. Gmail (gmail.com and its old name googlemail.com)
-// ignores dots in the local part and everything from a '+' on, as Google
-// documents; other providers' rules differ or are not documented, so their
-// addresses are only lower-cased.
+// by EmailKey: the local part case-insensitively, the domain in its ASCII
+// form. Gmail (gmail.com and its old name googlemail.com) ignores dots in
+// the local part and everything from a '+' on, as Google documents;
+// other providers' rules differ or are not documented, so their
+// addresses are only compared by key. These rules are evidence for
+// duplicate detection, never part of the unique key.
 func mailbox(email string) (string, bool) {
-	e := filter.Fold(strings.TrimSpace(email))
-	local, domain, ok := strings.Cut(e, "@")
+	e := storedEmailKey(email)
+	local, domain, ok := cutLast(e, "@")
 	if !ok {
 		return e, false
 	}
@@ -32,82 +32,12 @@ func mailbox(email string) (string, bool) {
 	return out, out != e
 }
 
-// minPhoneDigits is how many trailing digits two numbers must share to be
-// the same when one is written with a country code and the other without.
-const minPhoneDigits = 8
-
-// phoneDigits returns a phone number's digits, with a leading '+' for an
-// international number ("00" counts as '+').
-func phoneDigits(s string) string {
-	n := normalizePhone(s)
-	if strings.HasPrefix(n, "00") {
-		n = "+" + n[2:]
+// cutLast cuts s around the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
 	}
-	return n
-}
-
-// phoneBlock is the blocking key of a phone number: its last digits.
-func phoneBlock(n string) string {
-	n = strings.TrimPrefix(n, "+")
-	if len(n) > minPhoneDigits {
-		n = n[len(n)-minPhoneDigits:]
-	}
-	return n
-}
-
-// samePhone reports whether two numbers (from phoneDigits) reach the same
-// line: equal, or one international and the other the same number written
-// nationally (its trunk '0' dropped), sharing at least minPhoneDigits
-// digits.
-func samePhone(a, b string) bool {
-	if a == b {
-		return a != ""
-	}
-	if strings.HasPrefix(a, "+") == strings.HasPrefix(b, "+") {
-		return false
-	}
-	if strings.HasPrefix(b, "+") {
-		a, b = b, a
-	}
-	b = strings.TrimPrefix(b, "0")
-	return len(b) >= minPhoneDigits && strings.HasSuffix(a[1:], b)
-}
-
-// foldPerson returns the words of a name in lower case, with accents and
-// punctuation removed: "Zoë O'Brien-Smith" -> [zoe obrien smith].
-func foldPerson(s string) []string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r == '\'' || r == '.' || r == '\u2019':
-			// "O'Brien", "J.R." stay one word
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteString(foldAccent(r))
-		default:
-			b.WriteByte(' ')
-		}
-	}
-	return strings.Fields(b.String())
-}
-
-// accents maps common accented Latin letters to their base letters.
-var accents = map[rune]string{
-	'à': "a", 'á': "a", 'â': "a", 'ã': "a", 'ä': "a", 'å': "a", 'ā': "a", 'ă': "a", 'ą': "a",
-	'æ': "ae", 'ç': "c", 'ć': "c", 'č': "c", 'ď': "d", 'đ': "d", 'ð': "d",
-	'è': "e", 'é': "e", 'ê': "e", 'ë': "e", 'ē': "e", 'ė': "e", 'ę': "e", 'ě': "e",
-	'ì': "i", 'í': "i", 'î': "i", 'ï': "i", 'ī': "i", 'į': "i", 'ı': "i",
-	'ł': "l", 'ñ': "n", 'ń': "n", 'ň': "n",
-	'ò': "o", 'ó': "o", 'ô': "o", 'õ': "o", 'ö': "o", 'ø': "o", 'ō': "o", 'ő': "o", 'œ': "oe",
-	'ř': "r", 'ś': "s", 'š': "s", 'ş': "s", 'ß': "ss", 'ť': "t", 'ţ': "t", 'þ': "th",
-	'ù': "u", 'ú': "u", 'û': "u", 'ü': "u", 'ū': "u", 'ů': "u", 'ű': "u", 'ų': "u",
-	'ý': "y", 'ÿ': "y", 'ź': "z", 'ż': "z", 'ž': "z",
-}
-
-func foldAccent(r rune) string {
-	if s, ok := accents[r]; ok {
-		return s
-	}
-	return string(r)
+	return s, "", false
 }
 
 // personSimilarity scores how alike two names are, from 0 to 1: 1 for the
@@ -178,27 +108,12 @@ func companyWords(name string) []string {
 	return words
 }
 
-// secondLevel are the labels under which country-code domains register
-// names ("acme.co.uk"). Without the Public Suffix List (the CRM uses only
-// the standard library) this covers the common cases.
-var secondLevel = map[string]bool{
-	"co": true, "com": true, "net": true, "org": true, "gov": true, "ac": true, "edu": true,
-	"ne": true, "or": true, "go": true, "gob": true, "ltd": true, "plc": true, "nic": true,
-	"mil": true, "sch": true, "nom": true,
-}
-
-// siteDomain returns the registered domain a host belongs to:
-// "eu.shop.acme.com" -> "acme.com", "www.acme.co.uk" -> "acme.co.uk".
+// siteDomain returns the registered domain a stored company domain
+// belongs to, by the Public Suffix List, in ASCII form:
+// "eu.shop.acme.com" -> "acme.com", "www.acme.co.uk" -> "acme.co.uk",
+// "alice.github.io" -> "alice.github.io".
 func siteDomain(host string) string {
-	labels := strings.Split(strings.TrimPrefix(strings.ToLower(host), "www."), ".")
-	n := 2
-	if len(labels) >= 3 && len(labels[len(labels)-1]) == 2 && secondLevel[labels[len(labels)-2]] {
-		n = 3
-	}
-	if len(labels) <= n {
-		return strings.Join(labels, ".")
-	}
-	return strings.Join(labels[len(labels)-n:], ".")
+	return registered(domainKey(host))
 }
 
 // jaroWinkler returns the Jaro-Winkler similarity of two strings, from 0

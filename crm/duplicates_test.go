@@ -45,7 +45,7 @@ func TestFindDuplicateContacts(t *testing.T) {
 	john := mk(crm.Contact{FirstName: "John", LastName: "Smith", Emails: []string{"John.Smith@gmail.com"}, Companies: at(acme)})
 	jon := mk(crm.Contact{FirstName: "Jon", LastName: "Smith", Emails: []string{"johnsmith+crm@googlemail.com"}, Companies: at(acme)})
 	mary := mk(crm.Contact{FirstName: "Mary", LastName: "Major", Phones: []crm.Phone{{Number: "+49 30 1234-5678"}}})
-	m := mk(crm.Contact{FirstName: "M.", LastName: "Major", Phones: []crm.Phone{{Number: "030 12345678"}}})
+	m := mk(crm.Contact{FirstName: "M.", LastName: "Major", Phones: []crm.Phone{{Number: "030 12345678", Region: "DE"}}})
 	peter := mk(crm.Contact{FirstName: "Peter", LastName: "Parker", Companies: at(acme)})
 	pete := mk(crm.Contact{FirstName: "Peter", LastName: "Parker", Companies: at(acme), Emails: []string{"pp@example.com"}})
 	// Alike but not duplicates: same name at different companies, other
@@ -53,7 +53,7 @@ func TestFindDuplicateContacts(t *testing.T) {
 	mk(crm.Contact{FirstName: "Peter", LastName: "Parkes", Companies: at(globex)})
 	mk(crm.Contact{FirstName: "Ann", Emails: []string{"ann.lee@example.com"}})
 	mk(crm.Contact{FirstName: "Ann", Emails: []string{"annlee@example.com"}})
-	mk(crm.Contact{FirstName: "Bob", Phones: []crm.Phone{{Number: "030 99999999"}}})
+	mk(crm.Contact{FirstName: "Bob", Phones: []crm.Phone{{Number: "030 99999999", Region: "DE"}}})
 	// A soft-deleted copy is not reported.
 	gone := mk(crm.Contact{FirstName: "John", LastName: "Smith", Emails: []string{"j.o.h.n.smith@gmail.com"}, Companies: at(acme)})
 	require.NoError(t, cs.Delete(e.ctx, gone.ID))
@@ -91,7 +91,7 @@ func TestFindDuplicatesWindow(t *testing.T) {
 	cs := e.ws.Contacts()
 	var ids []string
 	for i := range 4 {
-		c, err := cs.Create(e.ctx, crm.Contact{FirstName: fmt.Sprint("Caller ", i), Phones: []crm.Phone{{Number: "+1 555 0100 200"}}})
+		c, err := cs.Create(e.ctx, crm.Contact{FirstName: fmt.Sprint("Caller ", i), Phones: []crm.Phone{{Number: "+1 201 555 0100"}}})
 		require.NoError(t, err)
 		ids = append(ids, c.ID)
 	}

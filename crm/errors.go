@@ -148,8 +148,18 @@ func CheckLongText(e *ValidationError, field, s string) string {
 	return s
 }
 
-// CheckCurrency upper-cases an ISO-4217 currency code and records on e
-// if it is not one.
+// CheckCountry normalises a country as the CRM does an address's (see
+// NormalizeCountry: "de", "Germany" and "DEU" are "DE") and records on e
+// if it is not an ISO 3166-1 country. Empty stays empty.
+func CheckCountry(e *ValidationError, field, country string) string {
+	p := problems{}
+	country = checkCountry(&p, field, country)
+	e.Fields = append(e.Fields, p.list...)
+	return country
+}
+
+// CheckCurrency upper-cases an ISO 4217 currency code and records on e
+// if it is not one (see ValidCurrency).
 func CheckCurrency(e *ValidationError, field, code string) string {
 	p := problems{}
 	code = checkCurrency(&p, field, code)

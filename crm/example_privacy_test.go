@@ -37,7 +37,7 @@ func ExampleContacts_FindDuplicates() {
 		{FirstName: "John", LastName: "Smith", Emails: []string{"John.Smith@gmail.com"}},
 		{FirstName: "Jon", LastName: "Smith", Emails: []string{"johnsmith+crm@googlemail.com"}},
 		{FirstName: "Mary", LastName: "Major", Phones: []crm.Phone{{Number: "+49 30 1234-5678"}}},
-		{FirstName: "Peter", LastName: "Parker", Phones: []crm.Phone{{Number: "030 12345678"}}},
+		{FirstName: "Peter", LastName: "Parker", Phones: []crm.Phone{{Number: "030 12345678", Region: "DE"}}},
 		{FirstName: "Ann", LastName: "Lee", Emails: []string{"ann.lee@example.com"}},
 		{FirstName: "Ann", LastName: "Lee", Emails: []string{"annlee@example.com"}},
 	} {
@@ -63,7 +63,7 @@ func ExampleContacts_FindDuplicates() {
 	//   email 0.95: "John.Smith@gmail.com" and "johnsmith+crm@googlemail.com" are one Gmail mailbox (Gmail ignores dots and +tags)
 	//   name 0.39: similar names "John Smith" and "Jon Smith" (0.97)
 	// Mary Major ~ Peter Parker: 0.60
-	//   phone 0.60: same phone number +493012345678 and 03012345678
+	//   phone 0.60: "+49 30 1234-5678" and "030 12345678" are both +493012345678
 }
 
 // Merge folds a duplicate into the record that survives: the survivor

@@ -82,7 +82,7 @@ func ExampleCRM_CreateWorkspace() {
 	// Sales: Closed won 100%
 	// Sales: Closed lost 0%
 	// true crm: invalid workspace acme: id: already exists
-	// crm: invalid workspace bad id!: id: must be 1 to 64 letters, digits, '-', '_' or '.'; currency: "EURO" is not an ISO-4217 currency code
+	// crm: invalid workspace bad id!: id: must be 1 to 64 letters, digits, '-', '_' or '.'; currency: "EURO" is not an ISO 4217 currency code such as "EUR"
 }
 
 // Create normalises and validates a contact and indexes its email

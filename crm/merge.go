@@ -127,7 +127,10 @@ var contactMerge = mergeRules[Contact]{
 		s.Companies = companies
 		seenPhone := map[string]bool{}
 		s.Phones = slices.DeleteFunc(s.Phones, func(p Phone) bool {
-			n := phoneDigits(p.Number)
+			n := p.E164
+			if n == "" {
+				n = p.Number
+			}
 			dup := seenPhone[n]
 			seenPhone[n] = true
 			return dup

@@ -57,25 +57,6 @@ func absAmount(a int64) uint64 {
 	return uint64(a)
 }
 
-// minorUnits lists the currencies whose minor unit is not a hundredth
-// (ISO 4217).
-var minorUnits = map[string]int{
-	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0,
-	"KRW": 0, "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0,
-	"XAF": 0, "XOF": 0, "XPF": 0,
-	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-	"CLF": 4, "UYW": 4,
-}
-
-// MinorUnits returns the number of decimal places of a currency's minor
-// unit: 2 for EUR and USD, 0 for JPY, 3 for KWD.
-func MinorUnits(currency string) int {
-	if n, ok := minorUnits[strings.ToUpper(currency)]; ok {
-		return n
-	}
-	return 2
-}
-
 // currencySymbols maps the symbols ParseMoney understands to currencies.
 // "$" alone is taken as US dollars.
 var currencySymbols = []struct{ sym, code string }{

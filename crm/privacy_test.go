@@ -129,7 +129,7 @@ func newEraseFixture(t *testing.T, e *env) eraseFixture {
 	cs := e.ws.Contacts()
 	f.janet, err = cs.Create(e.ctx, crm.Contact{
 		FirstName: "Janet", LastName: "Quill", Emails: []string{"janet.quill@example.org", "JQ@Quill.example"},
-		Phones: []crm.Phone{{Number: "+44 20 5550 1234"}}, Title: "Chief Cartographer",
+		Phones: []crm.Phone{{Number: "+44 20 7946 0123"}}, Title: "Chief Cartographer",
 		Companies: []crm.CompanyRole{{CompanyID: f.acme.ID}},
 	})
 	require.NoError(t, err)
@@ -194,7 +194,7 @@ func TestEraseContact(t *testing.T) {
 	f := newEraseFixture(t, e)
 	id := f.janet.ID
 	secrets := []string{"janet.quill@example.org", "jq@quill.example", "jq.old@example.org", "Janet Quill",
-		"Quill, Janet", "5550 1234", "Chief Cartographer"}
+		"Quill, Janet", "7946 0123", "Chief Cartographer"}
 	for _, s := range secrets {
 		require.NotEmpty(t, storeMentions(t, e, s), "the fixture holds %q", s)
 	}

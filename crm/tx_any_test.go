@@ -1,6 +1,7 @@
 package crm_test
 
 import (
+	"context"
 	"errors"
 	"iter"
 	"log/slog"
@@ -16,6 +17,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// txAnyMust returns v, failing the test on err: txAnyMust(f())(t).
+func txAnyMust[T any](v T, err error) func(t *testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		require.NoError(t, err)
+		return v
+	}
+}
+
 // txAnyIDs collects the IDs of a stream of records of one kind.
 func txAnyIDs[T any](t *testing.T, seq iter.Seq2[T, error]) []string {
 	t.Helper()
@@ -27,59 +37,40 @@ func txAnyIDs[T any](t *testing.T, seq iter.Seq2[T, error]) []string {
 	return out
 }
 
-// txAnyParse parses a filter.
 func txAnyParse(t *testing.T, text string) filter.Expr {
 	t.Helper()
-	f, err := filter.Parse(text)
-	require.NoError(t, err, text)
-	return f
+	return txAnyMust(filter.Parse(text))(t)
 }
 
 func TestReadTxRecordReturnsPointersOfAnyKind(t *testing.T) {
 	e := setup(t)
-	co, err := e.ws.Companies().Create(e.ctx, crm.Company{Name: "Globex"})
-	require.NoError(t, err)
-	con, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada", Companies: []crm.CompanyRole{{CompanyID: co.ID}}})
-	require.NoError(t, err)
-	deal, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Renewal", CompanyID: co.ID})
-	require.NoError(t, err)
-	act, err := e.ws.Activities().Log(e.ctx, crm.Activity{Type: crm.ActivityNote, Subject: "Hello", ContactIDs: []string{con.ID}, OccurredAt: e.clock.Now()})
-	require.NoError(t, err)
-	pur, err := e.ws.Purchases().Record(e.ctx, crm.Purchase{ContactID: con.ID, Items: []crm.LineItem{{Product: "Widget", Quantity: 1, UnitPrice: crm.Money{Amount: 100}}}})
-	require.NoError(t, err)
+	co := txAnyMust(e.ws.Companies().Create(e.ctx, crm.Company{Name: "Globex"}))(t)
+	con := txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada", Companies: []crm.CompanyRole{{CompanyID: co.ID}}}))(t)
+	deal := txAnyMust(e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Renewal", CompanyID: co.ID}))(t)
+	act := txAnyMust(e.ws.Activities().Log(e.ctx, crm.Activity{Type: crm.ActivityNote, ContactIDs: []string{con.ID}, OccurredAt: e.clock.Now()}))(t)
+	pur := txAnyMust(e.ws.Purchases().Record(e.ctx, crm.Purchase{ContactID: con.ID, Items: []crm.LineItem{{Product: "W", Quantity: 1, UnitPrice: crm.Money{Amount: 100}}}}))(t)
 	pl, _ := sales(t, e)
 	require.NoError(t, e.ws.Contacts().Delete(e.ctx, con.ID))
 
 	require.NoError(t, e.ws.View(e.ctx, func(rt *crm.ReadTx) error {
-		get := func(kind, id string) any {
-			t.Helper()
-			r, err := rt.Record(crm.Ref{Kind: kind, ID: id})
-			require.NoError(t, err, kind)
-			assert.Equal(t, id, crm.MetaOf(r).ID, kind)
-			return r
+		for _, tc := range []struct {
+			kind, id string
+			want     any
+		}{
+			{"contact", con.ID, &crm.Contact{}}, {"company", co.ID, &crm.Company{}}, {"deal", deal.ID, &crm.Deal{}},
+			{"activity", act.ID, &crm.Activity{}}, {"purchase", pur.ID, &crm.Purchase{}}, {"pipeline", pl.ID, &crm.Pipeline{}},
+		} {
+			r, err := rt.Record(crm.Ref{Kind: tc.kind, ID: tc.id})
+			require.NoError(t, err, tc.kind)
+			assert.IsType(t, tc.want, r, tc.kind)
+			assert.Equal(t, tc.id, crm.MetaOf(r).ID, tc.kind)
 		}
-		c, ok := get("contact", con.ID).(*crm.Contact)
-		require.True(t, ok)
-		assert.Equal(t, "Ada", c.FirstName)
-		assert.True(t, c.Deleted(), "a soft-deleted record is returned, marked deleted")
-		o, ok := get("company", co.ID).(*crm.Company)
-		require.True(t, ok)
-		assert.Equal(t, "Globex", o.Name)
-		d, ok := get("deal", deal.ID).(*crm.Deal)
-		require.True(t, ok)
-		assert.Equal(t, "Renewal", d.Name)
-		a, ok := get("activity", act.ID).(*crm.Activity)
-		require.True(t, ok)
-		assert.Equal(t, "Hello", a.Subject)
-		p, ok := get("purchase", pur.ID).(*crm.Purchase)
-		require.True(t, ok)
-		assert.Equal(t, "Widget", p.Items[0].Product)
-		assert.IsType(t, &crm.Pipeline{}, get("pipeline", pl.ID))
-
-		_, err := rt.Record(crm.Ref{Kind: "contact", ID: "con_missing"})
+		r, err := rt.Record(crm.Ref{Kind: "contact", ID: con.ID})
+		require.NoError(t, err)
+		assert.Equal(t, "Ada", r.(*crm.Contact).FirstName)
+		assert.True(t, crm.MetaOf(r).Deleted(), "a soft-deleted record is returned, marked deleted")
+		_, err = rt.Record(crm.Ref{Kind: "contact", ID: "con_missing"})
 		assert.ErrorIs(t, err, crm.ErrNotFound)
-		_, err = rt.Record(crm.Ref{Kind: "deal", ID: con.ID})
-		assert.Error(t, err, "a contact's ID names no deal")
 		_, err = rt.Record(crm.Ref{Kind: "lead", ID: con.ID})
 		var ve *crm.ValidationError
 		assert.ErrorAs(t, err, &ve)
@@ -93,13 +84,12 @@ func TestReadTxRecordsStreamsLiveRecordsInIDOrder(t *testing.T) {
 	e := setup(t)
 	var ids []string
 	for _, n := range []string{"A", "B", "C", "D", "E"} {
-		c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: n})
-		require.NoError(t, err)
-		ids = append(ids, c.ID)
+		ids = append(ids, txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: n}))(t).ID)
 	}
 	deleted := ids[2]
 	require.NoError(t, e.ws.Contacts().Delete(e.ctx, deleted))
 	live := slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == deleted })))
+	afterDeleted := slices.DeleteFunc(slices.Clone(live), func(id string) bool { return id < deleted })
 
 	require.NoError(t, e.ws.View(e.ctx, func(rt *crm.ReadTx) error {
 		records := func(kind, after string) ([]string, error) {
@@ -115,27 +105,11 @@ func TestReadTxRecordsStreamsLiveRecordsInIDOrder(t *testing.T) {
 			}
 			return out, nil
 		}
-		got, err := records("contact", "")
-		require.NoError(t, err)
-		assert.Equal(t, live, got, "live records only, in ID order")
-		got, err = records("contact", live[0])
-		require.NoError(t, err)
-		assert.Equal(t, live[1:], got, "resumes after the given ID")
-		got, err = records("contact", deleted)
-		require.NoError(t, err)
-		var want []string
-		for _, id := range live {
-			if id > deleted {
-				want = append(want, id)
-			}
-		}
-		assert.Equal(t, want, got, "resumes after a deleted record's ID")
-		got, err = records("contact", live[len(live)-1])
-		require.NoError(t, err)
-		assert.Empty(t, got)
-		got, err = records("company", "")
-		require.NoError(t, err)
-		assert.Empty(t, got, "kinds do not mix")
+		assert.Equal(t, live, txAnyMust(records("contact", ""))(t), "live records only, in ID order")
+		assert.Equal(t, live[1:], txAnyMust(records("contact", live[0]))(t), "resumes after the given ID")
+		assert.Equal(t, afterDeleted, txAnyMust(records("contact", deleted))(t), "resumes after a deleted record's ID")
+		assert.Empty(t, txAnyMust(records("contact", live[len(live)-1]))(t))
+		assert.Empty(t, txAnyMust(records("company", ""))(t), "kinds do not mix")
 		n := 0
 		for _, err := range rt.Records("contact", "") {
 			require.NoError(t, err)
@@ -143,7 +117,7 @@ func TestReadTxRecordsStreamsLiveRecordsInIDOrder(t *testing.T) {
 			break
 		}
 		assert.Equal(t, 1, n)
-		_, err = records("lead", "")
+		_, err := records("lead", "")
 		assert.ErrorIs(t, err, crm.ErrInvalid)
 		return nil
 	}))
@@ -151,10 +125,8 @@ func TestReadTxRecordsStreamsLiveRecordsInIDOrder(t *testing.T) {
 
 func TestTxUpdateRecordValidatesAndStores(t *testing.T) {
 	e := setup(t)
-	con, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada", Lifecycle: "lead"})
-	require.NoError(t, err)
-	deal, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Old"})
-	require.NoError(t, err)
+	con := txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada", Lifecycle: "lead"}))(t)
+	deal := txAnyMust(e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Old"}))(t)
 	ref := crm.Ref{Kind: "contact", ID: con.ID}
 	var got any
 	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error {
@@ -162,8 +134,7 @@ func TestTxUpdateRecordValidatesAndStores(t *testing.T) {
 		got, err = tx.UpdateRecord(ref, func(rec any) error {
 			c, ok := rec.(*crm.Contact)
 			require.True(t, ok, "%T", rec)
-			c.Lifecycle = " Customer "
-			c.Version = 99 // the stamps are the CRM's
+			c.Lifecycle, c.Version = " Customer ", 99 // the stamps are the CRM's
 			return nil
 		})
 		if err != nil {
@@ -172,26 +143,18 @@ func TestTxUpdateRecordValidatesAndStores(t *testing.T) {
 		_, err = tx.UpdateRecord(crm.Ref{Kind: "deal", ID: deal.ID}, func(rec any) error { rec.(*crm.Deal).Name = "New"; return nil })
 		return err
 	}))
-	c, ok := got.(*crm.Contact)
-	require.True(t, ok, "%T", got)
+	c := got.(*crm.Contact)
 	assert.Equal(t, "customer", c.Lifecycle, "returned as stored, cleaned by validation")
 	assert.Equal(t, con.Version+1, c.Version)
-	stored, err := e.ws.Contacts().Get(e.ctx, con.ID)
-	require.NoError(t, err)
+	stored := txAnyMust(e.ws.Contacts().Get(e.ctx, con.ID))(t)
 	assert.Equal(t, "customer", stored.Lifecycle)
 	assert.Equal(t, c.Version, stored.Version)
-	d, err := e.ws.Deals().Get(e.ctx, deal.ID)
-	require.NoError(t, err)
-	assert.Equal(t, "New", d.Name)
+	assert.Equal(t, "New", txAnyMust(e.ws.Deals().Get(e.ctx, deal.ID))(t).Name)
 
-	head, err := e.ws.OutboxHead(e.ctx)
-	require.NoError(t, err)
+	require.NoError(t, e.ws.Deals().Delete(e.ctx, deal.ID))
+	head := txAnyMust(e.ws.OutboxHead(e.ctx))(t)
 	boom := errors.New("boom")
 	var badErr, mutErr, kindErr, delErr error
-	require.NoError(t, e.ws.Deals().Delete(e.ctx, deal.ID))
-	head2, err := e.ws.OutboxHead(e.ctx)
-	require.NoError(t, err)
-	require.Greater(t, head2, head)
 	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error {
 		_, badErr = tx.UpdateRecord(ref, func(rec any) error {
 			c := rec.(*crm.Contact)
@@ -209,40 +172,28 @@ func TestTxUpdateRecordValidatesAndStores(t *testing.T) {
 	assert.ErrorIs(t, mutErr, boom)
 	assert.ErrorIs(t, kindErr, crm.ErrInvalid)
 	assert.ErrorIs(t, delErr, crm.ErrDeleted)
-	stored, err = e.ws.Contacts().Get(e.ctx, con.ID)
-	require.NoError(t, err)
+	stored = txAnyMust(e.ws.Contacts().Get(e.ctx, con.ID))(t)
 	assert.Equal(t, "Ada", stored.FirstName, "nothing of the refused change was written")
 	assert.Equal(t, c.Version, stored.Version)
-	assert.Empty(t, eventTypes(t, e, head2))
+	assert.Empty(t, eventTypes(t, e, head))
 }
 
 func TestRecordReaderByLinks(t *testing.T) {
 	e := setup(t)
-	co1, err := e.ws.Companies().Create(e.ctx, crm.Company{Name: "One"})
-	require.NoError(t, err)
-	co2, err := e.ws.Companies().Create(e.ctx, crm.Company{Name: "Two"})
-	require.NoError(t, err)
+	co1 := txAnyMust(e.ws.Companies().Create(e.ctx, crm.Company{Name: "One"}))(t)
+	co2 := txAnyMust(e.ws.Companies().Create(e.ctx, crm.Company{Name: "Two"}))(t)
 	contact := func(name, owner, company string) crm.Contact {
-		c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: name, OwnerID: owner, Companies: []crm.CompanyRole{{CompanyID: company}}})
-		require.NoError(t, err)
-		return c
+		return txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: name, OwnerID: owner, Companies: []crm.CompanyRole{{CompanyID: company}}}))(t)
 	}
 	a, b, gone := contact("A", "u_1", co1.ID), contact("B", "u_10", co1.ID), contact("C", "u_1", co2.ID)
-	d1, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "D1", OwnerID: "u_1", CompanyID: co1.ID, Contacts: []crm.ContactRole{{ContactID: a.ID}}})
-	require.NoError(t, err)
-	d2, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "D2", OwnerID: "u_2", CompanyID: co2.ID, Contacts: []crm.ContactRole{{ContactID: b.ID}, {ContactID: a.ID}}})
-	require.NoError(t, err)
+	d1 := txAnyMust(e.ws.Deals().Create(e.ctx, crm.Deal{Name: "D1", OwnerID: "u_1", CompanyID: co1.ID, Contacts: []crm.ContactRole{{ContactID: a.ID}}}))(t)
+	d2 := txAnyMust(e.ws.Deals().Create(e.ctx, crm.Deal{Name: "D2", OwnerID: "u_2", CompanyID: co2.ID, Contacts: []crm.ContactRole{{ContactID: b.ID}, {ContactID: a.ID}}}))(t)
 	activity := func(contacts, deals []string) crm.Activity {
-		act, err := e.ws.Activities().Log(e.ctx, crm.Activity{Type: crm.ActivityCall, ContactIDs: contacts, DealIDs: deals, OccurredAt: e.clock.Now()})
-		require.NoError(t, err)
-		return act
+		return txAnyMust(e.ws.Activities().Log(e.ctx, crm.Activity{Type: crm.ActivityCall, ContactIDs: contacts, DealIDs: deals, OccurredAt: e.clock.Now()}))(t)
 	}
-	act1, act2 := activity([]string{a.ID}, []string{d1.ID}), activity([]string{a.ID, b.ID}, nil)
-	actGone := activity([]string{a.ID}, []string{d1.ID})
+	act1, act2, actGone := activity([]string{a.ID}, []string{d1.ID}), activity([]string{a.ID, b.ID}, nil), activity([]string{a.ID}, []string{d1.ID})
 	purchase := func(contact string) crm.Purchase {
-		p, err := e.ws.Purchases().Record(e.ctx, crm.Purchase{ContactID: contact, Items: []crm.LineItem{{Product: "W", Quantity: 1, UnitPrice: crm.Money{Amount: 1}}}})
-		require.NoError(t, err)
-		return p
+		return txAnyMust(e.ws.Purchases().Record(e.ctx, crm.Purchase{ContactID: contact, Items: []crm.LineItem{{Product: "W", Quantity: 1, UnitPrice: crm.Money{Amount: 1}}}}))(t)
 	}
 	p1, _ := purchase(a.ID), purchase(b.ID)
 	require.NoError(t, e.ws.Contacts().Delete(e.ctx, gone.ID))
@@ -261,7 +212,6 @@ func TestRecordReaderByLinks(t *testing.T) {
 		assert.Equal(t, []string{act1.ID}, txAnyIDs(t, rt.Activities().By("deal_ids", d1.ID)))
 		assert.Equal(t, []string{p1.ID}, txAnyIDs(t, rt.Purchases().By("contact_id", a.ID)))
 		assert.Empty(t, txAnyIDs(t, rt.Purchases().By("contact_id", gone.ID)))
-
 		n := 0
 		for _, err := range rt.Contacts().By("company_ids", co1.ID) {
 			require.NoError(t, err)
@@ -283,26 +233,20 @@ func TestRecordReaderByLinks(t *testing.T) {
 
 func TestReadTxMatchReadsComputedFieldsInTheTransaction(t *testing.T) {
 	e := setup(t)
-	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "tier", Type: crm.FieldText})
-	require.NoError(t, err)
-	co, err := e.ws.Companies().Create(e.ctx, crm.Company{Name: "Acme", Industry: "Healthcare"})
-	require.NoError(t, err)
-	anna, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Anna", Lifecycle: "customer",
-		Companies: []crm.CompanyRole{{CompanyID: co.ID}}, Custom: crm.Custom{"tier": "gold"}})
-	require.NoError(t, err)
-	act, err := e.ws.Activities().Log(e.ctx, crm.Activity{Type: crm.ActivityEmail, ContactIDs: []string{anna.ID}, OccurredAt: e.clock.Now().Add(-2 * day)})
-	require.NoError(t, err)
-	deal, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Big", CompanyID: co.ID})
-	require.NoError(t, err)
+	txAnyMust(e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "tier", Type: crm.FieldText}))(t)
+	co := txAnyMust(e.ws.Companies().Create(e.ctx, crm.Company{Name: "Acme", Industry: "Healthcare"}))(t)
+	anna := txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Anna", Lifecycle: "customer",
+		Companies: []crm.CompanyRole{{CompanyID: co.ID}}, Custom: crm.Custom{"tier": "gold"}}))(t)
+	act := txAnyMust(e.ws.Activities().Log(e.ctx, crm.Activity{Type: crm.ActivityEmail, ContactIDs: []string{anna.ID}, OccurredAt: e.clock.Now().Add(-2 * day)}))(t)
+	deal := txAnyMust(e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Big", CompanyID: co.ID}))(t)
 
 	stored := txAnyParse(t, `lifecycle = "customer" AND custom.tier = "gold"`)
 	industry := txAnyParse(t, `company.industry = "healthcare"`)
-	noIndustry := txAnyParse(t, `company.industry IS NOT SET`)
 	recent := txAnyParse(t, `activity_count.email.last_30d >= 1`)
+	fresh := txAnyParse(t, `created_at > now() - 1h AND created_at < now() + 1h`)
 	now := e.crm.Now()
 	require.NoError(t, e.ws.View(e.ctx, func(rt *crm.ReadTx) error {
-		c, err := rt.Contacts().Get(anna.ID)
-		require.NoError(t, err)
+		c := txAnyMust(rt.Contacts().Get(anna.ID))(t)
 		for _, tc := range []struct {
 			text         string
 			e            filter.Expr
@@ -311,34 +255,27 @@ func TestReadTxMatchReadsComputedFieldsInTheTransaction(t *testing.T) {
 			{"stored", stored, true, true},
 			{"lead", txAnyParse(t, `lifecycle = "lead"`), false, false},
 			{"industry", industry, true, false},
-			{"no industry", noIndustry, false, true},
+			{"no industry", txAnyParse(t, `company.industry IS NOT SET`), false, true},
 			{"recent", recent, true, false},
+			{"fresh", fresh, true, true},
 			{"nil", nil, true, true},
 		} {
-			got, err := rt.Match(tc.e, &c)
-			require.NoError(t, err, tc.text)
-			assert.Equal(t, tc.inTx, got, "Match %s", tc.text)
-			got, err = crm.MatchStored(tc.e, &c, now)
-			require.NoError(t, err, tc.text)
-			assert.Equal(t, tc.stored, got, "MatchStored %s: computed fields read as unset", tc.text)
+			assert.Equal(t, tc.inTx, txAnyMust(rt.Match(tc.e, &c))(t), "Match %s", tc.text)
+			assert.Equal(t, tc.stored, txAnyMust(crm.MatchStored(tc.e, &c, now))(t), "MatchStored %s: computed fields read as unset", tc.text)
 		}
-		ok, err := rt.Match(industry, &deal)
-		require.NoError(t, err)
-		assert.True(t, ok, "a deal's company")
+		assert.False(t, txAnyMust(crm.MatchStored(fresh, &c, now.Add(2*day)))(t), "MatchStored evaluates at the time it is given")
+		assert.True(t, txAnyMust(rt.Match(industry, &deal))(t), "a deal's company")
 
-		v, ok, err := rt.Field(&c, "company.industry")
+		for name, want := range map[string]any{"company.industry": "Healthcare", "custom.tier": "gold", "lifecycle": "customer", "activity_count.email.last_30d": int64(1)} {
+			v, ok, err := rt.Field(&c, name)
+			require.NoError(t, err, name)
+			assert.True(t, ok, name)
+			assert.Equal(t, want, v, name)
+		}
+		v, ok, err := rt.Field(&c, "last_activity_at")
 		require.NoError(t, err)
-		assert.True(t, ok)
-		assert.Equal(t, "Healthcare", v)
-		v, ok, err = rt.Field(&c, "custom.tier")
-		require.NoError(t, err)
-		assert.True(t, ok)
-		assert.Equal(t, "gold", v)
-		v, ok, err = rt.Field(&c, "last_activity_at")
-		require.NoError(t, err)
-		assert.True(t, ok)
 		at, isTime := v.(time.Time)
-		assert.True(t, isTime && at.Equal(act.OccurredAt), "last_activity_at is %v, want %v", v, act.OccurredAt)
+		assert.True(t, ok && isTime && at.Equal(act.OccurredAt), "last_activity_at is %v, want %v", v, act.OccurredAt)
 		_, ok, err = rt.Field(&c, "shoe_size")
 		require.NoError(t, err)
 		assert.False(t, ok)
@@ -361,63 +298,42 @@ func TestReadTxMatchReadsComputedFieldsInTheTransaction(t *testing.T) {
 
 	// A Tx's Match reads its own writes to related records.
 	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error {
-		if _, err := tx.Companies().Update(co.ID, func(c *crm.Company) error { c.Industry = "Retail"; return nil }); err != nil {
-			return err
-		}
-		ok, err := tx.Match(txAnyParse(t, `company.industry = "retail"`), &anna)
-		require.NoError(t, err)
-		assert.True(t, ok, "the company as changed in the transaction")
+		txAnyMust(tx.Companies().Update(co.ID, func(c *crm.Company) error { c.Industry = "Retail"; return nil }))(t)
+		assert.True(t, txAnyMust(tx.Match(txAnyParse(t, `company.industry = "retail"`), &anna))(t), "the company as changed in the transaction")
 		return nil
 	}))
 }
 
 func TestTxAddAndRemoveSegmentMembers(t *testing.T) {
 	e := setup(t)
-	seg, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Picked", Object: "contact", Static: true})
-	require.NoError(t, err)
-	dyn, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Leads", Object: "contact", Filter: `lifecycle = "lead"`})
-	require.NoError(t, err)
-	a, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "A"})
-	require.NoError(t, err)
-	b, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "B"})
-	require.NoError(t, err)
-	count := func() int64 {
-		t.Helper()
-		n, err := e.ws.Segments().Count(e.ctx, seg.ID)
-		require.NoError(t, err)
-		return n
-	}
-	contains := func(id string) bool {
-		t.Helper()
-		in, err := e.ws.Segments().Contains(e.ctx, seg.ID, id)
-		require.NoError(t, err)
-		return in
-	}
+	seg := txAnyMust(e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Picked", Object: "contact", Static: true}))(t)
+	dyn := txAnyMust(e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Leads", Object: "contact", Filter: `lifecycle = "lead"`}))(t)
+	a := txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "A"}))(t)
+	b := txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "B"}))(t)
+	count := func() int64 { t.Helper(); return txAnyMust(e.ws.Segments().Count(e.ctx, seg.ID))(t) }
+	contains := func(id string) bool { t.Helper(); return txAnyMust(e.ws.Segments().Contains(e.ctx, seg.ID, id))(t) }
+	update := func(fn func(tx *crm.Tx) error) error { return e.ws.Update(e.ctx, fn) }
 
-	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error {
+	require.NoError(t, update(func(tx *crm.Tx) error {
 		if err := tx.AddToSegment(seg.ID, a.ID, b.ID, a.ID); err != nil {
 			return err
 		}
-		s, err := tx.Segment(seg.ID)
-		require.NoError(t, err)
+		s := txAnyMust(tx.Segment(seg.ID))(t)
 		assert.ElementsMatch(t, []string{a.ID, b.ID}, collect(t, tx.Members(s)), "the transaction sees its own adds")
 		return nil
 	}))
 	assert.Equal(t, int64(2), count())
 	assert.True(t, contains(a.ID))
-	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.RemoveFromSegment(seg.ID, a.ID) }))
+	require.NoError(t, update(func(tx *crm.Tx) error { return tx.RemoveFromSegment(seg.ID, a.ID) }))
 	assert.Equal(t, int64(1), count())
 	assert.False(t, contains(a.ID))
 	assert.True(t, contains(b.ID))
-	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.RemoveFromSegment(seg.ID, a.ID) }))
+	require.NoError(t, update(func(tx *crm.Tx) error { return tx.RemoveFromSegment(seg.ID, a.ID) }))
 	assert.Equal(t, int64(1), count(), "removing a non-member changes nothing")
 
-	err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.AddToSegment(dyn.ID, a.ID) })
-	assert.ErrorIs(t, err, crm.ErrSegmentStatic)
-	err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.RemoveFromSegment(dyn.ID, a.ID) })
-	assert.ErrorIs(t, err, crm.ErrSegmentStatic)
-	err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.AddToSegment(seg.ID, a.ID, "con_missing") })
-	assert.Error(t, err)
+	assert.ErrorIs(t, update(func(tx *crm.Tx) error { return tx.AddToSegment(dyn.ID, a.ID) }), crm.ErrSegmentStatic)
+	assert.ErrorIs(t, update(func(tx *crm.Tx) error { return tx.RemoveFromSegment(dyn.ID, a.ID) }), crm.ErrSegmentStatic)
+	assert.Error(t, update(func(tx *crm.Tx) error { return tx.AddToSegment(seg.ID, a.ID, "con_missing") }))
 	assert.Equal(t, int64(1), count(), "a failed add adds nothing")
 	assert.False(t, contains(a.ID))
 }
@@ -432,14 +348,11 @@ func TestReadTxLastEventFollowsOutboxHead(t *testing.T) {
 			n, err = rt.LastEvent()
 			return err
 		}))
-		head, err := e.ws.OutboxHead(e.ctx)
-		require.NoError(t, err)
-		assert.Equal(t, head, n)
+		assert.Equal(t, txAnyMust(e.ws.OutboxHead(e.ctx))(t), n)
 		return n
 	}
 	before := last()
-	_, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada"})
-	require.NoError(t, err)
+	txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada"}))(t)
 	assert.Greater(t, last(), before)
 }
 
@@ -450,15 +363,11 @@ func TestSpaceOfTxAndReadTxShareKeys(t *testing.T) {
 		if err := tx.Space("automation").Set(k, []byte("due")); err != nil {
 			return err
 		}
-		v, err := tx.ReadTx.Space("automation").Get(k)
-		require.NoError(t, err)
-		assert.Equal(t, "due", string(v))
+		assert.Equal(t, "due", string(txAnyMust(tx.ReadTx.Space("automation").Get(k))(t)))
 		return tx.Space("report").Set([]byte("other"), []byte("x"))
 	}))
 	require.NoError(t, e.ws.View(e.ctx, func(rt *crm.ReadTx) error {
-		v, err := rt.Space("automation").Get(k)
-		require.NoError(t, err)
-		assert.Equal(t, "due", string(v))
+		assert.Equal(t, "due", string(txAnyMust(rt.Space("automation").Get(k))(t)))
 		var keys []string
 		for kv, err := range rt.Space("automation").Scan(store.Range{}) {
 			require.NoError(t, err)
@@ -469,33 +378,21 @@ func TestSpaceOfTxAndReadTxShareKeys(t *testing.T) {
 			_, err := rt.Space(name).Get(k)
 			assert.ErrorIs(t, err, crm.ErrNotFound, name)
 		}
-		_, err = rt.Space("automation").Get([]byte("other"))
+		_, err := rt.Space("automation").Get([]byte("other"))
 		assert.ErrorIs(t, err, crm.ErrNotFound, "nor does it see another's")
-		return nil
-	}))
-	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.Space("automation").Delete(k) }))
-	require.NoError(t, e.ws.View(e.ctx, func(rt *crm.ReadTx) error {
-		_, err := rt.Space("automation").Get(k)
-		assert.ErrorIs(t, err, crm.ErrNotFound)
 		return nil
 	}))
 }
 
 func TestWithCauseReachesHistoryAndEvents(t *testing.T) {
 	e := setup(t)
-	rule, depth := crm.CauseOf(e.ctx)
-	assert.Equal(t, "", rule)
-	assert.Zero(t, depth)
+	cause := func(ctx context.Context) []any { r, d := crm.CauseOf(ctx); return []any{r, d} }
 	ctx := crm.WithCause(e.ctx, "rule_welcome", 2)
-	rule, depth = crm.CauseOf(ctx)
-	assert.Equal(t, "rule_welcome", rule)
-	assert.Equal(t, 2, depth)
-	rule, depth = crm.CauseOf(crm.WithCause(ctx, "rule_b", 3))
-	assert.Equal(t, "rule_b", rule)
-	assert.Equal(t, 3, depth)
+	assert.Equal(t, []any{"", 0}, cause(e.ctx))
+	assert.Equal(t, []any{"rule_welcome", 2}, cause(ctx))
+	assert.Equal(t, []any{"rule_b", 3}, cause(crm.WithCause(ctx, "rule_b", 3)))
 
-	head, err := e.ws.OutboxHead(e.ctx)
-	require.NoError(t, err)
+	head := txAnyMust(e.ws.OutboxHead(e.ctx))(t)
 	var id string
 	require.NoError(t, e.ws.Update(ctx, func(tx *crm.Tx) error {
 		c, err := tx.Contacts().Create(crm.Contact{FirstName: "Ada"})
@@ -505,24 +402,19 @@ func TestWithCauseReachesHistoryAndEvents(t *testing.T) {
 	n := 0
 	for ev, err := range e.ws.Changes(e.ctx, head) {
 		require.NoError(t, err)
-		assert.Equal(t, "rule_welcome", ev.Rule, ev.Type)
-		assert.Equal(t, 2, ev.Depth, ev.Type)
+		assert.Equal(t, []any{"rule_welcome", 2}, []any{ev.Rule, ev.Depth}, ev.Type)
 		n++
 	}
 	assert.Positive(t, n, "the change emitted events")
-	_, err = e.ws.Contacts().Update(e.ctx, id, func(c *crm.Contact) error { c.LastName = "Lovelace"; return nil })
-	require.NoError(t, err)
+	txAnyMust(e.ws.Contacts().Update(e.ctx, id, func(c *crm.Contact) error { c.LastName = "Lovelace"; return nil }))(t)
 	var changes []crm.Change
 	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: "contact", ID: id}) {
 		require.NoError(t, err)
 		changes = append(changes, ch)
 	}
 	require.Len(t, changes, 2)
-	assert.Equal(t, crm.OpCreated, changes[1].Op)
-	assert.Equal(t, "rule_welcome", changes[1].Rule)
-	assert.Equal(t, 2, changes[1].Depth)
-	assert.Equal(t, "", changes[0].Rule, "a change without a cause has none")
-	assert.Zero(t, changes[0].Depth)
+	assert.Equal(t, []any{crm.OpCreated, "rule_welcome", 2}, []any{changes[1].Op, changes[1].Rule, changes[1].Depth})
+	assert.Equal(t, []any{"", 0}, []any{changes[0].Rule, changes[0].Depth}, "a change without a cause has none")
 }
 
 func TestCRMNextCommitAndNow(t *testing.T) {
@@ -540,8 +432,7 @@ func TestCRMNextCommitAndNow(t *testing.T) {
 	boom := errors.New("boom")
 	require.ErrorIs(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error { return boom }), boom)
 	assert.False(t, closed(ch), "no commit yet")
-	_, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada"})
-	require.NoError(t, err)
+	txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada"}))(t)
 	select {
 	case <-ch:
 	case <-time.After(5 * time.Second):
@@ -553,16 +444,11 @@ func TestCRMNextCommitAndNow(t *testing.T) {
 	e.clock.Advance(90*time.Minute + 1500*time.Nanosecond)
 	want := e.clock.Now().UTC().Round(time.Microsecond)
 	assert.True(t, want.Equal(e.crm.Now()), "%v, want %v", e.crm.Now(), want)
-	require.NoError(t, e.ws.View(e.ctx, func(rt *crm.ReadTx) error {
-		assert.True(t, want.Equal(rt.Now()))
-		return nil
-	}))
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6789, time.FixedZone("X", 3600))
 	log := slog.New(slog.DiscardHandler)
 	c2 := crm.New(e.st, crm.WithClock(func() time.Time { return at }), crm.WithLogger(log))
 	assert.Equal(t, time.UTC, c2.Now().Location())
 	assert.True(t, at.Round(time.Microsecond).Equal(c2.Now()), "%v", c2.Now())
-	assert.Equal(t, 7000, c2.Now().Nanosecond())
 	assert.Same(t, log, c2.Logger())
 	assert.NotNil(t, e.crm.Logger())
 }
@@ -571,12 +457,7 @@ func TestDispatcherLeaseByName(t *testing.T) {
 	e := setup(t)
 	a := e.crm.NewDispatcher(crm.WithLease("a", time.Minute))
 	b := e.crm.NewDispatcher(crm.WithLease("b", time.Minute))
-	lease := func(d *crm.Dispatcher, name string) bool {
-		t.Helper()
-		ok, err := d.Lease(e.ctx, name)
-		require.NoError(t, err)
-		return ok
-	}
+	lease := func(d *crm.Dispatcher, name string) bool { t.Helper(); return txAnyMust(d.Lease(e.ctx, name))(t) }
 	assert.True(t, lease(a, "automation/timers"), "the first to lease holds it")
 	assert.False(t, lease(b, "automation/timers"), "the other does not")
 	e.clock.Advance(50 * time.Second)

@@ -3,7 +3,6 @@ package crm
 import (
 	"encoding/json"
 	"fmt"
-	"net/mail"
 	"net/url"
 	"strings"
 	"time"
@@ -166,100 +165,11 @@ func cleanKeywords(p *problems, field string, list []string) []string {
 	return out
 }
 
-// cleanEmail normalises an email address: trimmed, and the domain in lower
-// case. Uniqueness compares the whole address case-insensitively.
-func cleanEmail(p *problems, field, s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > maxEmailLen {
-		p.add(field, "is %d bytes long; an email address has at most %d", len(s), maxEmailLen)
-		return s
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" {
-		p.add(field, "%q is not a valid email address", s)
-		return s
-	}
-	local, domain, _ := strings.Cut(s, "@")
-	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
-		p.add(field, "%q is not a valid email address", s)
-	}
-	return local + "@" + strings.ToLower(domain)
-}
-
-// cleanPhone keeps a phone number as written but requires 5 to 20 digits
-// and only the usual punctuation.
-func cleanPhone(p *problems, field, s string) string {
-	s = strings.TrimSpace(s)
-	digits := 0
-	for i, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '+' && i == 0, r == ' ', r == '-', r == '(', r == ')', r == '.', r == '/':
-		default:
-			p.add(field, "%q is not a valid phone number", s)
-			return s
-		}
-	}
-	if digits < 5 || digits > 20 {
-		p.add(field, "%q is not a valid phone number", s)
-	}
-	return s
-}
-
-// normalizePhone returns only the digits of a phone number (and a leading
-// '+'), for comparing numbers written differently.
-func normalizePhone(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= '0' && r <= '9' || r == '+' && i == 0 {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 func cleanURL(p *problems, field, s string) string {
 	s = strings.TrimSpace(s)
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s) > 2048 {
 		p.add(field, "%q is not a valid http(s) URL", s)
-	}
-	return s
-}
-
-// cleanDomain normalises a web domain: lower case, no scheme, no path, no
-// "www." prefix.
-func cleanDomain(p *problems, field, s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
-	s, _, _ = strings.Cut(s, "/")
-	s = strings.TrimPrefix(s, "www.")
-	if s == "" {
-		return s
-	}
-	labels := strings.Split(s, ".")
-	ok := len(labels) >= 2 && len(s) <= 253
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			ok = false
-		}
-		for _, r := range l {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r > 127) {
-				ok = false
-			}
-		}
-	}
-	if !ok {
-		p.add(field, "%q is not a valid domain", s)
-	}
-	return s
-}
-
-func checkCurrency(p *problems, field, s string) string {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if len(s) != 3 || strings.IndexFunc(s, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
-		p.add(field, "%q is not an ISO-4217 currency code", s)
 	}
 	return s
 }
@@ -297,14 +207,6 @@ func checkTime(p *problems, field string, t time.Time) time.Time {
 		p.add(field, "%s is not between years %d and %d", t.Format(time.RFC3339), minYear, maxYear)
 	}
 	return t.UTC().Round(time.Microsecond)
-}
-
-func checkCountry(p *problems, field, s string) string {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if s != "" && (len(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z') {
-		p.add(field, "%q is not an ISO 3166-1 alpha-2 country code", s)
-	}
-	return s
 }
 
 func cleanAddress(p *problems, field string, a Address) Address {
