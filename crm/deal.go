@@ -42,11 +42,12 @@ type Deal struct {
 	// Status follows the stage; the CRM sets it.
 	Status DealStatus `msgpack:"status" json:"status"`
 	// ClosedAt is when the deal entered a won or lost stage; zero while
-	// open. The CRM sets it.
+	// open. The CRM sets it (a migration may give it: WithImportedHistory).
 	ClosedAt time.Time `msgpack:"closed_at,omitempty" json:"closed_at,omitzero"`
 	// StageHistory records every stage the deal entered, oldest first,
 	// with when it entered and left, so cycle lengths and stage durations
-	// are exact. The CRM maintains it.
+	// are exact. The CRM maintains it (a migration may give it:
+	// WithImportedHistory).
 	StageHistory []StageEntry `msgpack:"stage_history" json:"stage_history"`
 	Custom       Custom       `msgpack:"custom,omitempty" json:"custom,omitempty"`
 }
@@ -149,15 +150,18 @@ func prepareDeal(t *txn, d, old *Deal, p *problems) error {
 		}
 	}
 
-	// The CRM owns status, closing time and the stage history.
-	if old != nil {
+	// The CRM owns status, closing time and the stage history, except
+	// for a migration's new deals (WithImportedHistory).
+	if old == nil && importsHistory(t.ctx) && (len(d.StageHistory) > 0 || !d.ClosedAt.IsZero()) {
+		keepImportedHistory(p, d, pl, st, t.now)
+	} else if old != nil {
 		d.StageHistory = old.StageHistory
 		d.ClosedAt = old.ClosedAt
 	} else {
 		d.StageHistory = nil
 		d.ClosedAt = time.Time{}
 	}
-	if old == nil || old.StageID != d.StageID || old.PipelineID != d.PipelineID {
+	if old == nil && len(d.StageHistory) == 0 || old != nil && (old.StageID != d.StageID || old.PipelineID != d.PipelineID) {
 		if n := len(d.StageHistory); n > 0 {
 			d.StageHistory = append(d.StageHistory[:n-1:n-1], d.StageHistory[n-1])
 			d.StageHistory[n-1].LeftAt = t.now
