@@ -51,6 +51,8 @@ type CheckpointState struct {
 	Updated  int `json:"updated"`
 	Skipped  int `json:"skipped"`
 	Rejected int `json:"rejected"`
+	// CompaniesCreated is ImportResult.CompaniesCreated up to Line.
+	CompaniesCreated int `json:"companies_created,omitempty"`
 	// Done is set once the whole input was imported.
 	Done bool `json:"done"`
 	// Rejects: see Checkpoint.

@@ -49,8 +49,11 @@
 // workspace's default pipeline; "won" and "lost" also name the first stage
 // of that kind), an activity's, deal's or purchase's contacts by email (or
 // ID), an activity's deals by ID. A reference to a record that does not
-// exist rejects the row, naming the column and the value. A reference to
-// a company created by an earlier row of the same file works: the batch is
+// exist rejects the row, naming the column and the value, unless
+// ImportOptions.CreateCompanies is set: a company named by name or domain
+// that does not exist is then created (once, for the first row naming
+// it) and counted in ImportResult.CompaniesCreated. A reference to a
+// company created by an earlier row of the same file works: the batch is
 // committed first. A company's parent must come before it in the file;
 // otherwise import the file twice (the second time with UpsertBy), as
 // examples/maven does.
@@ -73,7 +76,23 @@
 // empty fields are tolerated), invalid UTF-8, a field or row over the size
 // cap, a value that does not convert, a reference to nothing, or a
 // *crm.ValidationError, whose fields are mapped back to the source
-// columns. WriteRejects writes them as a file to fix and import again.
+// columns.
+//
+// A rejected row lists every problem it has, so that a file is fixed in
+// one pass: all of its cells are converted and resolved, and a row crmio
+// rejects is also put through the CRM's validation, in a transaction that
+// is rolled back (nothing is written, no event is sent; a before-hook
+// runs as it does for any write that does not commit), which adds what
+// the CRM finds wrong with the row's other fields. The CRM's complaints
+// that follow from crmio's (a required field left empty because its cell
+// did not convert) are left out. The problems are in the order of their
+// columns in the header (for JSON Lines, of their keys), problems of the
+// row as a whole last. A dry run does not run the CRM's validation.
+//
+// WriteRejects writes the rejects as a file to fix and import again as it
+// is: Import recognises its _line and _error columns and skips them
+// quietly, and the rejects file of that import has only the new _line and
+// _error.
 //
 // # Encodings and CSV details
 //
@@ -110,10 +129,14 @@
 // Import removes it. Importing an export into another workspace (with the
 // same custom fields and pipelines) gives the same records; importing it
 // into the same workspace with UpsertBy "id" changes nothing. What does
-// not travel: IDs and audit stamps (the CRM assigns them), deal stage
-// history and closing times (the CRM records them as the import moves
-// deals), and activity links to deals (exported as deal IDs, valid only in
-// the same workspace).
+// not travel: IDs and audit stamps (the CRM assigns them), a deal's stage
+// history before its current stage, and activity links to deals
+// (exported as deal IDs, valid only in the same workspace). A new deal
+// imported at a won or lost stage closes at its closed_at column, or
+// else at its close_date, and its history is that stage entered then
+// (crm.WithImportedHistory); without either it closes at the time of the
+// import. A closed_at in the future, or on a deal at an open stage, is
+// refused with the row.
 //
 // # Speed
 //

@@ -52,8 +52,9 @@ type Reject struct {
 	// Raw is the row as read: the CSV fields, or the JSON line. It is nil
 	// for a row too large to keep.
 	Raw []string `json:"raw"`
-	// Problems lists every problem found in the row, the first being
-	// Column and Reason.
+	// Problems lists every problem found in the row, crmio's and the
+	// CRM's, in the order of their columns in the file (problems of the
+	// row as a whole last); the first is Column and Reason.
 	Problems []Problem `json:"problems,omitempty"`
 }
 

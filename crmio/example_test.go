@@ -42,10 +42,10 @@ func ExampleImport() {
 	// Output:
 	// read 4: created 1, updated 1, skipped 0, rejected 2
 	// ignored: [Shoe size]
-	// line 3: E-mail: "grace@example" is not a valid email address
+	// line 3: E-mail: "grace@example" is not a valid email address: domain "example" has no top-level domain
 	// line 4: Company: no company named "Initech" or with that domain
 	// Full Name,E-mail,Company,Birthday,Shoe size,_line,_error
-	// Grace Hopper,grace@example,Acme,,,3,"E-mail: ""grace@example"" is not a valid email address"
+	// Grace Hopper,grace@example,Acme,,,3,"E-mail: ""grace@example"" is not a valid email address: domain ""example"" has no top-level domain"
 	// "Babbage, Charles",charles@example.com,Initech,,,4,"Company: no company named ""Initech"" or with that domain"
 	// Ada L. 1815-12-10
 }

@@ -25,7 +25,7 @@ func formatCell(v any) string {
 	case bool:
 		return strconv.FormatBool(x)
 	case crm.Money:
-		return FormatMoney(x)
+		return x.String()
 	case crm.Date:
 		return x.String()
 	case time.Time:

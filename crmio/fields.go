@@ -173,15 +173,19 @@ func durationField[T any](name string, get func(*T) *time.Duration, aliases ...s
 	}
 }
 
-// emailsField reads email addresses, lower-cased.
+// emailsField reads email addresses as written: the CRM normalises them
+// (crm.NormalizeEmail) and compares them by crm.EmailKey.
 func emailsField[T any](name string, get func(*T) *[]string, aliases ...string) *field[T] {
-	f := listField(name, get, aliases...)
-	f.parse = func(rc *rowCtx, r *T, c cell) {
-		for _, e := range rc.list(c) {
-			*get(r) = append(*get(r), strings.ToLower(e))
-		}
+	return listField(name, get, aliases...)
+}
+
+// emailKey is how crmio tells two spellings of an address apart, as the
+// CRM does; text that is not an address keys as itself, lower-cased.
+func emailKey(s string) string {
+	if k, err := crm.EmailKey(s); err == nil {
+		return k
 	}
-	return f
+	return strings.ToLower(strings.TrimSpace(s))
 }
 
 // phonesField reads "number (label)" items.
@@ -202,7 +206,7 @@ func phonesField[T any](name string, get func(*T) *[]crm.Phone, label string, al
 				*get(dst) = nil
 			}
 			for _, p := range *get(src) {
-				if !slices.ContainsFunc(*get(dst), func(q crm.Phone) bool { return q.Number == p.Number }) {
+				if !slices.ContainsFunc(*get(dst), func(q crm.Phone) bool { return samePhone(q, p) }) {
 					*get(dst) = append(*get(dst), p)
 				}
 			}
@@ -215,6 +219,17 @@ func phonesField[T any](name string, get func(*T) *[]crm.Phone, label string, al
 			return out
 		},
 	}
+}
+
+// samePhone reports whether a stored phone and one read from a file are
+// one number: the same text, or the same E.164 form where the file's
+// names its country (as exports write a number: formatPhone).
+func samePhone(stored, in crm.Phone) bool {
+	if stored.Number == in.Number {
+		return true
+	}
+	p, err := crm.ParsePhone(in.Number, in.Region)
+	return err == nil && stored.E164 != "" && p.E164 == stored.E164 && p.Extension == stored.Extension
 }
 
 // externalIDsField reads "system:id" items (a JSON object in JSON Lines).

@@ -36,7 +36,7 @@ func onBackends(t *testing.T, fn func(t *testing.T, b backend)) {
 // over st.
 func newWorkspace(t testing.TB, st store.Store) *crm.Workspace {
 	t.Helper()
-	ws, err := crm.New(st).CreateWorkspace(context.Background(), crm.WorkspaceInfo{ID: "acme", Name: "Acme", Currency: "EUR"})
+	ws, err := crm.New(st).CreateWorkspace(context.Background(), crm.WorkspaceInfo{ID: "acme", Name: "Acme", Currency: "EUR", PhoneRegion: "DE"})
 	require.NoError(t, err)
 	return ws
 }

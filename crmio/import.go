@@ -68,6 +68,11 @@ type entry[T any] struct {
 	id       string // the record updated
 	version  int64
 	problems []Problem
+	// check is set on a row crmio rejected: the CRM's validation is run
+	// on it too (without writing it), so that its reject lists every
+	// problem at once. failed holds the crm paths crmio found at fault.
+	check  bool
+	failed map[string]bool
 	// Grouped rows (purchase line items) share the leader's fate.
 	leader    *entry[T]
 	followers []*entry[T]
@@ -100,6 +105,9 @@ type importer[T any] struct {
 	paths    map[string]string       // crm field path -> source column
 	bound    map[*field[T]]string    // field -> first column bound to it
 	ignored  map[string]bool
+	// rejectsCols are the header positions of the _line and _error
+	// columns of a rejects file being imported again.
+	rejectsCols []int
 
 	by    string // UpsertBy
 	batch []*entry[T]
@@ -118,6 +126,8 @@ type importer[T any] struct {
 }
 
 func run[T any](ctx context.Context, ws *crm.Workspace, r io.Reader, o ImportOptions, k *kind[T]) (*ImportResult, error) {
+	// New deals keep the close time and history their rows give.
+	ctx = crm.WithImportedHistory(ctx)
 	if ws == nil {
 		return nil, fmt.Errorf("%w: no workspace", ErrOptions)
 	}
@@ -143,6 +153,9 @@ func run[T any](ctx context.Context, ws *crm.Workspace, r io.Reader, o ImportOpt
 	if im.log == nil {
 		im.log = slog.New(slog.DiscardHandler)
 	}
+	// A company import's parents must come before their children (see
+	// the package documentation), so they are never created.
+	im.rv.createMissing = o.CreateCompanies && k.name != ObjectCompany
 	if err := im.checkUpsert(); err != nil {
 		return nil, err
 	}
@@ -161,13 +174,13 @@ func run[T any](ctx context.Context, ws *crm.Workspace, r io.Reader, o ImportOpt
 	}
 	im.pos.end, im.pos.crc = rd.f.off, rd.f.crc
 	if o.Format == CSV {
-		im.res.Header = header
 		if im.mapping == nil {
 			im.mapping = GuessMapping(header, k.name, defs...)
 		}
 		if err := im.compile(header); err != nil {
 			return nil, err
 		}
+		im.res.Header = im.stripRejectsColumns(header)
 		if err := im.checkKeyColumn(); err != nil {
 			return nil, err
 		}
@@ -185,6 +198,7 @@ func run[T any](ctx context.Context, ws *crm.Workspace, r io.Reader, o ImportOpt
 				return nil, fmt.Errorf("%w: it is of an import of %s, not %s", ErrCheckpoint, st.Object, k.name)
 			}
 			im.res.Read, im.res.Created, im.res.Updated, im.res.Skipped, im.res.Rejected = st.Read, st.Created, st.Updated, st.Skipped, st.Rejected
+			im.res.CompaniesCreated = st.CompaniesCreated
 			im.res.Rejects = st.Rejects
 			im.res.ResumedAfter = st.Line
 			crc, err := rd.skipTo(st.Offset)

@@ -181,12 +181,13 @@ func (im *importer[T]) finalize(n int) error {
 	if n == 0 {
 		return nil
 	}
+	im.checkRejects(im.batch[:n])
 	for _, e := range im.batch[:n] {
 		im.res.Read++
 		switch e.st {
 		case eReject:
 			im.res.Rejected++
-			r := newReject(e.line, e.raw, e.problems)
+			r := newReject(e.line, e.raw, im.sortProblems(e.problems))
 			im.res.Rejects = append(im.res.Rejects, r)
 			im.fresh = append(im.fresh, r)
 		case eSkip:
@@ -236,7 +237,7 @@ func (im *importer[T]) save(done bool) error {
 	st := &CheckpointState{
 		Object: im.k.name, Line: im.pos.line, Offset: im.pos.end, CRC: im.pos.crc,
 		Read: im.res.Read, Created: im.res.Created, Updated: im.res.Updated, Skipped: im.res.Skipped,
-		Rejected: im.res.Rejected, Done: done, Rejects: im.fresh,
+		Rejected: im.res.Rejected, CompaniesCreated: im.res.CompaniesCreated, Done: done, Rejects: im.fresh,
 	}
 	// The checkpoint is saved even when the import's context is
 	// cancelled: that is when it matters most.

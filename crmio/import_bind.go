@@ -71,6 +71,39 @@ func (im *importer[T]) bind(col, target string) (*field[T], error) {
 	return f, nil
 }
 
+// The columns WriteRejects adds to the rows of a rejects file.
+const (
+	lineColumn  = "_line"
+	errorColumn = "_error"
+)
+
+// rejectsColumn reports whether col is a _line or _error column of a
+// rejects file, which an import skips quietly (unless the mapping maps it
+// to a field): it is not data, not an unknown column, and the next
+// rejects file writes its own.
+func (im *importer[T]) rejectsColumn(col string) bool {
+	if col != lineColumn && col != errorColumn {
+		return false
+	}
+	target := im.mapping[col]
+	return !im.explicit || target == "" || target == "-"
+}
+
+// stripRejectsColumns returns the fields of a CSV row (or the header)
+// without the _line and _error columns of a rejects file.
+func (im *importer[T]) stripRejectsColumns(raw []string) []string {
+	if len(im.rejectsCols) == 0 || raw == nil {
+		return raw
+	}
+	out := make([]string, 0, len(raw))
+	for i, f := range raw {
+		if !slices.Contains(im.rejectsCols, i) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func (im *importer[T]) ignore(col string) {
 	if !im.ignored[col] {
 		im.ignored[col] = true
@@ -88,6 +121,10 @@ func (im *importer[T]) compile(header []string) error {
 		}
 	}
 	for i, col := range header {
+		if im.rejectsColumn(col) {
+			im.rejectsCols = append(im.rejectsCols, i)
+			continue
+		}
 		target, ok := im.mapping[col]
 		if !ok {
 			im.ignore(col)
@@ -187,6 +224,9 @@ func (im *importer[T]) jsonBindings(row *Row) ([]binding[T], []cell, error) {
 		return nil
 	}
 	for i, key := range row.keys {
+		if im.rejectsColumn(key) {
+			continue
+		}
 		if err := walk(key, row.cells[i]); err != nil {
 			return nil, nil, err
 		}
@@ -225,7 +265,7 @@ func (im *importer[T]) build(row *Row) (rec T, rc *rowCtx, set []*field[T], nonE
 			continue
 		}
 		nonEmpty = true
-		rc.col = b.col
+		rc.col, rc.paths = b.col, b.f.paths
 		b.f.parse(rc, &rec, c)
 		set = append(set, b.f)
 	}

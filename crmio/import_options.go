@@ -32,6 +32,20 @@ type ImportOptions struct {
 	// replaced. By default empty cells leave the stored value alone and
 	// list items are added to the stored ones.
 	Overwrite bool
+	// CreateCompanies makes a reference to a company that does not exist
+	// create it instead of rejecting the row: a contact's, deal's,
+	// activity's or purchase's company named by name creates a company
+	// of that name, one named by domain ("acme.com", "www.acme.com") a
+	// company with that domain, named after it. Each missing company is
+	// created once, when the first row naming it is read, and later rows
+	// find it; ImportResult.CompaniesCreated counts them. A row with
+	// another problem creates no company; a company created for a row
+	// that the CRM then refuses stays. A reference by ID, a name several
+	// companies share and a company's parent (in a company import, where
+	// the parent's own row may come later in the file) are still
+	// rejected when they name nothing. Off by default, so that a
+	// misspelt name is a reject to fix, not a new company.
+	CreateCompanies bool
 	// DryRun reads, maps, converts and resolves every row and looks up
 	// upsert keys, but writes nothing: the result says what an import
 	// would do. The CRM's own validation (email syntax, country codes,

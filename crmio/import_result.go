@@ -45,6 +45,11 @@ type ImportResult struct {
 	// Rejected counts the rows not imported, each listed in Rejects.
 	Rejected int
 	Rejects  []Reject
+	// CompaniesCreated counts the companies created because rows named
+	// companies that did not exist (ImportOptions.CreateCompanies); for a
+	// dry run, those it would create. They are not counted in Created,
+	// which counts rows.
+	CompaniesCreated int
 	// Ignored lists the columns that were not imported: unknown, not
 	// mapped, or read-only (created_at, status, ...). Each is listed once.
 	Ignored []string
@@ -140,8 +145,11 @@ func (im *importer[T]) problem(fe crm.FieldError) Problem {
 // header of a ragged row follow _error. For a JSON Lines import it writes
 // each rejected object with "_line" and "_error" keys added (a line that
 // was not a JSON object is kept under "_raw"). Cells are guarded against
-// formula injection as in Export. Import ignores the _line and _error
-// columns (they are reported as ignored).
+// formula injection as in Export. Each row's _error lists all of its
+// problems, in the order of Reject.Error. Import recognises the _line and
+// _error columns (keys) of a rejects file and skips them quietly: they
+// are neither mapped nor reported in ImportResult.Ignored, and the
+// rejects file of that import has only its own _line and _error.
 func (r *ImportResult) WriteRejects(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	if r.Format == JSONL {
@@ -156,8 +164,8 @@ func (r *ImportResult) WriteRejects(w io.Writer) error {
 			if err := dec.Decode(&obj); err != nil || obj == nil {
 				obj = map[string]any{"_raw": raw}
 			}
-			obj["_line"] = rj.Line
-			obj["_error"] = rj.Error()
+			obj[lineColumn] = rj.Line
+			obj[errorColumn] = rj.Error()
 			b, err := json.Marshal(obj)
 			if err != nil {
 				return fmt.Errorf("crmio: writing rejects: %w", err)
@@ -171,7 +179,7 @@ func (r *ImportResult) WriteRejects(w io.Writer) error {
 		return nil
 	}
 	cw := csv.NewWriter(bw)
-	header := append(append([]string(nil), r.Header...), "_line", "_error")
+	header := append(append([]string(nil), r.Header...), lineColumn, errorColumn)
 	for i := range header {
 		header[i] = guardCell(header[i])
 	}

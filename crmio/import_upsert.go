@@ -49,7 +49,7 @@ func (im *importer[T]) checkKeyColumn() error {
 // add processes one row into the batch, committing the batch when it is
 // full or when the row depends on a record the batch creates.
 func (im *importer[T]) add(row *Row) error {
-	e := &entry[T]{line: row.Line, end: row.end, crc: row.crc, raw: row.Raw}
+	e := &entry[T]{line: row.Line, end: row.end, crc: row.crc, raw: im.stripRejectsColumns(row.Raw)}
 	if row.Problem != nil {
 		e.st, e.problems = eReject, []Problem{*row.Problem}
 		return im.push(e, "")
@@ -74,6 +74,19 @@ func (im *importer[T]) add(row *Row) error {
 		}
 		rec, rc, set, nonEmpty, _ = im.build(row)
 	}
+	if len(rc.missing) > 0 && len(rc.problems) == 0 && im.rv.err == nil {
+		// Only a row with nothing else wrong creates companies.
+		if err := im.createCompanies(rc); err != nil {
+			return err
+		}
+		if len(rc.problems) == 0 {
+			rec, rc, set, nonEmpty, _ = im.build(row)
+			for _, m := range rc.missing {
+				rc.col, rc.paths = m.col, nil
+				rc.fail("no company named %q or with that domain", m.ref)
+			}
+		}
+	}
 	if im.rv.err != nil {
 		return im.rv.err
 	}
@@ -81,11 +94,7 @@ func (im *importer[T]) add(row *Row) error {
 	if im.k.grouped {
 		e.groupID = rc.id
 	}
-	switch {
-	case len(rc.problems) > 0:
-		e.st, e.problems = eReject, rc.problems
-		return im.push(e, e.groupID)
-	case !nonEmpty:
+	if len(rc.problems) == 0 && !nonEmpty {
 		e.st = eSkip // a row of empty cells
 		return im.push(e, "")
 	}
@@ -93,10 +102,18 @@ func (im *importer[T]) add(row *Row) error {
 		if im.k.finish != nil {
 			im.k.finish(rc, &e.rec, nil)
 		}
+		if len(rc.problems) > 0 {
+			// A line of a purchase alone is no purchase for the CRM to
+			// check: its problems are crmio's only.
+			e.st, e.problems = eReject, rc.problems
+			return im.push(e, e.groupID)
+		}
 		e.st = eCreate // joins its leader's fate
 		return im.push(e, e.groupID)
 	}
 
+	// A row with problems goes on to its key and stage, so that it is
+	// checked whole and rejected once with every problem.
 	var existing *T
 	key := ""
 	if im.by != "" {
@@ -107,6 +124,9 @@ func (im *importer[T]) add(row *Row) error {
 		if im.keys[pk] {
 			if im.o.DryRun {
 				e.st = eUpdate
+				if len(rc.problems) > 0 {
+					e.st, e.problems = eReject, rc.problems
+				}
 				return im.push(e, e.groupID)
 			}
 			if err := im.flush(); err != nil {
@@ -120,14 +140,10 @@ func (im *importer[T]) add(row *Row) error {
 			// Company names are not indexed by the CRM: match them with
 			// the resolver's table of names.
 			var id string
-			rc.col = im.paths["name"]
+			rc.col, rc.paths = im.paths["name"], []string{"name"}
 			id, ok = im.rv.companyNamed(rc, key)
 			if im.rv.err != nil {
 				return im.rv.err
-			}
-			if len(rc.problems) > 0 {
-				e.st, e.problems = eReject, rc.problems
-				return im.push(e, e.groupID)
 			}
 			if ok {
 				found, ok, err = im.k.lookup(im.ctx, im.ws, "id", id)
@@ -147,14 +163,18 @@ func (im *importer[T]) add(row *Row) error {
 		if im.rv.err != nil {
 			return im.rv.err
 		}
-		if len(rc.problems) > 0 {
-			e.st, e.problems = eReject, rc.problems
-			return im.push(e, e.groupID)
-		}
 	}
 	if existing != nil {
 		m := im.k.meta(existing)
-		e.st, e.id, e.version = eUpdate, m.ID, m.Version
+		e.id, e.version = m.ID, m.Version
+	}
+	if len(rc.problems) > 0 {
+		e.st, e.problems = eReject, rc.problems
+		e.check, e.failed = !im.o.DryRun, rc.failed
+		return im.push(e, e.groupID)
+	}
+	if existing != nil {
+		e.st = eUpdate
 		return im.push(e, e.groupID)
 	}
 	e.st = eCreate

@@ -106,9 +106,19 @@ func splitPhone(s string) crm.Phone {
 	return crm.Phone{Number: s}
 }
 
+// formatPhone writes a phone as splitPhone reads it. A number written
+// without its country code is written in E.164 (with its extension), so
+// that it imports the same into a workspace of another phone region.
 func formatPhone(p crm.Phone) string {
-	if p.Label == "" {
-		return p.Number
+	n := p.Number
+	if !strings.HasPrefix(n, "+") && p.E164 != "" {
+		n = p.E164
+		if p.Extension != "" {
+			n += " ext. " + p.Extension
+		}
 	}
-	return p.Number + " (" + p.Label + ")"
+	if p.Label == "" {
+		return n
+	}
+	return n + " (" + p.Label + ")"
 }

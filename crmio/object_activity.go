@@ -30,6 +30,8 @@ var activityKind = &kind[crm.Activity]{
 	list: func(ctx context.Context, ws *crm.Workspace, opts crm.ListOptions) iter.Seq2[crm.Activity, error] {
 		return ws.Activities().List(ctx, opts)
 	},
+	writer:  func(tx *crm.Tx) crm.RecordWriter[crm.Activity] { return tx.Activities() },
+	depends: map[string][]string{"contact_ids": {"company_ids", "deal_ids"}},
 }
 
 // refsField is a list of references resolved one by one.

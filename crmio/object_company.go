@@ -55,6 +55,7 @@ var companyKind = &kind[crm.Company]{
 	list: func(ctx context.Context, ws *crm.Workspace, opts crm.ListOptions) iter.Seq2[crm.Company, error] {
 		return ws.Companies().List(ctx, opts)
 	},
+	writer: func(tx *crm.Tx) crm.RecordWriter[crm.Company] { return tx.Companies() },
 	names: func(r *crm.Company) []string {
 		out := []string{"name:" + foldName(r.Name)}
 		if r.Domain != "" {

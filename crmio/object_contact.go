@@ -17,7 +17,7 @@ var contactKind = &kind[crm.Contact]{
 	upsert: []string{"email"},
 	key: func(rc *rowCtx, r *crm.Contact, by string) string {
 		if by == "email" && len(r.Emails) > 0 {
-			return strings.ToLower(r.Emails[0])
+			return emailKey(r.Emails[0])
 		}
 		return ""
 	},
@@ -42,6 +42,8 @@ var contactKind = &kind[crm.Contact]{
 	list: func(ctx context.Context, ws *crm.Workspace, opts crm.ListOptions) iter.Seq2[crm.Contact, error] {
 		return ws.Contacts().List(ctx, opts)
 	},
+	writer:  func(tx *crm.Tx) crm.RecordWriter[crm.Contact] { return tx.Contacts() },
+	depends: map[string][]string{"first_name": {"last_name", "emails"}},
 }
 
 func init() {
@@ -115,7 +117,7 @@ func init() {
 				}
 				for i, role := range splitPositional(s) {
 					if i >= len(r.Companies) {
-						if len(rc.problems) == 0 {
+						if !rc.failed["companies"] {
 							rc.fail("role %q has no company to go with", role)
 						}
 						return

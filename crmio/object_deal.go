@@ -30,11 +30,13 @@ var dealKind = &kind[crm.Deal]{
 	list: func(ctx context.Context, ws *crm.Workspace, opts crm.ListOptions) iter.Seq2[crm.Deal, error] {
 		return ws.Deals().List(ctx, opts)
 	},
+	writer:  func(tx *crm.Tx) crm.RecordWriter[crm.Deal] { return tx.Deals() },
+	depends: map[string][]string{"amount.currency": {"pipeline_id"}, "stage_id": {"pipeline_id"}},
 	finish: func(rc *rowCtx, r, existing *crm.Deal) {
-		if rc.stage == "" {
-			return
+		if rc.stage == "" || rc.failed["pipeline_id"] {
+			return // no stage, or no pipeline to find it in
 		}
-		rc.col = rc.stageCol
+		rc.col, rc.paths = rc.stageCol, []string{"stage_id"}
 		pl := rc.pipeline
 		if pl == nil && existing != nil {
 			pl = rc.rv.pipelineByID(rc, existing.PipelineID)
@@ -64,6 +66,10 @@ var dealKind = &kind[crm.Deal]{
 			return
 		}
 		r.StageID, r.PipelineID = st.ID, pl.ID
+		if existing == nil && st.Kind != crm.StageOpen && r.ClosedAt.IsZero() && !r.CloseDate.IsZero() {
+			// A migrated won or lost deal closed on its close date.
+			r.ClosedAt = r.CloseDate.Time()
+		}
 	},
 }
 
@@ -153,7 +159,7 @@ func init() {
 		},
 		textField("source", func(r *D) *string { return &r.Source }, "source", "lead_source", "deal_source"),
 		textField("lost_reason", func(r *D) *string { return &r.LostReason }, "lost_reason", "loss_reason", "reason_lost"),
-		stampField("closed_at", func(r *D) time.Time { return r.ClosedAt }),
+		timeField("closed_at", func(r *D) *time.Time { return &r.ClosedAt }, "closed_at", "closed", "date_closed", "won_date", "close_time"),
 	}
 	k.stamps = stamps(k.meta)
 }

@@ -47,6 +47,8 @@ var purchaseKind = &kind[crm.Purchase]{
 	list: func(ctx context.Context, ws *crm.Workspace, opts crm.ListOptions) iter.Seq2[crm.Purchase, error] {
 		return purchasesList(ctx, ws, opts)
 	},
+	writer:  func(tx *crm.Tx) crm.RecordWriter[crm.Purchase] { return tx.Purchases() },
+	depends: map[string][]string{"contact_id": {"company_id"}},
 	grouped: true,
 	group: func(leader, follower *crm.Purchase) {
 		leader.Items = append(leader.Items, follower.Items...)

@@ -38,6 +38,14 @@ type kind[T any] struct {
 	create     func(ctx context.Context, ws *crm.Workspace, r T) (T, error)
 	update     func(ctx context.Context, ws *crm.Workspace, id string, mutate func(*T) error) (T, error)
 	list       func(ctx context.Context, ws *crm.Workspace, opts crm.ListOptions) iter.Seq2[T, error]
+	// writer writes the kind in a transaction (see importer.validate).
+	writer func(tx *crm.Tx) crm.RecordWriter[T]
+	// depends maps a crm field path to the paths the CRM's check of it
+	// depends on: when one of those did not convert, the CRM's
+	// complaint about the field is a consequence, not news (a deal's
+	// amount checked against the default pipeline's currency because
+	// the row's pipeline was not found).
+	depends map[string][]string
 	// finish completes a parsed row once the stored record (nil for a new
 	// one) is known.
 	finish func(rc *rowCtx, r, existing *T)

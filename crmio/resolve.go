@@ -22,6 +22,9 @@ type resolver struct {
 	ctx    context.Context
 	ws     *crm.Workspace
 	dryRun bool
+	// createMissing defers a reference to a company that does not exist
+	// to the importer, which creates it (ImportOptions.CreateCompanies).
+	createMissing bool
 
 	loaded   bool
 	byName   map[string][]string // folded name -> company IDs
@@ -159,6 +162,11 @@ func (rv *resolver) company(rc *rowCtx, ref string) (string, bool) {
 	case 1:
 		return ids[0], true
 	case 0:
+		if rv.createMissing {
+			rc.missing = append(rc.missing, missingCompany{col: rc.col, ref: ref})
+			rc.unsure()
+			return "", false
+		}
 		rc.fail("no company named %q or with that domain", ref)
 	default:
 		rc.fail("%d companies are named %q: name it by its domain or ID", len(ids), ref)
@@ -205,11 +213,11 @@ func (rv *resolver) contact(rc *rowCtx, ref string) (string, bool) {
 		rc.fail("%q is neither an email address nor a contact ID", ref)
 		return "", false
 	}
-	email := strings.ToLower(ref)
+	email := emailKey(ref)
 	if id, ok := rv.contacts[email]; ok {
 		return id, true
 	}
-	c, err := rv.ws.Contacts().GetByEmail(rv.ctx, email)
+	c, err := rv.ws.Contacts().GetByEmail(rv.ctx, ref)
 	switch {
 	case err == nil:
 		if len(rv.contacts) >= contactCacheSize {
@@ -218,7 +226,7 @@ func (rv *resolver) contact(rc *rowCtx, ref string) (string, bool) {
 		rv.contacts[email] = c.ID
 		return c.ID, true
 	case errors.Is(err, crm.ErrNotFound):
-		rc.fail("no contact with email %s", email)
+		rc.fail("no contact with email %s", ref)
 	default:
 		rv.fatal(err)
 	}

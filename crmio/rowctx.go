@@ -12,10 +12,19 @@ import (
 
 // rowCtx is the state of parsing one row.
 type rowCtx struct {
-	o        *ImportOptions
-	rv       *resolver
-	col      string
+	o   *ImportOptions
+	rv  *resolver
+	col string
+	// paths are the crm field paths the cell being parsed feeds.
+	paths    []string
 	problems []Problem
+	// failed holds the crm field paths whose cell did not convert or
+	// resolve, so that the CRM's complaints about them (an empty required
+	// field, say) are not reported on top of crmio's.
+	failed map[string]bool
+	// missing lists the company references that name no company, when
+	// ImportOptions.CreateCompanies makes them create one.
+	missing []missingCompany
 	// pending is set when a reference names a record that an earlier row
 	// of the current batch creates: the batch must be committed first.
 	pending bool
@@ -29,6 +38,18 @@ type rowCtx struct {
 
 func (rc *rowCtx) fail(format string, args ...any) {
 	rc.problems = append(rc.problems, Problem{Column: rc.col, Reason: fmt.Sprintf(format, args...)})
+	rc.unsure()
+}
+
+// unsure marks the paths of the cell being parsed as not holding the
+// row's value (it failed, or waits for a company to be created).
+func (rc *rowCtx) unsure() {
+	if rc.failed == nil {
+		rc.failed = map[string]bool{}
+	}
+	for _, p := range rc.paths {
+		rc.failed[p] = true
+	}
 }
 
 // text returns a cell that must be a single value.

@@ -1,59 +1,28 @@
 package crmio
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/crmkit/crmkit/crm"
 )
 
-// splitDecimal splits a plain decimal number into its integer digits and
-// its fraction digits, removing thousands separators. It refuses anything
-// else, including separators that do not group by three (so that "1,5"
-// is not silently read as fifteen).
+// splitDecimal splits a written number into the digits of its whole part
+// and of its fraction, as crm.SplitDecimal does with the file's decimal
+// separator.
 func splitDecimal(s string, decimalComma bool) (whole, frac string, err error) {
-	dec, group := '.', ','
+	dec := '.'
 	if decimalComma {
-		dec, group = ',', '.'
+		dec = ','
 	}
-	if s == "" {
-		return "", "", fmt.Errorf("no digits")
+	whole, frac, reason := crm.SplitDecimal(s, dec)
+	if reason != "" {
+		return "", "", errors.New(reason)
 	}
-	intPart, fracPart, hasFrac := strings.Cut(s, string(dec))
-	if hasFrac {
-		if fracPart == "" && intPart == "" {
-			return "", "", fmt.Errorf("no digits")
-		}
-		for _, r := range fracPart {
-			if r < '0' || r > '9' {
-				return "", "", fmt.Errorf("unexpected %q in the decimals", r)
-			}
-		}
-	}
-	var b strings.Builder
-	groupLen, groups := 0, 0
-	for _, r := range intPart {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-			groupLen++
-		case r == group || r == ' ' || r == '\'' || r == '\u00a0' || r == '\u202f':
-			if b.Len() == 0 || (groups > 0 && groupLen != 3) || (groups == 0 && groupLen > 3) {
-				return "", "", fmt.Errorf("misplaced thousands separator %q", r)
-			}
-			groups++
-			groupLen = 0
-		default:
-			return "", "", fmt.Errorf("unexpected %q", r)
-		}
-	}
-	if groups > 0 && groupLen != 3 {
-		return "", "", fmt.Errorf("misplaced thousands separator")
-	}
-	if b.Len() == 0 && fracPart == "" {
-		return "", "", fmt.Errorf("no digits")
-	}
-	return b.String(), fracPart, nil
+	return whole, frac, nil
 }
 
 // parseInt parses a whole number, allowing thousands separators and a zero
