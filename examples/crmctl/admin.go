@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/crmkit/crmkit/crm"
 )
@@ -33,7 +34,7 @@ func backupCmd(fs *flag.FlagSet) func(*env, []string) error {
 		}
 		defer os.Remove(tmp.Name())
 		defer tmp.Close()
-		bar := e.newProgress("backup", "keys", 0)
+		bar := e.newProgress("backup", "key", 0)
 		st, err := c.Backup(e.ctx, tmp, crm.BackupOptions{Workspaces: workspaces, Progress: bar.update})
 		if err != nil {
 			bar.stop()
@@ -49,7 +50,7 @@ func backupCmd(fs *flag.FlagSet) func(*env, []string) error {
 		if err := os.Rename(tmp.Name(), *out); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "backed up %d workspaces, %d keys, %d bytes to %s\n", st.Workspaces, st.Keys, st.Bytes, *out)
+		fmt.Fprintf(e.stdout, "backed up %s, %s, %s to %s\n", plural(st.Workspaces, "workspace"), plural(st.Keys, "key"), plural(st.Bytes, "byte"), *out)
 		return nil
 	}
 }
@@ -78,14 +79,14 @@ func restoreCmd(fs *flag.FlagSet) func(*env, []string) error {
 		defer closeFn()
 		// The file is verified whole before anything is written (Restore
 		// does it for a seekable source); the bar shows the writing pass.
-		bar := e.newProgress("restore", "keys", fi.Size())
+		bar := e.newProgress("restore", "key", fi.Size())
 		st, err := c.Restore(e.ctx, f, crm.RestoreOptions{Workspaces: workspaces, Replace: *replace, Progress: bar.update})
 		if err != nil {
 			bar.stop()
 			return err
 		}
 		bar.done(st.Keys, st.Bytes)
-		fmt.Fprintf(e.stdout, "restored %d workspaces, %d keys from %s\n", st.Workspaces, st.Keys, args[0])
+		fmt.Fprintf(e.stdout, "restored %s, %s from %s\n", plural(st.Workspaces, "workspace"), plural(st.Keys, "key"), args[0])
 		return nil
 	}
 }
@@ -104,8 +105,9 @@ func verifyCmd(fs *flag.FlagSet) func(*env, []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "ok: format %d, taken %s, %d workspaces %v, %d keys, %d bytes\n",
-			hdr.Format, hdr.CreatedAt.Format("2006-01-02 15:04:05Z07:00"), st.Workspaces, hdr.Workspaces, st.Keys, st.Bytes)
+		fmt.Fprintf(e.stdout, "ok: format %d, taken %s, %s (%s), %s, %s\n",
+			hdr.Format, hdr.CreatedAt.Format("2006-01-02 15:04:05Z07:00"), plural(st.Workspaces, "workspace"),
+			strings.Join(hdr.Workspaces, ", "), plural(st.Keys, "key"), plural(st.Bytes, "byte"))
 		return nil
 	}
 }
@@ -124,7 +126,7 @@ func checkCmd(fs *flag.FlagSet) func(*env, []string) error {
 			return err
 		}
 		defer closeFn()
-		bar := e.newProgress("check", "records", 0)
+		bar := e.newProgress("check", "record", 0)
 		rep, err := ws.Check(e.ctx, crm.CheckOptions{Repair: *repair, MaxIssues: *maxIssues, Progress: func(records, _ int64) { bar.update(records, 0) }})
 		if err != nil {
 			bar.stop()
@@ -144,14 +146,15 @@ func checkCmd(fs *flag.FlagSet) func(*env, []string) error {
 			if n := rep.Drifted() - int64(len(rep.Issues)); n > 0 {
 				fmt.Fprintf(e.stdout, "... and %d more\n", n)
 			}
-			fmt.Fprintf(e.stdout, "checked %d records, %d entries, %d counters: %d problems, %d repaired\n",
-				rep.Records, rep.Entries, rep.Counters, rep.Drifted(), rep.Repaired)
+			fmt.Fprintf(e.stdout, "checked %s, %s, %s: %s, %d repaired\n",
+				plural(rep.Records, "record"), plural(rep.Entries, "entry"), plural(rep.Counters, "counter"),
+				plural(rep.Drifted(), "problem"), rep.Repaired)
 		}
 		if n := rep.Unrepaired(); n > 0 {
 			if *repair {
-				return &partialError{fmt.Sprintf("%d problems could not be repaired", n)}
+				return &partialError{fmt.Sprintf("%s could not be repaired", plural(n, "problem"))}
 			}
-			return &partialError{fmt.Sprintf("%d problems found (run with --repair to fix them)", n)}
+			return &partialError{fmt.Sprintf("%s found (run with --repair to fix)", plural(n, "problem"))}
 		}
 		return nil
 	}

@@ -128,7 +128,7 @@ func importCmd(fs *flag.FlagSet) func(*env, []string) error {
 			return err
 		}
 		defer closeFn()
-		bar := e.newProgress("import", "rows", total)
+		bar := e.newProgress("import", "row", total)
 		var last crmio.Progress
 		opts.Progress = func(p crmio.Progress) {
 			last = p
@@ -148,26 +148,27 @@ func importCmd(fs *flag.FlagSet) func(*env, []string) error {
 			return err
 		}
 		if res.Rejected > 0 {
-			return &partialError{fmt.Sprintf("%d of %d rows rejected", res.Rejected, res.Read)}
+			return &partialError{fmt.Sprintf("%d of %s rejected", res.Rejected, plural(res.Read, "row"))}
 		}
 		return nil
 	}
 }
 
 func printImport(e *env, res *crmio.ImportResult) {
-	verb := "imported"
 	if res.DryRun {
-		verb = "dry run"
+		fmt.Fprintf(e.stdout, "dry run of a %s import, nothing written: read %d, would create %d, update %d, skip %d, reject %d\n",
+			res.Object, res.Read, res.Created, res.Updated, res.Skipped, res.Rejected)
+	} else {
+		fmt.Fprintf(e.stdout, "imported %s: read %d, created %d, updated %d, skipped %d, rejected %d\n",
+			res.Object, res.Read, res.Created, res.Updated, res.Skipped, res.Rejected)
 	}
-	fmt.Fprintf(e.stdout, "%s %s: read %d, created %d, updated %d, skipped %d, rejected %d\n",
-		verb, res.Object, res.Read, res.Created, res.Updated, res.Skipped, res.Rejected)
 	if len(res.Ignored) > 0 {
 		fmt.Fprintf(e.stdout, "ignored columns: %s\n", strings.Join(res.Ignored, ", "))
 	}
 	const shown = 20
 	for i, r := range res.Rejects {
 		if i == shown {
-			fmt.Fprintf(e.stderr, "... and %d more rejected rows (see --rejects)\n", len(res.Rejects)-shown)
+			fmt.Fprintf(e.stderr, "... and %s more (see --rejects)\n", plural(len(res.Rejects)-shown, "rejected row"))
 			break
 		}
 		fmt.Fprintf(e.stderr, "line %d: %s\n", r.Line, r.Error())
@@ -193,7 +194,7 @@ func exportCmd(fs *flag.FlagSet) func(*env, []string) error {
 	out := fs.String("out", "", "write to `FILE` (default standard output)")
 	deleted := fs.Bool("deleted", false, "export the soft-deleted records instead of the live ones")
 	segRef := fs.String("segment", "", "export only the members of this segment (`ID or name`; contacts, companies or deals)")
-	where := fs.String("where", "", "export only the records matching this `filter` (contacts, companies or deals)")
+	where := fs.String("where", "", "export only the records matching this `filter` (contacts, companies or deals)"+filterGrammar)
 	return func(e *env, args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
@@ -230,7 +231,7 @@ func exportCmd(fs *flag.FlagSet) func(*env, []string) error {
 				return err
 			}
 			if seg.Object != *object {
-				return usagef("segment %q holds %ss, not %ss", *segRef, seg.Object, *object)
+				return usagef("segment %q holds %s, not %s", *segRef, pluralWord(seg.Object), pluralWord(*object))
 			}
 			opts.Segment = seg.ID
 		}
@@ -243,7 +244,7 @@ func exportCmd(fs *flag.FlagSet) func(*env, []string) error {
 			defer fh.Close()
 			w = fh
 		}
-		bar := e.newProgress("export", "records", 0)
+		bar := e.newProgress("export", "record", 0)
 		rc := &rowCounter{w: w, csv: f == crmio.CSV}
 		header := int64(0)
 		if f == crmio.CSV {
@@ -260,7 +261,7 @@ func exportCmd(fs *flag.FlagSet) func(*env, []string) error {
 			if err := fh.Close(); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stderr, "exported %d %s records to %s\n", n, *object, *out)
+			fmt.Fprintf(e.stderr, "exported %s to %s\n", plural(n, *object+" record"), *out)
 		}
 		return nil
 	}
@@ -354,7 +355,7 @@ func recordRow(r any) (id, cells string) {
 	case crm.Company:
 		return r.ID, r.Name + "\t" + r.Domain
 	case crm.Deal:
-		return r.ID, r.Name + "\t" + crmio.FormatMoney(r.Amount) + "\t" + string(r.Status)
+		return r.ID, r.Name + "\t" + r.Amount.String() + "\t" + string(r.Status)
 	case crm.Activity:
 		return r.ID, string(r.Type) + "\t" + r.OccurredAt.Format("2006-01-02 15:04") + "\t" + r.Subject
 	}

@@ -15,8 +15,8 @@
 //	crmctl --postgres "$DSN" restore acme.crmbk
 //	crmctl --dir ./data check --workspace acme --repair
 //	crmctl --dir ./data duplicates --workspace acme --object contact --min-score 0.8
-//	crmctl --dir ./data merge --workspace acme --object contact --keep con_1 --drop con_2
-//	crmctl --dir ./data privacy export --workspace acme --id con_1 --out ada.json
+//	crmctl --dir ./data merge --workspace acme --keep ada@example.com --drop ada.lovelace@acme.com
+//	crmctl --dir ./data privacy export --workspace acme --email ada@example.com --out ada.json
 //	crmctl --dir ./data privacy erase --workspace acme --id con_1 --yes
 //	crmctl --dir ./data segment query --workspace acme --object contact --where 'lifecycle = "lead"' --count
 //	crmctl --dir ./data report forecast --workspace acme --from 2026-04-01 --to 2026-07-01 --svg q2.svg
@@ -29,6 +29,9 @@
 // done, the message says which); 2 usage error (unknown command or flag,
 // missing argument, an option the command refuses); 3 partial success
 // (an import rejected rows, a check found drift it did not repair).
+//
+// A misspelt flag or command is named with the nearest one ("unknown flag
+// --limt; did you mean --limit?") and a pointer to the command's --help.
 //
 // Long imports, exports, backups and restores draw a progress bar with
 // the rate on standard error when it is a terminal, or always with
@@ -47,6 +50,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 
 	"github.com/crmkit/crmkit/crm"
@@ -87,11 +91,19 @@ type globalOpts struct {
 	progress bool
 }
 
+// register declares the store flags on fs. A command's flag set is
+// declared after the store flags given before the command were parsed:
+// they keep their values, but --help shows the flags' own defaults, not
+// the values given.
 func (g *globalOpts) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.dir, "dir", g.dir, "Badger `directory` of the store")
 	fs.StringVar(&g.dsn, "postgres", g.dsn, "PostgreSQL `DSN` of the store (instead of --dir)")
 	fs.StringVar(&g.schema, "schema", g.schema, "PostgreSQL `schema` of the store's tables (default: the server's)")
 	fs.BoolVar(&g.progress, "progress", g.progress, "draw progress on standard error even when it is not a terminal")
+	for _, name := range []string{"dir", "postgres", "schema"} {
+		fs.Lookup(name).DefValue = ""
+	}
+	fs.Lookup("progress").DefValue = "false"
 }
 
 // command is one subcommand.
@@ -117,9 +129,9 @@ func commands() []command {
 		{"verify", "FILE", "verify a backup file without restoring it", verifyCmd},
 		{"check", "--workspace ID [--repair]", "check a workspace's indexes and counters against its records", checkCmd},
 		{"duplicates", "--workspace ID --object contact|company [--min-score X] [--format table|json]", "list likely duplicate pairs with their score and reasons", duplicatesCmd},
-		{"merge", "--workspace ID --object contact|company --keep ID --drop ID [--prefer-drop FIELD,...]", "merge one record into another and print the survivor as JSON", mergeCmd},
-		{"privacy export", "--workspace ID --id CONTACT_ID [--out FILE]", "write everything held about a contact as one JSON document", privacyExportCmd},
-		{"privacy erase", "--workspace ID --id CONTACT_ID --yes", "erase a contact and what identifies them, permanently", privacyEraseCmd},
+		{"merge", "--workspace ID [--object contact|company] --keep ID|EMAIL|DOMAIN --drop ID|EMAIL|DOMAIN [--prefer-drop FIELD,...]", "merge one record into another and print the survivor as JSON", mergeCmd},
+		{"privacy export", "--workspace ID (--id CONTACT_ID | --email EMAIL) [--out FILE]", "write everything held about a contact as one JSON document", privacyExportCmd},
+		{"privacy erase", "--workspace ID (--id CONTACT_ID | --email EMAIL) --yes", "erase a contact and what identifies them, permanently", privacyEraseCmd},
 		{"segment query", "--workspace ID --object KIND --where FILTER [--count] [--limit N]", "list or count the records that match a filter", segmentQueryCmd},
 		{"segment list", "--workspace ID [--object KIND]", "list the saved segments", segmentListCmd},
 		{"segment members", "--workspace ID --segment ID [--count] [--limit N]", "list or count a saved segment's members", segmentMembersCmd},
@@ -132,6 +144,7 @@ func commands() []command {
 // usageError is a mistake in the command line: exit code 2.
 type usageError struct{ msg string }
 
+// Error returns the message.
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
@@ -139,18 +152,22 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 // partialError is work done with parts refused: exit code 3.
 type partialError struct{ msg string }
 
+// Error returns the message.
 func (e *partialError) Error() string { return e.msg }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &globalOpts{}
 	top := flag.NewFlagSet("crmctl", flag.ContinueOnError)
-	top.SetOutput(stderr)
 	g.register(top)
-	top.Usage = func() { topUsage(helpOutput(args, stdout, stderr), top) }
+	top.SetOutput(io.Discard)
+	top.Usage = func() {}
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			topUsage(stdout, top)
 			return exitOK
 		}
+		fmt.Fprintf(stderr, "crmctl: %s\n", topFlagError(err, top))
+		fmt.Fprintln(stderr, "Run 'crmctl --help' for usage.")
 		return exitUsage
 	}
 	rest := top.Args()
@@ -164,30 +181,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cmd, rest, ok := findCommand(rest)
 	if !ok {
-		fmt.Fprintf(stderr, "crmctl: unknown command %q\n", strings.Join(rest[:min(len(rest), 2)], " "))
+		fmt.Fprintf(stderr, "crmctl: %s\n", unknownCommand(rest))
 		fmt.Fprintln(stderr, "Run 'crmctl --help' for the list of commands.")
 		return exitUsage
 	}
 	fs := flag.NewFlagSet("crmctl "+cmd.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	g.register(fs)
 	runFn := cmd.flags(fs)
-	fs.Usage = func() {
-		w := helpOutput(rest, stdout, stderr)
-		fmt.Fprintf(w, "Usage: crmctl %s %s\n\n%s.\n\nFlags:\n", cmd.name, cmd.args, capitalize(cmd.summary))
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
+	positional, err := parseFlags(fs, rest)
+	if cmd.name == "report" && err != nil && !errors.Is(err, flag.ErrHelp) {
+		// "report NAME" with an unknown NAME: reportCmd says which
+		// reports there are rather than that their flags are unknown.
+		positional, err = rest, nil
 	}
-	positional, err := parseInterleaved(fs, rest)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if errors.Is(err, flag.ErrHelp) {
+		commandUsage(stdout, cmd, fs)
+		return exitOK
 	}
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, opts: g}
-	err = runFn(e, positional)
+	if err == nil {
+		e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, opts: g}
+		err = runFn(e, positional)
+	}
 	var ue *usageError
 	var pe *partialError
 	switch {
@@ -204,6 +218,66 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "crmctl %s: %v\n", cmd.name, err)
 		return exitFailure
 	}
+}
+
+// commandUsage is a command's --help: its synopsis, what it does, its
+// own flags and the store flags.
+func commandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: crmctl %s %s\n\n%s.\n", cmd.name, cmd.args, capitalize(cmd.summary))
+	if slices.ContainsFunc(flagNames(fs), func(n string) bool { return !isStoreFlag(n) }) {
+		fmt.Fprintln(w, "\nFlags:")
+		printFlags(w, fs, func(n string) bool { return !isStoreFlag(n) })
+	}
+	fmt.Fprintln(w, "\nStore flags:")
+	printFlags(w, fs, isStoreFlag)
+}
+
+// topFlagError words a mistake among the flags before the command: a
+// misspelt store flag gets a suggestion, and a command's flag given
+// before the command is told to go after it.
+func topFlagError(err error, top *flag.FlagSet) string {
+	name, undefined := strings.CutPrefix(err.Error(), undefinedFlag)
+	name = strings.TrimLeft(name, "-")
+	if !undefined {
+		return flagError(err, top)
+	}
+	if _, ok := closest(name, flagNames(top)); ok {
+		return flagError(err, top)
+	}
+	for _, c := range commands() {
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		c.flags(fs)
+		if fs.Lookup(name) != nil {
+			return fmt.Sprintf("--%s is not a store flag: give it after the command (crmctl COMMAND --%s ...)", name, name)
+		}
+	}
+	return flagError(err, top)
+}
+
+// unknownCommand says that args do not start with a command, suggesting
+// the command most likely meant.
+func unknownCommand(args []string) string {
+	words := args[:min(len(args), 2)]
+	msg := fmt.Sprintf("unknown command %q", strings.Join(words, " "))
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	// "segmnt list" is compared with the two-word commands, "lst" with
+	// the first words.
+	for n := len(words); n > 0; n-- {
+		typed := strings.Join(words[:n], " ")
+		var cands []string
+		for _, name := range names {
+			if w := strings.Fields(name); len(w) >= n {
+				cands = append(cands, strings.Join(w[:n], " "))
+			}
+		}
+		if c, ok := closest(typed, slices.Compact(cands)); ok {
+			return fmt.Sprintf("%s; did you mean %q?", msg, c)
+		}
+	}
+	return msg
 }
 
 // parseInterleaved parses flags that may come before, between or after
@@ -249,24 +323,9 @@ func topUsage(w io.Writer, top *flag.FlagSet) {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nStore flags (also accepted after the command):")
-	top.SetOutput(w)
-	top.PrintDefaults()
+	printFlags(w, top, isStoreFlag)
 	fmt.Fprintln(w, "\nExit codes: 0 ok, 1 failure, 2 usage error, 3 partial (rows rejected, drift left).")
 	fmt.Fprintln(w, "Run 'crmctl COMMAND --help' for a command's flags.")
-}
-
-// helpOutput is where usage goes: standard output when it was asked for
-// with -h or --help, standard error after a mistake.
-func helpOutput(args []string, stdout, stderr io.Writer) io.Writer {
-	for _, a := range args {
-		switch a {
-		case "-h", "-help", "--help", "--h":
-			return stdout
-		case "--":
-			return stderr
-		}
-	}
-	return stderr
 }
 
 func capitalize(s string) string {
@@ -347,8 +406,10 @@ func noArgs(args []string) error {
 // multiFlag collects a repeatable string flag.
 type multiFlag []string
 
+// String returns the values, comma-separated.
 func (m *multiFlag) String() string { return strings.Join(*m, ",") }
 
+// Set adds a value.
 func (m *multiFlag) Set(s string) error {
 	*m = append(*m, s)
 	return nil
@@ -358,8 +419,10 @@ func (m *multiFlag) Set(s string) error {
 // --owner ann,bob --owner cy is [ann bob cy].
 type listFlag []string
 
+// String returns the values, comma-separated.
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
 
+// Set adds the comma-separated values of s.
 func (l *listFlag) Set(s string) error {
 	for _, v := range strings.Split(s, ",") {
 		if v = strings.TrimSpace(v); v != "" {

@@ -163,7 +163,7 @@ func TestImportListGetExport(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 4)
 	assert.Regexp(t, `^ID\s+NAME\s+EMAIL$`, lines[0])
-	assert.Regexp(t, `^con_\S+\s+Ada Lovelace\s+ada@example.com$`, lines[1], "emails are lower-cased")
+	assert.Regexp(t, `^con_\S+\s+Ada Lovelace\s+ADA@example.com$`, lines[1], "the local part as written, the domain lower case")
 	adaID := strings.Fields(lines[1])[0]
 	assert.Len(t, strings.Split(strings.TrimSpace(ok(t, "--dir", dir, "list", "--workspace", "acme", "--object", "contact", "--limit", "2", "--json")), "\n"), 2)
 
@@ -227,8 +227,8 @@ func TestBackupRestore(t *testing.T) {
 	tmp := t.TempDir()
 	file := filepath.Join(tmp, "acme.crmbk")
 	out := ok(t, "--dir", dir, "backup", "--out", file, "--workspace", "acme")
-	assert.Regexp(t, `^backed up 1 workspaces, \d+ keys, \d+ bytes to `, out)
-	assert.Contains(t, ok(t, "verify", file), "ok: format 1")
+	assert.Regexp(t, `^backed up 1 workspace, \d+ keys, \d+ bytes to `, out)
+	assert.Regexp(t, `^ok: format 1, taken .*, 1 workspace \(acme\), \d+ keys, \d+ bytes\n$`, ok(t, "verify", file))
 	leftovers, _ := filepath.Glob(filepath.Join(tmp, "*.partial"))
 	assert.Empty(t, leftovers)
 
@@ -237,7 +237,7 @@ func TestBackupRestore(t *testing.T) {
 	}
 	dir2 := filepath.Join(tmp, "db2")
 	out = ok(t, "--dir", dir2, "restore", file)
-	assert.Contains(t, out, "restored 1 workspaces")
+	assert.Contains(t, out, "restored 1 workspace, ")
 	assert.Equal(t, list(dir), list(dir2))
 
 	r := crmctl(t, "--dir", dir2, "restore", file)
@@ -292,7 +292,7 @@ func TestCheckAndRepair(t *testing.T) {
 	r := crmctl(t, "--dir", dir, "check", "--workspace", "acme")
 	assert.Equal(t, 3, r.code, "drift found")
 	assert.Contains(t, r.stdout, "missing "+crm.KeyString(adaKey))
-	assert.Contains(t, r.stdout, "1 problems, 0 repaired")
+	assert.Contains(t, r.stdout, ": 1 problem, 0 repaired")
 	assert.Contains(t, r.stderr, "run with --repair")
 
 	var rep crm.CheckReport
@@ -306,7 +306,7 @@ func TestCheckAndRepair(t *testing.T) {
 
 	out = ok(t, "--dir", dir, "check", "--workspace", "acme", "--repair")
 	assert.Contains(t, out, "[repaired]")
-	assert.Contains(t, out, "1 problems, 1 repaired")
+	assert.Contains(t, out, ": 1 problem, 1 repaired")
 	assert.Contains(t, ok(t, "--dir", dir, "check", "--workspace", "acme"), "0 problems")
 	ok(t, "--dir", dir, "get", "--workspace", "acme", "--email", "ada@example.com")
 }

@@ -20,8 +20,8 @@ type progress struct {
 	w     io.Writer
 	on    bool
 	label string
-	unit  string
-	total int64 // bytes, 0 if unknown
+	unit  string // what is counted, in the singular: "row"
+	total int64  // bytes, 0 if unknown
 	start time.Time
 	last  time.Time
 	drawn bool
@@ -95,7 +95,11 @@ func (p *progress) draw(now time.Time, count, bytes int64) {
 		n := int(frac * width)
 		fmt.Fprintf(&b, "[%s%s] %3.0f%%", strings.Repeat("#", n), strings.Repeat("-", width-n), frac*100)
 	}
-	fmt.Fprintf(&b, "  %s %s  %s %s/s ", thousands(count), p.unit, thousands(int64(rate)), p.unit)
+	unit := p.unit
+	if count != 1 {
+		unit = pluralWord(unit)
+	}
+	fmt.Fprintf(&b, "  %s %s  %s %s/s ", thousands(count), unit, thousands(int64(rate)), pluralWord(p.unit))
 	io.WriteString(p.w, b.String())
 }
 
@@ -117,6 +121,7 @@ type countingReader struct {
 	n int64
 }
 
+// Read reads from the underlying reader, counting the bytes.
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
@@ -134,6 +139,7 @@ type rowCounter struct {
 	onWrite func(rows, bytes int64)
 }
 
+// Write writes to the underlying writer, counting the rows and bytes.
 func (c *rowCounter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	for _, b := range p[:n] {

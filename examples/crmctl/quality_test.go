@@ -34,7 +34,7 @@ func TestDuplicates(t *testing.T) {
 	require.Len(t, lines, 2, r.stdout)
 	assert.Regexp(t, `^A\s+B\s+SCORE\s+REASONS$`, lines[0])
 	assert.Regexp(t, `^`+f.ada+`\s+`+f.adaDup+`\s+0\.950\s+email: "ada.lovelace@gmail.com" and "adalovelace\+crm@gmail.com" are one Gmail mailbox`, lines[1])
-	assert.Contains(t, r.stderr, "1 likely duplicate contact pairs")
+	assert.Equal(t, "1 likely duplicate contact pair\n", r.stderr)
 
 	pairs := jsonLines[crm.Duplicate](t, okCLI(t, append(d, "--object", "contact", "--format", "json")...))
 	require.Len(t, pairs, 1)
@@ -112,7 +112,7 @@ func TestPrivacy(t *testing.T) {
 	r := runCLI(t, append(d, "privacy", "export", "--workspace", "acme", "--id", f.bob, "--out", file)...)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, r.stdout)
-	assert.Contains(t, r.stderr, "exported contact "+f.bob+" (1 deals")
+	assert.Contains(t, r.stderr, "exported contact "+f.bob+" to "+file+": 1 deal, 0 activities, 0 purchases, ")
 	fi, err := os.Stat(file)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "personal data is readable by its owner only")

@@ -100,7 +100,7 @@ func (o *memberOutput) print(e *env, object string, members iter.Seq2[crm.Member
 func segmentQueryCmd(fs *flag.FlagSet) func(*env, []string) error {
 	wsID := fs.String("workspace", "", "workspace `ID` (required)")
 	object := fs.String("object", "", "record `kind`: contact, company or deal (required)")
-	where := fs.String("where", "", "the `filter`, in the segmentation language: 'lifecycle = \"customer\" AND address.country IN (\"DE\", \"AT\")' (required)")
+	where := fs.String("where", "", "the `filter`, in the segmentation language: 'lifecycle = \"customer\" AND address.country IN (\"DE\", \"AT\")' (required)"+filterGrammar)
 	var out memberOutput
 	out.register(fs, true)
 	return func(e *env, args []string) error {
@@ -244,7 +244,7 @@ func segmentCreateCmd(fs *flag.FlagSet) func(*env, []string) error {
 	wsID := fs.String("workspace", "", "workspace `ID` (required)")
 	name := fs.String("name", "", "the segment's `name`, unique in the workspace (required)")
 	object := fs.String("object", "", "record `kind`: contact, company or deal (required)")
-	where := fs.String("where", "", "the segment's `filter` (required for a dynamic segment; a static one starts with the records it matches now)")
+	where := fs.String("where", "", "the segment's `filter` (required for a dynamic segment; a static one starts with the records it matches now)"+filterGrammar)
 	static := fs.Bool("static", false, "make a static segment: a member list frozen from --where, instead of a filter evaluated when read")
 	return func(e *env, args []string) error {
 		if err := noArgs(args); err != nil {

@@ -45,8 +45,10 @@ type reportSpec struct {
 	// selects without --where-object ("" when it is required).
 	segments     []string
 	whereDefault string
-	// chart says what --svg draws; "" for a report without a chart.
-	chart string
+	// chart says what --svg draws ("the open pipeline by stage"); "" for
+	// a report without a chart. chartNote adds to the flag's help how to
+	// change the chart.
+	chart, chartNote string
 	// sections names the CSV sections (--section), the default first.
 	sections []string
 }
@@ -98,7 +100,7 @@ func newReportFlags(fs *flag.FlagSet, spec reportSpec) *reportFlags {
 		plurals[i] = map[string]string{"contact": "contacts", "company": "companies", "deal": "deals"}[k]
 	}
 	fs.StringVar(&r.segment, "segment", "", "only what the saved segment `ID` (or name) selects: a segment of "+orList(plurals))
-	fs.StringVar(&r.where, "where", "", "only what the `filter` selects, like a dynamic segment of --where-object records")
+	fs.StringVar(&r.where, "where", "", "only what the `filter` selects, like a dynamic segment of --where-object records"+filterGrammar)
 	whereHelp := "the record `kind` --where selects: " + orList(spec.segments)
 	if spec.whereDefault != "" {
 		whereHelp += " (default " + spec.whereDefault + ")"
@@ -108,7 +110,7 @@ func newReportFlags(fs *flag.FlagSet, spec reportSpec) *reportFlags {
 	fs.StringVar(&r.whereOf, "where-object", "", whereHelp)
 	fs.StringVar(&r.format, "format", "table", "output `format`: table, json or csv")
 	if spec.chart != "" {
-		fs.StringVar(&r.svg, "svg", "", "also write "+spec.chart+" as SVG to `FILE`")
+		fs.StringVar(&r.svg, "svg", "", "also write "+spec.chart+" as SVG to `FILE`"+spec.chartNote)
 	}
 	if len(spec.sections) > 1 {
 		fs.StringVar(&r.section, "section", spec.sections[0], "the `section` --format csv writes: "+strings.Join(spec.sections, " or "))
@@ -345,8 +347,16 @@ func reportCmd(fs *flag.FlagSet) func(*env, []string) error {
 		if len(args) == 0 {
 			return usagef("give a report name: %s", names)
 		}
-		if slices.Contains(reportNames, args[0]) {
-			return usagef("give the report name before its flags: crmctl report %s --workspace ID ...", args[0])
+		if strings.HasPrefix(args[0], "-") {
+			for _, a := range args {
+				if slices.Contains(reportNames, a) {
+					return usagef("give the report name before its flags: crmctl report %s --workspace ID ...", a)
+				}
+			}
+			return usagef("give a report name: %s", names)
+		}
+		if c, ok := closest(args[0], reportNames); ok {
+			return usagef("unknown report %q; did you mean %q? (one of %s)", args[0], c, names)
 		}
 		return usagef("unknown report %q: one of %s", args[0], names)
 	}

@@ -20,7 +20,8 @@ var pipelineSpec = reportSpec{
 	groups:       dealGroups,
 	segments:     dealSegments,
 	whereDefault: "deal",
-	chart:        "the open pipeline by stage (stacked by group with --group-by)",
+	chart:        "the open pipeline by stage",
+	chartNote:    " (stacked by group with --group-by)",
 }
 
 func pipelineReportCmd(fs *flag.FlagSet) func(*env, []string) error {
@@ -114,7 +115,8 @@ var conversionSpec = reportSpec{
 	groups:       dealGroups,
 	segments:     dealSegments,
 	whereDefault: "deal",
-	chart:        "the funnel of one group (--chart-group)",
+	chart:        "the funnel of one group",
+	chartNote:    " (--chart-group)",
 	sections:     []string{"groups", "funnel"},
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/crm/report"
-	"github.com/crmkit/crmkit/crmio"
 )
 
 // tableSection is one table of a report's --format table output.
@@ -73,7 +72,7 @@ func (g grouping) row(group string, cells ...string) []string {
 // money formats an amount in minor units of currency as crmio writes it
 // ("1234.50 EUR").
 func money(amount int64, currency string) string {
-	if s := crmio.FormatMoney(crm.Money{Amount: amount, Currency: currency}); s != "" {
+	if s := (crm.Money{Amount: amount, Currency: currency}).String(); s != "" {
 		return s
 	}
 	return "0"

@@ -38,12 +38,12 @@ func importAccounts(ctx context.Context, ws *crm.Workspace, sum *Summary, path s
 		}
 		// Revenue is in millions of dollars: scale the exact amount.
 		if v := strings.TrimSpace(r.Get("revenue")); v != "" {
-			m, err := crmio.ParseMoney(v, "USD")
+			m, err := crm.ParseMoney(v, "USD")
 			if err != nil {
 				return &crmio.Problem{Column: "revenue", Reason: err.Error()}
 			}
 			m.Amount *= 1_000_000
-			r.Set("revenue", crmio.FormatMoney(m))
+			r.Set("revenue", m.String())
 		}
 		loc := strings.TrimSpace(r.Get("office_location"))
 		c, ok := countries[loc]

@@ -50,7 +50,6 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
-	"github.com/crmkit/crmkit/crmio"
 	"github.com/crmkit/crmkit/examples/internal/mavencrm"
 	"github.com/crmkit/crmkit/store/badger"
 )
@@ -230,7 +229,7 @@ func (s *Summary) Print(w io.Writer, verbose bool) {
 	}
 	fmt.Fprintf(w, "\ncompanies: %d (%d linked to a parent company)\n", s.Companies, s.Parents)
 	fmt.Fprintf(w, "deals: %d won (%s), %d lost, %d open (%d engaging, %d prospecting)\n",
-		s.Won, crmio.FormatMoney(s.WonValue), s.Lost, s.Open, s.Engaging, s.Prospecting)
+		s.Won, s.WonValue.String(), s.Lost, s.Open, s.Engaging, s.Prospecting)
 	for _, g := range []struct {
 		title  string
 		issues []Issue

@@ -86,7 +86,7 @@ func importPipeline(ctx context.Context, ws *crm.Workspace, clk *clock, sum *Sum
 				return
 			}
 		}
-		if o.value, err = crmio.ParseMoney(row.Get("close_value"), "USD"); err != nil || o.value.Amount < 0 {
+		if o.value, err = crm.ParseMoney(row.Get("close_value"), "USD"); err != nil || o.value.Amount < 0 {
 			sum.reject(pipelineFile, o.line, "close_value", "close_value %q is not an amount in dollars", row.Get("close_value"))
 			return
 		}

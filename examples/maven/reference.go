@@ -47,7 +47,7 @@ func readProducts(sum *Summary, path string) (map[string]product, error) {
 	out := map[string]product{}
 	err := readRows(sum, path, func(row *crmio.Row) {
 		name := strings.TrimSpace(row.Get("product"))
-		price, err := crmio.ParseMoney(row.Get("sales_price"), "USD")
+		price, err := crm.ParseMoney(row.Get("sales_price"), "USD")
 		switch {
 		case name == "":
 			sum.reject(productsFile, row.Line, "product", "no product name")

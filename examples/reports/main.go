@@ -2,10 +2,12 @@
 // dataset into a crmkit workspace and prints the conversion report:
 // overall and per sales agent, manager and regional office, the won and
 // lost deals, win rate, won revenue and average sales cycle; per product,
-// the won revenue. It writes the funnel as a standalone SVG.
+// the won revenue. With -svg it also writes the funnel as a standalone
+// SVG, and prints the file's absolute path; without it, it writes no file.
 //
 //	go run ./examples/reports                          # the Maven CRM dataset kept in examples/internal/mavencrm
-//	go run ./examples/reports -data dir -svg out.svg   # your copy, the funnel elsewhere
+//	go run ./examples/reports -svg funnel.svg          # and the funnel chart
+//	go run ./examples/reports -data dir -svg out.svg   # your copy
 //
 // Each opportunity becomes a deal of a pipeline "Maven" (Prospecting,
 // Engaging, Won, Lost). The CRM stamps stage entries with its clock, so
@@ -20,6 +22,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,25 +41,51 @@ import (
 )
 
 func main() {
-	data := flag.String("data", mavencrm.Dir(), "directory of the dataset's CSV files")
-	svg := flag.String("svg", "funnel.svg", "where to write the funnel chart")
-	flag.Parse()
-	res, err := run(context.Background(), *data)
-	if err == nil {
-		err = writeFunnel(res, *svg)
+	os.Exit(cli(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli runs the example with the command-line arguments args and returns
+// its exit code: 0 done, 1 failed, 2 a usage error. It writes a file
+// only when -svg names one.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("reports", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", mavencrm.Dir(), "`directory` of the dataset's CSV files")
+	svg := fs.String("svg", "", "also write the funnel chart as SVG to `FILE` (default: no chart)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "reports: unexpected argument %q (the flags are -data and -svg)\n", fs.Arg(0))
+		return 2
+	}
+	res, err := run(ctx, *data)
+	var chart string
+	if err == nil && *svg != "" {
+		if chart, err = filepath.Abs(*svg); err == nil {
+			err = writeFunnel(res, chart)
+		}
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "reports:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "reports:", err)
+		return 1
 	}
-	res.Print(os.Stdout)
-	fmt.Printf("\nfunnel written to %s\n", *svg)
+	res.Print(stdout)
+	if chart == "" {
+		fmt.Fprintln(stdout, "\nno funnel chart written: run with -svg FILE to write one")
+	} else {
+		fmt.Fprintf(stdout, "\nfunnel chart written to %s\n", chart)
+	}
+	return 0
 }
 
 // Breakdowns are the groupings the example reports, by title.
 var Breakdowns = []struct {
-	Title string
-	By    report.Group
+	Title string       // heads the breakdown's table
+	By    report.Group // the report's grouping
 }{
 	{"Overall", report.GroupNone},
 	{"Sales agent", report.GroupOwner},
@@ -67,6 +96,7 @@ var Breakdowns = []struct {
 
 // Result is the conversion report of each breakdown, by title.
 type Result struct {
+	// Reports maps each breakdown's Title to its report.
 	Reports map[string]*report.ConversionReport
 }
 
@@ -76,12 +106,14 @@ type clock struct {
 	t  time.Time
 }
 
+// Now returns the time last set.
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
+// Set sets the time Now returns.
 func (c *clock) Set(t time.Time) {
 	c.mu.Lock()
 	c.t = t
@@ -137,7 +169,7 @@ func run(ctx context.Context, dataDir string) (*Result, error) {
 		d := crm.Deal{Name: r.Get("opportunity_id"), PipelineID: pl.ID, OwnerID: agent,
 			Custom: crm.Custom{"manager": teams[agent][0], "regional_office": teams[agent][1], "product": product}}
 		if st == "Won" {
-			if d.Amount, err = crmio.ParseMoney(r.Get("close_value"), "USD"); err != nil {
+			if d.Amount, err = crm.ParseMoney(r.Get("close_value"), "USD"); err != nil {
 				return fmt.Errorf("line %d: close_value: %w", r.Line, err)
 			}
 		}
@@ -238,14 +270,19 @@ func (r *Result) Print(w io.Writer) {
 	}
 }
 
+// writeFunnel writes the overall funnel as SVG to path; a file it could
+// not write whole is removed.
 func writeFunnel(r *Result, path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := r.Reports["Overall"].FunnelSVG(f, ""); err != nil {
-		f.Close()
-		return err
+	err = r.Reports["Overall"].FunnelSVG(f, "")
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return f.Close()
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
 }
