@@ -135,7 +135,9 @@
 // imported at a won or lost stage closes at its closed_at column, or
 // else at its close_date, and its history is that stage entered then
 // (crm.WithImportedHistory); without either it closes at the time of the
-// import. A closed_at in the future, or on a deal at an open stage, is
+// import. An opened_at (or engage_date) column starts a new deal's
+// history: in its stage since then, or, for a deal closed later, in the
+// pipeline's first open stage until it closed. A closed_at in the future, or on a deal at an open stage, is
 // refused with the row.
 //
 // # Speed

@@ -43,3 +43,37 @@ func TestImportedClosedDealsKeepTheirCloseDate(t *testing.T) {
 		assert.True(t, got["Won without dates"].ClosedAt.After(day), "without a date it closes at the import")
 	})
 }
+
+// A migrated deal's history starts when its row says it entered the
+// pipeline: a closed one spent the time until it closed in the first open
+// stage, an open one in its stage.
+func TestImportedDealsStartTheirHistoryWhenOpened(t *testing.T) {
+	onBackends(t, func(t *testing.T, b backend) {
+		ws := newWorkspace(t, b.open(t))
+		in := "name,stage,amount,engage_date,close_date\n" +
+			"Won,won,1000,2024-01-10,2024-03-05\n" +
+			"Open,Qualification,1000,2024-02-01,2024-06-30\n" +
+			"Opened later than closed,won,1000,2024-04-01,2024-03-05\n"
+		res := importString(t, ws, in, crmio.ImportOptions{Object: crmio.ObjectDeal})
+		rejects := rejectsByLine(res)
+		require.Len(t, rejects, 1, "%v", rejects)
+		assert.Contains(t, rejects[4], "closed_at", "a deal cannot close before it opened")
+		got := map[string]crm.Deal{}
+		for _, d := range deals(t, ws) {
+			got[d.Name] = d
+		}
+		day := func(s string) time.Time { d, _ := time.Parse("2006-01-02", s); return d }
+		won := got["Won"]
+		require.Len(t, won.StageHistory, 2)
+		assert.Equal(t, day("2024-01-10"), won.StageHistory[0].EnteredAt)
+		assert.Equal(t, day("2024-03-05"), won.StageHistory[0].LeftAt)
+		assert.Equal(t, won.StageID, won.StageHistory[1].StageID)
+		assert.Equal(t, day("2024-03-05"), won.ClosedAt)
+
+		open := got["Open"]
+		require.Len(t, open.StageHistory, 1)
+		assert.Equal(t, day("2024-02-01"), open.StageHistory[0].EnteredAt)
+		assert.True(t, open.ClosedAt.IsZero())
+
+	})
+}

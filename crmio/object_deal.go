@@ -70,6 +70,9 @@ var dealKind = &kind[crm.Deal]{
 			// A migrated won or lost deal closed on its close date.
 			r.ClosedAt = r.CloseDate.Time()
 		}
+		if existing == nil && len(r.StageHistory) == 1 {
+			r.StageHistory = openedHistory(pl, st, r.StageHistory[0].EnteredAt, r.ClosedAt)
+		}
 	},
 }
 
@@ -160,6 +163,35 @@ func init() {
 		textField("source", func(r *D) *string { return &r.Source }, "source", "lead_source", "deal_source"),
 		textField("lost_reason", func(r *D) *string { return &r.LostReason }, "lost_reason", "loss_reason", "reason_lost"),
 		timeField("closed_at", func(r *D) *time.Time { return &r.ClosedAt }, "closed_at", "closed", "date_closed", "won_date", "close_time"),
+		{
+			// When a migrated deal entered the pipeline: its history starts
+			// then (see finish). Not exported: an export's deals carry no
+			// history.
+			name: "opened_at", aliases: []string{"opened_at", "engage_date", "engaged_at", "created_date", "start_date", "opened"},
+			paths: []string{"stage_history"}, noExport: true,
+			parse: func(rc *rowCtx, r *D, c cell) {
+				if t, ok := rc.time(c); ok {
+					r.StageHistory = []crm.StageEntry{{EnteredAt: t}}
+				}
+			},
+			merge: func(*D, *D, bool) {}, // the CRM keeps an existing deal's history
+		},
 	}
 	k.stamps = stamps(k.meta)
+}
+
+// openedHistory is the history of a migrated deal that entered pipeline
+// pl at opened and is now at stage st: in st since then, or, for a deal
+// closed later (closed), in the pipeline's first open stage until it
+// closed. The stages in between are not known.
+func openedHistory(pl *crm.Pipeline, st crm.Stage, opened, closed time.Time) []crm.StageEntry {
+	if st.Kind == crm.StageOpen || closed.IsZero() || !closed.After(opened) {
+		return []crm.StageEntry{{StageID: st.ID, EnteredAt: opened}}
+	}
+	for _, first := range pl.Stages {
+		if first.Kind == crm.StageOpen {
+			return []crm.StageEntry{{StageID: first.ID, EnteredAt: opened}, {StageID: st.ID, EnteredAt: closed}}
+		}
+	}
+	return []crm.StageEntry{{StageID: st.ID, EnteredAt: opened}}
 }
