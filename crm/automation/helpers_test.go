@@ -35,12 +35,6 @@ func fieldErrors(t testing.TB, err error) []string { return crmtest.FieldErrors(
 
 const day = crmtest.Day
 
-// sales returns the default pipeline and its stage IDs by name.
-func sales(t *testing.T, e *env) (crm.Pipeline, map[string]string) {
-	t.Helper()
-	return crmtest.Sales(t, &crmtest.Env{Ctx: e.ctx, WS: e.ws})
-}
-
 var (
 	benchEpoch      = crmtest.BenchEpoch
 	benchContacts   = crmtest.Contacts

@@ -91,6 +91,7 @@ func Contact(i int) crm.Contact {
 	return c
 }
 
+// Contacts returns the benchmark contacts from to from+n-1 (see Contact).
 func Contacts(from, n int) []crm.Contact {
 	out := make([]crm.Contact, n)
 	for i := range out {
