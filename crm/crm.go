@@ -38,6 +38,8 @@ type CRM struct {
 	// commitSignal fires after every commit, to wake watchers and
 	// dispatchers.
 	commitSignal signal
+	// policies caches the workspaces' decoded access policies.
+	policies policyCache
 }
 
 // Option configures a CRM.

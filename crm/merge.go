@@ -170,56 +170,76 @@ func merge[T any](ctx context.Context, w *Workspace, r mergeRules[T], survivorID
 		if err != nil {
 			return err
 		}
-		s, err := clone(old)
-		if err != nil {
+		if err := authorize(t, k, old, old, OpUpdated); err != nil {
 			return err
 		}
-		mc, err := clone(m)
-		if err != nil {
+		if err := authorize(t, k, m, nil, OpErased); err != nil {
 			return err
 		}
-		p := problems{kind: k.name + " merge", id: survivorID}
-		combine(s, mc, opts.Fields, &p)
-		if err := p.err(); err != nil {
+		// Both records are the principal's to merge; what the merge does
+		// to them and to the records referring to the merged one follows.
+		return t.trusted(func() error {
+			s, err := mergeIn(t, r, old, m, opts)
+			if err == nil {
+				out = *s
+			}
 			return err
-		}
-		r.fix(s, m)
-		if _, err := runBefore(t, k, OpMerged, m, s, []EventType{r.event}); err != nil {
-			return err
-		}
-		*k.meta(s) = *k.meta(old) // identity and stamps stay the CRM's
-
-		if err := r.relink(t, mergedID, survivorID); err != nil {
-			return err
-		}
-		if err := moveEntries(t, k.code, mergedID, survivorID); err != nil {
-			return err
-		}
-		if err := erase(t, k, m); err != nil {
-			return err
-		}
-		if err := put(t, k, old, s, OpUpdated); err != nil {
-			return err
-		}
-		ch, err := t.record(k.name, k.code, survivorID, OpMerged, []FieldChange{{Field: "merged_id", Old: mergedID, New: survivorID}})
-		if err != nil {
-			return err
-		}
-		before, err := encode(m)
-		if err != nil {
-			return err
-		}
-		after, err := encode(s)
-		if err != nil {
-			return err
-		}
-		if err := t.emit(ch, []EventType{r.event}, before, after, uint64(k.meta(s).Version), 0); err != nil {
-			return err
-		}
-		out = *s
-		return redirect(t, k.code, mergedID, survivorID)
+		})
 	})
 	return out, err
+}
+
+// mergeIn merges m into old in t.
+func mergeIn[T any](t *txn, r mergeRules[T], old, m *T, opts MergeOptions) (*T, error) {
+	k := r.k
+	survivorID, mergedID := k.meta(old).ID, k.meta(m).ID
+	s, err := clone(old)
+	if err != nil {
+		return nil, err
+	}
+	mc, err := clone(m)
+	if err != nil {
+		return nil, err
+	}
+	p := problems{kind: k.name + " merge", id: survivorID}
+	combine(s, mc, opts.Fields, &p)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	r.fix(s, m)
+	if _, err := runBefore(t, k, OpMerged, m, s, []EventType{r.event}); err != nil {
+		return nil, err
+	}
+	*k.meta(s) = *k.meta(old) // identity and stamps stay the CRM's
+
+	if err := r.relink(t, mergedID, survivorID); err != nil {
+		return nil, err
+	}
+	if err := moveEntries(t, k.code, mergedID, survivorID); err != nil {
+		return nil, err
+	}
+	if err := erase(t, k, m); err != nil {
+		return nil, err
+	}
+	if err := put(t, k, old, s, OpUpdated); err != nil {
+		return nil, err
+	}
+	ch, err := t.record(k.name, k.code, survivorID, OpMerged, []FieldChange{{Field: "merged_id", Old: mergedID, New: survivorID}})
+	if err != nil {
+		return nil, err
+	}
+	before, err := encode(m)
+	if err != nil {
+		return nil, err
+	}
+	after, err := encode(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.emit(ch, []EventType{r.event}, before, after, uint64(k.meta(s).Version), 0); err != nil {
+		return nil, err
+	}
+	return s, redirect(t, k.code, mergedID, survivorID)
 }
 
 // combine gives s, the survivor, the values of m, the merged record, that

@@ -51,41 +51,51 @@ func (s *Contacts) Erase(ctx context.Context, id string) error {
 		if err != nil {
 			return mergedError(t.tx, w, kindContact.name, kindContact.code, id, err)
 		}
-		s := newScrubber(c)
-		// The records linked to the contact: their whole history and
-		// events are scrubbed, whether or not an entry names it.
-		linked := map[string]bool{}
-		var scrubErr error
-		scrub := func(r any) {
-			var err error
-			switch r := r.(type) {
-			case *Deal:
-				linked[r.ID], err = true, scrubRecord(s, r)
-			case *Activity:
-				linked[r.ID], err = true, scrubRecord(s, r)
-			case *Purchase:
-				linked[r.ID], err = true, scrubRecord(s, r)
-			}
-			scrubErr = cmp.Or(scrubErr, err)
-		}
-		if err := relinkContact(t, id, "", scrub); err != nil {
+		if err := authorize(t, kindContact, c, nil, OpErased); err != nil {
 			return err
 		}
-		if scrubErr != nil {
-			return scrubErr
-		}
-		if err := dropRedirects(t, kindContact.code, id); err != nil {
-			return err
-		}
-		if err := erase(t, kindContact, c); err != nil {
-			return err
-		}
-		if err := s.workspace(t, linked); err != nil {
-			return err
-		}
-		_, err = t.record(kindContact.name, kindContact.code, id, OpErased, nil)
-		return err
+		// What the erasure changes besides the contact is its own doing.
+		return t.trusted(func() error { return eraseContact(t, c) })
 	})
+	return err
+}
+
+// eraseContact erases c and every trace of it in t.
+func eraseContact(t *txn, c *Contact) error {
+	id := c.ID
+	s := newScrubber(c)
+	// The records linked to the contact: their whole history and
+	// events are scrubbed, whether or not an entry names it.
+	linked := map[string]bool{}
+	var scrubErr error
+	scrub := func(r any) {
+		var err error
+		switch r := r.(type) {
+		case *Deal:
+			linked[r.ID], err = true, scrubRecord(s, r)
+		case *Activity:
+			linked[r.ID], err = true, scrubRecord(s, r)
+		case *Purchase:
+			linked[r.ID], err = true, scrubRecord(s, r)
+		}
+		scrubErr = cmp.Or(scrubErr, err)
+	}
+	if err := relinkContact(t, id, "", scrub); err != nil {
+		return err
+	}
+	if scrubErr != nil {
+		return scrubErr
+	}
+	if err := dropRedirects(t, kindContact.code, id); err != nil {
+		return err
+	}
+	if err := erase(t, kindContact, c); err != nil {
+		return err
+	}
+	if err := s.workspace(t, linked); err != nil {
+		return err
+	}
+	_, err := t.record(kindContact.name, kindContact.code, id, OpErased, nil)
 	return err
 }
 

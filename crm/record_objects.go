@@ -155,6 +155,9 @@ func (o objects[T]) erase(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		if err := authorize(t, o.k, r, nil, OpErased); err != nil {
+			return err
+		}
 		return erase(t, o.k, r)
 	})
 	return err

@@ -19,7 +19,15 @@ func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
 		p.id = ""
 	}
 	m0 := *m
+	if old == nil {
+		if err := defaultOwner(t, k, r); err != nil {
+			return err
+		}
+	}
 	if err := validate(t, k, old, r, &p); err != nil {
+		return err
+	}
+	if err := authorize(t, k, old, r, op); err != nil {
 		return err
 	}
 	// Before-hooks see a valid record and may veto or change it; a changed

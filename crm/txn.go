@@ -56,9 +56,16 @@ func CauseOf(ctx context.Context) (rule string, depth int) {
 	return c.rule, c.depth
 }
 
+// actorOf returns the actor WithActor names, or else the ID of the
+// principal As names (but not System's).
 func actorOf(ctx context.Context) string {
-	s, _ := ctx.Value(actorKey).(string)
-	return s
+	if s, ok := ctx.Value(actorKey).(string); ok {
+		return s
+	}
+	if p, ok := PrincipalOf(ctx); ok && !p.system {
+		return p.ID
+	}
+	return ""
 }
 
 func sourceOf(ctx context.Context) string {
@@ -85,6 +92,9 @@ type txn struct {
 	// writes reads them once; setMeta clears them.
 	defs map[string][]FieldDef
 	ixs  map[byte]*indexSet
+	// g is the call's access guard, once guarded is set (see guard).
+	g       *guard
+	guarded bool
 }
 
 // setMeta writes a workspace's schema metadata (field definitions, index
@@ -121,7 +131,7 @@ func (w *Workspace) write(ctx context.Context, fn func(t *txn) error) ([]*Event,
 		mu.Lock()
 		t.now = c.now()
 		err := c.st.Update(ctx, func(tx store.Tx) error {
-			t.tx, t.info, t.head, t.events, t.counts = tx, nil, 0, t.events[:0], nil
+			t.tx, t.info, t.head, t.events, t.counts, t.guarded = tx, nil, 0, t.events[:0], nil, false
 			if err := fn(t); err != nil {
 				return err
 			}
