@@ -87,6 +87,9 @@ func (w *Workspace) guard(ctx context.Context, tx store.Reader) (*guard, error) 
 	if !hasPrincipal {
 		return nil, &ForbiddenError{Action: ActionRead, Kind: "workspace", Reason: "the workspace has an access policy: act as a principal (crm.As)"}
 	}
+	if pr.ID == "" {
+		return nil, &ForbiddenError{Action: ActionRead, Kind: "workspace", Reason: "the principal has no ID"}
+	}
 	g := compileGuard(pol, pr)
 	if ctx.Value(exportKey{}) != nil {
 		g.read = ActionExport
@@ -407,3 +410,12 @@ func joinPath(path []string) string { return strings.Join(path, ".") }
 func splitPath(s string) []string { return strings.Split(s, ".") }
 
 func isZeroValue(v any) bool { return reflect.ValueOf(v).IsZero() }
+
+// readAction is the action g checks reads against (ActionRead for a nil
+// guard).
+func (g *guard) readAction() Action {
+	if g == nil {
+		return ActionRead
+	}
+	return g.read
+}

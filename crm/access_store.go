@@ -100,3 +100,13 @@ func (t *txn) guard() (*guard, error) {
 	}
 	return t.g, nil
 }
+
+// may returns t's guard after checking that it allows action on kind at
+// all (the kinds without owners: segments, the workspace).
+func (t *txn) may(kind string, a Action) (*guard, error) {
+	g, err := t.guard()
+	if err != nil {
+		return nil, err
+	}
+	return g, g.check(kind, a)
+}

@@ -180,6 +180,9 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 		if err := t.checkWorkspace(); err != nil {
 			return err
 		}
+		if _, err := t.may("workspace", ActionUpdate); err != nil {
+			return err
+		}
 		defs, err := t.fieldDefs(d.Object)
 		if err != nil {
 			return err
@@ -226,6 +229,9 @@ func (f *Fields) List(ctx context.Context, object string) iter.Seq2[FieldDef, er
 // go.
 func (f *Fields) Remove(ctx context.Context, object, name string) error {
 	_, err := f.w.write(ctx, func(t *txn) error {
+		if _, err := t.may("workspace", ActionUpdate); err != nil {
+			return err
+		}
 		defs, err := t.fieldDefs(object)
 		if err != nil {
 			return err

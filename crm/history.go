@@ -226,7 +226,10 @@ func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit i
 		rng.End = append(append(key{}, prefix...), suffix...)
 	}
 	var pg Page[TimelineEntry]
-	err := w.read(ctx, func(tx store.Tx) error {
+	err := w.view(ctx, func(tx store.Tx, g *guard) error {
+		if err := g.seesRef(tx, w, ref); err != nil {
+			return err
+		}
 		var last []byte
 		for e, err := range tx.Scan(rng) {
 			if err != nil {
@@ -253,10 +256,14 @@ func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit i
 				if err := decodeChange(b, entry.Change); err != nil {
 					return err
 				}
+				entry.Change.Fields = g.redactChanges(ref.Kind, entry.Change.Fields)
 			case timelineActivity:
 				a, err := get(tx, w, kindActivity, id)
 				if err != nil {
 					return err
+				}
+				if g != nil && (g.check("activity", g.read) != nil || !sees(g, kindActivity, a)) {
+					continue // an activity the principal may not see
 				}
 				entry.Activity = a
 			}

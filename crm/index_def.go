@@ -78,6 +78,9 @@ func (s *Indexes) Define(ctx context.Context, d IndexDef) (IndexDef, error) {
 		if err := t.checkWorkspace(); err != nil {
 			return err
 		}
+		if _, err := t.may("workspace", ActionUpdate); err != nil {
+			return err
+		}
 		defs, err := loadIndexDefs(t.tx, t.w, d.Object)
 		if err != nil {
 			return err

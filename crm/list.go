@@ -3,10 +3,12 @@ package crm
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"iter"
 
 	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
 )
 
 // SortField names the order of a list.
@@ -128,7 +130,15 @@ func (o objects[T]) list(ctx context.Context, opts ListOptions) iter.Seq2[cursor
 				rng.Start = append(at, 0)
 			}
 		}
-		err = o.w.read(ctx, func(tx store.Tx) error {
+		err = o.w.view(ctx, func(tx store.Tx, g *guard) error {
+			if g != nil {
+				if err := g.check(o.k.name, g.read); err != nil {
+					return err
+				}
+				if owners, all := g.owners(o.k.name, g.read); !all && !viaIndex && !opts.Desc && ownerIndexed[o.k.code] {
+					return o.listOwned(tx, g, owners, opts.After, yield)
+				}
+			}
 			for e, err := range tx.Scan(rng) {
 				if err != nil {
 					return err
@@ -151,6 +161,9 @@ func (o objects[T]) list(ctx context.Context, opts ListOptions) iter.Seq2[cursor
 						continue
 					}
 				}
+				if !sees(g, o.k, r) {
+					continue
+				}
 				cur := base64.RawURLEncoding.EncodeToString(e.Key[len(prefix):])
 				if !yield(cursorItem[T]{item: *r, cursor: cur}, nil) {
 					return errStop
@@ -162,6 +175,44 @@ func (o objects[T]) list(ctx context.Context, opts ListOptions) iter.Seq2[cursor
 			yield(cursorItem[T]{}, err)
 		}
 	}
+}
+
+// listOwned streams, in ID order, the live records of owners after the
+// record a cursor of the created order names: a scoped list reads the
+// owner index, one range per owner, rather than every record.
+func (o objects[T]) listOwned(tx store.Reader, g *guard, owners []string, after string, yield func(cursorItem[T], error) bool) error {
+	var afterID string
+	if after != "" {
+		b, err := cursorBytes(after)
+		if err != nil {
+			return err
+		}
+		r := tuple.NewReader(b)
+		if afterID = r.Str(); r.Err() != nil || len(r.Rest()) != 0 {
+			return ErrBadCursor
+		}
+	}
+	src := o.w.ownerSource(o.k.code, owners)
+	for ip, err := range src.stream(tx, len(o.k.prefix)+idLength, afterID, nil) {
+		if err != nil {
+			return err
+		}
+		r, err := get(tx, o.w, o.k, ip.id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if o.k.meta(r).Deleted() || !sees(g, o.k, r) {
+			continue
+		}
+		cur := base64.RawURLEncoding.EncodeToString(key{}.str(ip.id))
+		if !yield(cursorItem[T]{item: *r, cursor: cur}, nil) {
+			return errStop
+		}
+	}
+	return nil
 }
 
 type cursorItem[T any] struct {
@@ -216,8 +267,14 @@ func (o objects[T]) byIndex(ctx context.Context, prefix key) iter.Seq2[T, error]
 	return func(yield func(T, error) bool) {
 		var zero T
 		stopped := false
-		err := o.w.read(ctx, func(tx store.Tx) error {
+		err := o.w.view(ctx, func(tx store.Tx, g *guard) error {
+			if err := g.check(o.k.name, g.readAction()); err != nil {
+				return err
+			}
 			return eachIndexed(tx, o.w, o.k, prefix, func(r *T) bool {
+				if !sees(g, o.k, r) {
+					return true
+				}
 				stopped = !yield(*r, nil)
 				return !stopped
 			})

@@ -413,10 +413,13 @@ func getLiveFollowing[T any](tx store.Reader, w *Workspace, k *kind[T], id strin
 
 func lookup[T any](ctx context.Context, o objects[T], id string) (T, error) {
 	var out T
-	err := o.w.read(ctx, func(tx store.Tx) error {
+	err := o.w.view(ctx, func(tx store.Tx, g *guard) error {
 		r, err := get(tx, o.w, o.k, id)
 		if err != nil {
 			return mergedError(tx, o.w, o.k.name, o.k.code, id, err)
+		}
+		if err := see(g, o.k, r); err != nil {
+			return err
 		}
 		out = *r
 		return nil

@@ -80,9 +80,12 @@ type run struct {
 	expr filter.Expr // relative times resolved
 	p    *planner
 	pc   *partialCodec
+	g    *guard // the principal's, nil for all records
 }
 
-func (q *Query) prepare(tx store.Reader) (*run, error) {
+// prepare prepares the query in tx for the principal of g: it selects
+// only the records g lets the principal read.
+func (q *Query) prepare(tx store.Reader, g *guard) (*run, error) {
 	code, ok := filterObjects[q.object]
 	if !ok {
 		return nil, unknownObject(q.object)
@@ -92,6 +95,10 @@ func (q *Query) prepare(tx store.Reader) (*run, error) {
 		return nil, err
 	}
 	if err := filter.Check(q.expr, schema); err != nil {
+		return nil, err
+	}
+	expr, err := g.scoped(q.object, q.expr)
+	if err != nil {
 		return nil, err
 	}
 	set, err := loadIndexes(tx, q.w, q.object, defs)
@@ -105,7 +112,7 @@ func (q *Query) prepare(tx store.Reader) (*run, error) {
 	now := q.w.crm.now()
 	p := &planner{tx: tx, w: q.w, code: code, idLen: idLenOf(code), set: set, schema: schema, live: live, probeLimit: probeMax}
 	pc := partialFor(recordType(code), recordKeys(q.object, q.expr))
-	return &run{q: q, tx: tx, now: now, expr: filter.Resolve(q.expr, now), p: p, pc: pc}, nil
+	return &run{q: q, tx: tx, now: now, expr: filter.Resolve(expr, now), p: p, pc: pc, g: g}, nil
 }
 
 func idLenOf(code byte) int {
@@ -157,8 +164,8 @@ func valueOfRecord(r any) any {
 // Count returns how many live records match.
 func (q *Query) Count(ctx context.Context) (int64, error) {
 	var n int64
-	err := q.w.read(ctx, func(tx store.Tx) error {
-		r, err := q.prepare(tx)
+	err := q.w.view(ctx, func(tx store.Tx, g *guard) error {
+		r, err := q.prepare(tx, g)
 		if err != nil {
 			return err
 		}
@@ -267,6 +274,9 @@ func (r *run) check(b []byte, exact, full bool) (any, bool, error) {
 		if rec, err = decodeKind(kindName(r.p.code), b); err != nil {
 			return nil, false, err
 		}
+		if !r.g.seesAny(r.q.object, rec) {
+			return nil, false, nil
+		}
 	}
 	return rec, true, nil
 }
@@ -276,8 +286,8 @@ func (r *run) check(b []byte, exact, full bool) (any, bool, error) {
 // rest of the filter.
 func (q *Query) Explain(ctx context.Context) (string, error) {
 	var out string
-	err := q.w.read(ctx, func(tx store.Tx) error {
-		r, err := q.prepare(tx)
+	err := q.w.view(ctx, func(tx store.Tx, g *guard) error {
+		r, err := q.prepare(tx, g)
 		if err != nil {
 			return err
 		}
@@ -331,8 +341,8 @@ func (q *Query) Members(ctx context.Context, after string) iter.Seq2[Member, err
 			return
 		}
 		stopped := false
-		err = q.w.read(ctx, func(tx store.Tx) error {
-			r, err := q.prepare(tx)
+		err = q.w.view(ctx, func(tx store.Tx, g *guard) error {
+			r, err := q.prepare(tx, g)
 			if err != nil {
 				return err
 			}
@@ -382,13 +392,13 @@ func pageOf(seq iter.Seq2[Member, error], limit int) (Page[Member], error) {
 // Contains reports whether the record id is live and matches.
 func (q *Query) Contains(ctx context.Context, id string) (bool, error) {
 	var ok bool
-	err := q.w.read(ctx, func(tx store.Tx) error {
-		r, err := q.prepare(tx)
+	err := q.w.view(ctx, func(tx store.Tx, g *guard) error {
+		r, err := q.prepare(tx, g)
 		if err != nil {
 			return err
 		}
 		rec, err := getAny(tx, q.w, r.p.code, id)
-		if err != nil || rec == nil || MetaOf(rec).Deleted() {
+		if err != nil || rec == nil || MetaOf(rec).Deleted() || !g.seesAny(q.object, rec) {
 			return err
 		}
 		ok, err = r.match(rec)

@@ -59,8 +59,11 @@ func (o objects[T]) createIn(t *txn, r T) (T, error) {
 
 func (o objects[T]) get(ctx context.Context, id string) (T, error) {
 	var out T
-	err := o.w.read(ctx, func(tx store.Tx) error {
+	err := o.w.view(ctx, func(tx store.Tx, g *guard) error {
 		r, err := get(tx, o.w, o.k, id)
+		if err == nil {
+			err = see(g, o.k, r)
+		}
 		if err == nil {
 			out = *r
 		}
@@ -255,7 +258,7 @@ func (o objects[T]) batch(ctx context.Context, n int, skip func(error) bool, wri
 // getByUnique returns the live record a unique index entry points at.
 func (o objects[T]) getByUnique(ctx context.Context, what string, k key) (T, error) {
 	var out T
-	err := o.w.read(ctx, func(tx store.Tx) error {
+	err := o.w.view(ctx, func(tx store.Tx, g *guard) error {
 		id, err := tx.Get(k)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrKeyTooLarge) {
 			return notFound(o.k.name, "with "+what)
@@ -264,6 +267,9 @@ func (o objects[T]) getByUnique(ctx context.Context, what string, k key) (T, err
 			return err
 		}
 		r, err := getLive(tx, o.w, o.k, string(id))
+		if err == nil {
+			err = see(g, o.k, r)
+		}
 		if isNotFoundOrDeleted(err) {
 			return notFound(o.k.name, "with "+what)
 		}

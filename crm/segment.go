@@ -209,6 +209,9 @@ func (s *Segments) Create(ctx context.Context, seg Segment) (Segment, error) {
 		if err := t.checkWorkspace(); err != nil {
 			return err
 		}
+		if _, err := t.may("segment", ActionCreate); err != nil {
+			return err
+		}
 		seg.ID = t.newID("seg_")
 		seg.CreatedAt, seg.UpdatedAt = t.now, t.now
 		e, segs, err := s.validate(t, &seg, "")
@@ -223,7 +226,11 @@ func (s *Segments) Create(ctx context.Context, seg Segment) (Segment, error) {
 		}
 		// Freeze the current matches.
 		q := &Query{w: t.w, object: seg.Object, expr: e}
-		r, err := q.prepare(t.tx)
+		g, err := t.guard()
+		if err != nil {
+			return err
+		}
+		r, err := q.prepare(t.tx, g)
 		if err != nil {
 			return err
 		}
@@ -332,7 +339,10 @@ func (s *Segments) find(tx store.Reader, id string) (Segment, []Segment, error) 
 // Get returns a segment.
 func (s *Segments) Get(ctx context.Context, id string) (Segment, error) {
 	var seg Segment
-	err := s.w.read(ctx, func(tx store.Tx) error {
+	err := s.w.view(ctx, func(tx store.Tx, g *guard) error {
+		if err := g.check("segment", ActionRead); err != nil {
+			return err
+		}
 		var err error
 		seg, _, err = s.find(tx, id)
 		return err
@@ -345,7 +355,10 @@ func (s *Segments) Get(ctx context.Context, id string) (Segment, error) {
 func (s *Segments) List(ctx context.Context) iter.Seq2[Segment, error] {
 	return func(yield func(Segment, error) bool) {
 		var all []Segment
-		err := s.w.read(ctx, func(tx store.Tx) error {
+		err := s.w.view(ctx, func(tx store.Tx, g *guard) error {
+			if err := g.check("segment", ActionRead); err != nil {
+				return err
+			}
 			for _, obj := range []string{"contact", "company", "deal"} {
 				segs, err := loadSegments(tx, s.w, obj)
 				if err != nil {
@@ -372,6 +385,9 @@ func (s *Segments) List(ctx context.Context) iter.Seq2[Segment, error] {
 func (s *Segments) Update(ctx context.Context, id string, mutate func(*Segment) error) (Segment, error) {
 	var out Segment
 	_, err := s.w.write(ctx, func(t *txn) error {
+		if _, err := t.may("segment", ActionUpdate); err != nil {
+			return err
+		}
 		old, _, err := s.find(t.tx, id)
 		if err != nil {
 			return err
@@ -401,6 +417,9 @@ func (s *Segments) Update(ctx context.Context, id string, mutate func(*Segment) 
 // Delete removes a segment and, for a static one, its member list.
 func (s *Segments) Delete(ctx context.Context, id string) error {
 	_, err := s.w.write(ctx, func(t *txn) error {
+		if _, err := t.may("segment", ActionDelete); err != nil {
+			return err
+		}
 		seg, segs, err := s.find(t.tx, id)
 		if err != nil {
 			return err

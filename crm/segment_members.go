@@ -41,9 +41,19 @@ func (s *Segments) Count(ctx context.Context, id string) (int64, error) {
 		return q.Count(ctx)
 	}
 	var n int64
-	err = s.w.read(ctx, func(tx store.Tx) error {
-		n, err = readCount(tx, s.w, s.w.memberCountKey(id))
-		return err
+	err = s.w.view(ctx, func(tx store.Tx, g *guard) error {
+		if _, all := g.owners(seg.Object, g.readAction()); all {
+			n, err = readCount(tx, s.w, s.w.memberCountKey(id))
+			return err
+		}
+		// The members the principal may see, one by one.
+		if err := g.check(seg.Object, g.read); err != nil {
+			return err
+		}
+		return staticMembers(tx, s.w, g, seg, "", func(string, any) bool {
+			n++
+			return true
+		})
 	})
 	return n, err
 }
@@ -89,8 +99,11 @@ func (s *Segments) Members(ctx context.Context, id string, after string) iter.Se
 			return
 		}
 		stopped := false
-		err = s.w.read(ctx, func(tx store.Tx) error {
-			return staticMembers(tx, s.w, seg, from, func(rid string, rec any) bool {
+		err = s.w.view(ctx, func(tx store.Tx, g *guard) error {
+			if err := g.check(seg.Object, g.readAction()); err != nil {
+				return err
+			}
+			return staticMembers(tx, s.w, g, seg, from, func(rid string, rec any) bool {
 				m := Member{ID: rid, Record: valueOfRecord(rec), Cursor: encodeCursor(plan{src: &source{kind: srcAll}}, rid, nil)}
 				stopped = !yield(m, nil)
 				return !stopped
@@ -122,14 +135,14 @@ func (s *Segments) Contains(ctx context.Context, id, recordID string) (bool, err
 		return q.Contains(ctx, recordID)
 	}
 	var ok bool
-	err = s.w.read(ctx, func(tx store.Tx) error {
+	err = s.w.view(ctx, func(tx store.Tx, g *guard) error {
 		if _, err := tx.Get(s.w.memberKey(id, recordID)); errors.Is(err, store.ErrNotFound) {
 			return nil
 		} else if err != nil {
 			return err
 		}
 		rec, err := getAny(tx, s.w, filterObjects[seg.Object], recordID)
-		ok = err == nil && rec != nil && !MetaOf(rec).Deleted()
+		ok = err == nil && rec != nil && !MetaOf(rec).Deleted() && g.seesAny(seg.Object, rec)
 		return err
 	})
 	return ok, err
@@ -160,6 +173,10 @@ func (s *Segments) changeIn(t *txn, id string, recordIDs []string, add bool) err
 	if !seg.Static {
 		return fmt.Errorf("crm: segment %s: %w", id, ErrSegmentStatic)
 	}
+	g, err := t.may("segment", ActionUpdate)
+	if err != nil {
+		return err
+	}
 	code := filterObjects[seg.Object]
 	p := problems{kind: "segment", id: id}
 	var delta int64
@@ -167,6 +184,9 @@ func (s *Segments) changeIn(t *txn, id string, recordIDs []string, add bool) err
 		rec, err := getAny(t.tx, t.w, code, rid)
 		if err != nil {
 			return err
+		}
+		if rec != nil && !g.seesAny(seg.Object, rec) {
+			rec = nil // what the principal cannot see is not there
 		}
 		if rec == nil {
 			p.add(fmt.Sprintf("record_ids[%d]", i), "no %s %s", seg.Object, rid)
@@ -203,7 +223,7 @@ func (s *Segments) changeIn(t *txn, id string, recordIDs []string, add bool) err
 // staticMembers calls yield with each live member of the static segment
 // seg after ID from ("" for all), in ID order, and its record, until
 // yield returns false.
-func staticMembers(tx store.Reader, w *Workspace, seg Segment, from string, yield func(id string, rec any) bool) error {
+func staticMembers(tx store.Reader, w *Workspace, g *guard, seg Segment, from string, yield func(id string, rec any) bool) error {
 	code, ok := filterObjects[seg.Object]
 	if !ok {
 		return unknownObject(seg.Object)
@@ -226,7 +246,10 @@ func staticMembers(tx store.Reader, w *Workspace, seg Segment, from string, yiel
 		if err != nil {
 			return err
 		}
-		if rec != nil && !MetaOf(rec).Deleted() && !yield(id, rec) {
+		if rec == nil || MetaOf(rec).Deleted() || !g.seesAny(seg.Object, rec) {
+			continue
+		}
+		if !yield(id, rec) {
 			return nil
 		}
 	}

@@ -27,6 +27,8 @@ type ReadTx struct {
 	tx   store.Tx
 	now  time.Time
 	info *WorkspaceInfo // read by Workspace
+	// g is the access guard of the transaction's principal (see As).
+	g *guard
 }
 
 // Tx is a write transaction of one workspace, valid only inside the
@@ -39,8 +41,8 @@ type Tx struct {
 // View runs fn in a read transaction of the workspace. An error fn returns
 // is returned as is.
 func (w *Workspace) View(ctx context.Context, fn func(rt *ReadTx) error) error {
-	return w.read(ctx, func(tx store.Tx) error {
-		return fn(&ReadTx{w: w, ctx: ctx, tx: tx, now: w.crm.now()})
+	return w.view(ctx, func(tx store.Tx, g *guard) error {
+		return fn(&ReadTx{w: w, ctx: ctx, tx: tx, now: w.crm.now(), g: g})
 	})
 }
 
@@ -60,7 +62,11 @@ func (w *Workspace) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		if err := t.checkWorkspace(); err != nil {
 			return err
 		}
-		return fn(&Tx{ReadTx: ReadTx{w: w, ctx: ctx, tx: t.tx, now: t.now, info: t.info}, t: t})
+		g, err := t.guard()
+		if err != nil {
+			return err
+		}
+		return fn(&Tx{ReadTx: ReadTx{w: w, ctx: ctx, tx: t.tx, now: t.now, info: t.info, g: g}, t: t})
 	})
 	return err
 }
@@ -148,6 +154,9 @@ func (tx *Tx) Purchases() RecordWriter[Purchase] { return writer(tx, kindPurchas
 func (r RecordReader[T]) Get(id string) (T, error) {
 	var zero T
 	rec, err := get(r.rt.tx, r.rt.w, r.k, id)
+	if err == nil {
+		err = see(r.rt.g, r.k, rec)
+	}
 	if err != nil {
 		return zero, err
 	}
@@ -168,7 +177,7 @@ func (r RecordReader[T]) All() iter.Seq2[T, error] {
 				yield(zero, err)
 				return
 			}
-			if r.k.meta(rec).Deleted() {
+			if r.k.meta(rec).Deleted() || !sees(r.rt.g, r.k, rec) {
 				continue
 			}
 			if !yield(*rec, nil) {
@@ -219,7 +228,13 @@ func (rt *ReadTx) History(ref Ref) iter.Seq2[Change, error] {
 			yield(Change{}, err)
 			return
 		}
-		scanChanges(rt.tx, store.Range{Prefix: rt.w.historyPrefix(code, ref.ID), Reverse: true}, yield)
+		if rt.g != nil {
+			if err := rt.g.seesRef(rt.tx, rt.w, ref); err != nil {
+				yield(Change{}, err)
+				return
+			}
+		}
+		scanChanges(rt.tx, store.Range{Prefix: rt.w.historyPrefix(code, ref.ID), Reverse: true}, rt.g.changes(rt.tx, rt.w, yield))
 	}
 }
 
@@ -228,7 +243,7 @@ func (rt *ReadTx) History(ref Ref) iter.Seq2[Change, error] {
 // oldest first within a record.
 func (rt *ReadTx) AllHistory() iter.Seq2[Change, error] {
 	return func(yield func(Change, error) bool) {
-		scanChanges(rt.tx, store.Range{Prefix: rt.w.k(tagHistory)}, yield)
+		scanChanges(rt.tx, store.Range{Prefix: rt.w.k(tagHistory)}, rt.g.changes(rt.tx, rt.w, yield))
 	}
 }
 
@@ -263,7 +278,7 @@ func (rt *ReadTx) Schema(object string) (*Schema, error) {
 // fails with an error matching filter.ErrInvalid.
 func (rt *ReadTx) Matching(object string, e filter.Expr) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		r, err := rt.w.Query(object, e).prepare(rt.tx)
+		r, err := rt.w.Query(object, e).prepare(rt.tx, rt.g)
 		if err != nil {
 			yield("", err)
 			return
@@ -287,14 +302,14 @@ func (rt *ReadTx) Matching(object string, e filter.Expr) iter.Seq2[string, error
 // Count returns how many live records of object match e (all of them
 // when e is nil), from the counters where the indexes answer exactly.
 func (rt *ReadTx) Count(object string, e filter.Expr) (int64, error) {
-	if e == nil {
+	if e == nil && rt.g == nil {
 		code, ok := filterObjects[object]
 		if !ok {
 			return 0, unknownObject(object)
 		}
 		return readCount(rt.tx, rt.w, rt.w.liveCountKey(code))
 	}
-	r, err := rt.w.Query(object, e).prepare(rt.tx)
+	r, err := rt.w.Query(object, e).prepare(rt.tx, rt.g)
 	if err != nil {
 		return 0, err
 	}
@@ -319,7 +334,7 @@ func (rt *ReadTx) Members(seg Segment) iter.Seq2[string, error] {
 	}
 	return func(yield func(string, error) bool) {
 		stopped := false
-		err := staticMembers(rt.tx, rt.w, seg, "", func(id string, _ any) bool {
+		err := staticMembers(rt.tx, rt.w, rt.g, seg, "", func(id string, _ any) bool {
 			stopped = !yield(id, nil)
 			return !stopped
 		})
@@ -373,4 +388,12 @@ func (t *txn) emitOn(object string, rec any, et EventType) error {
 // several rules) says for whom before each part.
 func (tx *Tx) Attribute(ctx context.Context) {
 	tx.t.ctx, tx.t.actor, tx.t.source = ctx, actorOf(ctx), sourceOf(ctx)
+	// The principal may change too.
+	tx.t.guarded = false
+	g, err := tx.t.guard()
+	if err != nil {
+		// A context that may not act at all: every read and write refuses.
+		g = &guard{p: Principal{ID: "-"}, read: ActionRead}
+	}
+	tx.g = g
 }

@@ -21,7 +21,16 @@ func (rt *ReadTx) Record(ref Ref) (any, error) {
 	if !ok {
 		return nil, unknownKind(ref.Kind)
 	}
-	return k.get(rt.tx, rt.w, ref.ID)
+	r, err := k.get(rt.tx, rt.w, ref.ID)
+	if err == nil && rt.g != nil {
+		if err = rt.g.check(k.name, rt.g.read); err == nil && !rt.g.seesAny(k.name, r) {
+			err = notFound(k.name, ref.ID)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Records streams the live records of a kind in ID order, after the
@@ -48,7 +57,7 @@ func (rt *ReadTx) Records(kind, after string) iter.Seq2[any, error] {
 				yield(nil, err)
 				return
 			}
-			if MetaOf(r).Deleted() {
+			if MetaOf(r).Deleted() || !rt.g.seesAny(k.name, r) {
 				continue
 			}
 			if !yield(r, nil) {
@@ -114,6 +123,9 @@ func (r RecordReader[T]) By(field, value string) iter.Seq2[T, error] {
 		}
 		stopped := false
 		err := eachIndexed(r.rt.tx, r.rt.w, r.k, ix(r.rt.w, value), func(rec *T) bool {
+			if !sees(r.rt.g, r.k, rec) {
+				return true
+			}
 			stopped = !yield(*rec, nil)
 			return !stopped
 		})
