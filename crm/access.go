@@ -105,12 +105,12 @@ const (
 // set, every call needs one.
 type Principal struct {
 	// ID is the user's ID, as records' OwnerID holds it.
-	ID string `json:"id"`
+	ID string `msgpack:"id" json:"id"`
 	// Teams are the teams the principal belongs to, besides those whose
 	// Members list it in the policy.
-	Teams []string `json:"teams,omitempty"`
+	Teams []string `msgpack:"teams,omitempty" json:"teams,omitempty"`
 	// Roles name roles of the workspace's policy (or built-in ones).
-	Roles  []string `json:"roles,omitempty"`
+	Roles  []string `msgpack:"roles,omitempty" json:"roles,omitempty"`
 	system bool
 }
 

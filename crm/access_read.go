@@ -179,3 +179,47 @@ func (g *guard) changes(tx store.Reader, w *Workspace, yield func(Change, error)
 		return yield(c, nil)
 	}
 }
+
+// event reports whether g's principal may see ev, and redacts it: an
+// event is seen when the record before or after the change is readable,
+// with the hidden fields blanked in both and left out of Fields.
+func (g *guard) event(ev *Event) (bool, error) {
+	if g == nil {
+		return true, nil
+	}
+	if g.scope(ev.Kind, g.read) == ScopeNone {
+		return false, nil
+	}
+	before, err := decodeKind(ev.Kind, ev.Before)
+	if err != nil {
+		return false, err
+	}
+	after, err := decodeKind(ev.Kind, ev.After)
+	if err != nil {
+		return false, err
+	}
+	seen := g.scope(ev.Kind, g.read) == ScopeAll
+	for _, r := range []any{before, after} {
+		seen = seen || r != nil && g.allows(ev.Kind, g.read, ownerOfAny(r))
+	}
+	if !seen {
+		return false, nil
+	}
+	if len(g.hiddenOf(ev.Kind)) == 0 {
+		return true, nil
+	}
+	ev.Fields = g.redactChanges(ev.Kind, ev.Fields)
+	for _, x := range []struct {
+		rec any
+		b   *[]byte
+	}{{before, &ev.Before}, {after, &ev.After}} {
+		if x.rec == nil {
+			continue
+		}
+		g.redact(ev.Kind, x.rec)
+		if *x.b, err = encode(x.rec); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}

@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/crmkit/crmkit/store"
 )
@@ -109,4 +110,16 @@ func (t *txn) may(kind string, a Action) (*guard, error) {
 		return nil, err
 	}
 	return g, g.check(kind, a)
+}
+
+// Can reports, as nil or an error matching ErrForbidden, whether the
+// principal of ctx may do action on some records of kind (one of
+// AccessKinds): for a host that hides a button, and for packages built on
+// crm that keep settings of their own (crm/automation's rules need the
+// "workspace" kind's update).
+func (w *Workspace) Can(ctx context.Context, kind string, a Action) error {
+	if !slices.Contains(AccessKinds, kind) {
+		return unknownKind(kind)
+	}
+	return w.view(ctx, func(tx store.Tx, g *guard) error { return g.check(kind, a) })
 }

@@ -51,6 +51,18 @@ func (c *CRM) Backup(ctx context.Context, w io.Writer, opts BackupOptions) (Back
 		if err != nil {
 			return err
 		}
+		// A workspace with a policy is backed up only for a principal
+		// whose roles export the workspace.
+		for _, r := range regs {
+			w := &Workspace{crm: c, info: WorkspaceInfo{ID: r.id}, prefix: r.prefix}
+			g, err := w.guard(ctx, tx)
+			if err == nil {
+				err = g.check("workspace", ActionExport)
+			}
+			if err != nil {
+				return fmt.Errorf("crm: back up workspace %s: %w", r.id, err)
+			}
+		}
 		hdr := BackupHeader{Format: backupVersion, CreatedAt: c.now(), Whole: len(opts.Workspaces) == 0}
 		for _, r := range regs {
 			hdr.Workspaces = append(hdr.Workspaces, r.id)
@@ -237,6 +249,9 @@ type RestoreOptions struct {
 // that exists without Replace; ErrNotFound for an entry of
 // opts.Workspaces that the file does not hold.
 func (c *CRM) Restore(ctx context.Context, r io.Reader, opts RestoreOptions) (BackupStats, error) {
+	if p, ok := PrincipalOf(ctx); ok && !p.system {
+		return BackupStats{}, &ForbiddenError{Principal: p.ID, Action: ActionCreate, Kind: "workspace", Reason: "restoring replaces whole workspaces: only host code without a principal or acting as System may"}
+	}
 	if opts.Replace {
 		if _, ok := r.(io.Seeker); !ok {
 			return BackupStats{}, &ValidationError{Kind: "restore", Fields: []FieldError{{"replace", "needs a seekable source (a file), so the backup is verified before the workspace is erased"}}}

@@ -130,7 +130,10 @@ func findDuplicates[T, F any](ctx context.Context, w *Workspace, r dupRules[T, F
 		var keys []string
 		var cands []int32
 		seen := map[int32]bool{}
-		err := w.read(ctx, func(tx store.Tx) error {
+		err := w.view(ctx, func(tx store.Tx, g *guard) error {
+			if err := g.check(r.k.name, g.readAction()); err != nil {
+				return err
+			}
 			for e, err := range tx.Scan(store.Range{Prefix: w.k(tagRecord).byte(r.k.code)}) {
 				if err != nil {
 					return err
@@ -140,8 +143,8 @@ func findDuplicates[T, F any](ctx context.Context, w *Workspace, r dupRules[T, F
 					return err
 				}
 				m := r.k.meta(rec)
-				if m.Deleted() {
-					continue
+				if m.Deleted() || !g.allows(r.k.name, g.readAction(), ownerOf(r.k, rec)) {
+					continue // pairs are of records the principal may read
 				}
 				if len(ids) == math.MaxInt32 {
 					return fmt.Errorf("crm: duplicate detection handles at most %d %ss", math.MaxInt32, r.k.name)

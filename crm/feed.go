@@ -16,22 +16,45 @@ import (
 // to resume: the feed is how a warehouse or another system syncs with the
 // CRM. Each event names its Source, so a sync that writes back can skip
 // its own echoes.
+//
+// With an access policy, the feed holds the events of the records the
+// principal may read (before or after the change), with hidden fields
+// left out.
 func (w *Workspace) Changes(ctx context.Context, since uint64) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		err := w.read(ctx, func(tx store.Tx) error {
-			for ev, err := range outboxEvents(tx, w, since) {
-				if err != nil {
-					return err
-				}
-				if !yield(ev, nil) {
-					return errStop
-				}
+		w.changes(ctx, since, func(ev Event, err error) bool {
+			if err == nil && ev.ID == "" {
+				return true // not the principal's to see
 			}
-			return nil
+			return yield(ev, err)
 		})
-		if err != nil && err != errStop {
-			yield(Event{}, err)
+	}
+}
+
+// changes calls yield with the events after since, as Changes streams
+// them; the events the principal may not see come with only their Seq,
+// so a watch moves past them.
+func (w *Workspace) changes(ctx context.Context, since uint64, yield func(Event, error) bool) {
+	err := w.view(ctx, func(tx store.Tx, g *guard) error {
+		for ev, err := range outboxEvents(tx, w, since) {
+			if err != nil {
+				return err
+			}
+			ok, err := g.event(&ev)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				ev = Event{Seq: ev.Seq}
+			}
+			if !yield(ev, nil) {
+				return errStop
+			}
 		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		yield(Event{}, err)
 	}
 }
 
@@ -64,17 +87,24 @@ func (w *Workspace) Watch(ctx context.Context, since uint64, poll time.Duration)
 		}
 		for {
 			wake := w.crm.commitSignal.wait()
-			for ev, err := range w.Changes(ctx, since) {
+			stopped := false
+			w.changes(ctx, since, func(ev Event, err error) bool {
 				if err != nil {
 					if ctx.Err() == nil {
 						yield(Event{}, err)
 					}
-					return
+					stopped = true
+					return false
 				}
 				since = ev.Seq
-				if !yield(ev, nil) {
-					return
+				if ev.ID == "" {
+					return true // not the principal's to see
 				}
+				stopped = !yield(ev, nil)
+				return !stopped
+			})
+			if stopped {
+				return
 			}
 			timer := time.NewTimer(poll)
 			select {

@@ -50,10 +50,18 @@ type ExportedEvent struct {
 // survivor, whose export holds the merged contact's data.
 func (w *Workspace) ExportContact(ctx context.Context, id string) (*ContactExport, error) {
 	out := &ContactExport{Workspace: w.info.ID, ExportedAt: w.crm.now()}
-	err := w.read(ctx, func(tx store.Tx) error {
+	err := w.view(ctx, func(tx store.Tx, g *guard) error {
 		c, err := get(tx, w, kindContact, id)
 		if err != nil {
 			return mergedError(tx, w, kindContact.name, kindContact.code, id, err)
+		}
+		if g != nil {
+			ge := *g
+			g = &ge
+			g.read = ActionExport
+		}
+		if err := see(g, kindContact, c); err != nil {
+			return err
 		}
 		out.Contact = *c
 		defs, err := loadFieldDefs(tx, w, kindContact.name)
@@ -76,21 +84,26 @@ func (w *Workspace) ExportContact(ctx context.Context, id string) (*ContactExpor
 			if err != nil {
 				return err
 			}
-			out.Companies = append(out.Companies, *co)
+			if sees(g, kindCompany, co) {
+				out.Companies = append(out.Companies, *co)
+			}
 		}
-		if out.Deals, err = linked(tx, w, kindDeal, contactDeals, id); err != nil {
+		if out.Deals, err = linked(tx, w, g, kindDeal, contactDeals, id); err != nil {
 			return err
 		}
-		if out.Activities, err = linked(tx, w, kindActivity, contactActivities, id); err != nil {
+		if out.Activities, err = linked(tx, w, g, kindActivity, contactActivities, id); err != nil {
 			return err
 		}
-		if out.Purchases, err = linked(tx, w, kindPurchase, contactPurchases, id); err != nil {
+		if out.Purchases, err = linked(tx, w, g, kindPurchase, contactPurchases, id); err != nil {
 			return err
 		}
 		if out.History, err = history(tx, w, kindContact.code, id); err != nil {
 			return err
 		}
-		out.Events, err = recordEvents(tx, w, kindContact.code, id)
+		for i := range out.History {
+			out.History[i].Fields = g.redactChanges("contact", out.History[i].Fields)
+		}
+		out.Events, err = recordEvents(tx, w, g, kindContact.code, id)
 		return err
 	})
 	if err != nil {
@@ -100,15 +113,18 @@ func (w *Workspace) ExportContact(ctx context.Context, id string) (*ContactExpor
 }
 
 // linked returns the records of kind k that links says are linked to id.
-func linked[T any](tx store.Reader, w *Workspace, k *kind[T], links func(*Workspace, string) (key, func(*T) bool), id string) ([]T, error) {
+// Those g's principal may not read are left out.
+func linked[T any](tx store.Reader, w *Workspace, g *guard, k *kind[T], links func(*Workspace, string) (key, func(*T) bool), id string) ([]T, error) {
 	live, refers := links(w, id)
 	rs, err := referrers(tx, w, k, live, refers)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]T, len(rs))
-	for i, r := range rs {
-		out[i] = *r
+	out := make([]T, 0, len(rs))
+	for _, r := range rs {
+		if g.scope(k.name, g.readAction()) != ScopeNone && sees(g, k, r) {
+			out = append(out, *r)
+		}
 	}
 	return out, nil
 }
@@ -149,13 +165,20 @@ func history(tx store.Reader, w *Workspace, code byte, id string) ([]Change, err
 // recordEvents lists the outbox events of a record, oldest first. Events
 // are not indexed by record (they are lean, and erasure does not need to
 // find them), so it reads the whole outbox: an access request is rare.
-func recordEvents(tx store.Reader, w *Workspace, code byte, id string) ([]ExportedEvent, error) {
+// They are redacted for g's principal.
+func recordEvents(tx store.Reader, w *Workspace, g *guard, code byte, id string) ([]ExportedEvent, error) {
 	var out []ExportedEvent
 	for ev, err := range outboxEvents(tx, w, 0) {
 		if err != nil {
 			return nil, err
 		}
 		if ev.RecordID != id || kindCodes[ev.Kind] != code {
+			continue
+		}
+		if ok, err := g.event(&ev); err != nil || !ok {
+			if err != nil {
+				return nil, err
+			}
 			continue
 		}
 		x := ExportedEvent{Event: ev}

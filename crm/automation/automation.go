@@ -112,7 +112,7 @@ func New(c *crm.CRM, opts ...Option) *Automation {
 // Run delivers events to the rules and fires due timers until ctx ends,
 // then returns ctx's error.
 func (a *Automation) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(crm.As(ctx, crm.System()))
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- a.d.Run(ctx) }()
@@ -146,6 +146,7 @@ type StepReport struct {
 // pending event to the rules and fires every timer due by the CRM's
 // clock, again and again while that work makes more.
 func (a *Automation) Step(ctx context.Context) (StepReport, error) {
+	ctx = crm.As(ctx, crm.System())
 	var rep StepReport
 	for {
 		n, err := a.d.Drain(ctx)

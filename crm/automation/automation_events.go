@@ -229,9 +229,14 @@ func (a *Automation) retry(ctx context.Context, fn func() error) error {
 	}
 }
 
-// ruleContext attributes a write to a rule at a depth.
-func ruleContext(ctx context.Context, rule string, depth int) context.Context {
-	return crm.WithCause(crm.WithSource(crm.WithActor(ctx, "rule:"+rule), "automation"), rule, depth)
+// ruleContext attributes a write to a rule at a depth, made as the
+// rule's RunAs principal (System when nil).
+func ruleContext(ctx context.Context, rule string, runAs *crm.Principal, depth int) context.Context {
+	p := crm.System()
+	if runAs != nil {
+		p = *runAs
+	}
+	return crm.WithCause(crm.WithSource(crm.WithActor(crm.As(ctx, p), "rule:"+rule), "automation"), rule, depth)
 }
 
 // runEventRule runs a rule once on a record for an event, in one
@@ -240,7 +245,7 @@ func ruleContext(ctx context.Context, rule string, depth int) context.Context {
 // actions change it as it is now. A run that would act deeper than limit
 // fails with errLoop.
 func (a *Automation) runEventRule(ctx context.Context, w *crm.Workspace, r *compiledRule, seq uint64, id string, snap any, depth, limit int) error {
-	return w.Update(ruleContext(ctx, r.ID, depth), func(t *crm.Tx) error {
+	return w.Update(ruleContext(ctx, r.ID, r.RunAs, depth), func(t *crm.Tx) error {
 		sp := t.Space(spaceName)
 		k := runKey(seq, r.ID, id)
 		if _, err := sp.Get(k); err == nil {

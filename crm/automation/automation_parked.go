@@ -121,6 +121,7 @@ func (s *Rules) Dismiss(ctx context.Context, id string) error {
 // cut from a loop runs despite the depth limit: retrying it is an
 // operator's decision.
 func (a *Automation) Retry(ctx context.Context, workspace, id string) error {
+	ctx = crm.As(ctx, crm.System())
 	w, err := a.c.Workspace(ctx, workspace)
 	if err != nil {
 		return err

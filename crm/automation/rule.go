@@ -34,6 +34,10 @@ type Rule struct {
 	// document may give it as text or in the filter's JSON form.
 	Where   string   `msgpack:"where,omitempty" json:"where,omitempty"`
 	Actions []Action `msgpack:"actions" json:"actions"`
+	// RunAs is the principal the rule's actions act as, so they change
+	// only what its roles allow under the workspace's access policy; nil
+	// runs them as crm.System.
+	RunAs *crm.Principal `msgpack:"run_as,omitempty" json:"run_as,omitempty"`
 	// Since is the outbox position when the rule was saved: earlier
 	// events do not trigger it.
 	Since     uint64    `msgpack:"since" json:"-"`

@@ -42,7 +42,13 @@ func getRule(sp crm.Space, id string) (Rule, error) {
 // fields, actions on the wrong kind of record, offsets out of range) is
 // rejected with a *ValidationError naming each problem, and nothing is
 // saved.
+//
+// Under an access policy, saving a rule needs the "workspace" kind's
+// update action: a rule acts for the whole workspace.
 func (s *Rules) Save(ctx context.Context, r Rule) (Rule, error) {
+	if err := s.w.Can(ctx, "workspace", crm.ActionUpdate); err != nil {
+		return Rule{}, err
+	}
 	err := s.w.Update(ctx, func(t *crm.Tx) error {
 		if r.ID != "" {
 			o, err := getRule(t.Space(spaceName), r.ID)

@@ -328,7 +328,7 @@ func (a *Automation) scoreOn(ctx context.Context, w *crm.Workspace, cfg *automat
 		}
 		for _, id := range ids {
 			err := a.retry(ctx, func() error {
-				err := w.Update(ruleContext(ctx, m.ID, ev.Depth+1), func(t *crm.Tx) error { return applyScore(t, m, id) })
+				err := w.Update(ruleContext(ctx, m.ID, nil, ev.Depth+1), func(t *crm.Tx) error { return applyScore(t, m, id) })
 				return err
 			})
 			if err != nil && ctx.Err() == nil {

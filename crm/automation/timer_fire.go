@@ -20,6 +20,7 @@ const timersLease = "automation/timers"
 // removed in the transaction of its actions: a crash before the commit
 // leaves it due, to fire on the next call, and never twice.
 func (a *Automation) FireDue(ctx context.Context) (int, error) {
+	ctx = crm.As(ctx, crm.System())
 	var workspaces []string
 	for info, err := range a.c.Workspaces(ctx) {
 		if err != nil {
@@ -183,7 +184,7 @@ func (a *Automation) fireTimer(t *crm.Tx, base context.Context, cfg *automationC
 			_, err := clearTimer(t, src, tm.Record)
 			return err
 		}
-		t.Attribute(ruleContext(base, r.ID, 1))
+		t.Attribute(ruleContext(base, r.ID, r.RunAs, 1))
 		return a.fireRuleTimer(t, r, tm)
 	case strings.HasPrefix(src, srcSchedule):
 		r := cfg.rules[strings.TrimPrefix(src, srcSchedule)]
@@ -191,11 +192,11 @@ func (a *Automation) fireTimer(t *crm.Tx, base context.Context, cfg *automationC
 			_, err := clearTimer(t, src, tm.Record)
 			return err
 		}
-		t.Attribute(ruleContext(base, r.ID, 1))
+		t.Attribute(ruleContext(base, r.ID, r.RunAs, 1))
 		return a.fireSchedule(t, r, tm)
 	case strings.HasPrefix(src, srcSequence):
 		id := strings.TrimPrefix(src, srcSequence)
-		t.Attribute(ruleContext(base, id, 1))
+		t.Attribute(ruleContext(base, id, nil, 1))
 		return a.fireSequenceStep(t, cfg.sequences[id], tm)
 	case src == srcTaskDue || src == srcOverdue:
 		return a.fireTaskTimer(t, tm)
