@@ -94,12 +94,20 @@ func (q *Query) prepare(tx store.Reader, g *guard) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := filter.Check(q.expr, schema); err != nil {
-		return nil, err
+	if q.expr != nil || g == nil {
+		if err := filter.Check(q.expr, schema); err != nil {
+			return nil, err
+		}
 	}
 	expr, err := g.scoped(q.object, q.expr)
 	if err != nil {
 		return nil, err
+	}
+	if g != nil {
+		// The owner condition is checked like the caller's, which fits.
+		if err := filter.Check(expr, schema); err != nil {
+			return nil, err
+		}
 	}
 	set, err := loadIndexes(tx, q.w, q.object, defs)
 	if err != nil {
@@ -111,7 +119,7 @@ func (q *Query) prepare(tx store.Reader, g *guard) (*run, error) {
 	}
 	now := q.w.crm.now()
 	p := &planner{tx: tx, w: q.w, code: code, idLen: idLenOf(code), set: set, schema: schema, live: live, probeLimit: probeMax}
-	pc := partialFor(recordType(code), recordKeys(q.object, q.expr))
+	pc := partialFor(recordType(code), recordKeys(q.object, expr))
 	return &run{q: q, tx: tx, now: now, expr: filter.Resolve(expr, now), p: p, pc: pc, g: g}, nil
 }
 
