@@ -302,7 +302,12 @@ func (rt *ReadTx) Matching(object string, e filter.Expr) iter.Seq2[string, error
 // Count returns how many live records of object match e (all of them
 // when e is nil), from the counters where the indexes answer exactly.
 func (rt *ReadTx) Count(object string, e filter.Expr) (int64, error) {
-	if e == nil && rt.g == nil {
+	if e == nil {
+		if err := rt.g.check(object, rt.g.readAction()); err != nil {
+			return 0, err
+		}
+	}
+	if _, all := rt.g.owners(object, rt.g.readAction()); e == nil && all {
 		code, ok := filterObjects[object]
 		if !ok {
 			return 0, unknownObject(object)
