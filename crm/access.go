@@ -82,7 +82,8 @@ var scopeRank = map[Scope]int{ScopeNone: 0, "": 0, ScopeOwn: 1, ScopeTeam: 2, Sc
 // "workspace" (read: see the policy; update: change the policy, settings,
 // custom fields and indexes; export: Backup). Only contacts, companies,
 // deals and activities have owners: for the other kinds a scope is none
-// or all.
+// or all. Whoever reads (or exports) deals reads (or exports) pipelines,
+// whose stages the deals name.
 var AccessKinds = []string{"contact", "company", "deal", "activity", "purchase", "pipeline", "segment", "workspace"}
 
 var ownedKinds = map[string]bool{"contact": true, "company": true, "deal": true, "activity": true}
@@ -143,7 +144,7 @@ func PrincipalOf(ctx context.Context) (Principal, bool) {
 }
 
 // ForExport returns a context whose reads are exports: checked against
-// the ActionExport action instead of Read. Package crmio's export uses it.
+// ActionExport instead of ActionRead. Package crmio's export uses it.
 func ForExport(ctx context.Context) context.Context {
 	return context.WithValue(ctx, exportKey{}, true)
 }
@@ -187,7 +188,7 @@ type FieldRule struct {
 }
 
 // TeamDef is a team of the workspace: its members (user IDs) and the team
-// it belongs to. A principal with ScopeTeam scope reaches the records of its
+// it belongs to. A principal whose scope is ScopeTeam reaches the records of its
 // teams' members and of every team below them.
 type TeamDef struct {
 	Name    string   `msgpack:"name" json:"name"`

@@ -35,16 +35,53 @@ func (w *Workspace) policyKey() key { return w.k(tagMeta).str("policy") }
 // stored bytes it came from, so a call decodes it only after a change.
 type policyCache struct {
 	mu sync.Mutex
-	m  map[string]cachedPolicy // by workspace key prefix
+	m  map[string]*cachedPolicy // by workspace key prefix
 }
 
+// cachedPolicy is a decoded policy and the guards compiled from it, by
+// principal (guards are not changed once compiled).
 type cachedPolicy struct {
-	raw []byte
-	p   *Policy
+	raw    []byte
+	p      *Policy
+	mu     sync.Mutex
+	guards map[string]*guard
+}
+
+// maxCachedGuards bounds the guards kept per policy; past it, the cache
+// starts over.
+const maxCachedGuards = 4096
+
+// guardFor returns the guard of p under the cached policy.
+func (c *cachedPolicy) guardFor(p Principal) *guard {
+	k := p.ID + "\x00" + strings.Join(p.Roles, "\x01") + "\x00" + strings.Join(p.Teams, "\x01")
+	c.mu.Lock()
+	g, ok := c.guards[k]
+	c.mu.Unlock()
+	if ok {
+		return g
+	}
+	g = compileGuard(c.p, p)
+	c.mu.Lock()
+	if c.guards == nil || len(c.guards) >= maxCachedGuards {
+		c.guards = map[string]*guard{}
+	}
+	c.guards[k] = g
+	c.mu.Unlock()
+	return g
 }
 
 // loadPolicy reads the workspace's policy, or nil if it has none.
 func (w *Workspace) loadPolicy(tx store.Reader) (*Policy, error) {
+	c, err := w.cachedPolicy(tx)
+	if c == nil || err != nil {
+		return nil, err
+	}
+	return c.p, nil
+}
+
+// cachedPolicy reads the workspace's policy through the CRM's cache, or
+// nil if it has none.
+func (w *Workspace) cachedPolicy(tx store.Reader) (*cachedPolicy, error) {
 	raw, err := tx.Get(w.policyKey())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -57,19 +94,20 @@ func (w *Workspace) loadPolicy(tx store.Reader) (*Policy, error) {
 	hit, ok := c.m[string(w.prefix)]
 	c.mu.Unlock()
 	if ok && bytes.Equal(hit.raw, raw) {
-		return hit.p, nil
+		return hit, nil
 	}
 	p := new(Policy)
 	if err := decode(raw, p); err != nil {
 		return nil, err
 	}
+	hit = &cachedPolicy{raw: bytes.Clone(raw), p: p}
 	c.mu.Lock()
 	if c.m == nil {
-		c.m = map[string]cachedPolicy{}
+		c.m = map[string]*cachedPolicy{}
 	}
-	c.m[string(w.prefix)] = cachedPolicy{raw: bytes.Clone(raw), p: p}
+	c.m[string(w.prefix)] = hit
 	c.mu.Unlock()
-	return p, nil
+	return hit, nil
 }
 
 // guard returns the guard of the call ctx makes in tx: nil when the
@@ -80,7 +118,7 @@ func (w *Workspace) guard(ctx context.Context, tx store.Reader) (*guard, error) 
 	if hasPrincipal && pr.system {
 		return nil, nil
 	}
-	pol, err := w.loadPolicy(tx)
+	pol, err := w.cachedPolicy(tx)
 	if err != nil || pol == nil {
 		return nil, err
 	}
@@ -90,9 +128,11 @@ func (w *Workspace) guard(ctx context.Context, tx store.Reader) (*guard, error) 
 	if pr.ID == "" {
 		return nil, &ForbiddenError{Action: ActionRead, Kind: "workspace", Reason: "the principal has no ID"}
 	}
-	g := compileGuard(pol, pr)
+	g := pol.guardFor(pr)
 	if ctx.Value(exportKey{}) != nil {
-		g.read = ActionExport
+		ge := *g
+		ge.read = ActionExport
+		return &ge, nil
 	}
 	return g, nil
 }
@@ -153,6 +193,16 @@ func compileGuard(pol *Policy, p Principal) *guard {
 					g.scopes[k][a] = s
 				}
 			}
+		}
+	}
+	// Pipelines are reference data: whoever reads or exports deals reads
+	// and exports the pipelines that name their stages.
+	for _, a := range []Action{ActionRead, ActionExport} {
+		if g.scopes["deal"][a] != "" && g.scopes["deal"][a] != ScopeNone {
+			if g.scopes["pipeline"] == nil {
+				g.scopes["pipeline"] = map[Action]Scope{}
+			}
+			g.scopes["pipeline"][a] = ScopeAll
 		}
 	}
 	// A field is restricted as far as every role reaching the kind

@@ -69,5 +69,28 @@ func (rt *ReadTx) OpenDealTotals() (totals []OpenDealTotal, ok bool, err error) 
 	if err != nil || open != total {
 		return nil, false, err
 	}
-	return totals, true, nil
+	return rt.g.dealTotals(totals)
+}
+
+// dealTotals keeps the totals of the owners g's principal may read deals
+// of, with the amounts left out when they are hidden from it.
+func (g *guard) dealTotals(totals []OpenDealTotal) ([]OpenDealTotal, bool, error) {
+	if g == nil {
+		return totals, true, nil
+	}
+	if err := g.check("deal", g.read); err != nil {
+		return nil, false, err
+	}
+	hideAmount := g.checkField("deal", "amount") != nil
+	kept := totals[:0]
+	for _, t := range totals {
+		if !g.allows("deal", g.read, t.OwnerID) {
+			continue
+		}
+		if hideAmount {
+			t.Amount = 0
+		}
+		kept = append(kept, t)
+	}
+	return kept, true, nil
 }

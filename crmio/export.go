@@ -100,7 +100,14 @@ func exportFields[T any](ctx context.Context, ws *crm.Workspace, k *kind[T]) ([]
 // with =, +, -, @, tab or carriage return) get a leading apostrophe
 // (OWASP's advice against CSV injection); Import removes it again, so an
 // export imports back unchanged.
+//
+// Under a workspace's access policy, Export reads as an export
+// (crm.ForExport): it writes the records the principal's export scope
+// reaches, with the fields hidden from it left empty, and fails with an
+// error matching crm.ErrForbidden for a principal that may not export the
+// kind.
 func Export(ctx context.Context, ws *crm.Workspace, w io.Writer, opts ExportOptions) (int, error) {
+	ctx = crm.ForExport(ctx)
 	switch opts.Object {
 	case ObjectContact:
 		return export(ctx, ws, w, opts, contactKind)
