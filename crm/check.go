@@ -197,7 +197,11 @@ func (w *Workspace) Check(ctx context.Context, opts CheckOptions) (*CheckReport,
 		counts:  map[string]int64{},
 		flagged: map[string]bool{},
 	}
-	err := w.read(ctx, func(tx store.Tx) error {
+	err := w.view(ctx, func(tx store.Tx, g *guard) error {
+		// The check reads and repairs everything: the workspace's.
+		if err := g.check("workspace", ActionUpdate); err != nil {
+			return err
+		}
 		if _, err := tx.Get(workspaceRegistryKey(w.info.ID)); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return notFound("workspace", w.info.ID)

@@ -44,6 +44,8 @@
 //   - Backup and restore: CRM.Backup, CRM.Restore; consistency check:
 //     ws.Check.
 //   - Import and export of files: package crmio.
+//   - Who may see and change what: ws.SetPolicy, As, Principal (see
+//     Access below).
 //
 // # One write path
 //
@@ -87,6 +89,55 @@
 //     team, lead scoring, sequences, recipes and dry runs.
 //   - crm/filter: the filter language of queries, segments and reports.
 //   - crmio: import and export of CSV and JSON.
+//
+// # Access
+//
+// A workspace may have an access Policy (Workspace.SetPolicy): who may
+// see and change what, enforced here, in the domain, for every caller.
+// The caller says who is asking by putting a Principal in the context
+// with As: a user ID, its teams and its roles. Trusted host code,
+// migrations and automation act as System, explicitly. A workspace
+// without a policy lets every call do everything, as before policies
+// existed; once it has one, a call without a principal is refused.
+//
+// A Role grants, per kind (contact, company, deal, activity, purchase,
+// pipeline, segment, workspace) and Action (read, create, update,
+// delete, export, erase), a Scope: none, own (records the principal
+// owns), team (records owned by members of the principal's teams and of
+// the teams below them: the policy's TeamDefs form the hierarchy of reps
+// and managers) or all. FieldRules hide a field (deal.amount for
+// support) or make it read-only. A principal with several roles gets the
+// widest scope any grants. BuiltinRoles are admin, manager, rep,
+// read_only and integration; a policy's roles override them by name.
+// Policies are Go values and JSON, checked by Policy.Check field by field.
+//
+//	ws.SetPolicy(ctx, crm.Policy{
+//		Roles: []crm.Role{{Name: "support",
+//			Grants: []crm.Grant{{Kind: "*", Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
+//			Fields: []crm.FieldRule{{Field: "deal.amount", Access: crm.FieldHidden}}}},
+//		Teams: []crm.TeamDef{{Name: "east", Members: []string{"ann", "bob"}}},
+//	})
+//	deals := ws.Deals().List(crm.As(ctx, crm.Principal{ID: "bob", Roles: []string{"rep"}}), crm.ListOptions{})
+//
+// What a principal may not read does not exist for it: a get is
+// ErrNotFound; lists, queries, segment members and counts, duplicates,
+// history, timelines, the change feed, exports and reports hold only the
+// records its scope reaches, with hidden fields blanked (and left out of
+// history diffs and events). A filter, sort or report grouping on a
+// hidden field is refused. A write is checked on the record before and
+// after it: a rep can neither reach another's deal nor give a deal away,
+// nor change a read-only field. A refused call is a *ForbiddenError
+// (errors.Is(err, ErrForbidden)) naming the action and kind, never a
+// record. A record a principal creates without an owner is its own.
+//
+// Scopes are answered from the owner index: a rep's list reads one range
+// of it, a manager's one range per member merged in ID order, and counts
+// come from the counters per owner, so a policy costs a list nothing
+// measurable (BENCHMARKS.md). Backups need the workspace's export;
+// Restore is host code's alone. Packages built on crm inherit the
+// principal through the transaction seam: a report as a rep is the rep's
+// pipeline, and crm/automation runs rules as System or as a rule's
+// RunAs principal.
 //
 // # Errors
 //
