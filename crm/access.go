@@ -110,7 +110,8 @@ type Principal struct {
 	// Teams are the teams the principal belongs to, besides those whose
 	// Members list it in the policy.
 	Teams []string `msgpack:"teams,omitempty" json:"teams,omitempty"`
-	// Roles name roles of the workspace's policy (or built-in ones).
+	// Roles name roles of the workspace's policy (or built-in ones); a
+	// name the policy does not know grants nothing.
 	Roles  []string `msgpack:"roles,omitempty" json:"roles,omitempty"`
 	system bool
 }
@@ -203,12 +204,14 @@ type TeamDef struct {
 //   - manager: everything but erase on the team's records; reads
 //     pipelines and segments, creates segments.
 //   - rep: reads, creates, updates and deletes its own records; reads
-//     pipelines and segments.
+//     and records purchases (which have no owner); reads pipelines and
+//     segments.
 //   - read_only: reads every record.
 //   - integration: reads, creates and updates every record; no delete,
 //     export or erase.
 func BuiltinRoles() []Role {
 	records := []string{"contact", "company", "deal", "activity", "purchase"}
+	owned := records[:4]
 	grants := func(kinds []string, scope Scope, actions ...Action) []Grant {
 		var g []Grant
 		for _, k := range kinds {
@@ -225,7 +228,8 @@ func BuiltinRoles() []Role {
 		{Name: "admin", Grants: []Grant{{Kind: "*", Actions: []Action{"*"}, Scope: ScopeAll}}},
 		{Name: "manager", Grants: append(append(grants(records, ScopeTeam, ActionRead, ActionCreate, ActionUpdate, ActionDelete, ActionExport), view...),
 			Grant{Kind: "segment", Actions: []Action{ActionCreate, ActionUpdate, ActionDelete}, Scope: ScopeAll})},
-		{Name: "rep", Grants: append(grants(records, ScopeOwn, ActionRead, ActionCreate, ActionUpdate, ActionDelete), view...)},
+		{Name: "rep", Grants: append(append(grants(owned, ScopeOwn, ActionRead, ActionCreate, ActionUpdate, ActionDelete), view...),
+			Grant{Kind: "purchase", Actions: []Action{ActionRead, ActionCreate}, Scope: ScopeAll})},
 		{Name: "read_only", Grants: append(grants(records, ScopeAll, ActionRead), view...)},
 		{Name: "integration", Grants: append(grants(records, ScopeAll, ActionRead, ActionCreate, ActionUpdate), view...)},
 	}

@@ -5,8 +5,10 @@
 // looks after the data's quality (duplicates, merge), answers data
 // subjects' requests (privacy export, privacy erase), selects records
 // with the segmentation filter language (segment query, list, members,
-// create, delete) and runs the reports (report pipeline, forecast,
-// conversion, lead-conversion, churn, revenue, cross-sell, operations).
+// create, delete), runs the reports (report pipeline, forecast,
+// conversion, lead-conversion, churn, revenue, cross-sell, operations)
+// and keeps a workspace's access policy (policy show, set, clear, and
+// policy roles for the built-in roles).
 //
 //	crmctl --dir ./data workspace create --id acme --name "Acme Inc"
 //	crmctl --dir ./data import --workspace acme --object contact contacts.csv
@@ -20,10 +22,17 @@
 //	crmctl --dir ./data privacy erase --workspace acme --id con_1 --yes
 //	crmctl --dir ./data segment query --workspace acme --object contact --where 'lifecycle = "lead"' --count
 //	crmctl --dir ./data report forecast --workspace acme --from 2026-04-01 --to 2026-07-01 --svg q2.svg
+//	crmctl --dir ./data policy set --workspace acme policy.json
+//	crmctl --dir ./data --as bob --roles rep list --workspace acme --object deal
 //
 // The store is a Badger directory (--dir) or a PostgreSQL database
 // (--postgres DSN, optionally --schema). Store flags may come before the
 // command or among its flags. Every command has --help.
+//
+// crmctl is an operator's tool: it acts as crm.System(), the trusted
+// principal that no access policy restricts, unless the principal flags
+// --as USER, --roles and --teams (also before the command or among its
+// flags) make it act as that user, under the workspace's policy.
 //
 // Exit codes: 0 success; 1 failure (nothing or only part of the work was
 // done, the message says which); 2 usage error (unknown command or flag,
@@ -89,6 +98,8 @@ type globalOpts struct {
 	dsn      string
 	schema   string
 	progress bool
+	// who is the principal the commands act as (principal.go).
+	who principalOpts
 }
 
 // register declares the store flags on fs. A command's flag set is
@@ -104,6 +115,7 @@ func (g *globalOpts) register(fs *flag.FlagSet) {
 		fs.Lookup(name).DefValue = ""
 	}
 	fs.Lookup("progress").DefValue = "false"
+	g.who.register(fs)
 }
 
 // command is one subcommand.
@@ -138,6 +150,7 @@ func commands() []command {
 		{"segment create", "--workspace ID --name NAME --object KIND (--where FILTER | --static)", "save a segment", segmentCreateCmd},
 		{"segment delete", "--workspace ID --segment ID", "delete a saved segment", segmentDeleteCmd},
 	}
+	cmds = append(cmds, policyCommands()...)
 	return append(cmds, reportCommands()...)
 }
 
@@ -198,8 +211,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		commandUsage(stdout, cmd, fs)
 		return exitOK
 	}
+	var actx context.Context
 	if err == nil {
-		e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, opts: g}
+		actx, err = g.who.context(ctx)
+	}
+	if err == nil {
+		e := &env{ctx: actx, stdin: stdin, stdout: stdout, stderr: stderr, opts: g}
 		err = runFn(e, positional)
 	}
 	var ue *usageError
@@ -221,84 +238,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // commandUsage is a command's --help: its synopsis, what it does, its
-// own flags and the store flags.
+// own flags, the store flags and the principal flags.
 func commandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Usage: crmctl %s %s\n\n%s.\n", cmd.name, cmd.args, capitalize(cmd.summary))
-	if slices.ContainsFunc(flagNames(fs), func(n string) bool { return !isStoreFlag(n) }) {
+	if slices.ContainsFunc(flagNames(fs), isCommandFlag) {
 		fmt.Fprintln(w, "\nFlags:")
-		printFlags(w, fs, func(n string) bool { return !isStoreFlag(n) })
+		printFlags(w, fs, isCommandFlag)
 	}
 	fmt.Fprintln(w, "\nStore flags:")
 	printFlags(w, fs, isStoreFlag)
-}
-
-// topFlagError words a mistake among the flags before the command: a
-// misspelt store flag gets a suggestion, and a command's flag given
-// before the command is told to go after it.
-func topFlagError(err error, top *flag.FlagSet) string {
-	name, undefined := strings.CutPrefix(err.Error(), undefinedFlag)
-	name = strings.TrimLeft(name, "-")
-	if !undefined {
-		return flagError(err, top)
-	}
-	if _, ok := closest(name, flagNames(top)); ok {
-		return flagError(err, top)
-	}
-	for _, c := range commands() {
-		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-		c.flags(fs)
-		if fs.Lookup(name) != nil {
-			return fmt.Sprintf("--%s is not a store flag: give it after the command (crmctl COMMAND --%s ...)", name, name)
-		}
-	}
-	return flagError(err, top)
-}
-
-// unknownCommand says that args do not start with a command, suggesting
-// the command most likely meant.
-func unknownCommand(args []string) string {
-	words := args[:min(len(args), 2)]
-	msg := fmt.Sprintf("unknown command %q", strings.Join(words, " "))
-	var names []string
-	for _, c := range commands() {
-		names = append(names, c.name)
-	}
-	// "segmnt list" is compared with the two-word commands, "lst" with
-	// the first words.
-	for n := len(words); n > 0; n-- {
-		typed := strings.Join(words[:n], " ")
-		var cands []string
-		for _, name := range names {
-			if w := strings.Fields(name); len(w) >= n {
-				cands = append(cands, strings.Join(w[:n], " "))
-			}
-		}
-		if c, ok := closest(typed, slices.Compact(cands)); ok {
-			return fmt.Sprintf("%s; did you mean %q?", msg, c)
-		}
-	}
-	return msg
-}
-
-// parseInterleaved parses flags that may come before, between or after
-// the positional arguments ("restore FILE --replace"); after "--"
-// everything is positional.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(positional, rest...), nil
-		}
-		if len(rest) == 0 {
-			return positional, nil
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
+	fmt.Fprintln(w, "\nPrincipal flags:")
+	printFlags(w, fs, isPrincipalFlag)
+	fmt.Fprintln(w, principalHelp)
 }
 
 // findCommand matches the longest command name at the start of args.
@@ -324,6 +275,9 @@ func topUsage(w io.Writer, top *flag.FlagSet) {
 	}
 	fmt.Fprintln(w, "\nStore flags (also accepted after the command):")
 	printFlags(w, top, isStoreFlag)
+	fmt.Fprintln(w, "\nPrincipal flags (also accepted after the command):")
+	printFlags(w, top, isPrincipalFlag)
+	fmt.Fprintln(w, principalHelp)
 	fmt.Fprintln(w, "\nExit codes: 0 ok, 1 failure, 2 usage error, 3 partial (rows rejected, drift left).")
 	fmt.Fprintln(w, "Run 'crmctl COMMAND --help' for a command's flags.")
 }
@@ -378,7 +332,8 @@ func (e *env) openStore(create bool) (*crm.CRM, func(), error) {
 	return c, func() { _ = st.Close() }, nil
 }
 
-// workspace opens the store and the workspace id.
+// workspace opens the store and the workspace id, and checks the
+// principal the commands act as against the workspace's policy.
 func (e *env) workspace(id string) (*crm.Workspace, func(), error) {
 	if id == "" {
 		return nil, nil, usagef("--workspace is required")
@@ -388,6 +343,9 @@ func (e *env) workspace(id string) (*crm.Workspace, func(), error) {
 		return nil, nil, err
 	}
 	ws, err := c.Workspace(e.ctx, id)
+	if err == nil {
+		err = e.checkPrincipal(ws)
+	}
 	if err != nil {
 		closeFn()
 		return nil, nil, err

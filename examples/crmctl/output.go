@@ -130,6 +130,65 @@ func flagError(err error, fs *flag.FlagSet) string {
 	return singleDash.ReplaceAllString(msg, "$1--$2")
 }
 
+// topFlagError words a mistake among the flags before the command: a
+// misspelt store flag gets a suggestion, and a command's flag given
+// before the command is told to go after it.
+func topFlagError(err error, top *flag.FlagSet) string {
+	name, undefined := strings.CutPrefix(err.Error(), undefinedFlag)
+	name = strings.TrimLeft(name, "-")
+	if !undefined {
+		return flagError(err, top)
+	}
+	if _, ok := closest(name, flagNames(top)); ok {
+		return flagError(err, top)
+	}
+	for _, c := range commands() {
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		c.flags(fs)
+		if fs.Lookup(name) != nil {
+			return fmt.Sprintf("--%s is not a store flag: give it after the command (crmctl COMMAND --%s ...)", name, name)
+		}
+	}
+	return flagError(err, top)
+}
+
+// unknownCommand says that args do not start with a command, suggesting
+// the command most likely meant.
+func unknownCommand(args []string) string {
+	words := args[:min(len(args), 2)]
+	msg := fmt.Sprintf("unknown command %q", strings.Join(words, " "))
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	// "segmnt list" is compared with the two-word commands, "lst" with
+	// the first words.
+	for n := len(words); n > 0; n-- {
+		typed := strings.Join(words[:n], " ")
+		var cands []string
+		for _, name := range names {
+			if w := strings.Fields(name); len(w) >= n {
+				cands = append(cands, strings.Join(w[:n], " "))
+			}
+		}
+		c, ok := closest(typed, slices.Compact(cands))
+		if ok && c == typed {
+			// "policy" alone: the first word of commands, not one.
+			var subs []string
+			for _, name := range names {
+				if sub, ok := strings.CutPrefix(name, typed+" "); ok {
+					subs = append(subs, sub)
+				}
+			}
+			return fmt.Sprintf("%q needs a subcommand: %s or %s", typed, strings.Join(subs[:len(subs)-1], ", "), subs[len(subs)-1])
+		}
+		if ok {
+			return fmt.Sprintf("%s; did you mean %q?", msg, c)
+		}
+	}
+	return msg
+}
+
 // printFlags writes the flags of fs that include selects, as
 // flag.PrintDefaults does but spelt as typed (--name), with the defaults
 // the flags were declared with.
@@ -187,6 +246,27 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		return positional, err
 	}
 	return nil, &usageError{flagError(err, fs)}
+}
+
+// parseInterleaved parses flags that may come before, between or after
+// the positional arguments ("restore FILE --replace"); after "--"
+// everything is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 // reasonNouns name what a duplicate rule compares, for "same name ...".
