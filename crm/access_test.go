@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/crm/filter"
@@ -432,4 +433,41 @@ func TestPolicyCheckAndJSON(t *testing.T) {
 	assert.Equal(t, testPolicy, got)
 	assert.True(t, errors.Is(e.ws.Can(as(e, bob), "workspace", crm.ActionUpdate), crm.ErrForbidden))
 	assert.NoError(t, e.ws.Can(as(e, bob), "deal", crm.ActionCreate))
+}
+
+func TestAccessWatchFiltersEvents(t *testing.T) {
+	a := setupAccess(t)
+	sys := crm.As(a.ctx, crm.System())
+	ctx, cancel := context.WithCancel(as(a.env, bob))
+	defer cancel()
+	head, err := a.ws.OutboxHead(sys)
+	require.NoError(t, err)
+	got := make(chan crm.Event, 16)
+	go func() {
+		for ev, err := range a.ws.Watch(ctx, head, 10*time.Millisecond) {
+			if err == nil {
+				got <- ev
+			}
+		}
+		close(got)
+	}()
+	_, err = a.ws.Deals().Create(sys, crm.Deal{Name: "carl's second", OwnerID: "carl"})
+	require.NoError(t, err)
+	mine, err := a.ws.Deals().Create(sys, crm.Deal{Name: "bob's second", OwnerID: "bob"})
+	require.NoError(t, err)
+	select {
+	case ev := <-got:
+		assert.Equal(t, mine.ID, ev.RecordID, "the first event bob sees is of his deal")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event reached bob")
+	}
+	cancel()
+	for ev := range got {
+		assert.NotEqual(t, "carl", ev.Actor)
+		r, err := ev.Record()
+		require.NoError(t, err)
+		if d, ok := r.(*crm.Deal); ok {
+			assert.Equal(t, "bob", d.OwnerID)
+		}
+	}
 }
