@@ -227,6 +227,21 @@ func TestAccessRepWritesStayInScope(t *testing.T) {
 	require.ErrorIs(t, err, crm.ErrNotFound)
 	require.ErrorIs(t, deals.Delete(ctx, a.deals["carl"].ID), crm.ErrNotFound)
 
+	// Deleted or merged away, another's record is still not found.
+	sys := crm.As(a.ctx, crm.System())
+	require.NoError(t, deals.Delete(sys, a.deals["carl"].ID))
+	_, err = deals.Update(ctx, a.deals["carl"].ID, func(d *crm.Deal) error { d.Name = "mine"; return nil })
+	require.ErrorIs(t, err, crm.ErrNotFound)
+	require.NotErrorIs(t, err, crm.ErrDeleted)
+	twin, err := a.ws.Contacts().Create(sys, crm.Contact{FirstName: "twin", OwnerID: "carl"})
+	require.NoError(t, err)
+	_, err = a.ws.Contacts().Merge(sys, a.people["carl"].ID, twin.ID, crm.MergeOptions{})
+	require.NoError(t, err)
+	_, err = a.ws.Contacts().Lookup(ctx, twin.ID)
+	require.ErrorIs(t, err, crm.ErrNotFound)
+	var me *crm.MergedError
+	require.False(t, errors.As(err, &me), "where carl's contact went is not bob's to know")
+
 	// Giving a deal away, or creating one for another, is forbidden.
 	_, err = deals.Update(ctx, a.deals["bob"].ID, func(d *crm.Deal) error { d.OwnerID = "carl"; return nil })
 	var fe *crm.ForbiddenError

@@ -416,7 +416,15 @@ func lookup[T any](ctx context.Context, o objects[T], id string) (T, error) {
 	err := o.w.view(ctx, func(tx store.Tx, g *guard) error {
 		r, err := get(tx, o.w, o.k, id)
 		if err != nil {
-			return mergedError(tx, o.w, o.k.name, o.k.code, id, err)
+			err = mergedError(tx, o.w, o.k.name, o.k.code, id, err)
+			var me *MergedError
+			if g != nil && errors.As(err, &me) {
+				// Where it went is told only to those who may read it.
+				if s, gerr := get(tx, o.w, o.k, me.Into); gerr != nil || see(g, o.k, s) != nil {
+					return notFound(o.k.name, id)
+				}
+			}
+			return err
 		}
 		if err := see(g, o.k, r); err != nil {
 			return err

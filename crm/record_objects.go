@@ -88,9 +88,18 @@ func (o objects[T]) update(ctx context.Context, id string, mutate func(*T) error
 }
 
 func (o objects[T]) updateIn(t *txn, id string, version int64, mutate func(*T) error) (*T, error) {
-	old, err := getLive(t.tx, t.w, o.k, id)
+	old, err := get(t.tx, t.w, o.k, id)
 	if err != nil {
 		return nil, err
+	}
+	// A record the principal cannot read is not found, deleted or not.
+	if g, err := t.guard(); err != nil {
+		return nil, err
+	} else if g != nil && !g.allows(o.k.name, ActionRead, ownerOf(o.k, old)) {
+		return nil, notFound(o.k.name, id)
+	}
+	if o.k.meta(old).Deleted() {
+		return nil, fmt.Errorf("crm: %s %s: %w", o.k.name, id, ErrDeleted)
 	}
 	if err := checkVersion(o.k.name, o.k.meta(old), version); err != nil {
 		return nil, err
