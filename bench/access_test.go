@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -74,32 +73,10 @@ func loadAccess(b *testing.B) *accessFixture {
 func buildAccess(b *testing.B) (*accessFixture, error) {
 	ctx := context.Background()
 	n := accessDeals()
-	dir := os.Getenv("CRMKIT_ACCESS_DIR")
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "access"); err != nil {
-			return nil, err
-		}
-	}
-	dir = filepath.Join(dir, fmt.Sprint(n))
-	done := filepath.Join(dir, "loaded")
-	_, statErr := os.Stat(done)
-	fresh := statErr != nil
-	if fresh {
-		_ = os.RemoveAll(dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	st, err := badger.Open(filepath.Join(dir, "badger"), badger.WithSyncWrites(false), badger.WithMemTableSize(64<<20))
+	st, db, fresh, loaded, err := fixtureStores("CRMKIT_ACCESS_DIR", n, badger.WithMemTableSize(64<<20))
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", filepath.Join(dir, "sqlite.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
 	c := crm.New(st)
 	f := &accessFixture{db: db, n: n}
 	if !fresh {
@@ -152,7 +129,7 @@ func buildAccess(b *testing.B) (*accessFixture, error) {
 		return nil, err
 	}
 	b.Logf("loaded %d deals into badger and sqlite in %v", n, time.Since(start).Round(time.Second))
-	return f, os.WriteFile(done, nil, 0o644)
+	return f, loaded()
 }
 
 // sqlDealsPage reads the first 50 deals of owners in ID order, every

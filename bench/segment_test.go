@@ -101,32 +101,10 @@ func loadFixture(b *testing.B) *fixture {
 func buildFixture(b *testing.B) (*fixture, error) {
 	ctx := context.Background()
 	n := benchContacts()
-	dir := os.Getenv("CRMKIT_SEGMENT_DIR")
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "segments"); err != nil {
-			return nil, err
-		}
-	}
-	dir = filepath.Join(dir, fmt.Sprint(n))
-	done := filepath.Join(dir, "loaded")
-	_, statErr := os.Stat(done)
-	fresh := statErr != nil
-	if fresh {
-		_ = os.RemoveAll(dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	st, err := badger.Open(filepath.Join(dir, "badger"), badger.WithSyncWrites(false))
+	st, db, fresh, loaded, err := fixtureStores("CRMKIT_SEGMENT_DIR", n)
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", filepath.Join(dir, "sqlite.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
 	f := &fixture{n: n, db: db}
 	var rows []contactgen.Row
 	if fresh {
@@ -138,7 +116,7 @@ func buildFixture(b *testing.B) (*fixture, error) {
 	}
 	b.Logf("badger + sqlite ready in %v (%d contacts, fresh load %v)", time.Since(start).Round(time.Second), n, fresh)
 	if fresh {
-		if err := os.WriteFile(done, nil, 0o644); err != nil {
+		if err := loaded(); err != nil {
 			return nil, err
 		}
 	}
