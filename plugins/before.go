@@ -121,6 +121,9 @@ func (p *proc) callBefore(ctx context.Context, kind string, types []string,
 	if err != nil {
 		return p.fail(op, err)
 	}
+	if err := p.mayRead(ctx, req.Workspace, kind); err != nil {
+		return p.fail(op, err)
+	}
 	if inst.hostID != 0 {
 		token, g := p.h.grants.issue(p, req.Workspace, tx)
 		defer p.h.grants.revoke(token, g)

@@ -58,6 +58,15 @@ type Spec struct {
 	Timeout time.Duration
 	// Policy is the before-hook failure policy (default FailClosed).
 	Policy Policy
+	// Role is the role, of the workspaces' access policies (crm.Policy),
+	// the plugin acts with: everything it reads and writes through the
+	// host service, and the events delivered to it, are what a principal
+	// with ID PrincipalID(Name) and this one role may see and do. It
+	// defaults to the role the plugin's manifest asks for ("role:<name>"),
+	// and without one to DefaultRole. A plugin whose manifest asks for
+	// another role than a Role set here is refused at start. In a
+	// workspace without a policy the role changes nothing.
+	Role string
 }
 
 // Config configures a Host.
@@ -71,9 +80,10 @@ type Config struct {
 	Checksums map[string]string
 	// Plugins are configured explicitly, in addition to those in Dir.
 	Plugins []Spec
-	// Timeout and Policy apply to plugins found in Dir.
+	// Timeout, Policy and Role apply to plugins found in Dir (see Spec).
 	Timeout time.Duration
 	Policy  Policy
+	Role    string
 	// Logger receives the host's and the plugins' logs (default: discard).
 	Logger *slog.Logger
 	// MaxMessageBytes bounds every message a plugin sends (default 4 MiB).
@@ -136,7 +146,7 @@ func (c *Config) specs() ([]Spec, error) {
 		}
 		for _, path := range found {
 			name := filepath.Base(path)
-			out = append(out, Spec{Name: name, Path: path, SHA256: sums[name], Timeout: c.Timeout, Policy: c.Policy})
+			out = append(out, Spec{Name: name, Path: path, SHA256: sums[name], Timeout: c.Timeout, Policy: c.Policy, Role: c.Role})
 		}
 	}
 	out = append(out, c.Plugins...)
@@ -151,6 +161,9 @@ func (c *Config) specs() ([]Spec, error) {
 		}
 		if s.Path == "" || seen[s.Name] {
 			return nil, fmt.Errorf("plugins: plugin %q: needs a path and a name no other plugin has", s.Name)
+		}
+		if s.Role != "" && !validRole(s.Role) {
+			return nil, fmt.Errorf("plugins: plugin %q: role %q is not a role name (1 to %d bytes, no spaces)", s.Name, s.Role, maxRoleBytes)
 		}
 		seen[s.Name] = true
 	}

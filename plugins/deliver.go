@@ -28,18 +28,29 @@ func (p *proc) deliverLoop(ctx context.Context) {
 }
 
 // consume is the plugin's crm.Consumer: it sends the events the plugin
-// subscribed to, in one batch, and acknowledges the others without a call.
+// subscribed to and its principal may see (redacted for it), in one
+// batch, and acknowledges the others without a call.
 func (p *proc) consume(ctx context.Context, events []crm.Event) error {
 	inst := p.current()
 	if inst == nil {
 		return p.fail("deliver", ErrUnavailable)
 	}
-	batch := make([]*proto.Event, 0, len(events))
+	wanted := make([]crm.Event, 0, len(events))
 	for i := range events {
-		if !matches(p.manifest.Events, string(events[i].Type)) {
-			continue
+		if matches(p.manifest.Events, string(events[i].Type)) {
+			wanted = append(wanted, events[i])
 		}
-		pe, err := toProto(&events[i])
+	}
+	if len(wanted) == 0 {
+		return nil
+	}
+	wanted, err := p.visible(ctx, wanted)
+	if err != nil {
+		return err
+	}
+	batch := make([]*proto.Event, 0, len(wanted))
+	for i := range wanted {
+		pe, err := toProto(&wanted[i])
 		if err != nil {
 			return err
 		}

@@ -47,6 +47,21 @@
 // codes.PermissionDenied (counted in Info.Violations), and validates every
 // write through the CRM's own API.
 //
+// # Access policies
+//
+// In a workspace with an access policy (crm.Policy), a plugin acts as the
+// principal PrincipalID(name) with one role: Spec.Role, else the role its
+// manifest asks for (the capability "role:<name>"), else DefaultRole; a
+// manifest asking for another role than Spec.Role is refused at start.
+// Every host service call runs as that principal, so both the plugin's
+// capabilities and its role must allow it: a record the role does not
+// reach is not found, a refused action is codes.PermissionDenied, and
+// hidden fields come back empty. After-events are delivered only for the
+// records the role reads, redacted as Workspace.Changes redacts them. A
+// before-hook of a kind the role may not read fails with ErrCapability
+// under the plugin's failure Policy; reads during a before-hook see the
+// committed records as the role sees them.
+//
 // This package imports the crm, hooks and plugins/proto packages, gRPC and
 // go-plugin; package crm knows nothing of it.
 package plugins

@@ -28,7 +28,8 @@ var (
 	// failed the handshake.
 	ErrProtocol = errors.New("plugin protocol mismatch")
 	// ErrCapability: the plugin asked the host for something beyond its
-	// declared capabilities.
+	// declared capabilities, or a before-hook would hand it a record of a
+	// kind its role may not read.
 	ErrCapability = errors.New("capability not granted")
 	// ErrWorkspace: the plugin asked for another workspace than the one of
 	// its call, or used a grant that expired.

@@ -125,6 +125,10 @@ func (h *Host) Dispatcher(name string) *crm.Dispatcher {
 type Info struct {
 	Name     string
 	Manifest Manifest
+	// Role is the role the plugin acts with, as principal
+	// PrincipalID(Name), in workspaces with an access policy (see
+	// Spec.Role).
+	Role string
 	// Protocol is the protocol version negotiated with the running
 	// process.
 	Protocol int
@@ -148,7 +152,7 @@ func (h *Host) Plugins() []Info {
 	out := make([]Info, 0, len(h.procs))
 	for _, p := range h.procs {
 		p.mu.Lock()
-		info := Info{Name: p.spec.Name, Manifest: p.manifest, Running: p.cur != nil}
+		info := Info{Name: p.spec.Name, Manifest: p.manifest, Role: p.role, Running: p.cur != nil}
 		if p.cur != nil {
 			info.Protocol, info.PID = p.cur.version, p.cur.pid
 		}

@@ -95,9 +95,14 @@ func (s *hostService) authorize(op, token, workspace, access, kind string) (*gra
 	return nil, status.Error(codes.PermissionDenied, e.Error())
 }
 
+// workspace returns the grant's workspace and the context every CRM call
+// made for the plugin runs under: it acts as the plugin's principal, so
+// the workspace's access policy decides what the call may see and do (on
+// top of the capabilities authorize checked), and it is recorded with the
+// plugin's name as actor and source.
 func (s *hostService) workspace(ctx context.Context, g *grant) (context.Context, *crm.Workspace, error) {
-	name := "plugin:" + s.p.spec.Name
-	ctx = crm.WithSource(crm.WithActor(ctx, name), name)
+	name := PrincipalID(s.p.spec.Name)
+	ctx = crm.WithSource(crm.WithActor(crm.As(ctx, s.p.principal()), name), name)
 	w, err := s.p.h.c.Workspace(ctx, g.workspace)
 	return ctx, w, err
 }
@@ -111,7 +116,7 @@ func (s *hostService) Get(ctx context.Context, req *proto.GetRequest) (*proto.Re
 	defer g.mu.RUnlock()
 	var rec any
 	if g.tx != nil {
-		rec, err = readTx(g.tx, req.Kind, req.Id)
+		rec, err = s.readInHook(ctx, g, req.Kind, req.Id)
 	} else {
 		ctx, w, werr := s.workspace(ctx, g)
 		if werr != nil {
@@ -217,6 +222,10 @@ func toStatus(err error) error {
 	switch {
 	case errors.Is(err, crm.ErrNotFound):
 		code = codes.NotFound
+	case errors.Is(err, crm.ErrForbidden):
+		// The plugin's role does not allow it. Not a violation of its
+		// grant or capabilities (not counted): policies change.
+		code = codes.PermissionDenied
 	case errors.Is(err, crm.ErrInvalid), errors.Is(err, ErrMalformed):
 		code = codes.InvalidArgument
 	case errors.Is(err, crm.ErrConflict):

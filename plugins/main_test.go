@@ -92,6 +92,14 @@ func newEnv(t *testing.T, specs func(out string) []plugins.Spec, cfg plugins.Con
 	e.ws, err = e.c.CreateWorkspace(context.Background(), crm.WorkspaceInfo{ID: "acme"})
 	require.NoError(t, err)
 	cfg.Plugins = specs(e.out)
+	e.host, err = e.open(cfg)
+	require.NoError(t, err)
+	return e
+}
+
+// open opens a host on e's CRM with the tests' delivery and restart
+// settings, closed when the test ends.
+func (e *env) open(cfg plugins.Config) (*plugins.Host, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(e.logs)
 	}
@@ -100,10 +108,11 @@ func newEnv(t *testing.T, specs func(out string) []plugins.Spec, cfg plugins.Con
 	if cfg.RestartBackoff == 0 {
 		cfg.RestartBackoff = 20 * time.Millisecond
 	}
-	e.host, err = plugins.Open(context.Background(), e.c, cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { e.host.Close() })
-	return e
+	h, err := plugins.Open(context.Background(), e.c, cfg)
+	if h != nil {
+		e.t.Cleanup(func() { h.Close() })
+	}
+	return h, err
 }
 
 func one(s plugins.Spec) func(string) []plugins.Spec {

@@ -3,6 +3,8 @@ package plugins
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/crmkit/crmkit/plugins/proto"
 )
@@ -14,8 +16,44 @@ type Manifest struct {
 	// those it runs before; "deal.*" and "*" match several.
 	Events, Before []string
 	// Capabilities are "read:<kind>" and "write:<kind>" (kind "*" for
-	// all); write implies read.
+	// all; write implies read), and at most one "role:<name>", the role of
+	// the workspaces' access policies the plugin asks to act with.
 	Capabilities []string
+	// Role is the role the manifest asks for (its "role:<name>"
+	// capability), or "" if it names none. The host decides: see
+	// Spec.Role.
+	Role string
+}
+
+// DefaultRole is the role a plugin acts with when neither its Spec nor its
+// manifest names one: crm's built-in "integration" role (read, create and
+// update every record; no delete, export or erase).
+const DefaultRole = "integration"
+
+// maxRoleBytes bounds a role name a plugin asks for or a host configures.
+const maxRoleBytes = 128
+
+// validRole reports whether name can name a role: 1 to maxRoleBytes bytes
+// of UTF-8 without spaces or control characters.
+func validRole(name string) bool {
+	return name != "" && len(name) <= maxRoleBytes && utf8.ValidString(name) &&
+		!strings.ContainsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
+}
+
+// roleFor returns the role a plugin acts with: the one the host
+// configured, else the one its manifest asks for, else DefaultRole. A
+// manifest that asks for another role than the host configured is
+// refused: the plugin was built for other rights than the host gives it.
+func roleFor(configured, asked string) (string, error) {
+	switch {
+	case configured == "" && asked == "":
+		return DefaultRole, nil
+	case configured == "":
+		return asked, nil
+	case asked != "" && asked != configured:
+		return "", fmt.Errorf("%w: manifest: asks for role %q, but the host configured role %q for it", ErrMalformed, asked, configured)
+	}
+	return configured, nil
 }
 
 // kinds are the record kinds a plugin may be granted.
@@ -56,9 +94,19 @@ func checkManifest(pm *proto.Manifest) (Manifest, capabilities, error) {
 	}
 	caps := capabilities{}
 	for _, c := range m.Capabilities {
+		if role, ok := strings.CutPrefix(c, "role:"); ok {
+			switch {
+			case !validRole(role):
+				return bad("capability %q does not name a role (1 to %d bytes, no spaces)", c, maxRoleBytes)
+			case m.Role != "":
+				return bad("capabilities name two roles, %q and %q: a plugin acts with one", "role:"+m.Role, c)
+			}
+			m.Role = role
+			continue
+		}
 		access, kind, _ := strings.Cut(c, ":")
 		if (access != "read" && access != "write") || (kind != "*" && !knownKind(kind)) {
-			return bad("capability %q is not read:<kind> or write:<kind>", c)
+			return bad("capability %q is not read:<kind>, write:<kind> or role:<name>", c)
 		}
 		caps[c] = true
 	}

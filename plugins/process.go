@@ -76,6 +76,7 @@ type proc struct {
 	ready    chan struct{} // closed while cur != nil
 	manifest Manifest
 	caps     capabilities
+	role     string // the role the plugin acts with (see Spec.Role)
 	kick     chan struct{}
 
 	restarts, failures, violations atomic.Int64
@@ -163,8 +164,12 @@ func (p *proc) connect(ctx context.Context, client *plugin.Client, cmd *exec.Cmd
 	if err != nil {
 		return nil, p.fail("describe", err)
 	}
+	role, err := roleFor(p.spec.Role, m.Role)
+	if err != nil {
+		return nil, p.fail("describe", err)
+	}
 	p.mu.Lock()
-	p.manifest, p.caps = m, caps
+	p.manifest, p.caps, p.role = m, caps, role
 	p.mu.Unlock()
 	if inst.version >= 2 && len(caps) > 0 {
 		inst.hostID = inst.broker.NextId()

@@ -87,7 +87,9 @@ type Manifest struct {
 	Before []string `protobuf:"bytes,4,rep,name=before,proto3" json:"before,omitempty"`
 	// What the plugin may do through the Host service: "read:<kind>" and
 	// "write:<kind>" for kind contact, company, deal, activity or purchase
-	// ("read:*" and "write:*" for every kind). Write implies read.
+	// ("read:*" and "write:*" for every kind). Write implies read. At most
+	// one "role:<name>" asks for the role of the CRM's access policies the
+	// plugin acts with (the host decides; see plugins.Spec.Role).
 	Capabilities  []string `protobuf:"bytes,5,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -21,6 +21,11 @@
 //
 //	func main() { sdk.Serve(guard{}) }
 //
+// A plugin that reads or writes CRM data through the Host it is handed
+// declares Capabilities in its Manifest, and may name the Role it asks to
+// act with in workspaces under an access policy: there it sees and changes
+// only what both allow.
+//
 // Records travel as their JSON form, so a plugin decodes them into the crm
 // package's types (crm.Contact, crm.Deal, ...) or into its own structs. The
 // plugin talks to the host over gRPC with go-plugin (see plugins/proto);

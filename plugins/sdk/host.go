@@ -10,11 +10,14 @@ import (
 
 // Host reads and writes the CRM data of one workspace, the one of the call
 // it was handed to, within the capabilities the plugin declared. It is
-// valid only during that call. Errors carry the host's gRPC status:
-// codes.PermissionDenied for a capability the plugin lacks or another
-// workspace, codes.NotFound, codes.InvalidArgument for a write the CRM
-// refused (the message names each field), codes.FailedPrecondition for a
-// write during a before-hook.
+// valid only during that call. In a workspace with an access policy it
+// acts with the plugin's role (see Manifest.Role): a record the role does
+// not reach is not found, and the fields it hides come back empty. Errors
+// carry the host's gRPC status: codes.PermissionDenied for a capability
+// the plugin lacks, another workspace, or an action its role does not
+// allow, codes.NotFound, codes.InvalidArgument for a write the CRM refused
+// (the message names each field), codes.FailedPrecondition for a write
+// during a before-hook.
 type Host struct {
 	client    proto.HostClient
 	grant     string

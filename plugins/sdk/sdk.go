@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -33,6 +34,24 @@ type Manifest struct {
 	// activity or purchase, "read:*" or "write:*" for all. Write implies
 	// read. The host refuses every other call.
 	Capabilities []string
+	// Role is the role of the CRM's access policies the plugin asks to
+	// act with ("integration", "read_only", or a role the host's policies
+	// define), sent to the host as the capability "role:<Role>". In a
+	// workspace with a policy, Host reads and writes, and the plugin
+	// receives events, only as far as both its capabilities and the role
+	// allow. The host decides: it may configure the role itself (a
+	// different one refuses the plugin), and gives a plugin that names
+	// none the "integration" role.
+	Role string
+}
+
+// capabilities returns the manifest's capabilities as the host receives
+// them: Capabilities, and Role as "role:<Role>".
+func (m *Manifest) capabilities() []string {
+	if m.Role == "" || slices.Contains(m.Capabilities, "role:"+m.Role) {
+		return m.Capabilities
+	}
+	return append(slices.Clip(m.Capabilities), "role:"+m.Role)
 }
 
 // BeforeHook is implemented by plugins that run before writes. Before
@@ -45,6 +64,8 @@ type BeforeHook interface {
 }
 
 // EventHandler is implemented by plugins that receive committed events.
+// In a workspace with an access policy, a plugin receives only the events
+// of records its role may read, without the fields the role hides.
 // Handle is called once per event, in commit order per workspace; an error
 // has the host deliver the event (and the rest of its batch) again later,
 // so a handler must tolerate seeing an event twice (Event.ID is unique).
@@ -67,7 +88,9 @@ type Write struct {
 	// (nil on create), as JSON.
 	Record, Previous json.RawMessage
 	// Host reads records inside the write's transaction (read-only; nil
-	// when the plugin declared no capabilities).
+	// when the plugin declared no capabilities). In a workspace with an
+	// access policy it reads the committed records instead, as the
+	// plugin's role may see them.
 	Host    *Host
 	changes []change
 }

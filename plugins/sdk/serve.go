@@ -114,7 +114,7 @@ type server struct {
 
 func (s *server) Describe(ctx context.Context, req *proto.DescribeRequest) (*proto.Manifest, error) {
 	m := s.impl.Manifest()
-	return &proto.Manifest{Name: m.Name, Version: m.Version, Events: m.Events, Before: m.Before, Capabilities: m.Capabilities}, nil
+	return &proto.Manifest{Name: m.Name, Version: m.Version, Events: m.Events, Before: m.Before, Capabilities: m.capabilities()}, nil
 }
 
 func (s *server) Before(ctx context.Context, req *proto.BeforeRequest) (*proto.BeforeResponse, error) {

@@ -4,7 +4,12 @@
 // that records what it receives to the file in TESTPLUGIN_OUT and, for
 // contact events, probes the host service's limits (without
 // TESTPLUGIN_OUT it only receives). TESTPLUGIN_FLOOD=1
-// floods the log; TESTPLUGIN_PROTOCOL=1 speaks protocol version 1.
+// floods the log; TESTPLUGIN_PROTOCOL=1 speaks protocol version 1;
+// TESTPLUGIN_ROLE asks for a role in the manifest. With TESTPLUGIN_GETS
+// ("<kind>/<id> ..."), the handler records each event's record ID, title
+// and changed fields, and on contact.created, instead of the limits, what reading each
+// of those records and updating the event's contact through the host
+// gives.
 package main
 
 import (
@@ -20,13 +25,19 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-type testPlugin struct{ out string }
+type testPlugin struct {
+	out, role string
+	// gets are the records TESTPLUGIN_GETS names; probeGets is set with it.
+	gets      []string
+	probeGets bool
+}
 
-func (testPlugin) Manifest() sdk.Manifest {
+func (p testPlugin) Manifest() sdk.Manifest {
 	return sdk.Manifest{
 		Name: "testplugin", Version: "1.0.0",
 		Before: []string{"deal.*"}, Events: []string{"*"},
 		Capabilities: []string{"read:contact", "write:contact", "read:deal"},
+		Role:         p.role,
 	}
 }
 
@@ -51,11 +62,25 @@ func (testPlugin) Before(ctx context.Context, w *sdk.Write) error {
 	case strings.Contains(d.Name, "rename"):
 		return w.Set("name", strings.ToUpper(d.Name))
 	case strings.HasPrefix(d.Name, "peek "):
-		var c crm.Contact
-		if err := w.Host.Get(ctx, "contact", strings.TrimPrefix(d.Name, "peek "), &c); err != nil {
+		// "peek <contact ID>", or "peek <kind>/<ID>", which tells the
+		// title too.
+		kind, id, withTitle := strings.Cut(strings.TrimPrefix(d.Name, "peek "), "/")
+		if !withTitle {
+			kind, id = "contact", kind
+		}
+		var rec struct {
+			FirstName string `json:"first_name"`
+			Name      string `json:"name"`
+			Title     string `json:"title"`
+		}
+		if err := w.Host.Get(ctx, kind, id, &rec); err != nil {
 			return err
 		}
-		return w.Set("name", "for "+c.FirstName)
+		name := "for " + rec.FirstName + rec.Name
+		if withTitle && rec.Title != "" {
+			name += ", " + rec.Title
+		}
+		return w.Set("name", name)
 	}
 	return nil
 }
@@ -75,7 +100,21 @@ func (p testPlugin) Handle(ctx context.Context, ev *sdk.Event, h *sdk.Host) erro
 		}
 	}
 	line := fmt.Sprintf("%s %d %s", ev.Workspace, ev.Seq, ev.Type)
-	if ev.Type == "contact.created" && h != nil {
+	switch {
+	case p.probeGets:
+		var c struct {
+			Title string `json:"title"`
+		}
+		_ = ev.Decode(&c)
+		var fields []string
+		for _, f := range ev.Fields {
+			fields = append(fields, f.Field)
+		}
+		line += fmt.Sprintf(" %s title=%q fields=%s", ev.RecordID, c.Title, strings.Join(fields, ","))
+		if ev.Type == "contact.created" && h != nil {
+			line += " " + p.getAll(ctx, ev, h)
+		}
+	case ev.Type == "contact.created" && h != nil:
 		line += " " + probe(ctx, ev, h)
 	}
 	f, err := os.OpenFile(p.out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -105,6 +144,28 @@ func probe(ctx context.Context, ev *sdk.Event, h *sdk.Host) string {
 	return strings.Join(out, " ")
 }
 
+// getAll reads each of the records in TESTPLUGIN_GETS and updates the
+// event's contact, and reports the outcomes as "kind/id=code" pairs (and
+// the title of each record read).
+func (p testPlugin) getAll(ctx context.Context, ev *sdk.Event, h *sdk.Host) string {
+	var out []string
+	for _, g := range p.gets {
+		kind, id, _ := strings.Cut(g, "/")
+		var rec struct {
+			Title string `json:"title"`
+		}
+		err := h.Get(ctx, kind, id, &rec)
+		r := g + "=" + status.Code(err).String()
+		if err == nil {
+			r += fmt.Sprintf(":title=%q", rec.Title)
+		}
+		out = append(out, r)
+	}
+	err := h.Update(ctx, "contact", ev.RecordID, map[string]any{"tags": []string{"probed"}}, nil)
+	out = append(out, "update="+status.Code(err).String())
+	return strings.Join(out, " ")
+}
+
 func main() {
 	if os.Getenv("TESTPLUGIN_FLOOD") == "1" {
 		go func() {
@@ -118,5 +179,9 @@ func main() {
 	if os.Getenv("TESTPLUGIN_PROTOCOL") == "1" {
 		opts = append(opts, sdk.WithProtocolVersion(1))
 	}
-	sdk.Serve(testPlugin{out: os.Getenv("TESTPLUGIN_OUT")}, opts...)
+	p := testPlugin{out: os.Getenv("TESTPLUGIN_OUT"), role: os.Getenv("TESTPLUGIN_ROLE")}
+	if gets, ok := os.LookupEnv("TESTPLUGIN_GETS"); ok {
+		p.gets, p.probeGets = strings.Fields(gets), true
+	}
+	sdk.Serve(p, opts...)
 }
