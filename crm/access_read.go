@@ -2,6 +2,8 @@ package crm
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/crmkit/crmkit/crm/filter"
@@ -222,4 +224,48 @@ func (g *guard) event(ev *Event) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// ReadAs returns a read of the write's transaction as principal p sees
+// it: records scoped and redacted for p under the workspace's policy (all
+// of them, whole, without one), the write's own changes included. An
+// out-of-process hook reads through it with the rights it was given
+// rather than the writer's.
+func (b *Before[T]) ReadAs(p Principal) (*ReadTx, error) {
+	ctx := As(b.t.ctx, p)
+	g, err := b.t.w.guard(ctx, b.t.tx)
+	if err != nil {
+		return nil, err
+	}
+	return &ReadTx{w: b.t.w, ctx: ctx, tx: b.t.tx, now: b.t.now, g: g}, nil
+}
+
+// Redacted returns the record before and after the write as principal p
+// may see them: copies with the fields hidden from p blank, each nil when
+// p may not read it (or there is none). Without a policy they are Old and
+// New themselves.
+func (b *Before[T]) Redacted(p Principal) (before, after *T, err error) {
+	g, err := b.t.w.guard(As(b.t.ctx, p), b.t.tx)
+	if err != nil || g == nil {
+		return b.Old, b.New, err
+	}
+	kind := kindOfType[T]()
+	if kind == "" {
+		return nil, nil, fmt.Errorf("crm: no record kind has type %v", reflect.TypeFor[T]())
+	}
+	seen := func(r *T) (*T, error) {
+		if r == nil || g.scope(kind, g.read) == ScopeNone || !g.allows(kind, g.read, ownerOfAny(r)) {
+			return nil, nil
+		}
+		c, err := clone(r)
+		if err == nil {
+			g.redact(kind, c)
+		}
+		return c, err
+	}
+	if before, err = seen(b.Old); err != nil {
+		return nil, nil, err
+	}
+	after, err = seen(b.New)
+	return before, after, err
 }

@@ -1,6 +1,9 @@
 package crm
 
-import "reflect"
+import (
+	"reflect"
+	"slices"
+)
 
 // actionOf is the action a write of op is checked against.
 func actionOf(op Op) Action {
@@ -66,4 +69,43 @@ func (t *txn) trusted(fn func() error) error {
 	t.g, t.guarded = nil, true
 	defer func() { t.g, t.guarded = g, guarded }()
 	return fn()
+}
+
+// ChangeAs lets mutate change the record being written on behalf of
+// principal p, as an out-of-process hook does: the change is refused
+// (ErrForbidden, the record left as it was) when it touches a field that
+// is read-only or hidden for p's roles under the workspace's policy.
+func (b *Before[T]) ChangeAs(p Principal, mutate func(*T) error) error {
+	g, err := b.t.w.guard(As(b.t.ctx, p), b.t.tx)
+	if err != nil {
+		return err
+	}
+	if g == nil {
+		return mutate(b.New)
+	}
+	c, err := clone(b.New)
+	if err != nil {
+		return err
+	}
+	if err := mutate(c); err != nil {
+		return err
+	}
+	kind := kindOfType[T]()
+	for _, path := range slices.Concat(g.hidden[kind], g.readOnly[kind]) {
+		if !sameValues(fieldValues(b.New, path), fieldValues(c, path)) {
+			return g.forbidden(kind, ActionUpdate, joinPath(path), "the field is read-only for the principal's roles")
+		}
+	}
+	*b.New = *c
+	return nil
+}
+
+// kindOfType returns the name of the record kind of type T ("" for none).
+func kindOfType[T any]() string {
+	for name, t := range kindTypes {
+		if t == reflect.TypeFor[T]() {
+			return name
+		}
+	}
+	return ""
 }

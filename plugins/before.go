@@ -91,9 +91,9 @@ func beforeHook[T any](ctx context.Context, p *proc, kind string, b *crm.Before[
 		return nil
 	}
 	err := p.callBefore(ctx, kind, types, func(req *proto.BeforeRequest) (func([]*proto.FieldValue) error, txReader, error) {
-		return fill(req, b)
+		return fill(req, b, p.principal())
 	})
-	if err == nil {
+	if err == nil || errors.Is(err, errNotVisible) {
 		return nil
 	}
 	var veto *VetoError
@@ -118,11 +118,14 @@ func (p *proc) callBefore(ctx context.Context, kind string, types []string,
 	}
 	req := &proto.BeforeRequest{Kind: kind, Types: types, HostService: inst.hostID}
 	apply, tx, err := prepare(req)
-	if err != nil {
+	if err != nil && !errors.Is(err, errNotVisible) {
 		return p.fail(op, err)
 	}
 	if err := p.mayRead(ctx, req.Workspace, kind); err != nil {
 		return p.fail(op, err)
+	}
+	if err != nil {
+		return err // a record of the kind it reads, out of its scope
 	}
 	if inst.hostID != 0 {
 		token, g := p.h.grants.issue(p, req.Workspace, tx)
@@ -154,18 +157,44 @@ func (p *proc) callBefore(ctx context.Context, kind string, types []string,
 	return nil
 }
 
-// fill fills a before-hook request from the write, and returns how to
-// apply field changes to its record and how to read in its transaction.
-func fill[T any](req *proto.BeforeRequest, b *crm.Before[T]) (func([]*proto.FieldValue) error, txReader, error) {
+// errNotVisible is fill's answer for a write of a record the plugin's
+// principal may not read: the plugin is not called.
+var errNotVisible = errors.New("plugins: the record is not the plugin's to see")
+
+// fill fills a before-hook request from the write, as the plugin's
+// principal pr may see it (hidden fields blank; errNotVisible when it may
+// not see the record), and returns how to apply field changes to its
+// record and how to read in its transaction, as pr.
+func fill[T any](req *proto.BeforeRequest, b *crm.Before[T], pr crm.Principal) (func([]*proto.FieldValue) error, txReader, error) {
 	req.Workspace, req.Actor, req.Op = b.Workspace(), b.Actor(), string(b.Op)
-	var err error
-	if req.Record, err = json.Marshal(b.New); err != nil {
+	old, rec, err := b.Redacted(pr)
+	if err != nil {
 		return nil, nil, err
 	}
-	if b.Old != nil {
-		if req.Previous, err = json.Marshal(b.Old); err != nil {
+	if rec == nil {
+		return nil, nil, errNotVisible
+	}
+	if req.Record, err = json.Marshal(rec); err != nil {
+		return nil, nil, err
+	}
+	if old != nil {
+		if req.Previous, err = json.Marshal(old); err != nil {
 			return nil, nil, err
 		}
 	}
-	return func(ch []*proto.FieldValue) error { return applyChanges(b.New, ch) }, b, nil
+	rt, err := b.ReadAs(pr)
+	if err != nil {
+		return nil, nil, err
+	}
+	apply := func(ch []*proto.FieldValue) error {
+		return b.ChangeAs(pr, func(r *T) error { return applyChanges(r, ch) })
+	}
+	return apply, readTxOf{rt}, nil
 }
+
+// readTxOf reads a write's transaction as a plugin's principal sees it.
+type readTxOf struct{ rt *crm.ReadTx }
+
+func (r readTxOf) Contact(id string) (crm.Contact, error) { return r.rt.Contacts().Get(id) }
+func (r readTxOf) Company(id string) (crm.Company, error) { return r.rt.Companies().Get(id) }
+func (r readTxOf) Deal(id string) (crm.Deal, error)       { return r.rt.Deals().Get(id) }

@@ -59,8 +59,10 @@
 // hidden fields come back empty. After-events are delivered only for the
 // records the role reads, redacted as Workspace.Changes redacts them. A
 // before-hook of a kind the role may not read fails with ErrCapability
-// under the plugin's failure Policy; reads during a before-hook see the
-// committed records as the role sees them.
+// under the plugin's failure Policy; otherwise the hook is handed the
+// write's record as the role sees it (or not called, for a record out of
+// the role's scope), reads the write's transaction as the role sees it,
+// and may not change a field hidden or read-only for the role.
 //
 // This package imports the crm, hooks and plugins/proto packages, gRPC and
 // go-plugin; package crm knows nothing of it.

@@ -116,7 +116,7 @@ func (s *hostService) Get(ctx context.Context, req *proto.GetRequest) (*proto.Re
 	defer g.mu.RUnlock()
 	var rec any
 	if g.tx != nil {
-		rec, err = s.readInHook(ctx, g, req.Kind, req.Id)
+		rec, err = s.readInHook(g, req.Kind, req.Id)
 	} else {
 		ctx, w, werr := s.workspace(ctx, g)
 		if werr != nil {

@@ -227,3 +227,32 @@ func TestPluginRoleConfiguration(t *testing.T) {
 		assert.Nil(t, h)
 	}
 }
+
+// TestPluginBeforeHookSeesTheWriteAsItsRole: the record a before-hook is
+// handed is redacted for the plugin's role, and a write of a record out
+// of its scope does not reach it at all.
+func TestPluginBeforeHookSeesTheWriteAsItsRole(t *testing.T) {
+	policy := crm.Policy{
+		Roles: []crm.Role{{Name: "team_guard",
+			Fields: []crm.FieldRule{{Field: "deal.source", Access: crm.FieldHidden}},
+			Grants: []crm.Grant{{Kind: "deal", Actions: read, Scope: crm.ScopeTeam}},
+		}},
+		Teams: pluginPolicy.Teams,
+	}
+	tm := newTeams(t, policy)
+	tm.load("team_guard")
+
+	d, err := tm.ws.Deals().Create(tm.sys, crm.Deal{Name: "echo", Source: "secret-source", OwnerID: "ann"})
+	require.NoError(t, err)
+	assert.Equal(t, `echo source="" owner="ann"`, d.Name, "its team's deal, without the hidden source")
+	assert.Equal(t, "secret-source", d.Source, "the hidden field is kept")
+
+	d, err = tm.ws.Deals().Create(tm.sys, crm.Deal{Name: "echo", Source: "secret-source", OwnerID: "bob"})
+	require.NoError(t, err)
+	assert.Equal(t, "echo", d.Name, "another team's deal never reaches it")
+
+	// Nor may it change a field hidden from it: the write fails closed.
+	_, err = tm.ws.Deals().Create(tm.sys, crm.Deal{Name: "set-source", Source: "web", OwnerID: "ann"})
+	require.ErrorIs(t, err, crm.ErrForbidden)
+	assert.Contains(t, err.Error(), "deal.source")
+}

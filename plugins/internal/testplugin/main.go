@@ -59,6 +59,11 @@ func (testPlugin) Before(ctx context.Context, w *sdk.Write) error {
 		return w.Set("amount", "a lot")
 	case strings.Contains(d.Name, "oversize"):
 		return w.Set("name", strings.Repeat("x", 2<<20))
+	case d.Name == "echo":
+		// What the hook was handed of the record.
+		return w.Set("name", fmt.Sprintf("echo source=%q owner=%q", d.Source, d.OwnerID))
+	case d.Name == "set-source":
+		return w.Set("source", "plugin")
 	case strings.Contains(d.Name, "rename"):
 		return w.Set("name", strings.ToUpper(d.Name))
 	case strings.HasPrefix(d.Name, "peek "):
