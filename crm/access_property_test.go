@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/crm/filter"
+	"github.com/crmkit/crmkit/crm/report"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -233,6 +234,22 @@ func TestAccessProperty(t *testing.T) {
 			}
 			slices.Sort(members) // in the plan's order: by amount, maybe
 			assert.Equal(t, want, members, what)
+
+			// A report: the pipeline of the open deals the principal sees.
+			rep, err := report.Pipeline(ctx, e.ws, report.Filter{})
+			require.NoError(t, err, what)
+			var count, sum int64
+			for _, row := range rep.Rows {
+				count, sum = count+row.Count, sum+row.Amount
+			}
+			var wantSum int64
+			for _, x := range deals {
+				if modelSees(pol, p, "deal", x.owner) {
+					wantSum += x.amount
+				}
+			}
+			assert.EqualValues(t, len(wantDeals), count, what)
+			assert.Equal(t, wantSum, sum, what)
 
 			// Counts through the transaction seam, which reports use.
 			require.NoError(t, e.ws.View(ctx, func(rt *crm.ReadTx) error {
