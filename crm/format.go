@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/crmkit/crmkit/store"
 	"github.com/crmkit/crmkit/store/tuple"
@@ -16,7 +17,8 @@ import (
 //
 //	0  reports' quotas and forecast snapshots under workspace metadata
 //	1  they live in the Space "report" of package crm/report
-const workspaceFormat = 1
+//	2  contacts, companies and deals have search index entries
+const workspaceFormat = 2
 
 // Where format 0 kept the state of crm/report, and where it is now: the
 // space and keys crm/report reads.
@@ -31,6 +33,9 @@ const (
 func (c *CRM) upgradeFormat(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 	if e.Format >= workspaceFormat {
 		return e, nil
+	}
+	if e.Format >= 1 {
+		return c.backfillSearch(ctx, e)
 	}
 	var out *wsEntry
 	err := c.st.Update(ctx, func(tx store.Tx) error {
@@ -79,12 +84,88 @@ func (c *CRM) upgradeFormat(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 				return err
 			}
 		}
-		cur.Format = workspaceFormat
+		cur.Format = 1
 		return writeEntry(tx, cur)
 	})
 	if err != nil {
 		return nil, err
 	}
-	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", workspaceFormat)
+	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", 1)
+	return c.backfillSearch(ctx, out)
+}
+
+// backfillSearch brings a workspace of format 1 to format 2: it writes the
+// search index entries of its live contacts, companies and deals, a few
+// hundred records per transaction (an interrupted backfill starts over;
+// the entries it wrote are the ones it writes again), then the format.
+// A record written meanwhile writes its own entries; one the backfill
+// read before a concurrent write changed it fails the backfill's
+// transaction with a conflict, and the chunk runs again.
+func (c *CRM) backfillSearch(ctx context.Context, e *wsEntry) (*wsEntry, error) {
+	w := c.handleOf(e)
+	const chunk = 500
+	for _, kind := range searchKinds {
+		k := kindsByName[kind]
+		prefix := w.k(tagRecord).byte(k.code)
+		var after key
+		for done := false; !done; {
+			err := c.st.Update(ctx, func(tx store.Tx) error {
+				rng := store.Range{Prefix: prefix}
+				if after != nil {
+					rng.Start = append(slices.Clone(after), 0)
+				}
+				n := 0
+				for kv, err := range tx.Scan(rng) {
+					if err != nil {
+						return err
+					}
+					rec, err := k.decode(kv.Value)
+					if err != nil {
+						return err
+					}
+					if m := MetaOf(rec); !m.Deleted() {
+						for _, ie := range searchEntries(w, k.code, m.ID, rec, nil) {
+							if err := tx.Set(ie.key, ie.value); err != nil {
+								return err
+							}
+						}
+					}
+					if n++; n == chunk {
+						after = slices.Clone(kv.Key)
+						return nil
+					}
+				}
+				done = true
+				return nil
+			})
+			if errors.Is(err, store.ErrConflict) {
+				done = false
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	var out *wsEntry
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		cur, err := readEntry(tx, e.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Space != e.Space {
+			return fmt.Errorf("crm: upgrading workspace %s: %w", e.ID, ErrConflict)
+		}
+		out = cur
+		if cur.Format >= 2 {
+			return nil
+		}
+		cur.Format = 2
+		return writeEntry(tx, cur)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", 2)
 	return out, nil
 }

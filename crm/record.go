@@ -129,6 +129,7 @@ func allIndexes[T any](t *txn, k *kind[T], r *T, set *indexSet) ([]indexEntry, e
 		return append(kept, plainEntry("deleted_at", t.w.indexKey(k.code, "deleted").time(m.DeletedAt), m.ID)), nil
 	}
 	ix = append(ix, plainEntry("updated_at", t.w.indexKey(k.code, "updated").time(m.UpdatedAt), m.ID))
+	ix = searchEntries(t.w, k.code, m.ID, r, ix)
 	if k.sortName != nil {
 		ix = append(ix, plainEntry("name", t.w.indexKey(k.code, "name").str(foldName(k.sortName(r))), m.ID))
 	}

@@ -1,0 +1,229 @@
+package crm
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/crmkit/crmkit/store"
+	"github.com/crmkit/crmkit/store/tuple"
+)
+
+// SearchOptions narrows a search.
+type SearchOptions struct {
+	// Kinds are the kinds searched: "contact", "company" and "deal" (all
+	// three by default).
+	Kinds []string
+	// Limit caps the hits (default 20, at most 100).
+	Limit int
+}
+
+// SearchHit is one record a search finds.
+type SearchHit struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+	// Record is the record: a Contact, Company or Deal (not a pointer).
+	Record any `json:"record"`
+	// Exact says every word of the query is a whole word of the record
+	// (not only the start of one).
+	Exact bool `json:"exact"`
+}
+
+// Search finds the records a search box would: those with, for each word
+// of q, a word starting with it among their names, email addresses (whole,
+// local part or domain), phone numbers (digits, as written or in E.164),
+// company domains and deal names; "ada lov", "acme", "+49 30 1234" and
+// "ada@example.com" all work. Words are compared folded, so "zoe" finds
+// "Zoë". Hits come ranked: records whose words match whole before those
+// matched by a prefix, then the principal's own, then the most recently
+// changed. Under an access policy, a search finds only what the principal
+// may read and never matches on a field hidden from it.
+//
+// A query word matches a record word only by its start: there is no
+// typo tolerance.
+func (w *Workspace) Search(ctx context.Context, q string, opts SearchOptions) ([]SearchHit, error) {
+	words := queryWords(q)
+	if len(words) == 0 {
+		return nil, nil
+	}
+	kinds := opts.Kinds
+	if len(kinds) == 0 {
+		kinds = searchKinds
+	}
+	for _, k := range kinds {
+		if !slices.Contains(searchKinds, k) {
+			return nil, &ValidationError{Kind: "search", Fields: []FieldError{{"kinds", fmt.Sprintf("%q is not contact, company or deal", k)}}}
+		}
+	}
+	limit := opts.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	limit = min(limit, 100)
+	var hits []scoredHit
+	err := w.view(ctx, func(tx store.Tx, g *guard) error {
+		for _, kind := range kinds {
+			if g.scope(kind, g.readAction()) == ScopeNone {
+				if len(opts.Kinds) > 0 {
+					return g.check(kind, g.readAction())
+				}
+				continue // not the principal's to search
+			}
+			found, err := w.searchKind(tx, g, kind, words, limit)
+			if err != nil {
+				return err
+			}
+			hits = append(hits, found...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(hits, compareHits)
+	out := make([]SearchHit, 0, min(limit, len(hits)))
+	for _, h := range hits[:min(limit, len(hits))] {
+		out = append(out, h.SearchHit)
+	}
+	return out, nil
+}
+
+// scoredHit is a hit with what ranks it.
+type scoredHit struct {
+	SearchHit
+	owned bool
+	meta  *Meta
+}
+
+func compareHits(a, b scoredHit) int {
+	if a.Exact != b.Exact {
+		if a.Exact {
+			return -1
+		}
+		return 1
+	}
+	if a.owned != b.owned {
+		if a.owned {
+			return -1
+		}
+		return 1
+	}
+	return b.meta.UpdatedAt.Compare(a.meta.UpdatedAt)
+}
+
+const (
+	// searchScan caps the index entries a search reads per query word;
+	// searchRead caps the records it reads per kind to rank them.
+	searchScan = 20_000
+	searchRead = 200
+)
+
+// searchKind finds the records of kind matching every word: the IDs
+// under the longest word's prefix (whole-word matches first, as the index
+// sorts them), kept when every other word's prefix holds them too; then
+// the first of them are read, checked against the principal's view of
+// them and ranked.
+func (w *Workspace) searchKind(tx store.Reader, g *guard, kind string, words []string, limit int) ([]scoredHit, error) {
+	k := kindsByName[kind]
+	byLen := slices.SortedStableFunc(slices.Values(words), func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	ids, err := w.searchPrefix(tx, k.code, byLen[0], nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, word := range byLen[1:] {
+		if len(ids) == 0 {
+			break
+		}
+		keep := map[string]bool{}
+		for _, id := range ids {
+			keep[id] = true
+		}
+		if ids, err = w.searchPrefix(tx, k.code, word, keep); err != nil {
+			return nil, err
+		}
+	}
+	var out []scoredHit
+	for _, id := range ids {
+		if len(out) >= max(limit, searchRead) {
+			break
+		}
+		rec, err := k.get(tx, w, id)
+		if err != nil {
+			if isNotFoundOrDeleted(err) {
+				continue
+			}
+			return nil, err
+		}
+		m := MetaOf(rec)
+		if m.Deleted() || !g.seesAny(kind, rec) {
+			continue
+		}
+		// Matched on what the principal sees of it, hidden fields out.
+		exact, ok := matchWords(searchWords(rec), words)
+		if !ok {
+			continue
+		}
+		owner := ownerOfAny(rec)
+		out = append(out, scoredHit{
+			SearchHit: SearchHit{Kind: kind, ID: id, Record: valueOfRecord(rec), Exact: exact},
+			owned:     g != nil && owner != "" && owner == g.p.ID,
+			meta:      m,
+		})
+	}
+	return out, nil
+}
+
+// searchPrefix returns the IDs indexed under words starting with word, in
+// index order (whole-word matches first), each once; with keep, only
+// those in it.
+func (w *Workspace) searchPrefix(tx store.Reader, code byte, word string, keep map[string]bool) ([]string, error) {
+	base := w.indexKey(code, searchIndex)
+	full := base.str(word)
+	prefix := full[:len(full)-2] // the word's bytes, without the terminator
+	seen := map[string]bool{}
+	var ids []string
+	n := 0
+	for e, err := range tx.Scan(store.Range{Prefix: prefix, KeysOnly: true}) {
+		if err != nil {
+			return nil, err
+		}
+		if n++; n > searchScan {
+			break
+		}
+		r := tuple.NewReader(e.Key[len(base):])
+		r.Str()
+		id := r.Str()
+		if r.Err() != nil {
+			return nil, r.Err()
+		}
+		if seen[id] || (keep != nil && !keep[id]) {
+			continue
+		}
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// matchWords reports whether every query word starts a record word, and
+// whether every one is a whole record word.
+func matchWords(recWords, words []string) (exact, ok bool) {
+	exact = true
+	for _, q := range words {
+		whole, prefix := false, false
+		for _, rw := range recWords {
+			if rw == q {
+				whole = true
+				break
+			}
+			prefix = prefix || strings.HasPrefix(rw, q)
+		}
+		if !whole && !prefix {
+			return false, false
+		}
+		exact = exact && whole
+	}
+	return exact, true
+}
