@@ -128,7 +128,12 @@ const (
 func (w *Workspace) searchKind(tx store.Reader, g *guard, kind string, words []string, limit int) ([]scoredHit, error) {
 	k := kindsByName[kind]
 	byLen := slices.SortedStableFunc(slices.Values(words), func(a, b string) int { return cmp.Compare(len(b), len(a)) })
-	ids, err := w.searchPrefix(tx, k.code, byLen[0], nil)
+	// One word: the first few hundred IDs are all the ranking reads.
+	need := 0
+	if len(byLen) == 1 {
+		need = max(limit, searchRead)
+	}
+	ids, err := w.searchPrefix(tx, k.code, byLen[0], nil, need)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +145,7 @@ func (w *Workspace) searchKind(tx store.Reader, g *guard, kind string, words []s
 		for _, id := range ids {
 			keep[id] = true
 		}
-		if ids, err = w.searchPrefix(tx, k.code, word, keep); err != nil {
+		if ids, err = w.searchPrefix(tx, k.code, word, keep, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -177,8 +182,8 @@ func (w *Workspace) searchKind(tx store.Reader, g *guard, kind string, words []s
 
 // searchPrefix returns the IDs indexed under words starting with word, in
 // index order (whole-word matches first), each once; with keep, only
-// those in it.
-func (w *Workspace) searchPrefix(tx store.Reader, code byte, word string, keep map[string]bool) ([]string, error) {
+// those in it; with need > 0, the first need of them.
+func (w *Workspace) searchPrefix(tx store.Reader, code byte, word string, keep map[string]bool, need int) ([]string, error) {
 	base := w.indexKey(code, searchIndex)
 	full := base.str(word)
 	prefix := full[:len(full)-2] // the word's bytes, without the terminator
@@ -202,7 +207,9 @@ func (w *Workspace) searchPrefix(tx store.Reader, code byte, word string, keep m
 			continue
 		}
 		seen[id] = true
-		ids = append(ids, id)
+		if ids = append(ids, id); len(ids) == need {
+			break
+		}
 	}
 	return ids, nil
 }

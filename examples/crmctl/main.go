@@ -136,6 +136,7 @@ func commands() []command {
 		{"export", "--workspace ID --object KIND [--out FILE]", "export records as CSV or JSON Lines", exportCmd},
 		{"list", "--workspace ID --object KIND", "list records, one line each", listCmd},
 		{"get", "--workspace ID (--id ID | --email EMAIL | --domain DOMAIN)", "print one record as JSON", getCmd},
+		{"search", "--workspace ID [--object KIND,...] [--limit N] WORDS...", "find contacts, companies and deals by name, email, phone or domain, as a search box does", searchCmd},
 		{"backup", "--out FILE [--workspace ID]...", "back up workspaces (all by default) to one file", backupCmd},
 		{"restore", "[--workspace ID]... [--replace] FILE", "restore workspaces from a backup file", restoreCmd},
 		{"verify", "FILE", "verify a backup file without restoring it", verifyCmd},
