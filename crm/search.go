@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/crmkit/crmkit/store"
 	"github.com/crmkit/crmkit/store/tuple"
@@ -41,8 +42,9 @@ type SearchHit struct {
 // changed. Under an access policy, a search finds only what the principal
 // may read and never matches on a field hidden from it.
 //
-// A query word matches a record word only by its start: there is no
-// typo tolerance.
+// A query word matches a record word by its start; when nothing matches,
+// words of four letters or more are tried again allowing one typo
+// ("lovleace", "hoper"), those hits never Exact.
 func (w *Workspace) Search(ctx context.Context, q string, opts SearchOptions) ([]SearchHit, error) {
 	words := queryWords(q)
 	if len(words) == 0 {
@@ -124,8 +126,22 @@ const (
 // under the longest word's prefix (whole-word matches first, as the index
 // sorts them), kept when every other word's prefix holds them too; then
 // the first of them are read, checked against the principal's view of
-// them and ranked.
+// them and ranked. When no record matches, words of four letters or more
+// are tried again allowing one typo.
 func (w *Workspace) searchKind(tx store.Reader, g *guard, kind string, words []string, limit int) ([]scoredHit, error) {
+	out, err := w.searchPass(tx, g, kind, words, limit, false)
+	if err != nil || len(out) > 0 || !slices.ContainsFunc(words, fuzzyWord) {
+		return out, err
+	}
+	return w.searchPass(tx, g, kind, words, limit, true)
+}
+
+// fuzzyWord reports whether a query word is long enough to be matched
+// with a typo.
+func fuzzyWord(q string) bool { return utf8.RuneCountInString(q) >= 4 }
+
+// searchPass is one pass of searchKind, with or without typos.
+func (w *Workspace) searchPass(tx store.Reader, g *guard, kind string, words []string, limit int, fuzzy bool) ([]scoredHit, error) {
 	k := kindsByName[kind]
 	byLen := slices.SortedStableFunc(slices.Values(words), func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	// One word: the first few hundred IDs are all the ranking reads.
@@ -133,19 +149,20 @@ func (w *Workspace) searchKind(tx store.Reader, g *guard, kind string, words []s
 	if len(byLen) == 1 {
 		need = max(limit, searchRead)
 	}
-	ids, err := w.searchPrefix(tx, k.code, byLen[0], nil, need)
-	if err != nil {
-		return nil, err
-	}
-	for _, word := range byLen[1:] {
-		if len(ids) == 0 {
-			break
+	var ids []string
+	for i, word := range byLen {
+		var keep map[string]bool
+		if i > 0 {
+			if len(ids) == 0 {
+				break
+			}
+			keep = make(map[string]bool, len(ids))
+			for _, id := range ids {
+				keep[id] = true
+			}
 		}
-		keep := map[string]bool{}
-		for _, id := range ids {
-			keep[id] = true
-		}
-		if ids, err = w.searchPrefix(tx, k.code, word, keep, 0); err != nil {
+		var err error
+		if ids, err = w.searchPrefix(tx, k.code, word, fuzzy, keep, need); err != nil {
 			return nil, err
 		}
 	}
@@ -166,7 +183,7 @@ func (w *Workspace) searchKind(tx store.Reader, g *guard, kind string, words []s
 			continue
 		}
 		// Matched on what the principal sees of it, hidden fields out.
-		exact, ok := matchWords(searchWords(rec), words)
+		exact, ok := matchWords(searchWords(rec), words, fuzzy)
 		if !ok {
 			continue
 		}
@@ -182,10 +199,17 @@ func (w *Workspace) searchKind(tx store.Reader, g *guard, kind string, words []s
 
 // searchPrefix returns the IDs indexed under words starting with word, in
 // index order (whole-word matches first), each once; with keep, only
-// those in it; with need > 0, the first need of them.
-func (w *Workspace) searchPrefix(tx store.Reader, code byte, word string, keep map[string]bool, need int) ([]string, error) {
+// those in it; with need > 0, the first need of them. With fuzzy, a long
+// word matches record words that start with it give or take one typo
+// (its first two letters right).
+func (w *Workspace) searchPrefix(tx store.Reader, code byte, word string, fuzzy bool, keep map[string]bool, need int) ([]string, error) {
 	base := w.indexKey(code, searchIndex)
-	full := base.str(word)
+	scan := word
+	fuzzy = fuzzy && fuzzyWord(word)
+	if fuzzy {
+		scan = string([]rune(word)[:2])
+	}
+	full := base.str(scan)
 	prefix := full[:len(full)-2] // the word's bytes, without the terminator
 	seen := map[string]bool{}
 	var ids []string
@@ -198,12 +222,12 @@ func (w *Workspace) searchPrefix(tx store.Reader, code byte, word string, keep m
 			break
 		}
 		r := tuple.NewReader(e.Key[len(base):])
-		r.Str()
+		indexed := r.Str()
 		id := r.Str()
 		if r.Err() != nil {
 			return nil, r.Err()
 		}
-		if seen[id] || (keep != nil && !keep[id]) {
+		if seen[id] || (keep != nil && !keep[id]) || (fuzzy && !startsWithin1(indexed, word)) {
 			continue
 		}
 		seen[id] = true
@@ -214,9 +238,10 @@ func (w *Workspace) searchPrefix(tx store.Reader, code byte, word string, keep m
 	return ids, nil
 }
 
-// matchWords reports whether every query word starts a record word, and
-// whether every one is a whole record word.
-func matchWords(recWords, words []string) (exact, ok bool) {
+// matchWords reports whether every query word starts a record word
+// (give or take one typo, with fuzzy), and whether every one is a whole
+// record word.
+func matchWords(recWords, words []string, fuzzy bool) (exact, ok bool) {
 	exact = true
 	for _, q := range words {
 		whole, prefix := false, false
@@ -225,7 +250,7 @@ func matchWords(recWords, words []string) (exact, ok bool) {
 				whole = true
 				break
 			}
-			prefix = prefix || strings.HasPrefix(rw, q)
+			prefix = prefix || strings.HasPrefix(rw, q) || fuzzy && fuzzyWord(q) && startsWithin1(rw, q)
 		}
 		if !whole && !prefix {
 			return false, false
@@ -233,4 +258,40 @@ func matchWords(recWords, words []string) (exact, ok bool) {
 		exact = exact && whole
 	}
 	return exact, true
+}
+
+// startsWithin1 reports whether word starts with q give or take one typo:
+// some start of word is at most one edit (an insertion, deletion,
+// substitution or swap of neighbours) from q.
+func startsWithin1(word, q string) bool {
+	wr, qr := []rune(word), []rune(q)
+	for n := len(qr) - 1; n <= len(qr)+1; n++ {
+		if n >= 0 && n <= len(wr) && within1(wr[:n], qr) {
+			return true
+		}
+	}
+	return false
+}
+
+// within1 reports whether a and b are at most one edit apart.
+func within1(a, b []rune) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(b)-len(a) > 1 {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	if i == len(a) {
+		return true // equal, or b has one more at the end
+	}
+	if len(a) == len(b) {
+		// a substitution, or a swap of neighbours
+		return slices.Equal(a[i+1:], b[i+1:]) ||
+			i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && slices.Equal(a[i+2:], b[i+2:])
+	}
+	return slices.Equal(a[i:], b[i+1:]) // b has one more at i
 }

@@ -62,6 +62,19 @@ func TestSearchFindsWhatPeopleType(t *testing.T) {
 	got := search("analytical", crm.SearchOptions{})
 	assert.ElementsMatch(t, []string{"Analytical Engines Ltd", "Analytical engine pilot", "Ada Lovelace"}, got, "companies, deals, and a contact by domain")
 	assert.Equal(t, []string{"Analytical engine pilot"}, search("analytical", crm.SearchOptions{Kinds: []string{"deal"}}))
+	// One typo in a word of four letters or more, when nothing else
+	// matches: swapped, missing, extra, wrong letters, also in a prefix.
+	for q, want := range map[string]string{
+		"lovleace": "Ada Lovelace", "hoper": "Grace Hopper", "gracce": "Grace Hopper",
+		"smuth": "Adam Smith", "ada lovwl": "Ada Lovelace", "angstorm": "Zoë Ångström",
+	} {
+		hits, err := e.ws.Search(e.ctx, q, crm.SearchOptions{Kinds: []string{"contact"}})
+		require.NoError(t, err, q)
+		require.Equal(t, []string{want}, hitNames(t, hits), q)
+		assert.False(t, hits[0].Exact, q)
+	}
+	assert.Empty(t, search("hpoe", crm.SearchOptions{}), "two typos")
+	assert.Empty(t, search("xrace", crm.SearchOptions{}), "the first letters are taken as typed")
 	assert.Empty(t, search("nobody", crm.SearchOptions{}))
 	assert.Empty(t, search("   ", crm.SearchOptions{}))
 	_, err = e.ws.Search(e.ctx, "ada", crm.SearchOptions{Kinds: []string{"contacts"}})
