@@ -31,7 +31,7 @@
 //   - Several changes in one transaction, and packages built on crm:
 //     ws.Update and ws.View (Tx, ReadTx, Space).
 //   - Segments and queries: ws.Segments, ws.Query, with filters of package
-//     crm/filter (Schema lists the fields).
+//     crm/filter (Schema lists the fields); the search box: ws.Search.
 //   - Reports and forecasting: package crm/report.
 //   - Automation (rules, timers, routing, scoring, sequences): package
 //     crm/automation.
