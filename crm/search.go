@@ -116,9 +116,14 @@ func compareHits(a, b scoredHit) int {
 }
 
 const (
-	// searchScan caps the index entries a search reads per query word;
-	// searchRead caps the records it reads per kind to rank them.
+	// searchScan caps the index entries a search reads for its longest
+	// word (whose IDs are the candidates), searchKeep those it reads for
+	// each other word (which keeps the candidates it holds), and
+	// searchRead the records it reads per kind to rank them. A query
+	// whose longest word starts more than searchScan entries may miss
+	// records past them.
 	searchScan = 20_000
+	searchKeep = 200_000
 	searchRead = 200
 )
 
@@ -218,7 +223,7 @@ func (w *Workspace) searchPrefix(tx store.Reader, code byte, word string, fuzzy 
 		if err != nil {
 			return nil, err
 		}
-		if n++; n > searchScan {
+		if n++; n > searchScan && keep == nil || n > searchKeep {
 			break
 		}
 		r := tuple.NewReader(e.Key[len(base):])
