@@ -132,15 +132,17 @@ func buildSearch(b *testing.B) (*searchFixture, error) {
 	return f, loaded()
 }
 
-// sqlSearch is SQLite's search box: the first 20 contacts whose folded
-// first name, last name or email address starts with q, newest first.
+// sqlSearch is SQLite's search box: 20 contacts whose folded first name,
+// last name or email address starts with q, newest first.
 func sqlSearch(db *sql.DB, q string) (int, error) {
 	hi := q[:len(q)-1] + string(q[len(q)-1]+1)
-	rows, err := db.Query(`SELECT id, first_name, last_name, email FROM contacts WHERE id IN (
-			SELECT id FROM contacts WHERE first_key >= ?1 AND first_key < ?2
-			UNION SELECT id FROM contacts WHERE last_key >= ?1 AND last_key < ?2
-			UNION SELECT id FROM contacts WHERE email_key >= ?1 AND email_key < ?2 LIMIT 200)
-		ORDER BY updated_at DESC LIMIT 20`, q, hi)
+	// As the CRM does: up to 200 candidates from each index range, the
+	// newest 20 of them.
+	rows, err := db.Query(`SELECT c.id, c.first_name, c.last_name, c.email FROM contacts c JOIN (
+			SELECT id FROM (SELECT id FROM contacts WHERE first_key >= ?1 AND first_key < ?2 LIMIT 200)
+			UNION SELECT id FROM (SELECT id FROM contacts WHERE last_key >= ?1 AND last_key < ?2 LIMIT 200)
+			UNION SELECT id FROM (SELECT id FROM contacts WHERE email_key >= ?1 AND email_key < ?2 LIMIT 200)
+		) m ON m.id = c.id ORDER BY c.updated_at DESC LIMIT 20`, q, hi)
 	if err != nil {
 		return 0, err
 	}

@@ -33,8 +33,8 @@ type SearchHit struct {
 }
 
 // Search finds the records a search box would: those with, for each word
-// of q, a word starting with it among their names, email addresses (whole,
-// local part or domain), phone numbers (digits, as written or in E.164),
+// of q, a word starting with it among their names, email addresses (from
+// their start, or the domain), phone numbers (digits, as written or in E.164),
 // company domains and deal names; "ada lov", "acme", "+49 30 1234" and
 // "ada@example.com" all work. Words are compared folded, so "zoe" finds
 // "Zoë". Hits come ranked: records whose words match whole before those

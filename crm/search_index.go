@@ -15,8 +15,9 @@ import (
 // accents), so "Zoë" is found by "zoe"; a prefix of a word finds it, so
 // the search box works while the user types.
 //
-//   - contacts: first and last name, each email address whole and its
-//     local part and domain, each phone's digits as written and in E.164;
+//   - contacts: first and last name, each email address whole (so its
+//     local part finds it) and its domain, each phone's digits as written
+//     and in E.164;
 //   - companies: the name's words, the domain whole and its first label;
 //   - deals: the name's words.
 
@@ -84,15 +85,15 @@ func (w *wordSet) text(s string) {
 	}
 }
 
-// email adds an address whole, its local part and its domain.
+// email adds an address whole (which its local part starts) and its
+// domain.
 func (w *wordSet) email(s string) {
 	s = foldMarks(strings.TrimSpace(s))
-	local, domain, ok := strings.Cut(s, "@")
+	_, domain, ok := strings.Cut(s, "@")
 	if !ok {
 		return
 	}
 	w.add(s)
-	w.add(local)
 	w.add(domain)
 }
 
