@@ -134,7 +134,8 @@
 // of it, a manager's one range per member merged in ID order, and counts
 // come from the counters per owner, so a policy costs a list nothing
 // measurable (BENCHMARKS.md). Backups need the workspace's export;
-// Restore is host code's alone. Packages built on crm inherit the
+// Restore, CreateWorkspace and DeleteWorkspace, hooks and durable
+// dispatchers (NewDispatcher) are host code's and see everything. Packages built on crm inherit the
 // principal through the transaction seam: a report as a rep is the rep's
 // pipeline, and crm/automation runs rules as System or as a rule's
 // RunAs principal.
