@@ -51,6 +51,10 @@ type FieldDef struct {
 	Unique bool `msgpack:"unique,omitempty" json:"unique,omitempty"`
 	// Indexed fields are indexed for segments and lookups.
 	Indexed bool `msgpack:"indexed,omitempty" json:"indexed,omitempty"`
+	// Searchable fields (text, select, multi-select, email, phone and URL
+	// fields of contacts, companies and deals) are found by
+	// Workspace.Search, word by word.
+	Searchable bool `msgpack:"searchable,omitempty" json:"searchable,omitempty"`
 	// Default is stored when a record is created without the field.
 	Default any `msgpack:"default,omitempty" json:"default,omitempty"`
 	// Pattern is a regular expression (RE2) text values must match.
@@ -173,6 +177,11 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 	if d.Unique && d.Type == FieldBool {
 		p.add("unique", "a bool field cannot be unique")
 	}
+	if d.Searchable && !searchableType(d.Type) {
+		p.add("searchable", "%s fields are not searched: text, select, multi_select, email, phone and url fields are", d.Type)
+	} else if d.Searchable && !slices.Contains(searchKinds, d.Object) {
+		p.add("searchable", "%ss are not searched: contacts, companies and deals are", d.Object)
+	}
 	if err := p.err(); err != nil {
 		return FieldDef{}, err
 	}
@@ -187,6 +196,7 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 		if err != nil {
 			return err
 		}
+		searched := searchable(defs)
 		i := slices.IndexFunc(defs, func(e FieldDef) bool { return e.Name == d.Name })
 		if i < 0 {
 			defs = append(defs, d)
@@ -213,7 +223,10 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 		if err != nil {
 			return err
 		}
-		return t.setMeta(t.w.fieldsKey(d.Object), b)
+		if err := t.setMeta(t.w.fieldsKey(d.Object), b); err != nil {
+			return err
+		}
+		return t.resyncSearch(d.Object, searched, searchable(defs))
 	})
 	return d, err
 }
@@ -243,12 +256,16 @@ func (f *Fields) Remove(ctx context.Context, object, name string) error {
 		if err := t.dropFieldIndexes(object, name, defs[i].Unique, defs[i].Indexed); err != nil {
 			return err
 		}
+		searched := searchable(defs)
 		defs = slices.Delete(defs, i, i+1)
 		b, err := encode(&defs)
 		if err != nil {
 			return err
 		}
-		return t.setMeta(t.w.fieldsKey(object), b)
+		if err := t.setMeta(t.w.fieldsKey(object), b); err != nil {
+			return err
+		}
+		return t.resyncSearch(object, searched, searchable(defs))
 	})
 	return err
 }

@@ -110,6 +110,11 @@ func (c *CRM) backfillSearch(ctx context.Context, e *wsEntry) (*wsEntry, error) 
 		var after key
 		for done := false; !done; {
 			err := c.st.Update(ctx, func(tx store.Tx) error {
+				defs, err := loadFieldDefs(tx, w, kind)
+				if err != nil {
+					return err
+				}
+				fields := searchable(defs)
 				rng := store.Range{Prefix: prefix}
 				if after != nil {
 					rng.Start = append(slices.Clone(after), 0)
@@ -124,7 +129,7 @@ func (c *CRM) backfillSearch(ctx context.Context, e *wsEntry) (*wsEntry, error) 
 						return err
 					}
 					if m := MetaOf(rec); !m.Deleted() {
-						for _, ie := range searchEntries(w, k.code, m.ID, rec, nil) {
+						for _, ie := range searchEntries(w, k.code, m.ID, rec, fields, nil) {
 							if err := tx.Set(ie.key, ie.value); err != nil {
 								return err
 							}

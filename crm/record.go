@@ -3,6 +3,7 @@ package crm
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/crmkit/crmkit/store"
@@ -129,7 +130,13 @@ func allIndexes[T any](t *txn, k *kind[T], r *T, set *indexSet) ([]indexEntry, e
 		return append(kept, plainEntry("deleted_at", t.w.indexKey(k.code, "deleted").time(m.DeletedAt), m.ID)), nil
 	}
 	ix = append(ix, plainEntry("updated_at", t.w.indexKey(k.code, "updated").time(m.UpdatedAt), m.ID))
-	ix = searchEntries(t.w, k.code, m.ID, r, ix)
+	if slices.Contains(searchKinds, k.name) {
+		defs, err := t.fieldDefs(k.name)
+		if err != nil {
+			return nil, err
+		}
+		ix = searchEntries(t.w, k.code, m.ID, r, searchable(defs), ix)
+	}
 	if k.sortName != nil {
 		ix = append(ix, plainEntry("name", t.w.indexKey(k.code, "name").str(foldName(k.sortName(r))), m.ID))
 	}

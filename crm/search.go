@@ -148,6 +148,11 @@ func fuzzyWord(q string) bool { return utf8.RuneCountInString(q) >= 4 }
 // searchPass is one pass of searchKind, with or without typos.
 func (w *Workspace) searchPass(tx store.Reader, g *guard, kind string, words []string, limit int, fuzzy bool) ([]scoredHit, error) {
 	k := kindsByName[kind]
+	defs, err := loadFieldDefs(tx, w, kind)
+	if err != nil {
+		return nil, err
+	}
+	fields := searchable(defs)
 	byLen := slices.SortedStableFunc(slices.Values(words), func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	// One word: the first few hundred IDs are all the ranking reads.
 	need := 0
@@ -166,7 +171,6 @@ func (w *Workspace) searchPass(tx store.Reader, g *guard, kind string, words []s
 				keep[id] = true
 			}
 		}
-		var err error
 		if ids, err = w.searchPrefix(tx, k.code, word, fuzzy, keep, need); err != nil {
 			return nil, err
 		}
@@ -188,7 +192,7 @@ func (w *Workspace) searchPass(tx store.Reader, g *guard, kind string, words []s
 			continue
 		}
 		// Matched on what the principal sees of it, hidden fields out.
-		exact, ok := matchWords(searchWords(rec), words, fuzzy)
+		exact, ok := matchWords(searchWords(rec, fields), words, fuzzy)
 		if !ok {
 			continue
 		}

@@ -1,8 +1,11 @@
 package crm
 
 import (
+	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/crmkit/crmkit/store"
 )
 
 // The search index: the words of what a person types into a CRM's search
@@ -33,8 +36,29 @@ const (
 // equal rank come.
 var searchKinds = []string{"contact", "company", "deal"}
 
-// searchWords returns the words a record of kind (a pointer) is found by.
-func searchWords(rec any) []string {
+// searchableType reports whether fields of type t can be searchable.
+func searchableType(t FieldType) bool {
+	switch t {
+	case FieldText, FieldSelect, FieldMultiSelect, FieldEmail, FieldPhone, FieldURL:
+		return true
+	}
+	return false
+}
+
+// searchable returns the names of the searchable fields among defs.
+func searchable(defs []FieldDef) []string {
+	var out []string
+	for _, d := range defs {
+		if d.Searchable {
+			out = append(out, d.Name)
+		}
+	}
+	return out
+}
+
+// searchWords returns the words a record (a pointer) is found by, the
+// values of its custom fields named in fields among them.
+func searchWords(rec any, fields []string) []string {
 	var w wordSet
 	switch r := rec.(type) {
 	case *Contact:
@@ -57,7 +81,38 @@ func searchWords(rec any) []string {
 	case *Deal:
 		w.text(r.Name)
 	}
+	if c := customOf(rec); c != nil {
+		for _, f := range fields {
+			switch v := c[f].(type) {
+			case string:
+				w.text(v)
+			case []string:
+				for _, s := range v {
+					w.text(s)
+				}
+			case []any:
+				for _, s := range v {
+					if s, ok := s.(string); ok {
+						w.text(s)
+					}
+				}
+			}
+		}
+	}
 	return w.words
+}
+
+// customOf returns the custom fields of a contact, company or deal.
+func customOf(rec any) Custom {
+	switch r := rec.(type) {
+	case *Contact:
+		return r.Custom
+	case *Company:
+		return r.Custom
+	case *Deal:
+		return r.Custom
+	}
+	return nil
 }
 
 // wordSet collects distinct words, up to maxSearchWords.
@@ -149,10 +204,43 @@ func looksLikePhone(q string) bool {
 	return n >= 3
 }
 
-// searchEntries appends the search index entries of rec.
-func searchEntries(w *Workspace, code byte, id string, rec any, ix []indexEntry) []indexEntry {
-	for _, word := range searchWords(rec) {
+// searchEntries appends the search index entries of rec, with the
+// custom fields named in fields.
+func searchEntries(w *Workspace, code byte, id string, rec any, fields []string, ix []indexEntry) []indexEntry {
+	for _, word := range searchWords(rec, fields) {
 		ix = append(ix, plainEntry(searchIndex, w.indexKey(code, searchIndex).str(word), id))
 	}
 	return ix
+}
+
+// resyncSearch rebuilds the search index of object's records when the
+// searchable custom fields change from was to now (Fields.Define and
+// Remove), in the transaction that changes them.
+func (t *txn) resyncSearch(object string, was, now []string) error {
+	if slices.Equal(was, now) || !slices.Contains(searchKinds, object) {
+		return nil
+	}
+	k := kindsByName[object]
+	if err := deleteRange(t.tx, t.w.indexKey(k.code, searchIndex)); err != nil {
+		return err
+	}
+	for e, err := range t.tx.Scan(store.Range{Prefix: t.w.k(tagRecord).byte(k.code)}) {
+		if err != nil {
+			return err
+		}
+		rec, err := k.decode(e.Value)
+		if err != nil {
+			return err
+		}
+		m := MetaOf(rec)
+		if m.Deleted() {
+			continue
+		}
+		for _, ie := range searchEntries(t.w, k.code, m.ID, rec, now, nil) {
+			if err := t.tx.Set(ie.key, ie.value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

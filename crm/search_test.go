@@ -161,3 +161,42 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchCustomFields(t *testing.T) {
+	e := setup(t)
+	ada, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada", Custom: nil})
+	require.NoError(t, err)
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "nickname", Type: crm.FieldText})
+	require.NoError(t, err)
+	_, err = e.ws.Contacts().Update(e.ctx, ada.ID, func(c *crm.Contact) error {
+		c.Custom = crm.Custom{"nickname": "Enchantress of Numbers"}
+		return nil
+	})
+	require.NoError(t, err)
+	find := func(q string) []string {
+		hits, err := e.ws.Search(e.ctx, q, crm.SearchOptions{})
+		require.NoError(t, err)
+		return hitNames(t, hits)
+	}
+	assert.Empty(t, find("enchantress"), "not searchable yet")
+
+	// Made searchable, the records already holding it are found at once.
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "nickname", Type: crm.FieldText, Searchable: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Ada "}, find("enchant num"))
+	rep, err := e.ws.Check(e.ctx, crm.CheckOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, rep.Drifted(), rep.Issues)
+
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "vip", Type: crm.FieldBool, Searchable: true})
+	assert.Equal(t, []string{"searchable"}, fieldErrors(t, err))
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "activity", Name: "room", Type: crm.FieldText, Searchable: true})
+	assert.Equal(t, []string{"searchable"}, fieldErrors(t, err))
+
+	require.NoError(t, e.ws.Fields().Remove(e.ctx, "contact", "nickname"))
+	assert.Empty(t, find("enchantress"), "a removed field is not searched")
+	assert.Equal(t, []string{"Ada "}, find("ada"))
+	rep, err = e.ws.Check(e.ctx, crm.CheckOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, rep.Drifted(), rep.Issues)
+}
