@@ -1,0 +1,101 @@
+package crmhttp_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/internal/crmtest"
+)
+
+// BenchmarkHTTP runs each call over HTTP on loopback and on the Go API,
+// alternately in one loop, and reports the median of each and their ratio.
+// The HTTP side includes what a client pays: the request, the handler's
+// authentication and JSON, the loopback, and decoding the answer.
+func BenchmarkHTTP(b *testing.B) {
+	e := setup(b)
+	if _, err := e.WS.Contacts().CreateMany(e.Ctx, crmtest.Contacts(0, 500)); err != nil {
+		b.Fatal(err)
+	}
+	deal, err := e.WS.Deals().Create(e.Ctx, crm.Deal{Name: "Bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := e.srv.Client()
+	send := func(method, path, body string, out any) {
+		req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set("X-User", "u_test")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("%s %s: %s", method, path, resp.Status)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	stages := []string{"Proposal", "Negotiation"}
+
+	cases := []struct {
+		name        string
+		http, goAPI func(i int)
+	}{
+		{"list50", func(int) {
+			var pg crm.Page[crm.Contact]
+			send("GET", "/contacts?limit=50", "", &pg)
+		}, func(int) {
+			if _, err := e.WS.Contacts().Page(e.Ctx, crm.ListOptions{Limit: 50}); err != nil {
+				b.Fatal(err)
+			}
+		}},
+		{"move", func(i int) {
+			var d crm.Deal
+			send("POST", "/deals/"+deal.ID+"/move", `{"stage":"`+stages[i%2]+`"}`, &d)
+		}, func(i int) {
+			if _, err := e.WS.Deals().Move(e.Ctx, deal.ID, stages[i%2]); err != nil {
+				b.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			var viaHTTP, viaGo []time.Duration
+			i := 0
+			for b.Loop() {
+				t0 := time.Now()
+				tc.http(i)
+				t1 := time.Now()
+				tc.goAPI(i + 1) // the other stage, so each move moves
+				viaHTTP = append(viaHTTP, t1.Sub(t0))
+				viaGo = append(viaGo, time.Since(t1))
+				i += 2
+			}
+			h, g := median(viaHTTP), median(viaGo)
+			b.ReportMetric(float64(h.Nanoseconds())/1e3, "http-p50-µs")
+			b.ReportMetric(float64(g.Nanoseconds())/1e3, "go-p50-µs")
+			if g > 0 {
+				b.ReportMetric(float64(h)/float64(g), "ratio")
+			}
+		})
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}

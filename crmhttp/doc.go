@@ -1,0 +1,102 @@
+// Package crmhttp serves a CRM over HTTP: a JSON API a host application
+// mounts in its own server, next to its own routes, to give web and mobile
+// clients and integrations the records of package crm.
+//
+// The handler knows nobody. The host says who is asking with an
+// Authenticator (its sessions, its API keys): it names the workspace and
+// the crm.Principal of each request, and every call then runs as that
+// principal (crm.As) in that workspace, so the workspace's access policy
+// decides what the request may see and change, as it would for a call in
+// Go. The handler stores no credentials.
+//
+//	h := crmhttp.New(c, func(r *http.Request) (string, crm.Principal, error) {
+//		u, err := sessions.User(r) // the host's own
+//		if err != nil {
+//			return "", crm.Principal{}, err // 401
+//		}
+//		return u.Tenant, crm.Principal{ID: u.ID, Roles: u.Roles}, nil
+//	})
+//	mux.Handle("/crm/", http.StripPrefix("/crm", h))
+//
+// The handler's paths start at "/" (GET /contacts), so mount it under any
+// prefix with http.StripPrefix as above. Locations it returns are relative
+// to the request, so they hold under any prefix.
+//
+// # Resources
+//
+// Contacts, companies and deals, at /contacts, /companies and /deals:
+//
+//   - GET /{kind}: a page of records; ?limit=, ?after= (the previous page's
+//     next cursor), ?sort= (created, updated, name, amount for deals),
+//     ?desc=true, ?deleted=true, and ?where= a filter in the language of
+//     package crm/filter (lifecycle = "customer" AND tags CONTAINS "vip").
+//     A filtered list is in ID order; sort and where do not combine. Every
+//     page has the shape {"items": [...], "next": "cursor"}.
+//   - POST /{kind}: create; an Idempotency-Key header makes a retry return
+//     the first response (see below).
+//   - GET, PATCH, DELETE /{kind}/{id}: PATCH merges the fields of its body
+//     into the record (RFC 7396 JSON merge patch: null clears a field,
+//     objects merge), through the same update path as a call in Go.
+//   - POST /{kind}/batch: create many, with one result per item.
+//   - GET /{kind}/{id}/timeline: the record's timeline, newest first, paged.
+//   - POST /deals/{id}/move {"stage": "Proposal"}, /win, /lose {"reason"}.
+//   - GET /search?q=&kinds=&limit=: the search box.
+//   - GET /events: the change feed as server-sent events (below).
+//   - GET /openapi.json: an OpenAPI 3.1 description, generated from the
+//     same route table the handler serves (Routes).
+//
+// Records are the JSON form of the crm types (crm.Contact, crm.Deal, ...).
+// A single record carries its version as an entity tag (ETag: "7"); send it
+// back as If-Match: "7" on PATCH, DELETE and the deal actions, and the write
+// fails with 412 if the record moved on meanwhile (crm.IfVersion).
+//
+// # Errors
+//
+// Errors are RFC 9457 problem details (application/problem+json) with type,
+// title, status and detail, and for invalid input an "errors" list of
+// {"field", "reason"}, one per failing field:
+//
+//   - 400: malformed JSON, query parameters, cursors or filters (a filter's
+//     syntax error carries its line, column and offset);
+//   - 401: the Authenticator refused the request;
+//   - 403: the policy refuses the action (crm.ErrForbidden);
+//   - 404: no such record, or one the principal may not read (crm answers
+//     not found for both), or a deleted one;
+//   - 409: a write that kept colliding with concurrent writers, or an
+//     Idempotency-Key still in flight;
+//   - 412: If-Match names a version the record no longer has;
+//   - 413: a body over the limit (WithMaxBodyBytes, 1 MiB by default);
+//   - 415: a body that is not JSON;
+//   - 422: the record is invalid (*crm.ValidationError), naming every field,
+//     or a before-hook vetoed the write. A value a unique index already
+//     holds (an email address, a domain) is one of these fields, with the
+//     reason "already used by ...": crm reports it as any other invalid
+//     field, with no sentinel of its own, so it is 422 here rather than 409;
+//   - 503: the request ran past its time bound (WithTimeout, 30s by default).
+//
+// # Idempotency
+//
+// POST requests that create (and the deal actions) honour an
+// Idempotency-Key header: a repeated key from the same principal in the
+// same workspace, on the same route, gets the first response again
+// without running the request twice; the same key with a different body is
+// refused (422). The keys are remembered in memory, per process, for a
+// bounded number of requests and a bounded time (WithIdempotency): several
+// instances behind a load balancer do not share them.
+//
+// # Events
+//
+// GET /events streams the workspace's change feed (crm.Workspace.Watch) as
+// server-sent events, as the request's principal: events of records it may
+// not read never arrive, and hidden fields are left out. Each event's id is
+// its outbox sequence number, so a client that reconnects with
+// Last-Event-ID (or ?since=) resumes after the last event it saw; without
+// either it starts with the events committed after it connected. A comment
+// line is sent as a heartbeat every 15 seconds (WithHeartbeat). The stream
+// has no time bound and ends when the client goes away.
+//
+// # Imports
+//
+// This package imports the standard library and the project's crm and
+// crm/filter packages: no web framework, no router.
+package crmhttp

@@ -1,0 +1,220 @@
+package crmhttp
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// openAPI answers with the API's OpenAPI 3.1 description.
+func openAPI(c *call) error {
+	c.w.Header().Set("Cache-Control", "no-cache")
+	return c.writeJSON(http.StatusOK, OpenAPI(c.h.routes))
+}
+
+// OpenAPI returns the OpenAPI 3.1 document of routes (normally Routes()):
+// its paths and operations, their parameters and statuses, and a schema
+// per type name. Paths are relative to where the handler is mounted; the
+// document's server is "." for the same reason.
+func OpenAPI(routes []Route) map[string]any {
+	paths := map[string]any{}
+	used := map[string]bool{"Problem": true}
+	for _, rt := range routes {
+		item, _ := paths[rt.Pattern].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[rt.Pattern] = item
+		}
+		item[strings.ToLower(rt.Method)] = operation(rt)
+		used[rt.Request], used[rt.Response] = true, true
+	}
+	schemas := map[string]any{}
+	for name := range used {
+		if name != "" {
+			schemas[name] = schemaOf(name)
+		}
+	}
+	for _, name := range []string{"BatchResult", "SearchHit", "TimelineEntry"} {
+		schemas[name] = schemaOf(name)
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":       "crmkit",
+			"version":     "0.1.0",
+			"description": "Contacts, companies and deals of one workspace, as the authenticated principal may see and change them.",
+		},
+		"servers":    []any{map[string]any{"url": "."}},
+		"paths":      paths,
+		"components": map[string]any{"schemas": schemas},
+	}
+}
+
+// operation is the OpenAPI operation of one route.
+func operation(rt Route) map[string]any {
+	op := map[string]any{"operationId": operationID(rt), "summary": rt.Summary}
+	var params []any
+	for _, name := range wildcards(rt.Pattern) {
+		params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+	}
+	for _, name := range rt.Query {
+		p := queryParams[name]
+		params = append(params, map[string]any{"name": name, "in": "query", "description": p.doc, "schema": p.schema})
+	}
+	if rt.IfMatch {
+		params = append(params, header("If-Match", `The version the record must still have, as its ETag gives it ("7").`))
+	}
+	if rt.Idempotent {
+		params = append(params, header("Idempotency-Key", "A key that makes a retry of the request return its first response."))
+	}
+	if rt.stream {
+		params = append(params, header("Last-Event-ID", "The id of the last event received: the stream resumes after it."))
+	}
+	if params != nil {
+		op["parameters"] = params
+	}
+	if rt.Request != "" {
+		ct := "application/json"
+		if rt.Request == "MergePatch" {
+			ct = "application/merge-patch+json"
+		}
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{ct: map[string]any{"schema": ref(rt.Request)}}}
+	}
+	ok := map[string]any{"description": http.StatusText(rt.Status)}
+	switch {
+	case rt.Response == "EventStream":
+		ok["content"] = map[string]any{"text/event-stream": map[string]any{"schema": ref(rt.Response)}}
+	case rt.Response != "":
+		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.Response)}}
+	}
+	responses := map[string]any{strconv.Itoa(rt.Status): ok}
+	errs := rt.Errors
+	if !rt.public {
+		errs = append([]int{http.StatusUnauthorized}, errs...)
+	}
+	for _, s := range errs {
+		responses[strconv.Itoa(s)] = map[string]any{"description": http.StatusText(s),
+			"content": map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}}
+	}
+	op["responses"] = responses
+	return op
+}
+
+// operationID names an operation by its method and path:
+// "getContactsById", "postDealsByIdMove".
+func operationID(rt Route) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(rt.Method))
+	for seg := range strings.SplitSeq(strings.Trim(rt.Pattern, "/"), "/") {
+		if strings.HasPrefix(seg, "{") {
+			b.WriteString("By")
+			seg = strings.Trim(seg, "{}.")
+		}
+		seg = strings.NewReplacer(".", "_", "-", "_").Replace(seg)
+		for part := range strings.SplitSeq(seg, "_") {
+			if part != "" {
+				b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+			}
+		}
+	}
+	return b.String()
+}
+
+// wildcards are the names of a pattern's wildcards, in order.
+func wildcards(pattern string) []string {
+	var names []string
+	for seg := range strings.SplitSeq(pattern, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			names = append(names, strings.TrimSuffix(strings.Trim(seg, "{}"), "..."))
+		}
+	}
+	return names
+}
+
+func header(name, doc string) map[string]any {
+	return map[string]any{"name": name, "in": "header", "description": doc, "schema": map[string]any{"type": "string"}}
+}
+
+func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+
+type param struct {
+	doc    string
+	schema map[string]any
+}
+
+var queryParams = map[string]param{
+	"limit":   {"The most items to answer with.", map[string]any{"type": "integer", "minimum": 1, "maximum": 1000}},
+	"after":   {"The next cursor of the previous page.", map[string]any{"type": "string"}},
+	"sort":    {"The order: created (the default), updated, name, or amount for deals.", map[string]any{"type": "string", "enum": []string{"created", "updated", "name", "amount"}}},
+	"desc":    {"Reverse the order.", map[string]any{"type": "boolean"}},
+	"deleted": {"List soft-deleted records instead of live ones.", map[string]any{"type": "boolean"}},
+	"where":   {`A filter in crmkit's filter language: lifecycle = "customer" AND tags CONTAINS "vip".`, map[string]any{"type": "string"}},
+	"q":       {"The words searched for.", map[string]any{"type": "string"}},
+	"kinds":   {"The kinds searched, comma-separated: contact, company, deal (all by default).", map[string]any{"type": "string"}},
+	"since":   {"The event id to resume after (as Last-Event-ID).", map[string]any{"type": "integer", "minimum": 0}},
+}
+
+// schemaOf is the schema of a type name of the route table. Records are
+// described by name only for now: their fields are the JSON form of the crm
+// types.
+func schemaOf(name string) map[string]any {
+	obj := func(doc string, props map[string]any, required ...string) map[string]any {
+		s := map[string]any{"type": "object", "description": doc}
+		if props != nil {
+			s["properties"] = props
+		}
+		if required != nil {
+			s["required"] = required
+		}
+		return s
+	}
+	str := map[string]any{"type": "string"}
+	integer := map[string]any{"type": "integer"}
+	array := func(item string) map[string]any { return map[string]any{"type": "array", "items": ref(item)} }
+	page := func(item string) map[string]any {
+		return obj("A page of "+item+"s and the cursor to the next.",
+			map[string]any{"items": array(item), "next": str}, "items")
+	}
+	switch name {
+	case "Contact", "Company", "Deal":
+		return obj("The JSON form of crm."+name+".", nil)
+	case "ContactPage", "CompanyPage", "DealPage", "TimelinePage":
+		return page(strings.TrimSuffix(name, "Page"))
+	case "ContactBatch", "CompanyBatch", "DealBatch":
+		s := array(strings.TrimSuffix(name, "Batch"))
+		s["maxItems"] = maxBatch
+		return s
+	case "BatchResults":
+		return obj("One result per item of a batch, in its order.",
+			map[string]any{"items": array("BatchResult"), "created": integer, "failed": integer}, "items", "created", "failed")
+	case "BatchResult":
+		return obj("An item's record, or the problem that kept it out.",
+			map[string]any{"index": integer, "status": integer, "record": map[string]any{"type": "object"}, "problem": ref("Problem")},
+			"index", "status")
+	case "MergePatch":
+		return obj("The fields to change (RFC 7396): null clears a field, objects merge.", nil)
+	case "StageMove":
+		return obj("The stage to move to, by ID or name.", map[string]any{"stage": str}, "stage")
+	case "LossReason":
+		return obj("Why the deal was lost.", map[string]any{"reason": str})
+	case "SearchResults":
+		return obj("Search hits, best first.", map[string]any{"items": array("SearchHit")}, "items")
+	case "SearchHit":
+		return obj("A record a search found.", map[string]any{"kind": str, "id": str,
+			"record": map[string]any{"type": "object"}, "exact": map[string]any{"type": "boolean"}}, "kind", "id", "record")
+	case "TimelineEntry":
+		return obj("An activity or a change of the record.", map[string]any{"at": map[string]any{"type": "string", "format": "date-time"},
+			"activity": map[string]any{"type": "object"}, "change": map[string]any{"type": "object"}}, "at")
+	case "EventStream":
+		return map[string]any{"type": "string", "description": "Server-sent events: id is the event's sequence number, event its type, data a crm.Event with the record."}
+	case "OpenAPI":
+		return obj("An OpenAPI 3.1 document.", nil)
+	case "Problem":
+		return obj("RFC 9457 problem details.", map[string]any{
+			"type": str, "title": str, "status": integer, "detail": str,
+			"errors": map[string]any{"type": "array", "items": obj("A failing field.", map[string]any{"field": str, "reason": str}, "field", "reason")},
+			"line":   integer, "column": integer, "offset": integer, "hint": str,
+		}, "type", "title", "status")
+	}
+	return obj(name+".", nil)
+}

@@ -1,0 +1,114 @@
+package crmhttp
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/crmkit/crmkit/crm"
+)
+
+// Route is one operation of the API: what the handler's mux serves and
+// what its OpenAPI description says, from one table (Routes).
+type Route struct {
+	// Method and Pattern are the net/http pattern ("GET", "/contacts/{id}").
+	Method  string
+	Pattern string
+	// Summary says what the operation does, in a few words.
+	Summary string
+	// Query names the query parameters the operation reads.
+	Query []string
+	// Request names the type of the JSON body ("" for none), Response
+	// the type of the success answer ("" for none); the names are those
+	// of the OpenAPI document's schemas.
+	Request, Response string
+	// Status is the status of success.
+	Status int
+	// Errors are the statuses of the problems the operation may answer
+	// with besides 401 and 500.
+	Errors []int
+	// Idempotent says an Idempotency-Key header makes a retry return the
+	// first response.
+	Idempotent bool
+	// IfMatch says an If-Match header pins the record's version.
+	IfMatch bool
+
+	public bool              // served without authentication
+	stream bool              // has no time bound
+	handle func(*call) error // answers the request, or fails
+}
+
+// Statuses of the problems of each family of operations.
+var (
+	readErrs  = []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound}
+	writeErrs = []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusConflict,
+		http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType,
+		http.StatusUnprocessableEntity}
+)
+
+// The resources of this slice of the API.
+var (
+	contacts  = resource[crm.Contact]{kind: "contact", path: "contacts", typeName: "Contact", of: contactsOf}
+	companies = resource[crm.Company]{kind: "company", path: "companies", typeName: "Company", of: companiesOf}
+	deals     = resource[crm.Deal]{kind: "deal", path: "deals", typeName: "Deal", of: dealsOf}
+)
+
+// Routes returns the API's route table, in the order of its OpenAPI
+// description. The handler serves exactly these routes.
+func Routes() []Route {
+	return slices.Concat(
+		contacts.routes(),
+		companies.routes(),
+		deals.routes(),
+		[]Route{
+			{Method: "POST", Pattern: "/deals/{id}/move", Summary: "Move a deal to another stage of its pipeline",
+				Request: "StageMove", Response: "Deal", Status: http.StatusOK, Errors: writeErrs,
+				Idempotent: true, IfMatch: true, handle: moveDeal},
+			{Method: "POST", Pattern: "/deals/{id}/win", Summary: "Win a deal",
+				Response: "Deal", Status: http.StatusOK, Errors: writeErrs,
+				Idempotent: true, IfMatch: true, handle: winDeal},
+			{Method: "POST", Pattern: "/deals/{id}/lose", Summary: "Lose a deal, saying why",
+				Request: "LossReason", Response: "Deal", Status: http.StatusOK, Errors: writeErrs,
+				Idempotent: true, IfMatch: true, handle: loseDeal},
+			{Method: "GET", Pattern: "/search", Summary: "Find contacts, companies and deals as a search box does",
+				Query: []string{"q", "kinds", "limit"}, Response: "SearchResults", Status: http.StatusOK,
+				Errors: []int{http.StatusBadRequest, http.StatusForbidden}, handle: search},
+			{Method: "GET", Pattern: "/events", Summary: "Stream the change feed as server-sent events",
+				Query: []string{"since"}, Response: "EventStream", Status: http.StatusOK,
+				Errors: []int{http.StatusBadRequest}, stream: true, handle: events},
+			{Method: "GET", Pattern: "/openapi.json", Summary: "Describe this API in OpenAPI 3.1",
+				Response: "OpenAPI", Status: http.StatusOK, public: true, handle: openAPI},
+		},
+	)
+}
+
+// routes are the operations of one kind of record.
+func (rs resource[T]) routes() []Route {
+	p := "/" + rs.path
+	return []Route{
+		{Method: "GET", Pattern: p, Summary: "List " + rs.path,
+			Query:    []string{"limit", "after", "sort", "desc", "deleted", "where"},
+			Response: rs.typeName + "Page", Status: http.StatusOK, Errors: readErrs, handle: rs.list},
+		{Method: "POST", Pattern: p, Summary: "Create " + article(rs.kind) + " " + rs.kind,
+			Request: rs.typeName, Response: rs.typeName, Status: http.StatusCreated, Errors: writeErrs,
+			Idempotent: true, handle: rs.create},
+		{Method: "POST", Pattern: p + "/batch", Summary: "Create many " + rs.path, Request: rs.typeName + "Batch",
+			Response: "BatchResults", Status: http.StatusOK, Errors: writeErrs, Idempotent: true, handle: rs.batch},
+		{Method: "GET", Pattern: p + "/{id}", Summary: "Get " + article(rs.kind) + " " + rs.kind,
+			Response: rs.typeName, Status: http.StatusOK, Errors: readErrs, handle: rs.get},
+		{Method: "PATCH", Pattern: p + "/{id}", Summary: "Change fields of " + article(rs.kind) + " " + rs.kind,
+			Request: "MergePatch", Response: rs.typeName, Status: http.StatusOK, Errors: writeErrs,
+			IfMatch: true, handle: rs.patch},
+		{Method: "DELETE", Pattern: p + "/{id}", Summary: "Delete " + article(rs.kind) + " " + rs.kind,
+			Status: http.StatusNoContent, Errors: writeErrs, IfMatch: true, handle: rs.delete},
+		{Method: "GET", Pattern: p + "/{id}/timeline", Summary: "Page through the timeline of " + article(rs.kind) + " " + rs.kind,
+			Query: []string{"after", "limit"}, Response: "TimelinePage", Status: http.StatusOK,
+			Errors: readErrs, handle: rs.timeline},
+	}
+}
+
+func article(word string) string {
+	if word != "" && slices.Contains([]byte("aeiou"), word[0]) {
+		return "an"
+	}
+	return "a"
+}
