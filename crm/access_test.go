@@ -486,3 +486,17 @@ func TestAccessWatchFiltersEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessDuplicateNamesOnlyVisibleRecords(t *testing.T) {
+	a := setupAccess(t)
+	// carl's lead holds the address; bob may not know which record.
+	_, err := a.ws.Contacts().Create(as(a.env, bob), crm.Contact{FirstName: "Copy", Emails: []string{"carl-lead@example.com"}})
+	require.ErrorIs(t, err, crm.ErrDuplicate)
+	require.ErrorIs(t, err, crm.ErrInvalid)
+	assert.Contains(t, err.Error(), "already used by another contact")
+	assert.NotContains(t, err.Error(), a.people["carl"].ID)
+	// mia manages both teams and is told.
+	_, err = a.ws.Contacts().Create(as(a.env, mia), crm.Contact{FirstName: "Copy", Emails: []string{"carl-lead@example.com"}})
+	require.ErrorIs(t, err, crm.ErrDuplicate)
+	assert.Contains(t, err.Error(), a.people["carl"].ID)
+}

@@ -30,6 +30,10 @@ var (
 	ErrMerged = errors.New("merged into another record")
 	// ErrSegmentStatic is returned by Add and Remove on a dynamic segment.
 	ErrSegmentStatic = errors.New("crm: only static segments have members to add or remove")
+	// ErrDuplicate matches a *ValidationError in which a unique value
+	// (an email address, a domain, an external ID, a unique custom field)
+	// is taken by another record. It matches ErrInvalid too.
+	ErrDuplicate = errors.New("value already used by another record")
 	// ErrBadCursor is returned for a cursor that was not produced by the
 	// same kind of list. It matches ErrInvalid.
 	ErrBadCursor = fmt.Errorf("crm: malformed cursor: %w", ErrInvalid)
@@ -94,7 +98,8 @@ func (e *ValidationError) Error() string {
 }
 
 // Is reports whether target is ErrInvalid, or the more specific sentinel
-// the error stands for (ErrWorkspaceExists for a taken workspace ID).
+// the error stands for (ErrWorkspaceExists for a taken workspace ID,
+// ErrDuplicate for a taken unique value).
 func (e *ValidationError) Is(target error) bool {
 	return target == ErrInvalid || (e.also != nil && target == e.also)
 }
@@ -181,6 +186,8 @@ func CheckMoney(e *ValidationError, field string, m Money, defaultCurrency strin
 type problems struct {
 	kind, id string
 	list     []FieldError
+	// also is the sentinel the error matches besides ErrInvalid.
+	also error
 }
 
 func (p *problems) add(field, format string, args ...any) {
@@ -196,7 +203,7 @@ func (p *problems) err() error {
 	if len(p.list) == 0 {
 		return nil
 	}
-	return &ValidationError{Kind: p.kind, ID: p.id, Fields: p.list}
+	return &ValidationError{Kind: p.kind, ID: p.id, Fields: p.list, also: p.also}
 }
 
 // BatchError reports the items of a batch call that were rejected. The

@@ -116,6 +116,16 @@ func put[T any](t *txn, k *kind[T], old, r *T, op Op) error {
 			owner, err := t.tx.Get(e.key)
 			switch {
 			case err == nil && string(owner) != m.ID:
+				p.also = ErrDuplicate
+				// The other record is named only to who may see it.
+				if g, gerr := t.guard(); gerr != nil {
+					return gerr
+				} else if g != nil {
+					if r, gerr := get(t.tx, t.w, k, string(owner)); gerr != nil || !g.allows(k.name, ActionRead, ownerOf(k, r)) {
+						p.add(e.field, "already used by another %s", k.name)
+						continue
+					}
+				}
 				p.add(e.field, "already used by %s %s", k.name, owner)
 				continue
 			case err != nil && !errors.Is(err, store.ErrNotFound):

@@ -62,16 +62,15 @@
 //   - 403: the policy refuses the action (crm.ErrForbidden);
 //   - 404: no such record, or one the principal may not read (crm answers
 //     not found for both), or a deleted one;
-//   - 409: a write that kept colliding with concurrent writers, or an
+//   - 409: a value a unique index already holds (an email address, a
+//     domain: crm.ErrDuplicate), with every failing field listed as for
+//     422; a write that kept colliding with concurrent writers; an
 //     Idempotency-Key still in flight;
 //   - 412: If-Match names a version the record no longer has;
 //   - 413: a body over the limit (WithMaxBodyBytes, 1 MiB by default);
 //   - 415: a body that is not JSON;
 //   - 422: the record is invalid (*crm.ValidationError), naming every field,
-//     or a before-hook vetoed the write. A value a unique index already
-//     holds (an email address, a domain) is one of these fields, with the
-//     reason "already used by ...": crm reports it as any other invalid
-//     field, with no sentinel of its own, so it is 422 here rather than 409;
+//     or a before-hook vetoed the write;
 //   - 503: the request ran past its time bound (WithTimeout, 30s by default).
 //
 // # Idempotency

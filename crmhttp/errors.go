@@ -46,6 +46,7 @@ const (
 	typeForbidden    = "urn:crmkit:problem:forbidden"
 	typeUnauthorized = "urn:crmkit:problem:unauthorized"
 	typeConflict     = "urn:crmkit:problem:conflict"
+	typeDuplicate    = "urn:crmkit:problem:duplicate"
 	typePrecondition = "urn:crmkit:problem:precondition-failed"
 	typeTooLarge     = "urn:crmkit:problem:too-large"
 	typeMediaType    = "urn:crmkit:problem:unsupported-media-type"
@@ -160,9 +161,13 @@ func problemOf(err error) Problem {
 	return Problem{Type: typeInternal, Title: "Internal server error", Status: http.StatusInternalServerError}
 }
 
-// validation is the 422 of an invalid record, one entry per failing field.
+// validation is the 422 of an invalid record, one entry per failing field,
+// or the 409 of one holding a value a unique index already has.
 func validation(ve *crm.ValidationError) Problem {
 	p := Problem{Type: typeValidation, Title: "Invalid " + ve.Kind, Status: http.StatusUnprocessableEntity, Detail: ve.Error()}
+	if errors.Is(ve, crm.ErrDuplicate) {
+		p.Type, p.Title, p.Status = typeDuplicate, "Duplicate "+ve.Kind, http.StatusConflict
+	}
 	for _, f := range ve.Fields {
 		p.Errors = append(p.Errors, FieldProblem{Field: f.Field, Reason: f.Reason})
 	}

@@ -90,7 +90,7 @@ func TestBatch(t *testing.T) {
 		assert.Equal(t, i, it.Index)
 		statuses = append(statuses, it.Status)
 	}
-	assert.Equal(t, []int{201, 422, 400, 201, 422}, statuses)
+	assert.Equal(t, []int{201, 422, 400, 201, 409}, statuses, "the last one takes the first one's address")
 	assert.Equal(t, "Ok1", res.Items[0].Record.FirstName)
 	assert.NotEmpty(t, res.Items[3].Record.ID)
 	assert.Equal(t, []string{"emails[0]"}, fields(*res.Items[1].Problem))

@@ -242,11 +242,10 @@ func TestInvalidInput(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, pg.Items, "nothing of a rejected write is stored")
 
-	// A value a unique index holds is one more invalid field (see the
-	// package documentation): 422, naming the field.
+	// A value a unique index holds: 409, naming the field.
 	require.Equal(t, http.StatusCreated, c.do("POST", "/contacts", crm.Contact{Emails: []string{"taken@example.com"}}).Status)
 	p = c.do("POST", "/contacts", crm.Contact{Emails: []string{"TAKEN@example.com"}}).problem(t)
-	assert.Equal(t, http.StatusUnprocessableEntity, p.Status)
+	assert.Equal(t, http.StatusConflict, p.Status)
 	assert.Equal(t, []string{"emails[0]"}, fields(p))
 
 	for name, tc := range map[string]struct {
