@@ -72,15 +72,21 @@ func (p *proc) bindBefore(hs *crm.Hooks) (func(), error) {
 
 func bindKind[T any](h *hooks.Hook[*crm.Before[T]], p *proc, kind string) (error, func()) {
 	id := hookID(p.spec.Name)
-	err := h.Bind(id, hookPriority, func(ctx context.Context, b *crm.Before[T]) error {
+	// Plugins' hooks run in configuration order, however their starts
+	// finish.
+	err := h.Bind(id, hookPriority+p.index, func(ctx context.Context, b *crm.Before[T]) error {
 		return beforeHook(ctx, p, kind, b)
 	})
 	return err, func() { h.Unbind(id) }
 }
 
 // beforeHook runs the plugin's before-hook for one write, applying its
-// failure policy.
+// failure policy. A write in a workspace the plugin is not configured for
+// does not concern it.
 func beforeHook[T any](ctx context.Context, p *proc, kind string, b *crm.Before[T]) error {
+	if !p.scope.reaches(b.Workspace()) {
+		return nil
+	}
 	types := make([]string, 0, len(b.Types))
 	want := false
 	for _, t := range b.Types {
@@ -114,7 +120,7 @@ func (p *proc) callBefore(ctx context.Context, kind string, types []string,
 	inst := p.current()
 	op := "before " + types[0]
 	if inst == nil {
-		return p.fail(op, ErrUnavailable)
+		return p.unavailable(op)
 	}
 	req := &proto.BeforeRequest{Kind: kind, Types: types, HostService: inst.hostID}
 	apply, tx, err := prepare(req)

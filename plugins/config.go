@@ -52,7 +52,11 @@ type Spec struct {
 	// SHA256 is the executable's checksum, in hex. A plugin without one,
 	// or whose executable does not match it, is never run.
 	SHA256 string
-	// Env is added to the plugin's environment.
+	// Env is the plugin's environment ("KEY=value"): the plugin receives
+	// it, the host's PATH unless Env sets PATH (so that a script's
+	// "#!/usr/bin/env" line finds its interpreter), go-plugin's handshake
+	// variables, and nothing else of the host's environment. Its stdin is
+	// the null device.
 	Env []string
 	// Timeout is the before-hook deadline (default 250ms).
 	Timeout time.Duration
@@ -67,6 +71,31 @@ type Spec struct {
 	// another role than a Role set here is refused at start. In a
 	// workspace without a policy the role changes nothing.
 	Role string
+	// Capabilities, if not nil, are the capabilities the host grants the
+	// plugin ("read:<kind>", "write:<kind>", kind "*" for all): a plugin
+	// whose manifest declares one beyond them is refused at start
+	// (ErrCapability). Nil grants what the manifest declares when the
+	// plugin is loaded. Either way, what a plugin was loaded with is
+	// pinned: a restarted plugin declaring another manifest is not
+	// restarted (ErrManifestChanged) until the host loads it again.
+	Capabilities []string
+	// Workspaces are the IDs of the workspaces the plugin is configured
+	// for: it runs before their writes, receives their events and reaches
+	// their records through the host service, and nothing of any other
+	// workspace. []string{AllWorkspaces} configures it for every
+	// workspace. Nil does too, as hosts did before this setting existed,
+	// and the host logs a warning at start saying so; an empty, non-nil
+	// list configures it for none.
+	Workspaces []string
+	// User, if set, is the OS user the plugin runs as (a name or a
+	// numeric ID), with that user's group, on Unix systems: it then cannot
+	// read the host's files or its memory (see the threat model in the
+	// package's README). The host needs the right to change user (root,
+	// or CAP_SETUID and CAP_SETGID), the executable must be executable by
+	// that user, and Config.SocketGroup must name a group the host is in.
+	// A host that is not root runs such a plugin without a PID namespace
+	// (Info.Contained is false).
+	User string
 }
 
 // Config configures a Host.
@@ -80,10 +109,18 @@ type Config struct {
 	Checksums map[string]string
 	// Plugins are configured explicitly, in addition to those in Dir.
 	Plugins []Spec
-	// Timeout, Policy and Role apply to plugins found in Dir (see Spec).
-	Timeout time.Duration
-	Policy  Policy
-	Role    string
+	// Timeout, Policy, Role, Capabilities and Workspaces apply to plugins
+	// found in Dir (see Spec).
+	Timeout      time.Duration
+	Policy       Policy
+	Role         string
+	Capabilities []string
+	Workspaces   []string
+	// SocketGroup is a group the host is a member of, for plugins that
+	// run as another user (Spec.User): those join it, and the sockets
+	// between host and plugin belong to it and are writable by it, so that
+	// each side reaches the other's.
+	SocketGroup string
 	// Logger receives the host's and the plugins' logs (default: discard).
 	Logger *slog.Logger
 	// MaxMessageBytes bounds every message a plugin sends (default 4 MiB).
@@ -97,7 +134,10 @@ type Config struct {
 	// doubled on each crash up to MaxRestartBackoff (defaults 100ms, 30s);
 	// it resets once a plugin has stayed up for a minute.
 	RestartBackoff, MaxRestartBackoff time.Duration
-	// StartTimeout bounds a plugin's start and handshake (default 10s).
+	// StartTimeout bounds a plugin's whole start (default 10s): checking
+	// its executable, the handshake, the TLS connection and its manifest.
+	// A plugin not started by then is killed, with everything it started,
+	// and fails with ErrTimeout; the others do not wait for it.
 	StartTimeout time.Duration
 	// Dispatch configures each plugin's after-event delivery (batch size,
 	// attempts before dead-lettering, delivery timeout; see
@@ -146,7 +186,10 @@ func (c *Config) specs() ([]Spec, error) {
 		}
 		for _, path := range found {
 			name := filepath.Base(path)
-			out = append(out, Spec{Name: name, Path: path, SHA256: sums[name], Timeout: c.Timeout, Policy: c.Policy, Role: c.Role})
+			out = append(out, Spec{
+				Name: name, Path: path, SHA256: sums[name], Timeout: c.Timeout, Policy: c.Policy, Role: c.Role,
+				Capabilities: c.Capabilities, Workspaces: c.Workspaces,
+			})
 		}
 	}
 	out = append(out, c.Plugins...)
@@ -164,6 +207,19 @@ func (c *Config) specs() ([]Spec, error) {
 		}
 		if s.Role != "" && !validRole(s.Role) {
 			return nil, fmt.Errorf("plugins: plugin %q: role %q is not a role name (1 to %d bytes, no spaces)", s.Name, s.Role, maxRoleBytes)
+		}
+		for _, c := range s.Capabilities {
+			if !validCapability(c) {
+				return nil, fmt.Errorf("plugins: plugin %q: capability %q is not read:<kind> or write:<kind>", s.Name, c)
+			}
+		}
+		if s.User != "" && c.SocketGroup == "" {
+			return nil, fmt.Errorf("plugins: plugin %q: runs as user %q, which takes a Config.SocketGroup", s.Name, s.User)
+		}
+		for _, ws := range s.Workspaces {
+			if ws == "" {
+				return nil, fmt.Errorf("plugins: plugin %q: an empty workspace ID", s.Name)
+			}
 		}
 		seen[s.Name] = true
 	}

@@ -28,16 +28,17 @@ func (p *proc) deliverLoop(ctx context.Context) {
 }
 
 // consume is the plugin's crm.Consumer: it sends the events the plugin
-// subscribed to and its principal may see (redacted for it), in one
-// batch, and acknowledges the others without a call.
+// subscribed to, of the workspaces it is configured for, that its
+// principal may see (redacted for it), in one batch, and acknowledges the
+// others without a call.
 func (p *proc) consume(ctx context.Context, events []crm.Event) error {
 	inst := p.current()
 	if inst == nil {
-		return p.fail("deliver", ErrUnavailable)
+		return p.unavailable("deliver")
 	}
 	wanted := make([]crm.Event, 0, len(events))
 	for i := range events {
-		if matches(p.manifest.Events, string(events[i].Type)) {
+		if p.scope.reaches(events[i].Workspace) && matches(p.manifest.Events, string(events[i].Type)) {
 			wanted = append(wanted, events[i])
 		}
 	}

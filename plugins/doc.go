@@ -8,16 +8,24 @@
 //	})
 //	defer host.Close()
 //
-// For each plugin the host verifies the executable's SHA-256 before running
-// it (go-plugin's SecureConfig), connects over gRPC with mutual TLS on
-// one-time certificates (AutoMTLS), negotiates the protocol version, and
-// reads the plugin's manifest: the events it wants before and after
-// commit, and its capabilities. Its log lines reach the host's slog
-// logger, throttled. A health check watches it and a plugin that crashes or
-// stops answering is restarted with exponential backoff. Plugin processes
-// end with Close, and with the host process however it ends (on Linux the
-// kernel kills them; plugins built with the SDK also exit when their parent
-// does).
+// For each plugin the host verifies the executable's SHA-256 on the file it
+// then runs (on Linux through its descriptor, so that nothing renamed over
+// the path after the check runs instead), with the environment configured
+// for it (Spec.Env; nothing of the host's but PATH) and the null device as
+// stdin, in a process group of its own and, on Linux where the system
+// allows it, a PID namespace of its own (Info.Contained), so that
+// stopping it stops everything it started. It connects over gRPC with
+// mutual TLS on one-time certificates (AutoMTLS), negotiates the protocol
+// version, and reads the plugin's manifest: the events it wants before and
+// after commit, and its capabilities, pinned for the life of the Host. All
+// of that happens within Config.StartTimeout, and plugins start side by
+// side. The plugin's output reaches the host's slog logger, throttled
+// before it is parsed, prefixed and escaped so that it cannot pass for the
+// host's or another plugin's. A health check watches it and a plugin that
+// crashes or stops answering is restarted with exponential backoff. Plugin
+// processes end with Close, which returns within seconds whatever they do,
+// and with the host process however it ends (on Linux the kernel kills
+// them; plugins built with the SDK also exit when their parent does).
 //
 // # Before-hooks
 //
@@ -40,12 +48,16 @@
 // # Security
 //
 // A plugin reaches CRM data only through the host service, served to it
-// through go-plugin's broker. Every call carries a grant issued for the
+// through go-plugin's broker, and only in the workspaces it is configured
+// for (Spec.Workspaces). Every call carries a grant issued for the
 // plugin's current call: it names one workspace, allows writes only after
 // commit, and ends with the call. The host refuses a call for another
-// workspace or beyond the plugin's declared capabilities with
-// codes.PermissionDenied (counted in Info.Violations), and validates every
-// write through the CRM's own API.
+// workspace or beyond the plugin's capabilities (for every kind the
+// answer holds) with codes.PermissionDenied (counted in Info.Violations),
+// and validates every write through the CRM's own API. A plugin runs as
+// the host's OS user unless Spec.User names another, which keeps it from
+// the host's files and memory: see the threat model in the package's
+// README.
 //
 // # Access policies
 //

@@ -32,8 +32,13 @@ var (
 	// kind its role may not read.
 	ErrCapability = errors.New("capability not granted")
 	// ErrWorkspace: the plugin asked for another workspace than the one of
-	// its call, or used a grant that expired.
+	// its call or one it is not configured for (Spec.Workspaces), or used a
+	// grant that expired.
 	ErrWorkspace = errors.New("workspace not granted")
+	// ErrManifestChanged: a restarted plugin declared another manifest
+	// than the one it was loaded with (more capabilities, say). It is not
+	// restarted; loading it again (a new Host) approves the change.
+	ErrManifestChanged = errors.New("plugin manifest changed since it was loaded")
 )
 
 // Error is a plugin failure: the plugin, the operation ("start", "before

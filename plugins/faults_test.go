@@ -1,13 +1,9 @@
 package plugins_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -201,23 +197,4 @@ func TestPluginDownGetsEveryEventWhenBack(t *testing.T) {
 		"acme 2 deal.created", "acme 3 deal.created", "acme 4 deal.created",
 		"acme 5 deal.created", "acme 6 deal.created", "acme 7 deal.created",
 	}, got, "every event once, in order")
-}
-
-func TestNoOrphanWhenHostIsKilled(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "PLUGINS_TEST_HOST="+testPlugin, "PLUGINS_TEST_SUM="+testPluginSum)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	var pid int
-	_, err = fmt.Sscanf(line, "pid %d", &pid)
-	require.NoError(t, err, "host said %q", line)
-	require.True(t, alive(pid))
-
-	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	_ = cmd.Wait()
-	assert.Eventually(t, func() bool { return !alive(pid) }, 5*time.Second, 10*time.Millisecond,
-		"plugin %d outlived its killed host", pid)
 }

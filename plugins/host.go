@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 type Host struct {
 	c      *crm.CRM
 	cfg    Config
+	mu     sync.Mutex // guards procs and unbind while Open runs
 	procs  []*proc
 	unbind []func()
 	grants grants
@@ -24,12 +26,15 @@ type Host struct {
 	once   sync.Once
 }
 
-// Open starts the configured plugins for c. It returns a Host serving every
-// plugin that started, and an error joining an *Error for each plugin that
-// did not (a checksum mismatch, a failed handshake, a malformed manifest):
-// those are left out, the others run. It returns a nil Host only when the
-// configuration itself is unusable. Close the Host when done, before
-// closing the CRM's store.
+// Open starts the configured plugins for c, all at once: each plugin
+// serves (its hooks bound, its events delivered) as soon as it has
+// started, without waiting for the others, and a plugin that does not
+// start within Config.StartTimeout is given up on. Open returns a Host
+// serving every plugin that started, and an error joining an *Error for
+// each plugin that did not (a checksum mismatch, a failed handshake, a
+// malformed manifest, a timeout): those are left out, the others run. It
+// returns a nil Host only when the configuration itself is unusable. Close
+// the Host when done, before closing the CRM's store.
 func Open(ctx context.Context, c *crm.CRM, cfg Config) (*Host, error) {
 	cfg.defaults()
 	specs, err := cfg.specs()
@@ -38,30 +43,30 @@ func Open(ctx context.Context, c *crm.CRM, cfg Config) (*Host, error) {
 	}
 	h := &Host{c: c, cfg: cfg}
 	h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	insts := make([]*instance, len(specs))
-	procs := make([]*proc, len(specs))
 	errs := make([]error, len(specs))
 	var wg sync.WaitGroup
 	for i, s := range specs {
-		procs[i] = newProc(h, s)
+		p := newProc(h, s, i)
+		if p.scope.implicit {
+			p.log.Warn("plugins: plugin configured for every workspace by default; set Spec.Workspaces to confine it")
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			insts[i], errs[i] = procs[i].start(ctx)
+			inst, err := p.start(ctx)
+			if err == nil {
+				if err = h.run(p, inst); err != nil {
+					p.stop(inst)
+				}
+			}
+			if err != nil {
+				p.log.Error("plugins: plugin not loaded", "err", err)
+				errs[i] = err
+			}
 		}()
 	}
 	wg.Wait()
-	for i, p := range procs {
-		if errs[i] != nil {
-			cfg.Logger.Error("plugins: plugin not loaded", "plugin", p.spec.Name, "err", errs[i])
-			continue
-		}
-		if err := h.run(p, insts[i]); err != nil {
-			insts[i].client.Kill()
-			errs[i] = err
-			continue
-		}
-	}
+	slices.SortFunc(h.procs, func(a, b *proc) int { return a.index - b.index })
 	return h, errors.Join(errs...)
 }
 
@@ -84,8 +89,10 @@ func (h *Host) run(p *proc, inst *instance) error {
 			return p.fail("subscribe", err)
 		}
 	}
+	h.mu.Lock()
 	h.unbind = append(h.unbind, unbind)
 	h.procs = append(h.procs, p)
+	h.mu.Unlock()
 	p.setUp(inst)
 	h.wg.Add(1)
 	go p.supervise(h.ctx, inst)
@@ -96,15 +103,33 @@ func (h *Host) run(p *proc, inst *instance) error {
 	return nil
 }
 
+// closeTimeout bounds Close: by then every plugin process was killed (see
+// proc.stop); Close does not wait longer for go-plugin to let go of them.
+const closeTimeout = 4500 * time.Millisecond
+
 // Close unbinds the plugins' hooks, stops delivery and shuts every plugin
-// process down, waiting until they have exited.
+// process down, with everything it started: a plugin that does not exit
+// when asked is killed. It returns within a few seconds whatever the
+// plugins do.
 func (h *Host) Close() error {
 	h.once.Do(func() {
-		for _, u := range h.unbind {
+		h.mu.Lock()
+		unbind := h.unbind
+		h.mu.Unlock()
+		for _, u := range unbind {
 			u()
 		}
 		h.cancel()
-		h.wg.Wait()
+		done := make(chan struct{})
+		go func() {
+			h.wg.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(closeTimeout):
+			h.cfg.Logger.Error("plugins: close: gave up waiting for plugins to let go")
+		}
 	})
 	return nil
 }
@@ -129,6 +154,14 @@ type Info struct {
 	// PrincipalID(Name), in workspaces with an access policy (see
 	// Spec.Role).
 	Role string
+	// Workspaces are the workspaces the plugin is configured for, sorted,
+	// or [AllWorkspaces] (see Spec.Workspaces).
+	Workspaces []string
+	// Contained reports whether the plugin's process runs in a PID
+	// namespace of its own (Linux, where the system allows it), so that
+	// every process it starts, detached or not, ends with it, even when
+	// the host is killed. Otherwise stopping it stops its process group.
+	Contained bool
 	// Protocol is the protocol version negotiated with the running
 	// process.
 	Protocol int
@@ -143,7 +176,8 @@ type Info struct {
 	Violations int64
 	// LogsDropped counts log lines dropped by throttling.
 	LogsDropped int64
-	// LastError is the plugin's latest failure.
+	// LastError is the plugin's latest failure; once it is isolated (not
+	// restarted any more), why it is.
 	LastError error
 }
 
@@ -152,7 +186,10 @@ func (h *Host) Plugins() []Info {
 	out := make([]Info, 0, len(h.procs))
 	for _, p := range h.procs {
 		p.mu.Lock()
-		info := Info{Name: p.spec.Name, Manifest: p.manifest, Role: p.role, Running: p.cur != nil}
+		info := Info{
+			Name: p.spec.Name, Manifest: p.manifest, Role: p.role, Workspaces: p.scope.list(),
+			Running: p.cur != nil, Contained: p.contained.Load(),
+		}
 		if p.cur != nil {
 			info.Protocol, info.PID = p.cur.version, p.cur.pid
 		}

@@ -78,6 +78,8 @@ func (s *hostService) authorize(op, token, workspace, access, kind string) (*gra
 		err = fmt.Errorf("%w: no grant in force for this call", ErrWorkspace)
 	case workspace != g.workspace:
 		err = fmt.Errorf("%w: asked for workspace %q, the call is for %q", ErrWorkspace, workspace, g.workspace)
+	case !s.p.scope.reaches(g.workspace):
+		err = fmt.Errorf("%w: the plugin is not configured for workspace %q", ErrWorkspace, g.workspace)
 	case !s.p.caps.allows(access, kind):
 		err = fmt.Errorf("%w: %s:%s was not declared", ErrCapability, access, kind)
 	}
@@ -173,7 +175,8 @@ func (s *hostService) Update(ctx context.Context, req *proto.UpdateRequest) (*pr
 	return reply(records[req.Kind].update(ctx, w, req.Id, req.Changes))
 }
 
-// Timeline returns a page of a record's timeline.
+// Timeline returns a page of a record's timeline, without the entries of
+// kinds the plugin may not read (see mayReadEntry).
 func (s *hostService) Timeline(ctx context.Context, req *proto.TimelineRequest) (*proto.TimelineReply, error) {
 	g, err := s.authorize("timeline", req.Grant, req.Workspace, "read", req.Kind)
 	if err != nil {
@@ -193,6 +196,9 @@ func (s *hostService) Timeline(ctx context.Context, req *proto.TimelineRequest) 
 	}
 	out := &proto.TimelineReply{Next: page.Next}
 	for _, e := range page.Items {
+		if !s.mayReadEntry(e) {
+			continue
+		}
 		b, err := json.Marshal(e)
 		if err != nil {
 			return nil, toStatus(err)
@@ -200,6 +206,17 @@ func (s *hostService) Timeline(ctx context.Context, req *proto.TimelineRequest) 
 		out.Entries = append(out.Entries, b)
 	}
 	return out, nil
+}
+
+// mayReadEntry reports whether the plugin's capabilities cover every
+// record kind a timeline entry holds: an activity needs read:activity, a
+// change read access to the kind of the record changed. Entries they do
+// not cover are left out of the page.
+func (s *hostService) mayReadEntry(e crm.TimelineEntry) bool {
+	if e.Activity != nil && !s.p.caps.allows("read", "activity") {
+		return false
+	}
+	return e.Change == nil || s.p.caps.allows("read", e.Change.Kind)
 }
 
 func reply(rec any, err error) (*proto.RecordReply, error) {

@@ -104,8 +104,7 @@ func checkManifest(pm *proto.Manifest) (Manifest, capabilities, error) {
 			m.Role = role
 			continue
 		}
-		access, kind, _ := strings.Cut(c, ":")
-		if (access != "read" && access != "write") || (kind != "*" && !knownKind(kind)) {
+		if !validCapability(c) {
 			return bad("capability %q is not read:<kind>, write:<kind> or role:<name>", c)
 		}
 		caps[c] = true

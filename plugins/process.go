@@ -2,20 +2,15 @@ package plugins
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/plugins/proto"
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -52,6 +47,7 @@ func (grpcPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, conn 
 // instance is one running process of a plugin.
 type instance struct {
 	client  *plugin.Client
+	child   *child
 	conn    *grpc.ClientConn
 	broker  *plugin.GRPCBroker
 	remote  proto.PluginClient
@@ -65,15 +61,18 @@ type instance struct {
 
 // proc is one configured plugin across its restarts.
 type proc struct {
-	h    *Host
-	spec Spec
-	log  *slog.Logger
-	sink *logSink
-	disp *crm.Dispatcher
+	h     *Host
+	spec  Spec
+	index int // in the configuration: orders the plugins' before-hooks
+	log   *slog.Logger
+	sink  *logSink
+	disp  *crm.Dispatcher
+	scope workspaces
 
 	mu       sync.Mutex
 	cur      *instance
 	ready    chan struct{} // closed while cur != nil
+	pinned   bool          // manifest, caps and role are those of the first start
 	manifest Manifest
 	caps     capabilities
 	role     string // the role the plugin acts with (see Spec.Role)
@@ -81,13 +80,18 @@ type proc struct {
 
 	restarts, failures, violations atomic.Int64
 	lastErr                        atomic.Pointer[error]
+	// isolated is why the plugin cannot start (and is not restarted any
+	// more), if it cannot.
+	isolated atomic.Pointer[error]
+	// contained is whether its latest process runs in a PID namespace.
+	contained atomic.Bool
 }
 
-func newProc(h *Host, spec Spec) *proc {
+func newProc(h *Host, spec Spec, index int) *proc {
 	log := h.cfg.Logger.With("plugin", spec.Name)
 	return &proc{
-		h: h, spec: spec, log: log, sink: newLogSink(log, h.cfg.LogLinesPerSecond),
-		ready: make(chan struct{}), kick: make(chan struct{}, 1),
+		h: h, spec: spec, index: index, log: log, sink: newLogSink(log, spec.Name, h.cfg.LogLinesPerSecond),
+		scope: scopeOf(spec.Workspaces), ready: make(chan struct{}), kick: make(chan struct{}, 1),
 	}
 }
 
@@ -98,90 +102,23 @@ func (p *proc) fail(op string, err error) *Error {
 	return e
 }
 
-// start runs the plugin's executable, after checking its checksum, and
-// reads its manifest.
-func (p *proc) start(ctx context.Context) (*instance, error) {
-	sum, err := hex.DecodeString(p.spec.SHA256)
-	if err != nil || len(sum) != sha256.Size {
-		return nil, p.fail("start", fmt.Errorf("%w: no valid SHA-256 configured for %s", ErrChecksum, p.spec.Path))
+// unavailable is the failure of a call to the plugin while it is down: it
+// matches ErrUnavailable and, once the plugin is isolated, why it is.
+func (p *proc) unavailable(op string) *Error {
+	if why := p.isolated.Load(); why != nil {
+		return p.fail(op, fmt.Errorf("%w: not restarted: %w", ErrUnavailable, *why))
 	}
-	cmd := exec.Command(p.spec.Path, p.spec.Args...)
-	cmd.Env = p.spec.Env
-	dieWithHost(cmd)
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  handshake,
-		VersionedPlugins: versions(),
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		SecureConfig:     &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
-		AutoMTLS:         true,
-		StartTimeout:     p.h.cfg.StartTimeout,
-		Logger: hclog.New(&hclog.LoggerOptions{
-			Name: p.spec.Name, Output: p.sink, JSONFormat: true, Level: hclog.Debug,
-		}),
-		SyncStdout:      p.sink,
-		SyncStderr:      p.sink,
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(p.h.cfg.MaxMessageBytes))},
-	})
-	inst, err := p.connect(ctx, client, cmd)
-	if err != nil {
-		client.Kill()
-		return nil, err
-	}
-	return inst, nil
+	return p.fail(op, ErrUnavailable)
 }
 
-func (p *proc) connect(ctx context.Context, client *plugin.Client, cmd *exec.Cmd) (*instance, error) {
-	rpc, err := client.Client()
-	if err != nil {
-		switch {
-		case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
-			err = fmt.Errorf("%w: %s", ErrChecksum, p.spec.Path)
-		case strings.Contains(err.Error(), "version"):
-			err = fmt.Errorf("%w: %v", ErrProtocol, err)
-		default:
-			err = fmt.Errorf("%w: %v", ErrUnavailable, err)
-		}
-		return nil, p.fail("start", err)
+// failStart is fail for a start: a failure the plugin cannot start past
+// (see isolating) isolates it, recorded before LastError says why, so
+// that whoever sees the one sees the other.
+func (p *proc) failStart(op string, err error) *Error {
+	if isolating(err) {
+		p.isolated.Store(&err)
 	}
-	raw, err := rpc.Dispense(proto.PluginName)
-	if err != nil {
-		return nil, p.fail("start", fmt.Errorf("%w: %v", ErrProtocol, err))
-	}
-	inst := raw.(*instance)
-	inst.client = client
-	if cmd.Process != nil {
-		inst.pid = cmd.Process.Pid
-	}
-	inst.version = client.NegotiatedVersion()
-	dctx, cancel := context.WithTimeout(ctx, p.h.cfg.StartTimeout)
-	defer cancel()
-	pm, err := inst.remote.Describe(dctx, &proto.DescribeRequest{ProtocolVersion: uint32(inst.version)})
-	if err != nil {
-		return nil, p.callError("describe", err)
-	}
-	m, caps, err := checkManifest(pm)
-	if err != nil {
-		return nil, p.fail("describe", err)
-	}
-	role, err := roleFor(p.spec.Role, m.Role)
-	if err != nil {
-		return nil, p.fail("describe", err)
-	}
-	p.mu.Lock()
-	p.manifest, p.caps, p.role = m, caps, role
-	p.mu.Unlock()
-	if inst.version >= 2 && len(caps) > 0 {
-		inst.hostID = inst.broker.NextId()
-		go inst.broker.AcceptAndServe(inst.hostID, func(opts []grpc.ServerOption) *grpc.Server {
-			opts = append(opts, grpc.MaxRecvMsgSize(p.h.cfg.MaxMessageBytes))
-			s := grpc.NewServer(opts...)
-			proto.RegisterHostServer(s, &hostService{p: p})
-			return s
-		})
-	}
-	inst.ctx, inst.cancel = context.WithCancel(p.h.ctx)
-	return inst, nil
+	return p.fail(op, err)
 }
 
 // current returns the running instance, or nil while the plugin is down.
@@ -209,6 +146,7 @@ func (p *proc) waitUp(ctx context.Context) (*instance, error) {
 }
 
 func (p *proc) setUp(inst *instance) {
+	p.contained.Store(inst.child.contained)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cur = inst
@@ -234,9 +172,10 @@ func (p *proc) suspect() {
 }
 
 // supervise keeps the plugin running until ctx ends: it watches the
-// running instance (already up) and restarts it, with backoff, when it exits or fails
-// its health checks. A plugin whose executable no longer matches its
-// checksum is not restarted.
+// running instance (already up) and restarts it, with backoff, when it
+// exits or fails its health checks. A plugin that can no longer start as
+// it was loaded (its executable does not match its checksum, or its
+// manifest changed) is isolated: not restarted.
 func (p *proc) supervise(ctx context.Context, inst *instance) {
 	defer p.h.wg.Done()
 	backoff := p.h.cfg.RestartBackoff
@@ -244,7 +183,7 @@ func (p *proc) supervise(ctx context.Context, inst *instance) {
 		started := time.Now()
 		reason := p.watch(ctx, inst)
 		p.setDown()
-		inst.client.Kill()
+		p.stop(inst)
 		if ctx.Err() != nil {
 			return
 		}
@@ -264,44 +203,48 @@ func (p *proc) supervise(ctx context.Context, inst *instance) {
 			if inst, err = p.start(ctx); err == nil {
 				break
 			}
-			if errors.Is(err, ErrChecksum) || errors.Is(err, ErrMalformed) || errors.Is(err, ErrProtocol) {
+			if ctx.Err() != nil {
+				return
+			}
+			if isolating(err) {
 				p.log.Error("plugins: plugin isolated: it cannot be restarted", "err", err)
 				return
 			}
 			p.log.Warn("plugins: restart failed", "err", err, "backoff", backoff)
 		}
 		if ctx.Err() != nil {
-			inst.client.Kill()
+			p.stop(inst)
 			return
 		}
 		p.setUp(inst)
 	}
 }
 
+// isolating reports whether a failed start means the plugin cannot be
+// started as it was loaded.
+func isolating(err error) bool {
+	for _, e := range []error{ErrChecksum, ErrMalformed, ErrProtocol, ErrManifestChanged, ErrCapability} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
 // watch returns when the instance exits, fails two health checks in a
 // row, or ctx ends.
 func (p *proc) watch(ctx context.Context, inst *instance) string {
-	exited := time.NewTicker(50 * time.Millisecond)
-	defer exited.Stop()
 	health := time.NewTicker(p.h.cfg.HealthInterval)
 	defer health.Stop()
 	misses := 0
 	for {
-		check := false
 		select {
 		case <-ctx.Done():
 			return "host closing"
-		case <-exited.C:
+		case <-inst.child.done:
+			return inst.child.exited()
 		case <-health.C:
-			check = true
 		case <-p.kick:
-			check = true
-		}
-		if inst.client.Exited() {
-			return "process exited"
-		}
-		if !check {
-			continue
 		}
 		hctx, cancel := context.WithTimeout(ctx, p.h.cfg.HealthInterval)
 		_, err := grpc_health_v1.NewHealthClient(inst.conn).Check(hctx, &grpc_health_v1.HealthCheckRequest{Service: plugin.GRPCServiceName})
@@ -318,20 +261,21 @@ func (p *proc) watch(ctx context.Context, inst *instance) string {
 
 // callError turns a failed call to the plugin into an *Error with the
 // matching condition.
-func (p *proc) callError(op string, err error) *Error {
+func (p *proc) callError(op string, err error) *Error { return p.fail(op, p.callCause(err)) }
+
+// callCause maps a failed call to the plugin to the matching condition.
+func (p *proc) callCause(err error) error {
 	st, _ := status.FromError(err)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || st.Code() == codes.DeadlineExceeded:
-		err = fmt.Errorf("%w: %s", ErrTimeout, st.Message())
+		return fmt.Errorf("%w: %s", ErrTimeout, st.Message())
 	case st.Code() == codes.ResourceExhausted:
-		err = fmt.Errorf("%w: %s", ErrTooLarge, st.Message())
+		return fmt.Errorf("%w: %s", ErrTooLarge, st.Message())
 	case st.Code() == codes.Unavailable || st.Code() == codes.Canceled:
 		p.suspect()
-		err = fmt.Errorf("%w: %s", ErrUnavailable, st.Message())
+		return fmt.Errorf("%w: %s", ErrUnavailable, st.Message())
 	case st.Code() == codes.Internal || st.Code() == codes.Unimplemented:
-		err = fmt.Errorf("%w: %s", ErrMalformed, st.Message())
-	default:
-		err = errors.New(st.Message())
+		return fmt.Errorf("%w: %s", ErrMalformed, st.Message())
 	}
-	return p.fail(op, err)
+	return errors.New(st.Message())
 }

@@ -1,15 +1,16 @@
 // Command testplugin is the plugin the host's tests run: a deal guard
 // whose behaviour the deal's name selects ("veto", "crash", "hang",
-// "unknown-field", "bad-type", "oversize", "rename"), and an event handler
-// that records what it receives to the file in TESTPLUGIN_OUT and, for
-// contact events, probes the host service's limits (without
-// TESTPLUGIN_OUT it only receives). TESTPLUGIN_FLOOD=1
+// "unknown-field", "bad-type", "oversize", "rename", "forge"), and an
+// event handler that records what it receives to the file in
+// TESTPLUGIN_OUT and, for contact events, probes the host service's
+// limits (without TESTPLUGIN_OUT it only receives). TESTPLUGIN_FLOOD=1
 // floods the log; TESTPLUGIN_PROTOCOL=1 speaks protocol version 1;
 // TESTPLUGIN_ROLE asks for a role in the manifest. With TESTPLUGIN_GETS
 // ("<kind>/<id> ..."), the handler records each event's record ID, title
-// and changed fields, and on contact.created, instead of the limits, what reading each
-// of those records and updating the event's contact through the host
-// gives.
+// and changed fields, and on contact.created, instead of the limits, what
+// reading each of those records and updating the event's contact through
+// the host gives. modes.go has the hostile behaviours: children that
+// outlive it, a stalled handshake, escalation, forged log lines, floods.
 package main
 
 import (
@@ -27,21 +28,26 @@ import (
 
 type testPlugin struct {
 	out, role string
+	// escalate is the marker file of TESTPLUGIN_ESCALATE (see modes.go).
+	escalate string
+	// timeline has contact updates read the contact's timeline.
+	timeline bool
 	// gets are the records TESTPLUGIN_GETS names; probeGets is set with it.
 	gets      []string
 	probeGets bool
 }
 
 func (p testPlugin) Manifest() sdk.Manifest {
+	startFlood()
 	return sdk.Manifest{
 		Name: "testplugin", Version: "1.0.0",
 		Before: []string{"deal.*"}, Events: []string{"*"},
-		Capabilities: []string{"read:contact", "write:contact", "read:deal"},
+		Capabilities: p.capabilities(),
 		Role:         p.role,
 	}
 }
 
-func (testPlugin) Before(ctx context.Context, w *sdk.Write) error {
+func (p testPlugin) Before(ctx context.Context, w *sdk.Write) error {
 	var d crm.Deal
 	if err := w.Decode(&d); err != nil {
 		return err
@@ -50,7 +56,12 @@ func (testPlugin) Before(ctx context.Context, w *sdk.Write) error {
 	case strings.Contains(d.Name, "veto"):
 		return sdk.Veto("no deals named " + d.Name)
 	case strings.Contains(d.Name, "crash"):
+		if p.escalate != "" {
+			_ = os.WriteFile(p.escalate, nil, 0o644)
+		}
 		os.Exit(2)
+	case d.Name == "forge":
+		forge()
 	case strings.Contains(d.Name, "hang"):
 		time.Sleep(time.Minute)
 	case strings.Contains(d.Name, "unknown-field"):
@@ -119,6 +130,10 @@ func (p testPlugin) Handle(ctx context.Context, ev *sdk.Event, h *sdk.Host) erro
 		if ev.Type == "contact.created" && h != nil {
 			line += " " + p.getAll(ctx, ev, h)
 		}
+	case p.escalate != "" && ev.Type == "contact.created" && h != nil:
+		line += " escalated=" + status.Code(h.Create(ctx, "company", map[string]any{"name": "escalated"}, nil)).String()
+	case p.timeline && ev.Type == "contact.updated" && h != nil:
+		line += " " + readTimeline(ctx, ev, h)
 	case ev.Type == "contact.created" && h != nil:
 		line += " " + probe(ctx, ev, h)
 	}
@@ -172,6 +187,7 @@ func (p testPlugin) getAll(ctx context.Context, ev *sdk.Event, h *sdk.Host) stri
 }
 
 func main() {
+	hostile()
 	if os.Getenv("TESTPLUGIN_FLOOD") == "1" {
 		go func() {
 			log := sdk.Logger()
@@ -184,7 +200,10 @@ func main() {
 	if os.Getenv("TESTPLUGIN_PROTOCOL") == "1" {
 		opts = append(opts, sdk.WithProtocolVersion(1))
 	}
-	p := testPlugin{out: os.Getenv("TESTPLUGIN_OUT"), role: os.Getenv("TESTPLUGIN_ROLE")}
+	p := testPlugin{
+		out: os.Getenv("TESTPLUGIN_OUT"), role: os.Getenv("TESTPLUGIN_ROLE"),
+		escalate: os.Getenv("TESTPLUGIN_ESCALATE"), timeline: os.Getenv("TESTPLUGIN_TIMELINE") == "1",
+	}
 	if gets, ok := os.LookupEnv("TESTPLUGIN_GETS"); ok {
 		p.gets, p.probeGets = strings.Fields(gets), true
 	}
