@@ -97,7 +97,7 @@ func beforeHook[T any](ctx context.Context, p *proc, kind string, b *crm.Before[
 		return nil
 	}
 	err := p.callBefore(ctx, kind, types, func(req *proto.BeforeRequest) (func([]*proto.FieldValue) error, txReader, error) {
-		return fill(req, b, p.principal())
+		return fill(req, b, kind, p.principal())
 	})
 	if err == nil || errors.Is(err, errNotVisible) {
 		return nil
@@ -167,11 +167,11 @@ func (p *proc) callBefore(ctx context.Context, kind string, types []string,
 // principal may not read: the plugin is not called.
 var errNotVisible = errors.New("plugins: the record is not the plugin's to see")
 
-// fill fills a before-hook request from the write, as the plugin's
-// principal pr may see it (hidden fields blank; errNotVisible when it may
-// not see the record), and returns how to apply field changes to its
-// record and how to read in its transaction, as pr.
-func fill[T any](req *proto.BeforeRequest, b *crm.Before[T], pr crm.Principal) (func([]*proto.FieldValue) error, txReader, error) {
+// fill fills a before-hook request from the write of a record of kind, as
+// the plugin's principal pr may see it (hidden fields blank; errNotVisible
+// when it may not see the record), and returns how to apply field changes
+// to its record and how to read in its transaction, as pr.
+func fill[T any](req *proto.BeforeRequest, b *crm.Before[T], kind string, pr crm.Principal) (func([]*proto.FieldValue) error, txReader, error) {
 	req.Workspace, req.Actor, req.Op = b.Workspace(), b.Actor(), string(b.Op)
 	old, rec, err := b.Redacted(pr)
 	if err != nil {
@@ -193,6 +193,13 @@ func fill[T any](req *proto.BeforeRequest, b *crm.Before[T], pr crm.Principal) (
 		return nil, nil, err
 	}
 	apply := func(ch []*proto.FieldValue) error {
+		// Custom fields are checked against the workspace's definitions
+		// here, so that a change the CRM would refuse after the hook (a
+		// field not defined, a value of another type) is the plugin's
+		// failure, not the write's.
+		if err := checkCustom(rt, kind, ch); err != nil {
+			return err
+		}
 		return b.ChangeAs(pr, func(r *T) error { return applyChanges(r, ch) })
 	}
 	return apply, readTxOf{rt}, nil

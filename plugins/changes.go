@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/filter"
 	"github.com/crmkit/crmkit/plugins/proto"
 )
 
@@ -126,4 +128,81 @@ func jsonFields(t reflect.Type) map[string]bool {
 	walk(t)
 	fieldsCache.Store(t, out)
 	return out
+}
+
+// schemaKinds are the record kinds whose custom fields checkCustom knows
+// (those crm.ReadTx.Schema describes).
+var schemaKinds = map[string]bool{"contact": true, "company": true, "deal": true}
+
+// checkCustom checks the custom field changes of a record of kind against
+// the workspace's custom field definitions, read in the write's
+// transaction: a change of a field that is not defined, or to a value of
+// another JSON type than the field's takes, is a *ChangeError. Clearing
+// (null) is left to the CRM. Kinds without a schema are not checked.
+func checkCustom(rt *crm.ReadTx, kind string, changes []*proto.FieldValue) error {
+	var s *crm.Schema
+	for _, c := range changes {
+		name, sub, dotted := strings.Cut(c.Field, ".")
+		if !dotted || name != "custom" || sub == "" || !schemaKinds[kind] {
+			continue
+		}
+		if s == nil {
+			var err error
+			if s, err = rt.Schema(kind); err != nil {
+				return err
+			}
+		}
+		t, ok := s.FieldType(c.Field)
+		if !ok {
+			return &ChangeError{Field: c.Field, Reason: "no such custom field"}
+		}
+		if got := jsonKind(c.Json); !fits(t, got) {
+			return &ChangeError{Field: c.Field, Reason: fmt.Sprintf("a %s field does not take a JSON %s", t, got)}
+		}
+	}
+	return nil
+}
+
+// jsonKind is the kind of a JSON value: "string", "number", "bool",
+// "array", "object" or "null".
+func jsonKind(v []byte) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "null"
+	}
+	switch v[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// fits reports whether a JSON value of kind k can be a value of a custom
+// field of filter type t: plainly the wrong kind is refused, the finer
+// rules (options, patterns, bounds) are left to the CRM.
+func fits(t filter.Type, k string) bool {
+	if k == "null" {
+		return true
+	}
+	switch t {
+	case filter.TypeText:
+		return k == "string"
+	case filter.TypeNumber:
+		return k == "number" || k == "object" // money: an amount or a Money
+	case filter.TypeBool:
+		return k == "bool"
+	case filter.TypeList:
+		return k == "array"
+	case filter.TypeDate:
+		return k == "string" || k == "object" || k == "number"
+	}
+	return true
 }

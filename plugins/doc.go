@@ -43,7 +43,10 @@
 // Each plugin's events are delivered from the CRM's durable outbox by a
 // crm.Dispatcher under the consumer name ConsumerName(plugin), in batches,
 // acknowledged by the plugin. While a plugin is down, its cursor waits, so
-// a plugin that comes back receives every event it missed.
+// a plugin that comes back receives every event it missed. A delivery the
+// plugin crashes on is a failed attempt across its restarts: a batch that
+// keeps crashing it is split, and the one event it crashes on is
+// dead-lettered after the dispatcher's attempts, so delivery goes on.
 //
 // # Security
 //

@@ -1,11 +1,14 @@
 // Command testplugin is the plugin the host's tests run: a deal guard
 // whose behaviour the deal's name selects ("veto", "crash", "hang",
-// "unknown-field", "bad-type", "oversize", "rename", "forge"), and an
+// "unknown-field", "bad-type", "oversize", "rename", "forge", and
+// "custom-nope" and "custom-bad-value", which set a custom field that does
+// not exist and the number field "score" to text), and an
 // event handler that records what it receives to the file in
 // TESTPLUGIN_OUT and, for contact events, probes the host service's
 // limits (without TESTPLUGIN_OUT it only receives). TESTPLUGIN_FLOOD=1
 // floods the log; TESTPLUGIN_PROTOCOL=1 speaks protocol version 1;
-// TESTPLUGIN_ROLE asks for a role in the manifest. With TESTPLUGIN_GETS
+// TESTPLUGIN_ROLE asks for a role in the manifest; TESTPLUGIN_POISON
+// names a record whose events make the handler exit. With TESTPLUGIN_GETS
 // ("<kind>/<id> ..."), the handler records each event's record ID, title
 // and changed fields, and on contact.created, instead of the limits, what
 // reading each of those records and updating the event's contact through
@@ -35,6 +38,10 @@ type testPlugin struct {
 	// gets are the records TESTPLUGIN_GETS names; probeGets is set with it.
 	gets      []string
 	probeGets bool
+	// poison is TESTPLUGIN_POISON: the handler exits on an event of a
+	// record of that name (a contact's first name), and records the
+	// others' lines only.
+	poison string
 }
 
 func (p testPlugin) Manifest() sdk.Manifest {
@@ -64,6 +71,10 @@ func (p testPlugin) Before(ctx context.Context, w *sdk.Write) error {
 		forge()
 	case strings.Contains(d.Name, "hang"):
 		time.Sleep(time.Minute)
+	case d.Name == "custom-nope":
+		return w.Set("custom.nope", 1)
+	case d.Name == "custom-bad-value":
+		return w.Set("custom.score", "a lot")
 	case strings.Contains(d.Name, "unknown-field"):
 		return w.Set("no_such_field", 1)
 	case strings.Contains(d.Name, "bad-type"):
@@ -106,9 +117,13 @@ func (p testPlugin) Handle(ctx context.Context, ev *sdk.Event, h *sdk.Host) erro
 		return nil // benchmarks: receive only
 	}
 	var rec struct {
-		Name string `json:"name"`
+		Name      string `json:"name"`
+		FirstName string `json:"first_name"`
 	}
 	_ = ev.Decode(&rec)
+	if p.poison != "" && (rec.Name == p.poison || rec.FirstName == p.poison) {
+		os.Exit(2)
+	}
 	if rec.Name == "crash-deliver" && ev.Type == "deal.created" {
 		if _, err := os.Stat(p.out + ".crashed"); os.IsNotExist(err) {
 			_ = os.WriteFile(p.out+".crashed", nil, 0o644)
@@ -117,6 +132,7 @@ func (p testPlugin) Handle(ctx context.Context, ev *sdk.Event, h *sdk.Host) erro
 	}
 	line := fmt.Sprintf("%s %d %s", ev.Workspace, ev.Seq, ev.Type)
 	switch {
+	case p.poison != "":
 	case p.probeGets:
 		var c struct {
 			Title string `json:"title"`
@@ -203,6 +219,7 @@ func main() {
 	p := testPlugin{
 		out: os.Getenv("TESTPLUGIN_OUT"), role: os.Getenv("TESTPLUGIN_ROLE"),
 		escalate: os.Getenv("TESTPLUGIN_ESCALATE"), timeline: os.Getenv("TESTPLUGIN_TIMELINE") == "1",
+		poison: os.Getenv("TESTPLUGIN_POISON"),
 	}
 	if gets, ok := os.LookupEnv("TESTPLUGIN_GETS"); ok {
 		p.gets, p.probeGets = strings.Fields(gets), true
