@@ -21,9 +21,16 @@ func BenchmarkHTTP(b *testing.B) {
 	if _, err := e.WS.Contacts().CreateMany(e.Ctx, crmtest.Contacts(0, 500)); err != nil {
 		b.Fatal(err)
 	}
-	deal, err := e.WS.Deals().Create(e.Ctx, crm.Deal{Name: "Bench"})
-	if err != nil {
-		b.Fatal(err)
+	// Many deals, each moved a few times: a deal's stage history grows
+	// with every move, and one deal moved thousands of times would
+	// measure that instead.
+	deals := make([]crm.Deal, 500)
+	for i := range deals {
+		d, err := e.WS.Deals().Create(e.Ctx, crm.Deal{Name: "Bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		deals[i] = d
 	}
 	client := e.srv.Client()
 	send := func(method, path, body string, out any) {
@@ -61,9 +68,9 @@ func BenchmarkHTTP(b *testing.B) {
 		}},
 		{"move", func(i int) {
 			var d crm.Deal
-			send("POST", "/deals/"+deal.ID+"/move", `{"stage":"`+stages[i%2]+`"}`, &d)
+			send("POST", "/deals/"+deals[i%len(deals)].ID+"/move", `{"stage":"`+stages[(i/len(deals))%2]+`"}`, &d)
 		}, func(i int) {
-			if _, err := e.WS.Deals().Move(e.Ctx, deal.ID, stages[i%2]); err != nil {
+			if _, err := e.WS.Deals().Move(e.Ctx, deals[(i+len(deals)/2)%len(deals)].ID, stages[(i/len(deals))%2]); err != nil {
 				b.Fatal(err)
 			}
 		}},
