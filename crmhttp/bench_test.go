@@ -98,6 +98,43 @@ func BenchmarkHTTP(b *testing.B) {
 	}
 }
 
+// BenchmarkHTTPThroughput is how many list pages of 50 contacts the
+// handler serves per second, with as many concurrent clients as there are
+// CPUs times four, over loopback.
+func BenchmarkHTTPThroughput(b *testing.B) {
+	e := setup(b)
+	if _, err := e.WS.Contacts().CreateMany(e.Ctx, crmtest.Contacts(0, 500)); err != nil {
+		b.Fatal(err)
+	}
+	client := e.srv.Client()
+	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	b.SetParallelism(4)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, err := http.NewRequest("GET", e.srv.URL+"/contacts?limit=50", nil)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			req.Header.Set("X-User", "u_test")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			var pg crm.Page[crm.Contact]
+			err = json.NewDecoder(resp.Body).Decode(&pg)
+			resp.Body.Close()
+			if err != nil || len(pg.Items) != 50 {
+				b.Errorf("%d contacts, %v", len(pg.Items), err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}
+
 func median(d []time.Duration) time.Duration {
 	if len(d) == 0 {
 		return 0
