@@ -73,7 +73,7 @@ func searchWords(rec any, fields []string) []string {
 		}
 	case *Company:
 		w.text(r.Name)
-		if d := strings.ToLower(r.Domain); d != "" {
+		if d := foldMarks(r.Domain); d != "" {
 			w.add(d)
 			label, _, _ := strings.Cut(d, ".")
 			w.add(label)

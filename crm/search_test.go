@@ -62,6 +62,10 @@ func TestSearchFindsWhatPeopleType(t *testing.T) {
 	got := search("analytical", crm.SearchOptions{})
 	assert.ElementsMatch(t, []string{"Analytical Engines Ltd", "Analytical engine pilot", "Ada Lovelace"}, got, "companies, deals, and a contact by domain")
 	assert.Equal(t, []string{"Analytical engine pilot"}, search("analytical", crm.SearchOptions{Kinds: []string{"deal"}}))
+	_, err = e.ws.Companies().Create(e.ctx, crm.Company{Name: "Buchhandlung", Domain: "bücher.example"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Buchhandlung"}, search("bücher", crm.SearchOptions{}), "an IDN domain, folded as typed")
+	assert.Equal(t, []string{"Buchhandlung"}, search("bucher", crm.SearchOptions{}))
 	// One typo in a word of four letters or more, when nothing else
 	// matches: swapped, missing, extra, wrong letters, also in a prefix.
 	for q, want := range map[string]string{
