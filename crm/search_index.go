@@ -177,7 +177,8 @@ func queryWords(q string) []string {
 	q = strings.TrimSpace(q)
 	switch {
 	case strings.Contains(q, "@"):
-		return []string{foldMarks(q)}
+		// "@example.com" looks for the domain.
+		return []string{foldMarks(strings.TrimPrefix(q, "@"))}
 	case looksLikePhone(q):
 		return []string{digits(q)}
 	}

@@ -56,6 +56,7 @@ func TestSearchFindsWhatPeopleType(t *testing.T) {
 	assert.Equal(t, []string{"Zoë Ångström"}, search("Ångström", crm.SearchOptions{}))
 	assert.Equal(t, []string{"Adam Smith"}, search("adam.smith@wealth.example", crm.SearchOptions{}))
 	assert.Equal(t, []string{"Adam Smith"}, search("wealth", crm.SearchOptions{}), "an address's domain")
+	assert.Equal(t, []string{"Adam Smith"}, search("@wealth.example", crm.SearchOptions{}))
 	assert.Equal(t, []string{"Ada Lovelace"}, search("+49 30 1234", crm.SearchOptions{}), "a phone by its start")
 	assert.Equal(t, []string{"Grace Hopper"}, search("030 987", crm.SearchOptions{}), "as written")
 	assert.Equal(t, []string{"Grace Hopper"}, search("+49 30 98765432", crm.SearchOptions{}), "and in E.164")
