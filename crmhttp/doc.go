@@ -40,6 +40,16 @@
 //   - POST /{kind}/batch: create many, with one result per item.
 //   - GET /{kind}/{id}/timeline: the record's timeline, newest first, paged.
 //   - POST /deals/{id}/move {"stage": "Proposal"}, /win, /lose {"reason"}.
+//   - Activities at /activities: GET (paged by ?limit= and ?after=, in the
+//     order they were logged), POST (log), GET, PATCH, DELETE
+//     /activities/{id}, and POST /activities/{id}/complete {"done": true}.
+//   - Pipelines at /pipelines: GET (all of them), POST, GET and PATCH
+//     /pipelines/{id}.
+//   - Custom fields: GET /fields/{kind}, PUT /fields/{kind}/{name} (define
+//     or redefine; the body is a crm.FieldDef), DELETE /fields/{kind}/{name}.
+//   - Segments at /segments: GET, POST, GET, PATCH {"name", "filter"} and
+//     DELETE /segments/{id}; GET /segments/{id}/members (a page of the
+//     records, as a ?where= list) and GET /segments/{id}/count {"count": n}.
 //   - GET /search?q=&kinds=&limit=: the search box.
 //   - GET /events: the change feed as server-sent events (below).
 //   - GET /openapi.json: an OpenAPI 3.1 description, generated from the
@@ -47,7 +57,8 @@
 //
 // Records are the JSON form of the crm types (crm.Contact, crm.Deal, ...).
 // A single record carries its version as an entity tag (ETag: "7"); send it
-// back as If-Match: "7" on PATCH, DELETE and the deal actions, and the write
+// back as If-Match: "7" on PATCH, DELETE and the deal and activity actions
+// (activities are deleted at any version), and the write
 // fails with 412 if the record moved on meanwhile (crm.IfVersion).
 //
 // # Errors

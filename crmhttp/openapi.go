@@ -42,7 +42,7 @@ func OpenAPI(routes []Route) map[string]any {
 		"info": map[string]any{
 			"title":       "crmkit",
 			"version":     "0.1.0",
-			"description": "Contacts, companies and deals of one workspace, as the authenticated principal may see and change them.",
+			"description": "Contacts, companies, deals, activities, pipelines, custom fields and segments of one workspace, as the authenticated principal may see and change them.",
 		},
 		"servers":    []any{map[string]any{"url": "."}},
 		"paths":      paths,
@@ -176,10 +176,23 @@ func schemaOf(name string) map[string]any {
 			map[string]any{"items": array(item), "next": str}, "items")
 	}
 	switch name {
-	case "Contact", "Company", "Deal":
+	case "Contact", "Company", "Deal", "Activity", "Pipeline", "FieldDef", "Segment":
 		return obj("The JSON form of crm."+name+".", nil)
-	case "ContactPage", "CompanyPage", "DealPage", "TimelinePage":
+	case "ContactPage", "CompanyPage", "DealPage", "TimelinePage", "ActivityPage", "PipelinePage":
 		return page(strings.TrimSuffix(name, "Page"))
+	case "RecordPage":
+		return obj("A page of records (contacts, companies or deals) and the cursor to the next.",
+			map[string]any{"items": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "next": str}, "items")
+	case "FieldDefs":
+		return obj("The custom fields of a kind of record, in definition order.", map[string]any{"items": array("FieldDef")}, "items")
+	case "Segments":
+		return obj("The segments of the workspace.", map[string]any{"items": array("Segment")}, "items")
+	case "SegmentPatch":
+		return obj("The segment's fields to change.", map[string]any{"name": str, "filter": str})
+	case "Completion":
+		return obj("Whether the task is done.", map[string]any{"done": map[string]any{"type": "boolean"}}, "done")
+	case "Count":
+		return obj("How many records.", map[string]any{"count": integer}, "count")
 	case "ContactBatch", "CompanyBatch", "DealBatch":
 		s := array(strings.TrimSuffix(name, "Batch"))
 		s["maxItems"] = maxBatch

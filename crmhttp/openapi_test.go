@@ -87,14 +87,14 @@ func TestServedRoutes(t *testing.T) {
 		if rt.Pattern == "/events" {
 			continue // a stream: TestEvents
 		}
-		path := strings.NewReplacer("{id}", "x_404").Replace(rt.Pattern)
+		path := strings.NewReplacer("{id}", "x_404", "{kind}", "contact", "{name}", "x_404").Replace(rt.Pattern)
 		r := c.do(rt.Method, path, "{}")
 		if r.Header.Get("Content-Type") == "application/problem+json" {
 			p := r.problem(t)
 			assert.NotEqual(t, "urn:crmkit:problem:no-route", p.Type, "%s %s: %s", rt.Method, path, r.Body)
 		}
 	}
-	p := c.do("GET", "/activities", nil).problem(t)
+	p := c.do("GET", "/purchases", nil).problem(t)
 	assert.Equal(t, http.StatusNotFound, p.Status)
 	assert.Equal(t, "urn:crmkit:problem:no-route", p.Type)
 	r := c.do("PUT", "/contacts/x", "{}")

@@ -50,6 +50,8 @@ var (
 	contacts  = resource[crm.Contact]{kind: "contact", path: "contacts", typeName: "Contact", of: contactsOf}
 	companies = resource[crm.Company]{kind: "company", path: "companies", typeName: "Company", of: companiesOf}
 	deals     = resource[crm.Deal]{kind: "deal", path: "deals", typeName: "Deal", of: dealsOf}
+	acts      = resource[crm.Activity]{kind: "activity", path: "activities", typeName: "Activity", of: activitiesOf}
+	pipelines = resource[crm.Pipeline]{kind: "pipeline", path: "pipelines", typeName: "Pipeline", of: pipelinesOf}
 )
 
 // Routes returns the API's route table, in the order of its OpenAPI
@@ -69,6 +71,12 @@ func Routes() []Route {
 			{Method: "POST", Pattern: "/deals/{id}/lose", Summary: "Lose a deal, saying why",
 				Request: "LossReason", Response: "Deal", Status: http.StatusOK, Errors: writeErrs,
 				Idempotent: true, IfMatch: true, handle: loseDeal},
+		},
+		activityRoutes(),
+		pipelineRoutes(),
+		fieldRoutes(),
+		segmentRoutes(),
+		[]Route{
 			{Method: "GET", Pattern: "/search", Summary: "Find contacts, companies and deals as a search box does",
 				Query: []string{"q", "kinds", "limit"}, Response: "SearchResults", Status: http.StatusOK,
 				Errors: []int{http.StatusBadRequest, http.StatusForbidden}, handle: search},
@@ -79,6 +87,81 @@ func Routes() []Route {
 				Response: "OpenAPI", Status: http.StatusOK, public: true, handle: openAPI},
 		},
 	)
+}
+
+// activityRoutes are the operations of activities: those of a record
+// without batch and timeline, listed in the order they were logged, and
+// completing a task.
+func activityRoutes() []Route {
+	rs := acts
+	return []Route{
+		{Method: "GET", Pattern: "/activities", Summary: "List activities", Query: []string{"limit", "after"},
+			Response: "ActivityPage", Status: http.StatusOK, Errors: readErrs, handle: rs.page},
+		{Method: "POST", Pattern: "/activities", Summary: "Log an activity",
+			Request: "Activity", Response: "Activity", Status: http.StatusCreated, Errors: writeErrs,
+			Idempotent: true, handle: rs.create},
+		{Method: "GET", Pattern: "/activities/{id}", Summary: "Get an activity",
+			Response: "Activity", Status: http.StatusOK, Errors: readErrs, handle: rs.get},
+		{Method: "PATCH", Pattern: "/activities/{id}", Summary: "Change fields of an activity",
+			Request: "MergePatch", Response: "Activity", Status: http.StatusOK, Errors: writeErrs,
+			IfMatch: true, handle: rs.patch},
+		{Method: "DELETE", Pattern: "/activities/{id}", Summary: "Delete an activity",
+			Status: http.StatusNoContent, Errors: writeErrs, handle: rs.delete},
+		{Method: "POST", Pattern: "/activities/{id}/complete", Summary: "Mark a task done or not done",
+			Request: "Completion", Response: "Activity", Status: http.StatusOK, Errors: writeErrs,
+			IfMatch: true, handle: completeActivity},
+	}
+}
+
+// pipelineRoutes are the operations of pipelines, listed whole.
+func pipelineRoutes() []Route {
+	rs := pipelines
+	return []Route{
+		{Method: "GET", Pattern: "/pipelines", Summary: "List pipelines",
+			Response: "PipelinePage", Status: http.StatusOK, Errors: readErrs, handle: rs.listAll},
+		{Method: "POST", Pattern: "/pipelines", Summary: "Create a pipeline",
+			Request: "Pipeline", Response: "Pipeline", Status: http.StatusCreated, Errors: writeErrs,
+			Idempotent: true, handle: rs.create},
+		{Method: "GET", Pattern: "/pipelines/{id}", Summary: "Get a pipeline",
+			Response: "Pipeline", Status: http.StatusOK, Errors: readErrs, handle: rs.get},
+		{Method: "PATCH", Pattern: "/pipelines/{id}", Summary: "Change fields of a pipeline",
+			Request: "MergePatch", Response: "Pipeline", Status: http.StatusOK, Errors: writeErrs,
+			IfMatch: true, handle: rs.patch},
+	}
+}
+
+// fieldRoutes are the operations of custom field definitions.
+func fieldRoutes() []Route {
+	return []Route{
+		{Method: "GET", Pattern: "/fields/{kind}", Summary: "List the custom fields of a kind of record",
+			Response: "FieldDefs", Status: http.StatusOK, Errors: readErrs, handle: listFields},
+		{Method: "PUT", Pattern: "/fields/{kind}/{name}", Summary: "Define or redefine a custom field",
+			Request: "FieldDef", Response: "FieldDef", Status: http.StatusOK, Errors: writeErrs, handle: defineField},
+		{Method: "DELETE", Pattern: "/fields/{kind}/{name}", Summary: "Remove a custom field",
+			Status: http.StatusNoContent, Errors: writeErrs, handle: removeField},
+	}
+}
+
+// segmentRoutes are the operations of segments and their members.
+func segmentRoutes() []Route {
+	return []Route{
+		{Method: "GET", Pattern: "/segments", Summary: "List segments",
+			Response: "Segments", Status: http.StatusOK, Errors: readErrs, handle: listSegments},
+		{Method: "POST", Pattern: "/segments", Summary: "Create a segment",
+			Request: "Segment", Response: "Segment", Status: http.StatusCreated, Errors: writeErrs,
+			Idempotent: true, handle: createSegment},
+		{Method: "GET", Pattern: "/segments/{id}", Summary: "Get a segment",
+			Response: "Segment", Status: http.StatusOK, Errors: readErrs, handle: getSegment},
+		{Method: "PATCH", Pattern: "/segments/{id}", Summary: "Rename a segment or change its filter",
+			Request: "SegmentPatch", Response: "Segment", Status: http.StatusOK, Errors: writeErrs, handle: patchSegment},
+		{Method: "DELETE", Pattern: "/segments/{id}", Summary: "Delete a segment",
+			Status: http.StatusNoContent, Errors: writeErrs, handle: deleteSegment},
+		{Method: "GET", Pattern: "/segments/{id}/members", Summary: "Page through the records of a segment",
+			Query: []string{"after", "limit"}, Response: "RecordPage", Status: http.StatusOK, Errors: readErrs,
+			handle: segmentMembers},
+		{Method: "GET", Pattern: "/segments/{id}/count", Summary: "Count the records of a segment",
+			Response: "Count", Status: http.StatusOK, Errors: readErrs, handle: countSegment},
+	}
 }
 
 // routes are the operations of one kind of record.
