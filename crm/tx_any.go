@@ -42,6 +42,12 @@ func (rt *ReadTx) Records(kind, after string) iter.Seq2[any, error] {
 			yield(nil, unknownKind(kind))
 			return
 		}
+		if rt.g != nil {
+			if err := rt.g.check(kind, rt.g.read); err != nil {
+				yield(nil, err)
+				return
+			}
+		}
 		prefix := rt.w.k(tagRecord).byte(k.code)
 		rng := store.Range{Prefix: prefix}
 		if after != "" {
