@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,4 +140,79 @@ func TestBadChangeIsThePluginsFault(t *testing.T) {
 			assert.Equal(t, want, dealCount(t, e.ws))
 		})
 	}
+}
+
+// A handler slower than the host's delivery timeout never runs beside an
+// attempt the host gave up on: the SDK finishes (or cancels) an abandoned
+// attempt before it starts the next, and skips the events the abandoned
+// attempt handled, so each event is handled once, in commit order, even
+// by a handler that ignores its context.
+func TestAbandonedDeliveriesDoNotOverlap(t *testing.T) {
+	ctx := context.Background()
+	st, err := badger.Open(t.TempDir(), badger.WithSyncWrites(false))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	e := &env{t: t, c: crm.New(st), out: filepath.Join(t.TempDir(), "events"), logs: &countHandler{}}
+	e.ws, err = e.c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme"})
+	require.NoError(t, err)
+	// Written before the host opens, so the first delivery is one batch.
+	for i := range 5 {
+		_, err := e.ws.Contacts().Create(ctx, crm.Contact{FirstName: fmt.Sprint("contact ", i)})
+		require.NoError(t, err)
+	}
+	head, err := e.ws.OutboxHead(ctx)
+	require.NoError(t, err)
+	// Each event takes 400ms; the host gives a delivery 250ms.
+	e.host, err = e.open(plugins.Config{
+		Plugins:  []plugins.Spec{spec(t, e.out, "TESTPLUGIN_SLOW=400ms")},
+		Dispatch: []crm.DispatcherOption{crm.WithDeliveryTimeout(250 * time.Millisecond), crm.WithMaxAttempts(1000)},
+	})
+	require.NoError(t, err)
+	d, consumer := e.host.Dispatcher("testplugin"), plugins.ConsumerName("testplugin")
+	reached := false
+	for deadline := time.Now().Add(20 * time.Second); !reached && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		cur, err := d.Cursor(ctx, "acme", consumer)
+		reached = err == nil && cur == head
+	}
+	// Let any run still going finish.
+	time.Sleep(time.Second)
+
+	var running []string
+	var handled []uint64
+	overlaps := 0
+	for _, l := range e.recorded() {
+		f := strings.Fields(l)
+		require.Len(t, f, 3, l)
+		seq, err := strconv.ParseUint(f[2], 10, 64)
+		require.NoError(t, err)
+		switch f[0] {
+		case "start":
+			if len(running) > 0 {
+				overlaps++
+				t.Logf("event %d started while %v ran", seq, running)
+			}
+			running = append(running, f[2])
+			handled = append(handled, seq)
+		case "end":
+			i := slices.Index(running, f[2])
+			require.GreaterOrEqual(t, i, 0, l)
+			running = slices.Delete(running, i, i+1)
+		}
+	}
+	assert.Zero(t, overlaps, "handler runs overlapped")
+	assert.True(t, reached, "delivery reaches the last event")
+	assert.Empty(t, running, "every run ended")
+	var want []uint64
+	for seq := uint64(1); seq <= head; seq++ {
+		want = append(want, seq)
+	}
+	assert.Equal(t, want, handled, "each event handled once, in commit order")
+	assert.Empty(t, func() (dead []crm.DeadLetter) {
+		for dl, err := range d.DeadLetters(ctx, "acme", consumer) {
+			require.NoError(t, err)
+			dead = append(dead, dl)
+		}
+		return dead
+	}(), "nothing dead-lettered")
 }

@@ -66,9 +66,22 @@ type BeforeHook interface {
 // EventHandler is implemented by plugins that receive committed events.
 // In a workspace with an access policy, a plugin receives only the events
 // of records its role may read, without the fields the role hides.
-// Handle is called once per event, in commit order per workspace; an error
-// has the host deliver the event (and the rest of its batch) again later,
-// so a handler must tolerate seeing an event twice (Event.ID is unique).
+// Handle is called once per event, in commit order per workspace, one
+// call at a time per workspace; an error has the host deliver the event
+// (and the rest of its batch) again later.
+//
+// ctx is cancelled when the host gives up on the delivery (its delivery
+// timeout passed, or it closes): Handle should return then. The SDK
+// handles no further event of that batch, and does not start the host's
+// next delivery of the workspace until Handle has returned, so a handler
+// never runs beside an attempt the host abandoned; one that ignores ctx
+// delays delivery (the host's next attempts fail, waiting for it) but is
+// not run twice at once. Events Handle completed in an attempt the host
+// did not see succeed are acknowledged when delivered again without
+// calling Handle, for the last few thousand events the process handled.
+// A plugin that restarted has forgotten them, so a handler must still
+// tolerate seeing an event twice (Event.ID is unique): after a crash, or
+// when the host died before recording an acknowledgement.
 type EventHandler interface {
 	Handle(ctx context.Context, ev *Event, h *Host) error
 }

@@ -94,7 +94,7 @@ type grpcPlugin struct {
 }
 
 func (p *grpcPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
-	proto.RegisterPluginServer(s, &server{impl: p.impl, version: p.version, broker: broker, conns: map[uint32]*grpc.ClientConn{}})
+	proto.RegisterPluginServer(s, &server{impl: p.impl, version: p.version, broker: broker, conns: map[uint32]*grpc.ClientConn{}, delivering: map[string]chan struct{}{}})
 	return nil
 }
 
@@ -110,6 +110,9 @@ type server struct {
 	broker  *plugin.GRPCBroker
 	mu      sync.Mutex
 	conns   map[uint32]*grpc.ClientConn
+	// delivering holds, per workspace, the delivery running (see Deliver).
+	delivering map[string]chan struct{}
+	done       handled
 }
 
 func (s *server) Describe(ctx context.Context, req *proto.DescribeRequest) (*proto.Manifest, error) {
@@ -148,25 +151,99 @@ func (s *server) Before(ctx context.Context, req *proto.BeforeRequest) (*proto.B
 	return resp, nil
 }
 
+// Deliver hands a batch to the plugin's EventHandler, one delivery per
+// workspace at a time: a delivery waits, within its own context, for the
+// one before it to return, so that an attempt the host gave up on (its
+// call cancelled, or past its deadline) never runs beside the next. The
+// handler's context is the call's, cancelled with it; once it is, no
+// further event of the batch is handled. Events the handler completed
+// before, in an attempt the host did not see succeed, are acknowledged
+// without handling them again (see handled).
 func (s *server) Deliver(ctx context.Context, req *proto.DeliverRequest) (*proto.DeliverResponse, error) {
 	handler, ok := s.impl.(EventHandler)
-	if !ok {
+	if !ok || len(req.Events) == 0 {
 		return &proto.DeliverResponse{Acknowledged: uint32(len(req.Events))}, nil
 	}
-	var h *Host
-	if len(req.Events) > 0 {
-		var err error
-		if h, err = s.host(req.HostService, req.Grant, req.Events[0].Workspace); err != nil {
-			return nil, err
-		}
+	release, err := s.acquire(ctx, req.Events[0].Workspace)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	h, err := s.host(req.HostService, req.Grant, req.Events[0].Workspace)
+	if err != nil {
+		return nil, err
 	}
 	for i, pe := range req.Events {
+		if err := ctx.Err(); err != nil {
+			return nil, status.FromContextError(err).Err()
+		}
+		if s.done.has(pe.Id) {
+			continue
+		}
 		ev := eventFrom(pe)
 		if err := handler.Handle(ctx, ev, h); err != nil {
 			return nil, status.Errorf(codes.Unknown, "event %d (%s %s): %v", i, ev.Type, ev.ID, err)
 		}
+		s.done.add(pe.Id)
 	}
 	return &proto.DeliverResponse{Acknowledged: uint32(len(req.Events))}, nil
+}
+
+// acquire waits, within ctx, until no other delivery of the workspace
+// runs, and returns the function that lets the next one in.
+func (s *server) acquire(ctx context.Context, workspace string) (func(), error) {
+	s.mu.Lock()
+	sem := s.delivering[workspace]
+	if sem == nil {
+		sem = make(chan struct{}, 1)
+		s.delivering[workspace] = sem
+	}
+	s.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, status.Errorf(status.FromContextError(ctx.Err()).Code(),
+			"sdk: the previous delivery of workspace %s is still running", workspace)
+	}
+}
+
+// handledLimit is how many event IDs handled remembers.
+const handledLimit = 4096
+
+// handled remembers the IDs of the last events the handler completed, so
+// that a batch the host delivers again (its attempt timed out after the
+// handler finished some of its events, or another event failed) does not
+// run them twice. It lives as long as the process: a plugin restarted
+// may see an event it completed before.
+type handled struct {
+	mu    sync.Mutex
+	ids   map[string]struct{}
+	order []string
+}
+
+func (d *handled) has(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.ids[id]
+	return ok
+}
+
+func (d *handled) add(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ids == nil {
+		d.ids = map[string]struct{}{}
+	}
+	if _, ok := d.ids[id]; ok {
+		return
+	}
+	if len(d.order) == handledLimit {
+		delete(d.ids, d.order[0])
+		d.order = d.order[1:]
+	}
+	d.ids[id] = struct{}{}
+	d.order = append(d.order, id)
 }
 
 // host returns the Host of one call, dialling the host service through

@@ -42,6 +42,8 @@ type testPlugin struct {
 	// record of that name (a contact's first name), and records the
 	// others' lines only.
 	poison string
+	// slow is TESTPLUGIN_SLOW (see modes.go).
+	slow time.Duration
 }
 
 func (p testPlugin) Manifest() sdk.Manifest {
@@ -115,6 +117,9 @@ func (p testPlugin) Before(ctx context.Context, w *sdk.Write) error {
 func (p testPlugin) Handle(ctx context.Context, ev *sdk.Event, h *sdk.Host) error {
 	if p.out == "" {
 		return nil // benchmarks: receive only
+	}
+	if p.slow > 0 {
+		return p.handleSlowly(ev)
 	}
 	var rec struct {
 		Name      string `json:"name"`
@@ -221,6 +226,7 @@ func main() {
 		escalate: os.Getenv("TESTPLUGIN_ESCALATE"), timeline: os.Getenv("TESTPLUGIN_TIMELINE") == "1",
 		poison: os.Getenv("TESTPLUGIN_POISON"),
 	}
+	p.slow, _ = time.ParseDuration(os.Getenv("TESTPLUGIN_SLOW"))
 	if gets, ok := os.LookupEnv("TESTPLUGIN_GETS"); ok {
 		p.gets, p.probeGets = strings.Fields(gets), true
 	}

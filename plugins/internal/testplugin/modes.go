@@ -21,6 +21,11 @@ package main
 //   - TESTPLUGIN_FORGE=1 writes log lines forging the host's and another
 //     plugin's before serving; the "forge" deal writes more to stdout,
 //     stderr and the go-plugin stdio stream.
+//   - TESTPLUGIN_SLOW=<duration> has the event handler record
+//     "start <workspace> <seq>", sleep that long without heeding its
+//     context, and record "end <workspace> <seq>": with a duration longer
+//     than the host's delivery timeout, its runs outlast the calls that
+//     started them.
 
 import (
 	"bytes"
@@ -210,4 +215,22 @@ func forge() {
 	for _, l := range forged {
 		fmt.Fprintln(os.Stderr, l)
 	}
+}
+
+// handleSlowly is the event handler of TESTPLUGIN_SLOW.
+func (p testPlugin) handleSlowly(ev *sdk.Event) error {
+	record := func(what string) error {
+		f, err := os.OpenFile(p.out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = fmt.Fprintf(f, "%s %s %d\n", what, ev.Workspace, ev.Seq)
+		return err
+	}
+	if err := record("start"); err != nil {
+		return err
+	}
+	time.Sleep(p.slow)
+	return record("end")
 }
