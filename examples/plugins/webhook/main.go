@@ -1,38 +1,96 @@
 // Command webhook is an example crmkit plugin that posts every won deal as
-// JSON to the URL in WEBHOOK_URL, retrying a failed post three times
-// before it gives the event back to the host (which delivers it again
-// later).
+// JSON to a URL, signed the Standard Webhooks way
+// (https://www.standardwebhooks.com) so that receivers can check it came
+// from here and was not replayed.
+//
+// It reads its configuration from its environment:
+//
+//	WEBHOOK_URL            where to post (http or https)
+//	WEBHOOK_SECRET         the signing secret, "whsec_" followed by base64;
+//	                       while rotating, several separated by commas
+//	WEBHOOK_ALLOW_PRIVATE  "true" to allow posting to loopback, link-local
+//	                       and private addresses (for tests and intranets)
+//
+// Every post carries the headers webhook-id (the event's ID, the same on
+// every retry, for the receiver to drop repeats), webhook-timestamp (Unix
+// seconds) and webhook-signature: "v1," followed by the base64
+// HMAC-SHA256, under the secret, of id + "." + timestamp + "." + body; with
+// several secrets, one such signature per secret, separated by spaces, so
+// that a receiver holding any of them verifies the post.
+//
+// A failed post (a network error or an answer other than 2xx) is retried
+// three times with exponential backoff and jitter, within the delivery's
+// deadline, before the plugin gives the event back to the host (which
+// delivers it again later). A URL whose host resolves to a loopback,
+// link-local, private or unspecified address is refused, without retries,
+// unless WEBHOOK_ALLOW_PRIVATE is set; the check is repeated on the address
+// actually dialled, so a DNS answer that changes in between gains nothing.
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/plugins/sdk"
 )
 
-type notifier struct{ url string }
+// Retries: up to maxAttempts posts, waiting about firstWait after the
+// first failure, twice as long after each next one, at most maxWait.
+const (
+	maxAttempts = 4
+	firstWait   = 100 * time.Millisecond
+	maxWait     = 2 * time.Second
+)
 
-func (notifier) Manifest() sdk.Manifest {
-	return sdk.Manifest{Name: "webhook", Version: "1.0.0", Events: []string{"deal.won"}}
+type notifier struct {
+	url          *url.URL
+	secrets      [][]byte
+	allowPrivate bool
+	client       *http.Client
+}
+
+// configure reads the configuration from getenv (os.Getenv in main).
+func configure(getenv func(string) string) (*notifier, error) {
+	u, err := url.Parse(getenv("WEBHOOK_URL"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("WEBHOOK_URL must be an http or https URL")
+	}
+	secrets, err := parseSecrets(getenv("WEBHOOK_SECRET"))
+	if err != nil {
+		return nil, err
+	}
+	allow := false
+	if v := getenv("WEBHOOK_ALLOW_PRIVATE"); v != "" {
+		if allow, err = strconv.ParseBool(v); err != nil {
+			return nil, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE: %w", err)
+		}
+	}
+	return &notifier{url: u, secrets: secrets, allowPrivate: allow, client: newClient(allow)}, nil
+}
+
+func (*notifier) Manifest() sdk.Manifest {
+	return sdk.Manifest{Name: "webhook", Version: "1.1.0", Events: []string{"deal.won"}}
 }
 
 // payload is what the webhook receives.
 type payload struct {
 	Event     string    `json:"event"`
-	EventID   string    `json:"event_id"` // for the receiver to drop repeats
+	EventID   string    `json:"event_id"` // also in the webhook-id header
 	Workspace string    `json:"workspace"`
 	At        time.Time `json:"at"`
 	Deal      crm.Deal  `json:"deal"`
 }
 
-func (n notifier) Handle(ctx context.Context, ev *sdk.Event, _ *sdk.Host) error {
+func (n *notifier) Handle(ctx context.Context, ev *sdk.Event, _ *sdk.Host) error {
 	p := payload{Event: ev.Type, EventID: ev.ID, Workspace: ev.Workspace, At: ev.At}
 	if err := ev.Decode(&p.Deal); err != nil {
 		return err
@@ -41,36 +99,28 @@ func (n notifier) Handle(ctx context.Context, ev *sdk.Event, _ *sdk.Host) error 
 	if err != nil {
 		return err
 	}
-	wait := 100 * time.Millisecond
+	wait := firstWait
 	for attempt := 1; ; attempt++ {
-		err = n.post(ctx, body)
-		if err == nil || attempt == 4 {
+		err = n.post(ctx, ev.ID, body)
+		if err == nil || attempt == maxAttempts || errors.Is(err, errForbidden) {
 			return err
 		}
+		// Wait between half and all of wait, so that plugins failing
+		// together do not retry together.
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait/2 + rand.N(wait/2)):
 		}
-		wait *= 2
+		wait = min(2*wait, maxWait)
 	}
 }
 
-func (n notifier) post(ctx context.Context, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
+func main() {
+	n, err := configure(os.Getenv)
 	if err != nil {
-		return err
+		sdk.Logger().Error("webhook: " + err.Error())
+		os.Exit(1)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
-	}
-	return nil
+	sdk.Serve(n)
 }
-
-func main() { sdk.Serve(notifier{url: os.Getenv("WEBHOOK_URL")}) }
