@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -51,15 +50,7 @@ var (
 	accessErr  error
 )
 
-func accessDeals() int {
-	if s := os.Getenv("CRMKIT_ACCESS_DEALS"); s != "" {
-		var n int
-		if _, err := fmt.Sscan(s, &n); err == nil && n > 0 {
-			return n
-		}
-	}
-	return 1_000_000
-}
+func accessDeals() int { return envCount("CRMKIT_ACCESS_DEALS", 1_000_000) }
 
 func loadAccess(b *testing.B) *accessFixture {
 	b.Helper()

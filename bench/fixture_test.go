@@ -41,3 +41,13 @@ func fixtureStores(dirEnv string, n int, opts ...badger.Option) (st *badger.Stor
 	db.SetMaxOpenConns(1)
 	return st, db, fresh, func() error { return os.WriteFile(done, nil, 0o644) }, nil
 }
+
+// envCount returns the positive number the environment variable name
+// holds, or def.
+func envCount(name string, def int) int {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv(name), &n); err == nil && n > 0 {
+		return n
+	}
+	return def
+}

@@ -3,9 +3,7 @@ package bench
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -39,15 +37,7 @@ var (
 	searchErr  error
 )
 
-func searchContacts() int {
-	if s := os.Getenv("CRMKIT_SEARCH_CONTACTS"); s != "" {
-		var n int
-		if _, err := fmt.Sscan(s, &n); err == nil && n > 0 {
-			return n
-		}
-	}
-	return 1_000_000
-}
+func searchContacts() int { return envCount("CRMKIT_SEARCH_CONTACTS", 1_000_000) }
 
 // foldText lower-cases s and drops its accents, as the CRM's search does.
 func foldText(s string) string {

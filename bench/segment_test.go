@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,15 +76,7 @@ var (
 	fixtureErr  error
 )
 
-func benchContacts() int {
-	if s := os.Getenv("CRMKIT_SEGMENT_CONTACTS"); s != "" {
-		var n int
-		if _, err := fmt.Sscan(s, &n); err == nil && n > 0 {
-			return n
-		}
-	}
-	return 1_000_000
-}
+func benchContacts() int { return envCount("CRMKIT_SEGMENT_CONTACTS", 1_000_000) }
 
 func loadFixture(b *testing.B) *fixture {
 	b.Helper()

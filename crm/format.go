@@ -37,20 +37,7 @@ func (c *CRM) upgradeFormat(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 	if e.Format >= 1 {
 		return c.backfillSearch(ctx, e)
 	}
-	var out *wsEntry
-	err := c.st.Update(ctx, func(tx store.Tx) error {
-		cur, err := readEntry(tx, e.ID)
-		if err != nil {
-			return err
-		}
-		if cur.Space != e.Space {
-			return fmt.Errorf("crm: upgrading workspace %s: %w", e.ID, ErrConflict)
-		}
-		out = cur
-		if cur.Format >= workspaceFormat {
-			return nil
-		}
-		w := c.handleOf(cur)
+	out, err := c.setFormat(ctx, e, 1, func(tx store.Tx, w *Workspace) error {
 		space := w.k(tagSpace).str(reportSpace)
 		meta := w.k(tagMeta)
 		moves := map[string][]byte{}
@@ -84,8 +71,7 @@ func (c *CRM) upgradeFormat(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 				return err
 			}
 		}
-		cur.Format = 1
-		return writeEntry(tx, cur)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -152,6 +138,19 @@ func (c *CRM) backfillSearch(ctx context.Context, e *wsEntry) (*wsEntry, error) 
 			}
 		}
 	}
+	out, err := c.setFormat(ctx, e, 2, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", 2)
+	return out, nil
+}
+
+// setFormat brings workspace e's entry to format, after fn (if not nil)
+// has moved its keys in the same transaction, and returns the entry. A
+// workspace deleted or re-created meanwhile fails with ErrConflict; one
+// already there is left alone.
+func (c *CRM) setFormat(ctx context.Context, e *wsEntry, format int, fn func(tx store.Tx, w *Workspace) error) (*wsEntry, error) {
 	var out *wsEntry
 	err := c.st.Update(ctx, func(tx store.Tx) error {
 		cur, err := readEntry(tx, e.ID)
@@ -162,15 +161,16 @@ func (c *CRM) backfillSearch(ctx context.Context, e *wsEntry) (*wsEntry, error) 
 			return fmt.Errorf("crm: upgrading workspace %s: %w", e.ID, ErrConflict)
 		}
 		out = cur
-		if cur.Format >= 2 {
+		if cur.Format >= format {
 			return nil
 		}
-		cur.Format = 2
+		if fn != nil {
+			if err := fn(tx, c.handleOf(cur)); err != nil {
+				return err
+			}
+		}
+		cur.Format = format
 		return writeEntry(tx, cur)
 	})
-	if err != nil {
-		return nil, err
-	}
-	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", 2)
-	return out, nil
+	return out, err
 }
