@@ -32,6 +32,9 @@
 //     package crm/filter (lifecycle = "customer" AND tags CONTAINS "vip").
 //     A filtered list is in ID order; sort and where do not combine. Every
 //     page has the shape {"items": [...], "next": "cursor"}.
+//   - GET /{kind}/count?where=: {"count": n}, how many live records the
+//     principal may read match the filter (all of them without one),
+//     answered by the query planner from counters and indexes where it can.
 //   - POST /{kind}: create; an Idempotency-Key header makes a retry return
 //     the first response (see below).
 //   - GET, PATCH, DELETE /{kind}/{id}: PATCH merges the fields of its body

@@ -174,6 +174,8 @@ func (rs resource[T]) routes() []Route {
 		{Method: "POST", Pattern: p, Summary: "Create " + article(rs.kind) + " " + rs.kind,
 			Request: rs.typeName, Response: rs.typeName, Status: http.StatusCreated, Errors: writeErrs,
 			Idempotent: true, handle: rs.create},
+		{Method: "GET", Pattern: p + "/count", Summary: "Count the " + rs.path + " a filter selects, or all of them",
+			Query: []string{"where"}, Response: "Count", Status: http.StatusOK, Errors: readErrs, handle: rs.count},
 		{Method: "POST", Pattern: p + "/batch", Summary: "Create many " + rs.path, Request: rs.typeName + "Batch",
 			Response: "BatchResults", Status: http.StatusOK, Errors: writeErrs, Idempotent: true, handle: rs.batch},
 		{Method: "GET", Pattern: p + "/{id}", Summary: "Get " + article(rs.kind) + " " + rs.kind,

@@ -18,7 +18,7 @@ type SegmentPatch struct {
 	Filter *string `json:"filter,omitempty"`
 }
 
-// Count is the answer of GET /segments/{id}/count.
+// Count is the answer of GET /segments/{id}/count and GET /{kind}/count.
 type Count struct {
 	Count int64 `json:"count"`
 }
