@@ -53,10 +53,38 @@
 //   - Segments at /segments: GET, POST, GET, PATCH {"name", "filter"} and
 //     DELETE /segments/{id}; GET /segments/{id}/members (a page of the
 //     records, as a ?where= list) and GET /segments/{id}/count {"count": n}.
+//   - Reports of package crm/report: GET /reports/pipeline, /reports/forecast,
+//     /reports/conversion, /reports/lead-conversion, /reports/churn,
+//     /reports/revenue and /reports/operations (below).
 //   - GET /search?q=&kinds=&limit=: the search box.
 //   - GET /events: the change feed as server-sent events (below).
 //   - GET /openapi.json: an OpenAPI 3.1 description, generated from the
 //     same route table the handler serves (Routes).
+//
+// # Reports
+//
+// A report's query parameters are the fields of report.Filter: pipeline
+// (an ID), owner (repeated for several), from and to (a date, midnight in
+// the report's time zone, or an RFC 3339 time), segment (an ID), where and
+// where_object (an ad-hoc filter and the kind it selects), group (owner,
+// stage, source, industry, region, product, week, month, quarter or
+// custom.<field>, as the report allows), currency and tz (an IANA time
+// zone; the workspace's by default); the forecast adds
+// commit_probability, the conversion report stall_factor, lead and churn
+// reports the lifecycle stages lead, opportunity, customer and churned.
+// Invalid parameters are 400 naming each one. Reports run as the
+// principal, so they cover the records it may read.
+//
+// ?format= picks the answer: json (the default; the report as its JSON
+// form), csv (what the report's WriteCSV writes) or svg (its chart); without
+// it the Accept header may ask for text/csv or image/svg+xml. Charts draw
+// one currency: ?currency= when given, else the workspace's default if the
+// report has amounts in it, else the report's first. The pipeline draws its
+// stages, or with ?group= one stacked bar per group; the forecast one bar
+// per owner; the conversion report the funnel of ?funnel= (a group's name;
+// the first group by default); operations its activity volume. The
+// lead-conversion, churn and revenue reports have no chart: svg is 406
+// Not Acceptable, asked for by ?format= or by Accept alone.
 //
 // Records are the JSON form of the crm types (crm.Contact, crm.Deal, ...).
 // A single record carries its version as an entity tag (ETag: "7"); send it
@@ -82,6 +110,7 @@
 //     Idempotency-Key still in flight;
 //   - 412: If-Match names a version the record no longer has;
 //   - 413: a body over the limit (WithMaxBodyBytes, 1 MiB by default);
+//   - 406: a chart of a report that has none;
 //   - 415: a body that is not JSON;
 //   - 422: the record is invalid (*crm.ValidationError), naming every field,
 //     or a before-hook vetoed the write;
@@ -110,6 +139,6 @@
 //
 // # Imports
 //
-// This package imports the standard library and the project's crm and
-// crm/filter packages: no web framework, no router.
+// This package imports the standard library and the project's crm,
+// crm/filter and crm/report packages: no web framework, no router.
 package crmhttp

@@ -42,7 +42,7 @@ func OpenAPI(routes []Route) map[string]any {
 		"info": map[string]any{
 			"title":       "crmkit",
 			"version":     "0.1.0",
-			"description": "Contacts, companies, deals, activities, pipelines, custom fields and segments of one workspace, as the authenticated principal may see and change them.",
+			"description": "Contacts, companies, deals, activities, pipelines, custom fields, segments and reports of one workspace, as the authenticated principal may see and change them.",
 		},
 		"servers":    []any{map[string]any{"url": "."}},
 		"paths":      paths,
@@ -85,7 +85,11 @@ func operation(rt Route) map[string]any {
 	case rt.Response == "EventStream":
 		ok["content"] = map[string]any{"text/event-stream": map[string]any{"schema": ref(rt.Response)}}
 	case rt.Response != "":
-		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.Response)}}
+		content := map[string]any{"application/json": map[string]any{"schema": ref(rt.Response)}}
+		for _, mt := range rt.media {
+			content[mt] = map[string]any{"schema": map[string]any{"type": "string"}}
+		}
+		ok["content"] = content
 	}
 	responses := map[string]any{strconv.Itoa(rt.Status): ok}
 	errs := rt.Errors
@@ -152,6 +156,24 @@ var queryParams = map[string]param{
 	"q":       {"The words searched for.", map[string]any{"type": "string"}},
 	"kinds":   {"The kinds searched, comma-separated: contact, company, deal (all by default).", map[string]any{"type": "string"}},
 	"since":   {"The event id to resume after (as Last-Event-ID).", map[string]any{"type": "integer", "minimum": 0}},
+
+	"pipeline":           {"Only the deals of this pipeline, by ID.", map[string]any{"type": "string"}},
+	"owner":              {"Only the records of this owner; repeat for several.", map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
+	"from":               {"The start of the report's period, included: a date (in the report's time zone) or an RFC 3339 time.", map[string]any{"type": "string"}},
+	"to":                 {"The end of the report's period, excluded: a date (in the report's time zone) or an RFC 3339 time.", map[string]any{"type": "string"}},
+	"segment":            {"Only the members of this segment, by ID.", map[string]any{"type": "string"}},
+	"where_object":       {"The kind where selects: contact, company or deal.", map[string]any{"type": "string", "enum": []string{"contact", "company", "deal"}}},
+	"group":              {"What the rows are grouped by: owner, stage, source, industry, region, product, week, month, quarter or custom.<field>.", map[string]any{"type": "string"}},
+	"currency":           {"Only amounts in this ISO 4217 currency; also the currency a chart draws.", map[string]any{"type": "string"}},
+	"tz":                 {"The IANA time zone periods are cut in (the workspace's by default).", map[string]any{"type": "string"}},
+	"format":             {"The answer's format: json (the default), csv or svg (a chart); the Accept header may ask instead.", map[string]any{"type": "string", "enum": []string{"json", "csv", "svg"}}},
+	"commit_probability": {"The lowest stage probability (percent) whose deals count as commit (70 by default).", map[string]any{"type": "integer", "minimum": 1, "maximum": 100}},
+	"stall_factor":       {"A deal stalls past this many times its stage's median stay (2 by default).", map[string]any{"type": "number", "exclusiveMinimum": 0}},
+	"funnel":             {"The group whose funnel the SVG chart draws (the first group by default).", map[string]any{"type": "string"}},
+	"lead":               {"The lifecycle stage of leads (lead by default).", map[string]any{"type": "string"}},
+	"opportunity":        {"The lifecycle stage of opportunities (opportunity by default).", map[string]any{"type": "string"}},
+	"customer":           {"The lifecycle stage of customers (customer by default).", map[string]any{"type": "string"}},
+	"churned":            {"The lifecycle stage of churned customers (churned by default).", map[string]any{"type": "string"}},
 }
 
 // schemaOf is the schema of a type name of the route table. Records are

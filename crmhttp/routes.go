@@ -32,6 +32,7 @@ type Route struct {
 	// IfMatch says an If-Match header pins the record's version.
 	IfMatch bool
 
+	media  []string          // media types of the success answer besides JSON
 	public bool              // served without authentication
 	stream bool              // has no time bound
 	handle func(*call) error // answers the request, or fails
@@ -76,6 +77,7 @@ func Routes() []Route {
 		pipelineRoutes(),
 		fieldRoutes(),
 		segmentRoutes(),
+		reportRoutes(),
 		[]Route{
 			{Method: "GET", Pattern: "/search", Summary: "Find contacts, companies and deals as a search box does",
 				Query: []string{"q", "kinds", "limit"}, Response: "SearchResults", Status: http.StatusOK,
