@@ -56,6 +56,12 @@
 //   - Reports of package crm/report: GET /reports/pipeline, /reports/forecast,
 //     /reports/conversion, /reports/lead-conversion, /reports/churn,
 //     /reports/revenue and /reports/operations (below).
+//   - The request's workspace at /workspace: GET its settings (a
+//     crm.WorkspaceInfo: name, lifecycle stages, default currency, time
+//     zone, phone region), which every principal of the workspace may read,
+//     and PATCH them with a merge patch (null clears a setting; id and
+//     created_at cannot change), which needs the policy's update of the
+//     "workspace" kind. Settings have no version, so no ETag.
 //   - GET /search?q=&kinds=&limit=: the search box.
 //   - GET /events: the change feed as server-sent events (below).
 //   - GET /openapi.json: an OpenAPI 3.1 description, generated from the

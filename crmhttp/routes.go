@@ -78,6 +78,7 @@ func Routes() []Route {
 		fieldRoutes(),
 		segmentRoutes(),
 		reportRoutes(),
+		workspaceRoutes(),
 		[]Route{
 			{Method: "GET", Pattern: "/search", Summary: "Find contacts, companies and deals as a search box does",
 				Query: []string{"q", "kinds", "limit"}, Response: "SearchResults", Status: http.StatusOK,
