@@ -46,6 +46,10 @@
 //   - Activities at /activities: GET (paged by ?limit= and ?after=, in the
 //     order they were logged), POST (log), GET, PATCH, DELETE
 //     /activities/{id}, and POST /activities/{id}/complete {"done": true}.
+//   - Purchases at /purchases: GET (paged by ?limit= and ?after=, in the
+//     order they were recorded; ?contact= or ?company= for one buyer's),
+//     POST (record; the CRM computes the total), GET, PATCH, DELETE
+//     /purchases/{id} (deleted at any version, as activities).
 //   - Pipelines at /pipelines: GET (all of them), POST, GET and PATCH
 //     /pipelines/{id}.
 //   - Custom fields: GET /fields/{kind}, PUT /fields/{kind}/{name} (define

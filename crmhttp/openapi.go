@@ -198,9 +198,9 @@ func schemaOf(name string) map[string]any {
 			map[string]any{"items": array(item), "next": str}, "items")
 	}
 	switch name {
-	case "Contact", "Company", "Deal", "Activity", "Pipeline", "FieldDef", "Segment":
+	case "Contact", "Company", "Deal", "Activity", "Purchase", "Pipeline", "FieldDef", "Segment":
 		return obj("The JSON form of crm."+name+".", nil)
-	case "ContactPage", "CompanyPage", "DealPage", "TimelinePage", "ActivityPage", "PipelinePage":
+	case "ContactPage", "CompanyPage", "DealPage", "TimelinePage", "ActivityPage", "PurchasePage", "PipelinePage":
 		return page(strings.TrimSuffix(name, "Page"))
 	case "RecordPage":
 		return obj("A page of records (contacts, companies or deals) and the cursor to the next.",

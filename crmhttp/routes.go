@@ -53,6 +53,7 @@ var (
 	deals     = resource[crm.Deal]{kind: "deal", path: "deals", typeName: "Deal", of: dealsOf}
 	acts      = resource[crm.Activity]{kind: "activity", path: "activities", typeName: "Activity", of: activitiesOf}
 	pipelines = resource[crm.Pipeline]{kind: "pipeline", path: "pipelines", typeName: "Pipeline", of: pipelinesOf}
+	purchases = resource[crm.Purchase]{kind: "purchase", path: "purchases", typeName: "Purchase", of: purchasesOf}
 )
 
 // Routes returns the API's route table, in the order of its OpenAPI
@@ -74,6 +75,7 @@ func Routes() []Route {
 				Idempotent: true, IfMatch: true, handle: loseDeal},
 		},
 		activityRoutes(),
+		purchaseRoutes(),
 		pipelineRoutes(),
 		fieldRoutes(),
 		segmentRoutes(),
