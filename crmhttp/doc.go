@@ -46,6 +46,15 @@
 //   - Activities at /activities: GET (paged by ?limit= and ?after=, in the
 //     order they were logged), POST (log), GET, PATCH, DELETE
 //     /activities/{id}, and POST /activities/{id}/complete {"done": true}.
+//   - GET /duplicates?kind=contacts|companies: a page of likely duplicate
+//     pairs (crm.Duplicate: A the older record, B the newer, a score and
+//     the reasons), ?min_score= (0.5 by default), ?limit= and ?after=. Each
+//     page reruns detection from the start and stops once it is full.
+//   - POST /contacts/{id}/merge and /companies/{id}/merge {"from": "<id>",
+//     "fields": {"first_name": "merged"}}: merge the record from into the
+//     one of the path, which survives and is answered (crm.MergeOptions
+//     chooses the values it keeps). It needs the policy's update of the
+//     survivor and erase of the merged record.
 //   - Purchases at /purchases: GET (paged by ?limit= and ?after=, in the
 //     order they were recorded; ?contact= or ?company= for one buyer's),
 //     POST (record; the CRM computes the total), GET, PATCH, DELETE

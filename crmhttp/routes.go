@@ -76,6 +76,7 @@ func Routes() []Route {
 		},
 		activityRoutes(),
 		purchaseRoutes(),
+		mergeRoutes(),
 		pipelineRoutes(),
 		fieldRoutes(),
 		segmentRoutes(),
