@@ -35,6 +35,7 @@ type Route struct {
 	media  []string          // media types of the success answer besides JSON
 	public bool              // served without authentication
 	stream bool              // has no time bound
+	upload bool              // streams its body, capped by WithMaxImportBytes
 	handle func(*call) error // answers the request, or fails
 }
 
@@ -77,6 +78,7 @@ func Routes() []Route {
 		activityRoutes(),
 		purchaseRoutes(),
 		mergeRoutes(),
+		transferRoutes(),
 		pipelineRoutes(),
 		fieldRoutes(),
 		segmentRoutes(),
