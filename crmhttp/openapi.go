@@ -67,7 +67,7 @@ func operation(rt Route) map[string]any {
 	if rt.Idempotent {
 		params = append(params, header("Idempotency-Key", "A key that makes a retry of the request return its first response."))
 	}
-	if rt.stream {
+	if rt.Response == "EventStream" {
 		params = append(params, header("Last-Event-ID", "The id of the last event received: the stream resumes after it."))
 	}
 	if params != nil {
@@ -78,10 +78,18 @@ func operation(rt Route) map[string]any {
 		if rt.Request == "MergePatch" {
 			ct = "application/merge-patch+json"
 		}
-		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{ct: map[string]any{"schema": ref(rt.Request)}}}
+		content := map[string]any{ct: map[string]any{"schema": ref(rt.Request)}}
+		if rt.Request == "ImportFile" {
+			content = map[string]any{"text/csv": map[string]any{"schema": ref(rt.Request)},
+				"application/x-ndjson": map[string]any{"schema": ref(rt.Request)}}
+		}
+		op["requestBody"] = map[string]any{"required": true, "content": content}
 	}
 	ok := map[string]any{"description": http.StatusText(rt.Status)}
 	switch {
+	case rt.Response == "ExportFile":
+		ok["content"] = map[string]any{"text/csv": map[string]any{"schema": ref(rt.Response)},
+			"application/x-ndjson": map[string]any{"schema": ref(rt.Response)}}
 	case rt.Response == "EventStream":
 		ok["content"] = map[string]any{"text/event-stream": map[string]any{"schema": ref(rt.Response)}}
 	case rt.Response != "":
@@ -166,7 +174,16 @@ var queryParams = map[string]param{
 	"group":              {"What the rows are grouped by: owner, stage, source, industry, region, product, week, month, quarter or custom.<field>.", map[string]any{"type": "string"}},
 	"currency":           {"Only amounts in this ISO 4217 currency; also the currency a chart draws.", map[string]any{"type": "string"}},
 	"tz":                 {"The IANA time zone periods are cut in (the workspace's by default).", map[string]any{"type": "string"}},
-	"format":             {"The answer's format: json (the default), csv or svg (a chart); the Accept header may ask instead.", map[string]any{"type": "string", "enum": []string{"json", "csv", "svg"}}},
+	"format":             {"The answer's format: for a report json (the default), csv or svg (a chart); for an export csv (the default) or jsonl. The Accept header may ask instead.", map[string]any{"type": "string", "enum": []string{"json", "csv", "svg", "jsonl"}}},
+	"upsert_by":          {"The field that finds a row's existing record, which the row then updates: email, domain, name, external_id.<system> or id.", map[string]any{"type": "string"}},
+	"overwrite":          {"Updates replace every mapped value: empty cells clear fields.", map[string]any{"type": "boolean"}},
+	"create_companies":   {"Create the companies rows name that do not exist.", map[string]any{"type": "boolean"}},
+	"dry_run":            {"Read, convert and check every row, writing nothing.", map[string]any{"type": "boolean"}},
+	"batch_size":         {"Rows committed together (1000 by default).", map[string]any{"type": "integer", "minimum": 1, "maximum": 10000}},
+	"date_layout":        {"The layout of dates written with slashes, in Go's time format (02/01/2006, day first, by default).", map[string]any{"type": "string"}},
+	"decimal_comma":      {"Numbers and amounts are written with a decimal comma.", map[string]any{"type": "boolean"}},
+	"comma":              {"The CSV field separator, one ASCII character (a comma by default).", map[string]any{"type": "string", "minLength": 1, "maxLength": 1}},
+	"columns":            {"The columns to export, comma-separated, in order (all by default).", map[string]any{"type": "string"}},
 	"commit_probability": {"The lowest stage probability (percent) whose deals count as commit (70 by default).", map[string]any{"type": "integer", "minimum": 1, "maximum": 100}},
 	"stall_factor":       {"A deal stalls past this many times its stage's median stay (2 by default).", map[string]any{"type": "number", "exclusiveMinimum": 0}},
 	"funnel":             {"The group whose funnel the SVG chart draws (the first group by default).", map[string]any{"type": "string"}},
@@ -198,9 +215,9 @@ func schemaOf(name string) map[string]any {
 			map[string]any{"items": array(item), "next": str}, "items")
 	}
 	switch name {
-	case "Contact", "Company", "Deal", "Activity", "Pipeline", "FieldDef", "Segment":
+	case "Contact", "Company", "Deal", "Activity", "Purchase", "Pipeline", "FieldDef", "Segment":
 		return obj("The JSON form of crm."+name+".", nil)
-	case "ContactPage", "CompanyPage", "DealPage", "TimelinePage", "ActivityPage", "PipelinePage":
+	case "ContactPage", "CompanyPage", "DealPage", "TimelinePage", "ActivityPage", "PurchasePage", "PipelinePage":
 		return page(strings.TrimSuffix(name, "Page"))
 	case "RecordPage":
 		return obj("A page of records (contacts, companies or deals) and the cursor to the next.",
@@ -240,6 +257,10 @@ func schemaOf(name string) map[string]any {
 	case "TimelineEntry":
 		return obj("An activity or a change of the record.", map[string]any{"at": map[string]any{"type": "string", "format": "date-time"},
 			"activity": map[string]any{"type": "object"}, "change": map[string]any{"type": "object"}}, "at")
+	case "ImportFile":
+		return map[string]any{"type": "string", "description": "A CSV file with a header row (text/csv) or JSON Lines (application/x-ndjson), one record per row."}
+	case "ExportFile":
+		return map[string]any{"type": "string", "description": "A CSV file with a header row, or JSON Lines with the same keys."}
 	case "EventStream":
 		return map[string]any{"type": "string", "description": "Server-sent events: id is the event's sequence number, event its type, data a crm.Event with the record."}
 	case "OpenAPI":

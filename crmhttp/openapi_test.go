@@ -94,7 +94,7 @@ func TestServedRoutes(t *testing.T) {
 			assert.NotEqual(t, "urn:crmkit:problem:no-route", p.Type, "%s %s: %s", rt.Method, path, r.Body)
 		}
 	}
-	p := c.do("GET", "/purchases", nil).problem(t)
+	p := c.do("GET", "/invoices", nil).problem(t)
 	assert.Equal(t, http.StatusNotFound, p.Status)
 	assert.Equal(t, "urn:crmkit:problem:no-route", p.Type)
 	r := c.do("PUT", "/contacts/x", "{}")
