@@ -81,7 +81,13 @@
 //   - GET /search?q=&kinds=&limit=: the search box.
 //   - GET /events: the change feed as server-sent events (below).
 //   - GET /openapi.json: an OpenAPI 3.1 description, generated from the
-//     same route table the handler serves (Routes).
+//     same route table the handler serves (Routes). Its component schemas
+//     are JSON Schemas reflected from the Go types' json tags (objects,
+//     required properties, arrays, times as date-time strings, null where
+//     a nil value writes null); a record in a request body has an input
+//     schema ("ContactInput") that requires nothing, since the CRM fills
+//     in and validates what a body leaves out. The tests check every
+//     answer against its schema.
 //
 // # Reports
 //

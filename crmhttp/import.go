@@ -1,7 +1,6 @@
 package crmhttp
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -109,6 +108,14 @@ func importRecords(c *call) error {
 		return c.writeJSON(http.StatusOK, importResultOf(res))
 	}
 
+	// HTTP/1 servers stop reading a request's body once its response has
+	// started, unless told that both go on at once: the import reads the
+	// body while it sends progress (HTTP/2 always does both). The
+	// connection then ends with the response, since a body the import did
+	// not read to its end cannot be skipped to reuse it.
+	if http.NewResponseController(c.w).EnableFullDuplex() == nil {
+		c.w.Header().Set("Connection", "close")
+	}
 	sse, err := openEvents(c)
 	if err != nil {
 		return nil // the writer cannot stream: nothing more to do
@@ -209,47 +216,6 @@ func transferError(err error) error {
 func notFoundKind(kind string) error {
 	return &httpError{Problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound,
 		Detail: fmt.Sprintf("%q is not contacts, companies, deals, activities or purchases", kind)}}
-}
-
-// eventWriter writes server-sent events to a response it has opened.
-type eventWriter struct {
-	c  *call
-	rc *http.ResponseController
-}
-
-// openEvents answers 200 as a stream of server-sent events.
-func openEvents(c *call) (*eventWriter, error) {
-	rc := http.NewResponseController(c.w)
-	_ = rc.SetWriteDeadline(time.Time{}) // the server's write timeout would end the stream
-	// HTTP/1 servers stop reading a request's body once its response has
-	// started, unless told that both go on at once: the import reads the
-	// body while it sends progress (HTTP/2 always does both). The
-	// connection then ends with the response, since a body the import did
-	// not read to its end cannot be skipped to reuse it.
-	if rc.EnableFullDuplex() == nil {
-		c.w.Header().Set("Connection", "close")
-	}
-	h := c.w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	c.w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(c.w, ": stream open\n\n"); err != nil {
-		return nil, err
-	}
-	return &eventWriter{c: c, rc: rc}, rc.Flush()
-}
-
-// send writes one event of type name whose data is v as JSON.
-func (e *eventWriter) send(name string, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if _, err := fmt.Fprintf(e.c.w, "event: %s\ndata: %s\n\n", name, data); err != nil {
-		return err
-	}
-	return e.rc.Flush()
 }
 
 // queryList splits a comma-separated query parameter; nil when absent.
