@@ -178,8 +178,8 @@ func (r *CheckReport) Drifted() int64 {
 // Unrepaired returns the number of problems found and not repaired.
 func (r *CheckReport) Unrepaired() int64 { return r.Drifted() - r.Repaired }
 
-// Check verifies every index entry, unique entry and counter of the
-// workspace against its records and reports the drift precisely: which
+// Check verifies every index entry, unique entry, column projection and
+// counter of the workspace against its records and reports the drift precisely: which
 // key, which record, why. With opts.Repair it also fixes it: a missing or
 // wrong entry is written, a stale one deleted, a counter corrected.
 // Unique values two records claim and records that do not decode are
@@ -224,6 +224,9 @@ func (w *Workspace) Check(ctx context.Context, opts CheckOptions) (*CheckReport,
 				if err := ck.entries(k, w.k(tag).byte(k.code)); err != nil {
 					return err
 				}
+			}
+			if err := ck.columns(k); err != nil {
+				return err
 			}
 		}
 		if err := ck.timeline(); err != nil {

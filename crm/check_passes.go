@@ -433,6 +433,9 @@ func indexName(k []byte, w *Workspace) string {
 	if k[len(w.prefix)] == tagTimeline {
 		return "timeline"
 	}
+	if k[len(w.prefix)] == tagColumn {
+		return "columns"
+	}
 	if s := r.Str(); r.Err() == nil {
 		return nameOfKey(s)
 	}

@@ -18,7 +18,8 @@ import (
 //	0  reports' quotas and forecast snapshots under workspace metadata
 //	1  they live in the Space "report" of package crm/report
 //	2  contacts, companies and deals have search index entries
-const workspaceFormat = 2
+//	3  live contacts, companies and deals have column projections
+const workspaceFormat = 3
 
 // Where format 0 kept the state of crm/report, and where it is now: the
 // space and keys crm/report reads.
@@ -35,7 +36,7 @@ func (c *CRM) upgradeFormat(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 		return e, nil
 	}
 	if e.Format >= 1 {
-		return c.backfillSearch(ctx, e)
+		return c.upgradeFrom1(ctx, e)
 	}
 	out, err := c.setFormat(ctx, e, 1, func(tx store.Tx, w *Workspace) error {
 		space := w.k(tagSpace).str(reportSpace)
@@ -77,17 +78,46 @@ func (c *CRM) upgradeFormat(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 		return nil, err
 	}
 	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", 1)
-	return c.backfillSearch(ctx, out)
+	return c.upgradeFrom1(ctx, out)
 }
 
-// backfillSearch brings a workspace of format 1 to format 2: it writes the
-// search index entries of its live contacts, companies and deals, a few
-// hundred records per transaction (an interrupted backfill starts over;
-// the entries it wrote are the ones it writes again), then the format.
-// A record written meanwhile writes its own entries; one the backfill
-// read before a concurrent write changed it fails the backfill's
-// transaction with a conflict, and the chunk runs again.
-func (c *CRM) backfillSearch(ctx context.Context, e *wsEntry) (*wsEntry, error) {
+// upgradeFrom1 brings a workspace of format 1 or 2 to the current format
+// by backfilling what each format adds.
+func (c *CRM) upgradeFrom1(ctx context.Context, e *wsEntry) (*wsEntry, error) {
+	var err error
+	if e.Format < 2 {
+		e, err = c.backfill(ctx, e, 2, func(tx store.Tx, w *Workspace, kind string) (func(rec any) []indexEntry, error) {
+			defs, err := loadFieldDefs(tx, w, kind)
+			if err != nil {
+				return nil, err
+			}
+			fields, code := searchable(defs), kindsByName[kind].code
+			return func(rec any) []indexEntry { return searchEntries(w, code, MetaOf(rec).ID, rec, fields, nil) }, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if e.Format < 3 {
+		e, err = c.backfill(ctx, e, 3, func(tx store.Tx, w *Workspace, kind string) (func(rec any) []indexEntry, error) {
+			code := kindsByName[kind].code
+			return func(rec any) []indexEntry {
+				ce, _ := columnEntry(w, code, rec)
+				return []indexEntry{ce}
+			}, nil
+		})
+	}
+	return e, err
+}
+
+// backfill brings a workspace to format by writing the entries entries
+// returns for each live contact, company and deal, a few hundred records
+// per transaction (an interrupted backfill starts over; the entries it
+// wrote are the ones it writes again), then the format. A record written
+// meanwhile writes its own entries; one the backfill read before a
+// concurrent write changed it fails the backfill's transaction with a
+// conflict, and the chunk runs again.
+func (c *CRM) backfill(ctx context.Context, e *wsEntry, format int, entries func(tx store.Tx, w *Workspace, kind string) (func(rec any) []indexEntry, error)) (*wsEntry, error) {
 	w := c.handleOf(e)
 	const chunk = 500
 	for _, kind := range searchKinds {
@@ -96,11 +126,10 @@ func (c *CRM) backfillSearch(ctx context.Context, e *wsEntry) (*wsEntry, error) 
 		var after key
 		for done := false; !done; {
 			err := c.st.Update(ctx, func(tx store.Tx) error {
-				defs, err := loadFieldDefs(tx, w, kind)
+				of, err := entries(tx, w, kind)
 				if err != nil {
 					return err
 				}
-				fields := searchable(defs)
 				rng := store.Range{Prefix: prefix}
 				if after != nil {
 					rng.Start = append(slices.Clone(after), 0)
@@ -115,7 +144,7 @@ func (c *CRM) backfillSearch(ctx context.Context, e *wsEntry) (*wsEntry, error) 
 						return err
 					}
 					if m := MetaOf(rec); !m.Deleted() {
-						for _, ie := range searchEntries(w, k.code, m.ID, rec, fields, nil) {
+						for _, ie := range of(rec) {
 							if err := tx.Set(ie.key, ie.value); err != nil {
 								return err
 							}
@@ -138,11 +167,11 @@ func (c *CRM) backfillSearch(ctx context.Context, e *wsEntry) (*wsEntry, error) 
 			}
 		}
 	}
-	out, err := c.setFormat(ctx, e, 2, nil)
+	out, err := c.setFormat(ctx, e, format, nil)
 	if err != nil {
 		return nil, err
 	}
-	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", 2)
+	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", format)
 	return out, nil
 }
 

@@ -32,6 +32,7 @@ import (
 //	ws 'o' uint64(seq)           outbox event (see outbox.go)
 //	ws 'e' k str(id) uint64(seq) event of a record, in older stores
 //	ws 'v' k str(id) uint64(version)     superseded version of a record
+//	ws 'k' k str(id)             column projection of a live record (see columns.go)
 //	ws 'x' ...                   dead letters (see dispatch.go)
 //	ws 'A' ...                   crm/automation's Space (it predates spaces)
 //	ws 'X' str(space) key        a package's own keys (see Space)
@@ -59,6 +60,7 @@ const (
 	tagDeadLetter  byte = 'x'
 	automationTag  byte = 'A'
 	tagSpace       byte = 'X'
+	tagColumn      byte = 'k'
 )
 
 // workspaceTags lists every tag of a workspace's keys, for the test that
@@ -66,6 +68,7 @@ const (
 var workspaceTags = []byte{
 	tagRecord, tagUnique, tagIndex, tagHistory, tagTimeline, tagMeta, tagCount, tagSegment,
 	tagCountDelta, tagOutbox, tagRecordEvent, tagVersion, tagDeadLetter, automationTag, tagSpace,
+	tagColumn,
 }
 
 // key builds an encoded tuple (see package tuple). The zero value is an

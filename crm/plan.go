@@ -51,6 +51,9 @@ type planner struct {
 	live   int64
 	// probeLimit caps range probes (probeMax or probePage).
 	probeLimit int64
+	// columns says the kind's column projections hold every field the
+	// filter reads, so candidates are checked on them (see columns.go).
+	columns bool
 }
 
 // plan is a source and whether it covers the whole filter exactly.
@@ -59,6 +62,8 @@ type plan struct {
 	// exact means every candidate matches the filter and every match is a
 	// candidate: no residual.
 	exact bool
+	// columns says the residual is checked on column projections.
+	columns bool
 }
 
 // planFor returns the plan of e (relative times already resolved).
@@ -66,6 +71,19 @@ type plan struct {
 // (a cursor continues it); idOrder makes the plan yield IDs in order (an
 // ID cursor continues it).
 func (p *planner) planFor(e filter.Expr, forceRange string, idOrder bool) (plan, error) {
+	pl, err := p.planOf(e, forceRange, idOrder)
+	if err == nil && !pl.exact && p.columns {
+		pl.columns = true
+		if pl.src.kind == srcAll {
+			s := *pl.src
+			s.columns = true
+			pl.src = &s
+		}
+	}
+	return pl, err
+}
+
+func (p *planner) planOf(e filter.Expr, forceRange string, idOrder bool) (plan, error) {
 	src, full, err := p.node(e)
 	if err != nil {
 		return plan{}, err
@@ -478,9 +496,12 @@ func (p *planner) composite(x *filter.AndExpr, fi fieldIndex) (option, bool) {
 func (pl plan) explain(e filter.Expr) string {
 	var b strings.Builder
 	pl.src.describe(&b, 0)
-	if pl.exact {
+	switch {
+	case pl.exact:
 		b.WriteString("no residual: the indexes answer the filter exactly\n")
-	} else {
+	case pl.columns:
+		fmt.Fprintf(&b, "then read each candidate's column projection, not its record, and keep those matching %s\n", e)
+	default:
 		fmt.Fprintf(&b, "then read each candidate and keep those matching %s\n", e)
 	}
 	return b.String()

@@ -81,6 +81,13 @@ type run struct {
 	p    *planner
 	pc   *partialCodec
 	g    *guard // the principal's, nil for all records
+	// cols reads column projections, when they hold every field the
+	// filter reads (nil otherwise); colCustom says the filter reads
+	// custom fields, which partial rows may lack, and colID that it
+	// reads the ID.
+	cols      *colReader
+	colCustom bool
+	colID     bool
 }
 
 // prepare prepares the query in tx for the principal of g: it selects
@@ -120,7 +127,12 @@ func (q *Query) prepare(tx store.Reader, g *guard) (*run, error) {
 	now := q.w.crm.now()
 	p := &planner{tx: tx, w: q.w, code: code, idLen: idLenOf(code), set: set, schema: schema, live: live, probeLimit: probeMax}
 	pc := partialFor(recordType(code), recordKeys(q.object, expr))
-	return &run{q: q, tx: tx, now: now, expr: filter.Resolve(expr, now), p: p, pc: pc, g: g}, nil
+	r := &run{q: q, tx: tx, now: now, expr: filter.Resolve(expr, now), p: p, pc: pc, g: g}
+	if ok, custom := columnsCover(code, r.expr); ok {
+		r.cols, r.colCustom, p.columns = newColReader(code), custom, true
+		walkConds(r.expr, func(c *filter.Cond) { r.colID = r.colID || c.Field == "id" })
+	}
+	return r, nil
 }
 
 func idLenOf(code byte) int {
@@ -214,6 +226,9 @@ func (r *run) count(e filter.Expr) (int64, error) {
 // needs them or the caller wants them) from the cursor position on.
 func (r *run) each(pl plan, after string, afterPos []byte, yield func(id string, rec any, pos []byte) bool, fetch bool) error {
 	src, p := pl.src, r.p
+	if src.kind == srcAll && pl.columns {
+		return r.eachColumn(src.recLo, after, yield, fetch)
+	}
 	if src.kind == srcAll {
 		prefix := p.w.k(tagRecord).byte(p.code)
 		rng := store.Range{Prefix: prefix, Start: src.recLo}
@@ -241,7 +256,22 @@ func (r *run) each(pl plan, after string, afterPos []byte, yield func(id string,
 			return err
 		}
 		var rec any
-		if fetch || !pl.exact {
+		if pl.columns {
+			b, err := r.tx.Get(p.w.columnKey(p.code, ip.id))
+			if errors.Is(err, store.ErrNotFound) {
+				continue // no live record
+			}
+			if err != nil {
+				return err
+			}
+			var ok bool
+			if rec, ok, err = r.checkColumn(ip.id, nil, b, fetch); err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+		} else if fetch || !pl.exact {
 			b, err := r.tx.Get(p.w.recordKey(p.code, ip.id))
 			if errors.Is(err, store.ErrNotFound) {
 				continue

@@ -47,7 +47,9 @@ type source struct {
 	exact bool
 	// multi says an ID may come more than once (list fields).
 	multi bool
-	what  string // the conditions covered, for Explain
+	// columns says a srcAll scans column projections, not records.
+	columns bool
+	what    string // the conditions covered, for Explain
 }
 
 // idStream is a stream of record IDs with their cursor position.
@@ -279,11 +281,15 @@ func (s *source) describe(b *strings.Builder, depth int) {
 	var how string
 	switch s.kind {
 	case srcAll:
+		what, all := "records", "all records"
+		if s.columns {
+			what, all = "column projections", "the column projections of all records"
+		}
 		if s.recLo != nil {
-			fmt.Fprintf(b, "%sscan records in ID order from the first that %s can hold (%s)\n", ind, s.what, est)
+			fmt.Fprintf(b, "%sscan %s in ID order from the first that %s can hold (%s)\n", ind, what, s.what, est)
 			return
 		}
-		fmt.Fprintf(b, "%sscan all records (%s)\n", ind, est)
+		fmt.Fprintf(b, "%sscan %s (%s)\n", ind, all, est)
 		return
 	case srcEq:
 		how = fmt.Sprintf("index %s: %d value prefix(es)", s.fi.name, len(s.prefixes))

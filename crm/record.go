@@ -130,6 +130,9 @@ func allIndexes[T any](t *txn, k *kind[T], r *T, set *indexSet) ([]indexEntry, e
 		return append(kept, plainEntry("deleted_at", t.w.indexKey(k.code, "deleted").time(m.DeletedAt), m.ID)), nil
 	}
 	ix = append(ix, plainEntry("updated_at", t.w.indexKey(k.code, "updated").time(m.UpdatedAt), m.ID))
+	if e, ok := columnEntry(t.w, k.code, any(r)); ok {
+		ix = append(ix, e)
+	}
 	if slices.Contains(searchKinds, k.name) {
 		defs, err := t.fieldDefs(k.name)
 		if err != nil {
