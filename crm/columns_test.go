@@ -79,7 +79,7 @@ func TestColumnRowsRoundTrip(t *testing.T) {
 		if !ok {
 			t.Fatalf("no row for %T", rec)
 		}
-		got, partial, err := newColReader(code).decode(MetaOf(rec).ID, e.value)
+		got, partial, err := allColumns(code).decode(MetaOf(rec).ID, e.value)
 		if err != nil {
 			t.Fatalf("%T: %v", rec, err)
 		}
@@ -119,7 +119,7 @@ func TestColumnRowsRoundTrip(t *testing.T) {
 		}
 		// Truncated rows are errors, never panics.
 		for cut := range len(e.value) {
-			if _, _, err := newColReader(code).decode("", e.value[:cut]); err == nil {
+			if _, _, err := allColumns(code).decode("", e.value[:cut]); err == nil {
 				t.Fatalf("%T: row cut at %d of %d decoded", rec, cut, len(e.value))
 			}
 		}

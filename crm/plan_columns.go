@@ -3,6 +3,7 @@ package crm
 import (
 	"errors"
 
+	"github.com/crmkit/crmkit/crm/filter"
 	"github.com/crmkit/crmkit/store"
 	"github.com/crmkit/crmkit/store/tuple"
 )
@@ -78,9 +79,12 @@ func (r *run) checkColumn(id string, idKey, b []byte, full bool) (any, bool, err
 		}
 		return r.check(rb, false, full)
 	}
-	ok, err := r.match(rec)
+	ok, err := filter.Eval(r.expr, r.cols, r.now)
 	if err != nil || !ok {
 		return nil, false, err
+	}
+	if r.counting && !full {
+		return rec, true, nil
 	}
 	if rid, err = idOf(); err != nil {
 		return nil, false, err

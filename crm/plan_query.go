@@ -88,6 +88,8 @@ type run struct {
 	cols      *colReader
 	colCustom bool
 	colID     bool
+	// counting says the caller counts matches and needs no IDs.
+	counting bool
 }
 
 // prepare prepares the query in tx for the principal of g: it selects
@@ -129,7 +131,7 @@ func (q *Query) prepare(tx store.Reader, g *guard) (*run, error) {
 	pc := partialFor(recordType(code), recordKeys(q.object, expr))
 	r := &run{q: q, tx: tx, now: now, expr: filter.Resolve(expr, now), p: p, pc: pc, g: g}
 	if ok, custom := columnsCover(code, r.expr); ok {
-		r.cols, r.colCustom, p.columns = newColReader(code), custom, true
+		r.cols, r.colCustom, p.columns = newColReader(code, r.expr), custom, true
 		walkConds(r.expr, func(c *filter.Cond) { r.colID = r.colID || c.Field == "id" })
 	}
 	return r, nil
@@ -215,6 +217,8 @@ func (r *run) count(e filter.Expr) (int64, error) {
 		return pl.src.est, nil
 	}
 	var n int64
+	r.counting = true
+	defer func() { r.counting = false }()
 	err = r.each(pl, "", nil, func(string, any, []byte) bool {
 		n++
 		return true

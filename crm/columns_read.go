@@ -1,0 +1,248 @@
+package crm
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crmkit/crm/filter"
+)
+
+var errColumn = errors.New("crm: malformed column row")
+
+// columnSlots maps each projected filter field of a kind to the places
+// in the row it is read from (amount needs its currency too: an amount
+// of 0 without a currency is unset).
+var columnSlots = map[byte]map[string][]int{
+	'c': {"lifecycle": {0}, "owner_id": {1}, "address.country": {2}, "lead_source": {3}, "created_at": {4}, "updated_at": {5}},
+	'o': {"industry": {0}, "owner_id": {1}, "address.country": {2}, "created_at": {3}, "updated_at": {4}},
+	'd': {"pipeline_id": {0}, "stage_id": {1}, "status": {2}, "owner_id": {3}, "amount": {4, 5}, "amount_currency": {5},
+		"close_date": {6}, "created_at": {7}, "updated_at": {8}},
+}
+
+// colReader decodes rows of one kind into a record it reuses, for
+// evaluation only. It decodes the places a filter reads and skips the
+// others, and interns the text it reads, so that values that repeat
+// (a lifecycle stage, a country) cost no allocation.
+type colReader struct {
+	code   byte
+	need   uint32 // bit i: place i is read
+	custom bool   // custom values are read
+	con    Contact
+	com    Company
+	deal   Deal
+	cust   Custom
+	// recent holds, per place, the last distinct texts read.
+	recent [10][8]string
+	next   [10]uint8
+}
+
+// newColReader returns a reader of rows of kind code for the fields e
+// reads.
+func newColReader(code byte, e filter.Expr) *colReader {
+	cr := &colReader{code: code, cust: Custom{}}
+	slots := columnSlots[code]
+	walkConds(e, func(c *filter.Cond) {
+		if strings.HasPrefix(c.Field, "custom.") {
+			cr.custom = true
+		}
+		for _, i := range slots[c.Field] {
+			cr.need |= 1 << i
+		}
+	})
+	return cr
+}
+
+// allColumns is a reader that decodes every place (for tests).
+func allColumns(code byte) *colReader {
+	cr := &colReader{code: code, cust: Custom{}, need: ^uint32(0), custom: true}
+	return cr
+}
+
+// row is a cursor over one row's bytes.
+type row struct {
+	b   []byte
+	err error
+}
+
+func (r *row) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errColumn
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *row) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errColumn
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *row) bytes(n int) []byte {
+	if r.err != nil || n < 0 || n > len(r.b) {
+		r.err = errColumn
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *row) byte() byte {
+	if b := r.bytes(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (r *row) raw() []byte { return r.bytes(int(min(r.uvarint(), uint64(len(r.b)+1)))) }
+
+// str reads the text at place i (-1: a custom value), or skips it when
+// the place is not read.
+func (cr *colReader) str(r *row, i int) string {
+	b := r.raw()
+	if len(b) == 0 || i >= 0 && cr.need&(1<<i) == 0 {
+		return ""
+	}
+	if i < 0 {
+		return string(b)
+	}
+	rec := &cr.recent[i]
+	for _, s := range rec {
+		if s == string(b) {
+			return s
+		}
+	}
+	s := string(b)
+	rec[cr.next[i]%8] = s
+	cr.next[i]++
+	return s
+}
+
+func (cr *colReader) time(r *row, i int) time.Time {
+	if r.byte() == 0 {
+		return time.Time{}
+	}
+	b := r.bytes(12)
+	if b == nil || cr.need&(1<<i) == 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(binary.BigEndian.Uint64(b)), int64(binary.BigEndian.Uint32(b[8:]))).UTC()
+}
+
+func (r *row) date() Date {
+	return Date{Year: int(r.varint()), Month: time.Month(r.varint()), Day: int(r.varint())}
+}
+
+func (cr *colReader) customs(r *row) Custom {
+	if !cr.custom {
+		return nil
+	}
+	clear(cr.cust)
+	n := r.uvarint()
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		name := cr.str(r, -1)
+		var v any
+		switch r.byte() {
+		case cvString:
+			v = cr.str(r, -1)
+		case cvNumber:
+			if b := r.bytes(8); b != nil {
+				v = math.Float64frombits(binary.BigEndian.Uint64(b))
+			}
+		case cvBool:
+			v = r.byte() == 1
+		case cvMoney:
+			v = Money{Amount: r.varint(), Currency: cr.str(r, -1)}
+		case cvDate:
+			v = r.date()
+		case cvList:
+			m := r.uvarint()
+			l := make([]string, 0, min(m, 100))
+			for j := uint64(0); j < m && r.err == nil; j++ {
+				l = append(l, cr.str(r, -1))
+			}
+			v = l
+		default:
+			r.err = errColumn
+		}
+		cr.cust[name] = v
+	}
+	if len(r.b) != 0 {
+		r.err = errColumn
+	}
+	return cr.cust
+}
+
+// decode reads a row of record id into the reader's record and returns
+// it (a pointer, valid until the next decode) and whether the row is
+// partial. A row is checked whole only where it is read: the places
+// skipped are checked for their length alone, and custom values only
+// when the filter reads them.
+func (cr *colReader) decode(id string, b []byte) (any, bool, error) {
+	r := &row{b: b}
+	if r.byte() != colFormat {
+		return nil, false, errColumn
+	}
+	partial := r.byte()&colPartial != 0
+	var out any
+	switch cr.code {
+	case 'c':
+		c := &cr.con
+		c.ID = id
+		c.Lifecycle, c.OwnerID, c.Address.Country, c.LeadSource = cr.str(r, 0), cr.str(r, 1), cr.str(r, 2), cr.str(r, 3)
+		c.CreatedAt, c.UpdatedAt = cr.time(r, 4), cr.time(r, 5)
+		c.Custom = cr.customs(r)
+		out = c
+	case 'o':
+		c := &cr.com
+		c.ID = id
+		c.Industry, c.OwnerID, c.Address.Country = cr.str(r, 0), cr.str(r, 1), cr.str(r, 2)
+		c.CreatedAt, c.UpdatedAt = cr.time(r, 3), cr.time(r, 4)
+		c.Custom = cr.customs(r)
+		out = c
+	case 'd':
+		d := &cr.deal
+		d.ID = id
+		d.PipelineID, d.StageID, d.Status, d.OwnerID = cr.str(r, 0), cr.str(r, 1), DealStatus(cr.str(r, 2)), cr.str(r, 3)
+		d.Amount.Amount = r.varint()
+		d.Amount.Currency = cr.str(r, 5)
+		d.CloseDate = r.date()
+		d.CreatedAt, d.UpdatedAt = cr.time(r, 7), cr.time(r, 8)
+		d.Custom = cr.customs(r)
+		out = d
+	default:
+		return nil, false, errColumn
+	}
+	if r.err != nil {
+		return nil, false, errColumn
+	}
+	return out, partial, nil
+}
+
+// Field returns a field of the record last decoded: the filter.Record
+// the filter is evaluated on.
+func (cr *colReader) Field(name string) (any, bool) {
+	switch cr.code {
+	case 'c':
+		return contactField(&cr.con, name)
+	case 'o':
+		return companyField(&cr.com, name)
+	}
+	return dealField(&cr.deal, name)
+}
