@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,10 +35,23 @@ type colReader struct {
 	com    Company
 	deal   Deal
 	cust   Custom
-	// recent holds, per place, the last distinct texts read.
+	// recent holds, per place, the last distinct texts read, and boxed.
 	recent [10][8]string
+	boxed  [10][8]any
 	next   [10]uint8
+	// texts are the text fields the filter reads and their places; val
+	// holds each place's value boxed for the filter, as last decoded.
+	texts []colText
+	val   [10]any
 }
+
+type colText struct {
+	field string
+	place int
+}
+
+// textPlaces are the places that hold text, per kind.
+var textPlaces = map[byte][]int{'c': {0, 1, 2, 3}, 'o': {0, 1, 2}, 'd': {0, 1, 2, 3}}
 
 // newColReader returns a reader of rows of kind code for the fields e
 // reads.
@@ -50,6 +64,10 @@ func newColReader(code byte, e filter.Expr) *colReader {
 		}
 		for _, i := range slots[c.Field] {
 			cr.need |= 1 << i
+		}
+		if p := slots[c.Field]; len(p) == 1 && slices.Contains(textPlaces[code], p[0]) &&
+			!slices.ContainsFunc(cr.texts, func(t colText) bool { return t.field == c.Field }) {
+			cr.texts = append(cr.texts, colText{field: c.Field, place: p[0]})
 		}
 	})
 	return cr
@@ -116,20 +134,29 @@ func (r *row) raw() []byte { return r.bytes(int(min(r.uvarint(), uint64(len(r.b)
 // the place is not read.
 func (cr *colReader) str(r *row, i int) string {
 	b := r.raw()
-	if len(b) == 0 || i >= 0 && cr.need&(1<<i) == 0 {
+	if i >= 0 && cr.need&(1<<i) == 0 {
+		return ""
+	}
+	if len(b) == 0 {
+		if i >= 0 {
+			cr.val[i] = ""
+		}
 		return ""
 	}
 	if i < 0 {
 		return string(b)
 	}
 	rec := &cr.recent[i]
-	for _, s := range rec {
+	for j, s := range rec {
 		if s == string(b) {
+			cr.val[i] = cr.boxed[i][j]
 			return s
 		}
 	}
 	s := string(b)
-	rec[cr.next[i]%8] = s
+	j := cr.next[i] % 8
+	rec[j], cr.boxed[i][j] = s, s
+	cr.val[i] = cr.boxed[i][j]
 	cr.next[i]++
 	return s
 }
@@ -238,6 +265,11 @@ func (cr *colReader) decode(id string, b []byte) (any, bool, error) {
 // Field returns a field of the record last decoded: the filter.Record
 // the filter is evaluated on.
 func (cr *colReader) Field(name string) (any, bool) {
+	for _, t := range cr.texts {
+		if t.field == name {
+			return cr.val[t.place], true
+		}
+	}
 	switch cr.code {
 	case 'c':
 		return contactField(&cr.con, name)

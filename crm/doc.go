@@ -63,6 +63,12 @@
 // record's versions, and the records are read back when events are
 // delivered (see Event).
 //
+// Each live contact, company and deal also has a column projection, a
+// compact row of the fields filters read most (lifecycle, owner, country,
+// stages, amounts, dates, short custom values), written with its index
+// entries: counts and filters that no index answers exactly read these
+// rows instead of decoding records, and Segments().Explain says when.
+//
 // For bulk loads, use the batch calls (CreateMany, UpdateMany, or package
 // crmio's import): they write one transaction per few hundred records and
 // each counter once per transaction. On Badger, a store opened with a

@@ -79,7 +79,12 @@ func (r *run) checkColumn(id string, idKey, b []byte, full bool) (any, bool, err
 		}
 		return r.check(rb, false, full)
 	}
-	ok, err := filter.Eval(r.expr, r.cols, r.now)
+	var ok bool
+	if r.prepared != nil {
+		ok, err = r.prepared.Eval(r.cols, r.now)
+	} else {
+		ok, err = filter.Eval(r.expr, r.cols, r.now)
+	}
 	if err != nil || !ok {
 		return nil, false, err
 	}

@@ -86,6 +86,7 @@ type run struct {
 	// custom fields, which partial rows may lack, and colID that it
 	// reads the ID.
 	cols      *colReader
+	prepared  *filter.Prepared
 	colCustom bool
 	colID     bool
 	// counting says the caller counts matches and needs no IDs.
@@ -132,6 +133,9 @@ func (q *Query) prepare(tx store.Reader, g *guard) (*run, error) {
 	r := &run{q: q, tx: tx, now: now, expr: filter.Resolve(expr, now), p: p, pc: pc, g: g}
 	if ok, custom := columnsCover(code, r.expr); ok {
 		r.cols, r.colCustom, p.columns = newColReader(code, r.expr), custom, true
+		if r.prepared, err = filter.Prepare(r.expr); err != nil {
+			r.prepared = nil // Eval reports it where it reaches it
+		}
 		walkConds(r.expr, func(c *filter.Cond) { r.colID = r.colID || c.Field == "id" })
 	}
 	return r, nil

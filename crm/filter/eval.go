@@ -38,9 +38,59 @@ func Eval(e Expr, r Record, now time.Time) (bool, error) {
 	return ev.expr(e, 0)
 }
 
+// Prepared is a filter whose conditions have had their shape (operator,
+// number and kinds of values) checked once, for evaluation over many
+// records: a scan evaluates one filter a million times.
+type Prepared struct{ e Expr }
+
+// Prepare checks the shape of every condition of e once. It returns an
+// error matching ErrInvalid if one is malformed; Eval of e then reports
+// the same problem when it reaches that condition.
+func Prepare(e Expr) (*Prepared, error) {
+	var chk checker
+	var walk func(e Expr)
+	walk = func(e Expr) {
+		switch x := e.(type) {
+		case *AndExpr:
+			if x != nil {
+				for _, c := range x.Exprs {
+					walk(c)
+				}
+			}
+		case *OrExpr:
+			if x != nil {
+				for _, c := range x.Exprs {
+					walk(c)
+				}
+			}
+		case *NotExpr:
+			if x != nil {
+				walk(x.Expr)
+			}
+		case *Cond:
+			if x != nil {
+				chk.condShape(x)
+			}
+		}
+	}
+	walk(e)
+	if len(chk.errs) > 0 {
+		return nil, chk.errs[0]
+	}
+	return &Prepared{e: e}, nil
+}
+
+// Eval reports whether r matches the filter, as Eval does.
+func (p *Prepared) Eval(r Record, now time.Time) (bool, error) {
+	ev := evaluator{r: r, now: now.UTC(), shaped: true}
+	return ev.expr(p.e, 0)
+}
+
 type evaluator struct {
 	r   Record
 	now time.Time
+	// shaped says the conditions' shapes were checked (Prepare).
+	shaped bool
 }
 
 func (ev *evaluator) expr(e Expr, depth int) (bool, error) {
@@ -90,9 +140,11 @@ func (ev *evaluator) expr(e Expr, depth int) (bool, error) {
 }
 
 func (ev *evaluator) cond(c *Cond) (bool, error) {
-	var chk checker
-	if chk.condShape(c); len(chk.errs) > 0 {
-		return false, chk.errs[0]
+	if !ev.shaped {
+		var chk checker
+		if chk.condShape(c); len(chk.errs) > 0 {
+			return false, chk.errs[0]
+		}
 	}
 	var raw any
 	var ok bool

@@ -211,7 +211,27 @@ func TestEval(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got, "resolved: %s", resolved)
 			assert.NotContains(t, filter.Format(resolved), "()", "no relative time is left")
+
+			// Prepared once, the same answer.
+			p, err := filter.Prepare(e)
+			require.NoError(t, err)
+			got, err = p.Eval(ada, evalNow)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got, "prepared")
 		})
+	}
+}
+
+// TestPrepareRefusesMalformedConditions checks that Prepare finds the
+// shape problems Eval finds when it reaches the condition, wherever the
+// condition is (even where Eval would stop before it).
+func TestPrepareRefusesMalformedConditions(t *testing.T) {
+	for _, e := range []filter.Expr{
+		&filter.Cond{Field: "country", Op: filter.OpEq},
+		filter.Or(filter.Where("country").Eq("DE"), filter.Not(&filter.Cond{Field: "amount", Op: filter.OpBetween})),
+	} {
+		_, err := filter.Prepare(e)
+		assert.ErrorIs(t, err, filter.ErrInvalid, "%#v", e)
 	}
 }
 
