@@ -43,6 +43,8 @@ type colReader struct {
 	// holds each place's value boxed for the filter, as last decoded.
 	texts []colText
 	val   [10]any
+	// names are the custom fields the filter reads (nil: all).
+	names []string
 }
 
 type colText struct {
@@ -59,8 +61,13 @@ func newColReader(code byte, e filter.Expr) *colReader {
 	cr := &colReader{code: code, cust: Custom{}}
 	slots := columnSlots[code]
 	walkConds(e, func(c *filter.Cond) {
-		if strings.HasPrefix(c.Field, "custom.") {
+		if name, ok := strings.CutPrefix(c.Field, "custom."); ok {
 			cr.custom = true
+			for _, n := range []string{name, strings.TrimSuffix(name, "_currency")} {
+				if !slices.Contains(cr.names, n) {
+					cr.names = append(cr.names, n)
+				}
+			}
 		}
 		for _, i := range slots[c.Field] {
 			cr.need |= 1 << i
@@ -183,7 +190,21 @@ func (cr *colReader) customs(r *row) Custom {
 	clear(cr.cust)
 	n := r.uvarint()
 	for i := uint64(0); i < n && r.err == nil; i++ {
-		name := cr.str(r, -1)
+		nb := r.raw()
+		name := ""
+		if cr.names == nil {
+			name = string(nb)
+		} else {
+			for _, n := range cr.names {
+				if n == string(nb) {
+					name = n
+				}
+			}
+		}
+		if name == "" && cr.names != nil {
+			r.skipCustom()
+			continue
+		}
 		var v any
 		switch r.byte() {
 		case cvString:
@@ -208,12 +229,38 @@ func (cr *colReader) customs(r *row) Custom {
 		default:
 			r.err = errColumn
 		}
-		cr.cust[name] = v
+		if name != "" {
+			cr.cust[name] = v
+		}
 	}
 	if len(r.b) != 0 {
 		r.err = errColumn
 	}
 	return cr.cust
+}
+
+// skipCustom skips a custom value.
+func (r *row) skipCustom() {
+	switch r.byte() {
+	case cvString:
+		r.raw()
+	case cvNumber:
+		r.bytes(8)
+	case cvBool:
+		r.byte()
+	case cvMoney:
+		r.varint()
+		r.raw()
+	case cvDate:
+		r.date()
+	case cvList:
+		m := r.uvarint()
+		for j := uint64(0); j < m && r.err == nil; j++ {
+			r.raw()
+		}
+	default:
+		r.err = errColumn
+	}
 }
 
 // decode reads a row of record id into the reader's record and returns

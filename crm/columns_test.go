@@ -117,6 +117,15 @@ func TestColumnRowsRoundTrip(t *testing.T) {
 				t.Errorf("%T custom.%s left out of a row that is not partial", rec, n)
 			}
 		}
+		// A reader of one custom field skips the others.
+		one, _, err := newColReader(code, filter.Where("custom.fb").IsSet()).decode("", e.value)
+		if err != nil {
+			t.Fatalf("%T: reading custom.fb: %v", rec, err)
+		}
+		oc := *reflect.ValueOf(one).Elem().FieldByName("Custom").Addr().Interface().(*Custom)
+		if v, ok := gc["fb"]; len(oc) > 1 || ok && !reflect.DeepEqual(oc["fb"], v) {
+			t.Errorf("%T: reading custom.fb gave %#v, want fb of %#v", rec, oc, gc)
+		}
 		// Truncated rows are errors, never panics.
 		for cut := range len(e.value) {
 			if _, _, err := allColumns(code).decode("", e.value[:cut]); err == nil {
