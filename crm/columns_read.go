@@ -45,6 +45,10 @@ type colReader struct {
 	val   [10]any
 	// names are the custom fields the filter reads (nil: all).
 	names []string
+	// numBits and numBoxed are the last custom numbers read, boxed.
+	numBits  [16]uint64
+	numBoxed [16]any
+	numNext  uint8
 }
 
 type colText struct {
@@ -211,7 +215,7 @@ func (cr *colReader) customs(r *row) Custom {
 			v = cr.str(r, -1)
 		case cvNumber:
 			if b := r.bytes(8); b != nil {
-				v = math.Float64frombits(binary.BigEndian.Uint64(b))
+				v = cr.number(binary.BigEndian.Uint64(b))
 			}
 		case cvBool:
 			v = r.byte() == 1
@@ -237,6 +241,21 @@ func (cr *colReader) customs(r *row) Custom {
 		r.err = errColumn
 	}
 	return cr.cust
+}
+
+// number returns the float64 of bits boxed, from the last 16 numbers
+// boxed when it is among them: scores and counts repeat.
+func (cr *colReader) number(bits uint64) any {
+	for i, b := range cr.numBits {
+		if b == bits && cr.numBoxed[i] != nil {
+			return cr.numBoxed[i]
+		}
+	}
+	v := any(math.Float64frombits(bits))
+	i := cr.numNext % uint8(len(cr.numBits))
+	cr.numBits[i], cr.numBoxed[i] = bits, v
+	cr.numNext++
+	return v
 }
 
 // skipCustom skips a custom value.
@@ -316,6 +335,9 @@ func (cr *colReader) Field(name string) (any, bool) {
 		if t.field == name {
 			return cr.val[t.place], true
 		}
+	}
+	if strings.HasPrefix(name, "custom.") {
+		return customField(cr.cust, name)
 	}
 	switch cr.code {
 	case 'c':
