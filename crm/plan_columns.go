@@ -39,6 +39,19 @@ func (r *run) eachColumn(recLo key, after string, yield func(id string, rec any,
 	return nil
 }
 
+// candidateColumn reads the column projection of candidate id and says
+// whether it is a live record that matches (see checkColumn).
+func (r *run) candidateColumn(id string, full bool) (any, bool, error) {
+	b, err := r.tx.Get(r.p.w.columnKey(r.p.code, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil // no live record
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return r.checkColumn(id, nil, b, full)
+}
+
 // checkColumn reads the column projection b of a live record (its ID
 // id, or encoded in idKey) and says whether it matches; with full set it
 // returns the whole record, else the projection's record, valid until

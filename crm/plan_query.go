@@ -265,15 +265,8 @@ func (r *run) each(pl plan, after string, afterPos []byte, yield func(id string,
 		}
 		var rec any
 		if pl.columns {
-			b, err := r.tx.Get(p.w.columnKey(p.code, ip.id))
-			if errors.Is(err, store.ErrNotFound) {
-				continue // no live record
-			}
-			if err != nil {
-				return err
-			}
 			var ok bool
-			if rec, ok, err = r.checkColumn(ip.id, nil, b, fetch); err != nil {
+			if rec, ok, err = r.candidateColumn(ip.id, fetch); err != nil {
 				return err
 			}
 			if !ok {
