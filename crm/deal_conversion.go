@@ -18,12 +18,14 @@ import (
 //
 //   - one cohort entry, "conv": per pipeline, current stage, status,
 //     currency, owner, cohort month (the UTC month of its first stage
-//     entry) and the set of the pipeline's stages it entered, a count and
-//     a sum of the amounts;
-//   - one stay entry per stage entry of its current pipeline, "conv.stay":
-//     per pipeline, stage, currency, owner, cohort month and the
-//     duration's bucket (DurationBucket; -1 for the stay in progress), a
-//     count and a sum of the durations in milliseconds;
+//     entry), whether its stay in the current stage is in progress and
+//     the set of the pipeline's stages it entered, a count, and for won
+//     deals a sum of the amounts;
+//   - one stay entry per other stage entry of its current pipeline,
+//     "conv.stay": per pipeline, stage, currency, owner, cohort month and
+//     the duration's bucket (DurationBucket; -1 for a stay in progress
+//     that is not the current one, which only an imported history can
+//     have), a count and a sum of the durations in milliseconds;
 //   - if won, one cycle entry, "conv.cycle": per pipeline, stage,
 //     currency, owner, cohort month and bucket of the time from its first
 //     stage entry to its close, a count and a sum of milliseconds;
@@ -126,14 +128,26 @@ func conversionEntries(w *Workspace, d *Deal, ix []indexEntry) []indexEntry {
 	if len(set) > maxEnteredKey {
 		set = key{}.int(-1)
 	}
-	cohort := key{}.str(d.PipelineID).str(d.StageID).str(string(d.Status)).str(d.Amount.Currency).byte(zero).str(d.OwnerID).str(month)
+	// The usual stay in progress, the last of the history in the deal's
+	// stage, is counted with the cohort (one entry fewer for every move);
+	// any other (a history imported so) has a stay entry in bucket -1.
+	h := d.StageHistory
+	current := byte(0)
+	if n := len(h); n > 0 && h[n-1].PipelineID == d.PipelineID && h[n-1].StageID == d.StageID && h[n-1].LeftAt.IsZero() {
+		current = 1
+	}
+	cohort := key{}.str(d.PipelineID).str(d.StageID).str(string(d.Status)).str(d.Amount.Currency).byte(zero).str(d.OwnerID).str(month).byte(current)
 	cohort = append(cohort, set...)
-	ix = append(ix, countedEntry(w, "stage_history", convIndex, convSumIndex, cohort, key{}.int(d.Amount.Amount), d.ID, d.Amount.Amount))
+	if d.Status == StatusWon {
+		ix = append(ix, countedEntry(w, "stage_history", convIndex, convSumIndex, cohort, key{}.int(d.Amount.Amount), d.ID, d.Amount.Amount))
+	} else {
+		ix = append(ix, countedEntry(w, "stage_history", convIndex, "", cohort, nil, d.ID, 0))
+	}
 
 	dims := key{}.str(d.PipelineID)
 	rest := key{}.str(d.Amount.Currency).str(d.OwnerID).str(month)
-	for i, e := range d.StageHistory {
-		if e.PipelineID != d.PipelineID {
+	for i, e := range h {
+		if e.PipelineID != d.PipelineID || current == 1 && i == len(h)-1 {
 			continue
 		}
 		at := append(slices.Clone(dims).str(e.StageID), rest...)

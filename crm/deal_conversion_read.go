@@ -27,11 +27,16 @@ type DealCohort struct {
 	// Month is the first instant (UTC) of the UTC month of the deals'
 	// CohortStart.
 	Month time.Time
+	// Current is set when the deals' stay in StageID is in progress (the
+	// last entry of their StageHistory, not left yet): those stays are
+	// counted here, not in ConversionCounts.Stays.
+	Current bool
 	// Entered is the stages of the pipeline the deals have a recorded
 	// entry in (StageHistory), sorted by ID.
 	Entered []string
 	Count   int64
-	Amount  int64
+	// Amount is the sum of the amounts of won deals (0 for others).
+	Amount int64
 }
 
 // DealDurations is one bucket of one of the conversion aggregate's
@@ -59,8 +64,9 @@ type ConversionCounts struct {
 	Cohorts []DealCohort
 	// Stays is the histogram of the stays in stages of the deals'
 	// current pipelines: each entry of a deal's StageHistory in its
-	// pipeline is one stay, from EnteredAt to LeftAt, bucketed; the stays
-	// in progress are in bucket -1. StageID is the stay's stage.
+	// pipeline is one stay, from EnteredAt to LeftAt, bucketed; stays in
+	// progress are in bucket -1, except the usual one (see
+	// DealCohort.Current). StageID is the stay's stage.
 	Stays []DealDurations
 	// Cycles is the histogram of the won deals' cycles, from CohortStart
 	// to ClosedAt. StageID is the deals' current (won) stage.
@@ -104,6 +110,7 @@ func (rt *ReadTx) ConversionCounters() (c ConversionCounts, ok bool, err error) 
 		dc := DealCohort{PipelineID: r.Str(), StageID: r.Str(), Status: DealStatus(r.Str()), Currency: r.Str(), NoAmount: r.Byte() == 1,
 			OwnerID: r.Str(), Count: n, Amount: sums[string(tup)]}
 		month := r.Str()
+		dc.Current = r.Byte() == 1
 		entered := r.Int()
 		for range max(entered, 0) {
 			dc.Entered = append(dc.Entered, r.Str())

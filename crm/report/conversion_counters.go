@@ -84,6 +84,9 @@ func (c *conversion) fromCounters(s *reportScan, stalled *[]StalledDeal) (done b
 		}
 		entered := func(stageID string) bool { return slices.Contains(dc.Entered, stageID) }
 		c.cohort(g, pl, dc.Status, dc.Currency, !dc.NoAmount, entered, dc.Count, dc.Amount)
+		if dc.Current {
+			c.stay(pl, dc.StageID, -1, dc.Count, 0)
+		}
 	}
 	for _, dd := range counts.Cycles {
 		if !selects(dd.PipelineID, dd.OwnerID, dd.Currency, dd.Month) {
