@@ -30,8 +30,10 @@ import (
 //     currency, owner, cohort month and bucket of the time from its first
 //     stage entry to its close, a count and a sum of milliseconds;
 //   - if open, one entry in the "conv.open" index (no counter): its
-//     pipeline, stage and when it entered it, so the deals in a stage for
-//     longer than some time are a range (ReadTx.DealsInStageBefore).
+//     pipeline, stage and when it entered it, then its owner, currency,
+//     cohort start and name, so the deals in a stage for longer than some
+//     time are a range that holds what a report lists of them
+//     (ReadTx.OpenStaysBefore).
 
 // The names of the conversion aggregate's indexes and counters.
 const (
@@ -168,7 +170,9 @@ func conversionEntries(w *Workspace, d *Deal, ix []indexEntry) []indexEntry {
 	case StatusOpen:
 		if n := len(d.StageHistory); n > 0 {
 			cur := d.StageHistory[n-1]
-			ix = append(ix, plainEntry("stage_history", w.indexKey('d', convOpenIndex).str(cur.PipelineID).str(cur.StageID).time(cur.EnteredAt), d.ID))
+			k := w.indexKey('d', convOpenIndex).str(cur.PipelineID).str(cur.StageID).time(cur.EnteredAt).
+				str(d.OwnerID).str(d.Amount.Currency).byte(zero).time(start).str(d.Name)
+			ix = append(ix, plainEntry("stage_history", k, d.ID))
 		}
 	}
 	return ix

@@ -1,7 +1,6 @@
 package crm
 
 import (
-	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -195,38 +194,69 @@ func counterMap(tx store.Reader, w *Workspace, name string) (map[string]int64, e
 	return out, err
 }
 
-// DealsInStageBefore streams the live open deals whose current stage is
-// stageID of pipelineID and that entered it before t, those in it
-// longest first: the deals that have been in a stage for longer than
-// some time, read from an index rather than from every deal.
-func (rt *ReadTx) DealsInStageBefore(pipelineID, stageID string, t time.Time) iter.Seq2[Deal, error] {
-	return func(yield func(Deal, error) bool) {
-		if rt.g != nil {
-			if err := rt.g.check("deal", rt.g.read); err != nil {
-				yield(Deal{}, err)
+// OpenStay is an open deal's stay in its current stage, as the index of
+// open deals by stage entry holds it (see ReadTx.OpenStaysBefore).
+type OpenStay struct {
+	DealID     string
+	Name       string
+	OwnerID    string
+	PipelineID string
+	StageID    string
+	// Currency is the deal's amount's currency; NoAmount is set for a
+	// deal without an amount (Money.IsZero).
+	Currency    string
+	NoAmount    bool
+	CohortStart time.Time
+	EnteredAt   time.Time
+}
+
+// OpenStaysBefore streams the stays of the live open deals whose current
+// stage is stageID of pipelineID and that entered it before t, those in
+// it longest first: the deals that have been in a stage for longer than
+// some time, read from an index rather than from the deals. Only the
+// deals the transaction's principal may read are streamed, without the
+// fields hidden from it.
+func (rt *ReadTx) OpenStaysBefore(pipelineID, stageID string, t time.Time) iter.Seq2[OpenStay, error] {
+	return func(yield func(OpenStay, error) bool) {
+		g := rt.g
+		var hideName, hideOwner, hideAmount bool
+		if g != nil {
+			if err := g.check("deal", g.read); err != nil {
+				yield(OpenStay{}, err)
 				return
 			}
+			hideName, hideOwner = g.checkField("deal", "name") != nil, g.checkField("deal", "owner_id") != nil
+			hideAmount = g.checkField("deal", "amount") != nil
 		}
 		prefix := rt.w.indexKey(kindDeal.code, convOpenIndex).str(pipelineID).str(stageID)
 		end := slices.Clone(prefix).time(t)
 		for e, err := range rt.tx.Scan(store.Range{Prefix: prefix, End: end, KeysOnly: true}) {
-			var d *Deal
-			if err == nil {
-				var id string
-				if id, err = idFromIndexKey(e.Key, len(kindDeal.prefix)+idLength); err == nil {
-					d, err = get(rt.tx, rt.w, kindDeal, id)
+			if err != nil {
+				yield(OpenStay{}, err)
+				return
+			}
+			r := tuple.NewReader(e.Key[len(prefix):])
+			os := OpenStay{PipelineID: pipelineID, StageID: stageID, EnteredAt: r.Time(), OwnerID: r.Str(), Currency: r.Str(), NoAmount: r.Byte() == 1,
+				CohortStart: r.Time(), Name: r.Str(), DealID: r.Str()}
+			if r.Err() != nil || len(r.Rest()) != 0 {
+				yield(OpenStay{}, fmt.Errorf("%w: %s", errBadKey, KeyString(e.Key)))
+				return
+			}
+			if g != nil {
+				if !g.allows("deal", g.read, os.OwnerID) {
+					continue
+				}
+				if hideName {
+					os.Name = ""
+				}
+				if hideOwner {
+					os.OwnerID = ""
+				}
+				if hideAmount {
+					os.Currency, os.NoAmount = "", true
 				}
 			}
-			switch {
-			case errors.Is(err, ErrNotFound):
-				continue
-			case err != nil:
-				yield(Deal{}, err)
-				return
-			case d.Deleted() || !sees(rt.g, kindDeal, d):
-				continue
-			}
-			if !yield(*d, nil) {
+			if !yield(os, nil) {
 				return
 			}
 		}

@@ -154,7 +154,7 @@ type StalledDeal struct {
 // (crm.ReadTx.ConversionCounters) when it can answer the filter (see
 // conversionCountersAnswer) and streams every deal otherwise; both give
 // the same report. Stalled deals are then read from an index of the open
-// deals by the time they entered their stage (crm.ReadTx.DealsInStageBefore),
+// deals by the time they entered their stage (crm.ReadTx.OpenStaysBefore),
 // only those in a stage for longer than its threshold. A store the
 // aggregate does not account for is streamed, as Pipeline's is.
 func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*ConversionReport, error) {

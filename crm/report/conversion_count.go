@@ -68,7 +68,13 @@ func (c *conversion) fromDeals(s *reportScan, stalled *[]StalledDeal) error {
 	// Second pass: the open deals that stay longer than the factor ×
 	// their stage's median.
 	return s.deals(f, func(d *crm.Deal) error {
-		return c.stalled(s, d, medians, stalled)
+		if d.Status != crm.StatusOpen || len(d.StageHistory) == 0 {
+			return nil
+		}
+		cur := d.StageHistory[len(d.StageHistory)-1]
+		os := crm.OpenStay{DealID: d.ID, Name: d.Name, OwnerID: d.OwnerID, PipelineID: cur.PipelineID, StageID: cur.StageID,
+			CohortStart: crm.CohortStart(d), EnteredAt: cur.EnteredAt}
+		return c.stalled(s, os, medians, stalled)
 	})
 }
 
@@ -81,25 +87,25 @@ func (c *conversion) medians() map[stageKey]time.Duration {
 	return medians
 }
 
-// stalled adds d to the stalled deals if it is an open deal of the cohort
-// that has been in its stage longer than the factor × the stage's median.
-func (c *conversion) stalled(s *reportScan, d *crm.Deal, medians map[stageKey]time.Duration, out *[]StalledDeal) error {
-	if d.Status != crm.StatusOpen || len(d.StageHistory) == 0 || !c.f.in(crm.CohortStart(d)) {
+// stalled adds the open deal of stay os to the stalled deals if it is in
+// the cohort and has been in its stage longer than the factor × the
+// stage's median.
+func (c *conversion) stalled(s *reportScan, os crm.OpenStay, medians map[stageKey]time.Duration, out *[]StalledDeal) error {
+	if !c.f.in(os.CohortStart) {
 		return nil
 	}
 	now := s.rt.Now()
-	cur := d.StageHistory[len(d.StageHistory)-1]
-	m, ok := medians[stageKey{cur.PipelineID, cur.StageID}]
-	if !ok || m <= 0 || float64(now.Sub(cur.EnteredAt)) <= c.factor*float64(m) {
+	m, ok := medians[stageKey{os.PipelineID, os.StageID}]
+	if !ok || m <= 0 || float64(now.Sub(os.EnteredAt)) <= c.factor*float64(m) {
 		return nil
 	}
-	pl, err := s.pipeline(d.PipelineID)
+	pl, err := s.pipeline(os.PipelineID)
 	if err != nil {
 		return err
 	}
-	st, _ := pl.Stage(cur.StageID)
-	*out = append(*out, StalledDeal{DealID: d.ID, Name: d.Name, OwnerID: d.OwnerID, StageID: st.ID, Stage: st.Name,
-		Days: Days(now.Sub(cur.EnteredAt)), MedianDays: Days(m)})
+	st, _ := pl.Stage(os.StageID)
+	*out = append(*out, StalledDeal{DealID: os.DealID, Name: os.Name, OwnerID: os.OwnerID, StageID: st.ID, Stage: st.Name,
+		Days: Days(now.Sub(os.EnteredAt)), MedianDays: Days(m)})
 	return nil
 }
 

@@ -111,7 +111,9 @@ func (c *conversion) fromCounters(s *reportScan, stalled *[]StalledDeal) (done b
 
 	// Stalled deals: per stage with a median, the open deals that entered
 	// it before now - the factor × the median (a nanosecond of margin for
-	// the rounding; each deal is then judged as the stream judges it).
+	// the rounding; each is then judged as the stream judges it), from the
+	// index of open deals by stage entry. The stages are those of the
+	// cohort's deals' pipelines, so PipelineID is already applied.
 	medians := c.medians()
 	now := s.rt.Now()
 	for k, m := range medians {
@@ -120,14 +122,14 @@ func (c *conversion) fromCounters(s *reportScan, stalled *[]StalledDeal) (done b
 			continue
 		}
 		before := now.Add(-time.Duration(limit)).Add(time.Nanosecond)
-		for d, err := range s.rt.DealsInStageBefore(k.pipeline, k.stage, before) {
+		for os, err := range s.rt.OpenStaysBefore(k.pipeline, k.stage, before) {
 			if err != nil {
 				return false, err
 			}
-			if (f.PipelineID != "" && d.PipelineID != f.PipelineID) || !f.owner(d.OwnerID) || !f.currency(d.Amount) {
+			if !f.owner(os.OwnerID) || !f.currency(crm.Money{Currency: os.Currency}) {
 				continue
 			}
-			if err := c.stalled(s, &d, medians, stalled); err != nil {
+			if err := c.stalled(s, os, medians, stalled); err != nil {
 				return false, err
 			}
 		}

@@ -23,7 +23,7 @@
 // reads the open-deal aggregate the write path keeps when it can
 // (crm.ReadTx.OpenDealTotals), and the conversion report the conversion
 // aggregate (crm.ReadTx.ConversionCounters), with its stalled deals from
-// an index of open deals by stage entry (crm.ReadTx.DealsInStageBefore).
+// an index of open deals by stage entry (crm.ReadTx.OpenStaysBefore).
 //
 // Quotas and snapshots are kept in the workspace's Space "report", in the
 // same store as the records.
