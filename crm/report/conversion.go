@@ -156,7 +156,11 @@ type StalledDeal struct {
 // the same report. Stalled deals are then read from an index of the open
 // deals by the time they entered their stage (crm.ReadTx.OpenStaysBefore),
 // only those in a stage for longer than its threshold. A store the
-// aggregate does not account for is streamed, as Pipeline's is.
+// aggregate does not account for (its cohorts do not add up to the live
+// deals) is streamed until the workspace format upgrade or Check with
+// Repair has built it; processes of an earlier version writing to a
+// shared store meanwhile can leave it wrong without that showing, as
+// Pipeline says.
 func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*ConversionReport, error) {
 	return conversionReport(ctx, ws, o, true)
 }
