@@ -138,11 +138,9 @@ func (p *proc) callBefore(ctx context.Context, kind string, types []string,
 		defer p.h.grants.revoke(token, g)
 		req.Grant = token
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.spec.Timeout)
-	defer cancel()
-	resp, err := inst.remote.Before(ctx, req)
+	resp, err := p.before(ctx, inst, req)
 	if err != nil {
-		return p.callError(op, err)
+		return p.fail(op, err)
 	}
 	if resp.Veto {
 		reason := resp.Reason
@@ -161,6 +159,22 @@ func (p *proc) callBefore(ctx context.Context, kind string, types []string,
 		}
 	}
 	return nil
+}
+
+// before calls the instance's before-hook, on its channel where it has
+// one (protocol version 3), else through gRPC, within the plugin's
+// deadline, and returns the response or the failure's cause.
+func (p *proc) before(ctx context.Context, inst *instance, req *proto.BeforeRequest) (*proto.BeforeResponse, error) {
+	if inst.channel != nil {
+		return p.channelBefore(ctx, inst.channel, req)
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.spec.Timeout)
+	defer cancel()
+	resp, err := inst.remote.Before(ctx, req)
+	if err != nil {
+		return nil, p.callCause(err)
+	}
+	return resp, nil
 }
 
 // errNotVisible is fill's answer for a write of a record the plugin's
