@@ -214,9 +214,42 @@ func fill[T any](req *proto.BeforeRequest, b *crm.Before[T], kind string, pr crm
 		if err := checkCustom(rt, kind, ch); err != nil {
 			return err
 		}
-		return b.ChangeAs(pr, func(r *T) error { return applyChanges(r, ch) })
+		return b.ChangeAs(pr, func(r *T) error {
+			c := *r
+			if err := applyChanges(&c, ch); err != nil {
+				return err
+			}
+			if err := brokenBy(b, r, &c); err != nil {
+				return err
+			}
+			*r = c
+			return nil
+		})
 	}
 	return apply, readTxOf{rt}, nil
+}
+
+// brokenBy checks a before-hook's change of a record, from before to
+// after: a change that makes a valid record fail the CRM's validation (a
+// required field blanked, a negative amount, an unknown stage) is the
+// plugin's failure, a *ChangeError naming the first field that fails, not
+// the write's *crm.ValidationError. A record that was already invalid
+// before the change (an earlier hook broke it) is left to the CRM.
+func brokenBy[T any](b *crm.Before[T], before, after *T) error {
+	err := b.Validate(after)
+	var ve *crm.ValidationError
+	if !errors.As(err, &ve) || len(ve.Fields) == 0 {
+		return err
+	}
+	if b.Validate(before) != nil {
+		return nil
+	}
+	f := ve.Fields[0]
+	reason := f.Reason
+	if n := len(ve.Fields) - 1; n > 0 {
+		reason += fmt.Sprintf(" (and %d more field problems)", n)
+	}
+	return &ChangeError{Field: f.Field, Reason: "the change fails validation: " + reason}
 }
 
 // readTxOf reads a write's transaction as a plugin's principal sees it.

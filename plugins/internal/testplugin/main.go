@@ -2,7 +2,8 @@
 // whose behaviour the deal's name selects ("veto", "crash", "hang",
 // "unknown-field", "bad-type", "oversize", "rename", "forge", and
 // "custom-nope" and "custom-bad-value", which set a custom field that does
-// not exist and the number field "score" to text), and an
+// not exist and the number field "score" to text, and "blank-name" and
+// "negative-amount", whose changes fail the CRM's validation), and an
 // event handler that records what it receives to the file in
 // TESTPLUGIN_OUT and, for contact events, probes the host service's
 // limits (without TESTPLUGIN_OUT it only receives). TESTPLUGIN_FLOOD=1
@@ -82,6 +83,10 @@ func (p testPlugin) Before(ctx context.Context, w *sdk.Write) error {
 		return w.Set("custom.nope", 1)
 	case d.Name == "custom-bad-value":
 		return w.Set("custom.score", "a lot")
+	case d.Name == "blank-name":
+		return w.Set("name", "")
+	case d.Name == "negative-amount":
+		return w.Set("amount", crm.Money{Amount: -500, Currency: "EUR"})
 	case strings.Contains(d.Name, "unknown-field"):
 		return w.Set("no_such_field", 1)
 	case strings.Contains(d.Name, "bad-type"):
