@@ -46,8 +46,9 @@ type chanConn struct {
 	in, out []byte
 }
 
-// maxIdleConns is how many idle connections a channel keeps.
-const maxIdleConns = 4
+// maxIdleConns is how many idle connections a channel keeps: as many
+// writes at once as that reuse theirs, more dial (a TLS handshake each).
+const maxIdleConns = 16
 
 // errChannelClosed is a call on a channel of an instance taken down.
 var errChannelClosed = errors.New("plugins: the before-hook channel is closed")

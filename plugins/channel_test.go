@@ -102,3 +102,22 @@ func TestChannelRefusesStrangers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "RENAME", d.Name)
 }
+
+// A write whose context ends while the plugin's before-hook runs on the
+// channel returns then, not at the plugin's deadline, and the channel
+// serves the next write.
+func TestChannelCallEndsWithItsContext(t *testing.T) {
+	e := newEnv(t, func(out string) []plugins.Spec { return []plugins.Spec{spec(t, out)} }, plugins.Config{})
+	require.True(t, e.host.Plugins()[0].Channel)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := e.ws.Deals().Create(ctx, crm.Deal{Name: "hang"})
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 4*time.Second, "the plugin's deadline is 5s")
+	assert.NotErrorIs(t, err, plugins.ErrTimeout)
+
+	d, err := e.ws.Deals().Create(context.Background(), crm.Deal{Name: "rename"})
+	require.NoError(t, err)
+	assert.Equal(t, "RENAME", d.Name)
+}

@@ -83,6 +83,7 @@
 // the role's scope), reads the write's transaction as the role sees it,
 // and may not change a field hidden or read-only for the role.
 //
-// This package imports the crm, hooks and plugins/proto packages, gRPC and
-// go-plugin; package crm knows nothing of it.
+// This package imports the crm, hooks, plugins/proto and
+// plugins/internal/wire packages, gRPC and go-plugin; package crm knows
+// nothing of it.
 package plugins
