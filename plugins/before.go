@@ -127,9 +127,6 @@ func (p *proc) callBefore(ctx context.Context, kind string, types []string,
 	if err != nil && !errors.Is(err, errNotVisible) {
 		return p.fail(op, err)
 	}
-	if err := p.mayRead(ctx, req.Workspace, kind); err != nil {
-		return p.fail(op, err)
-	}
 	if err != nil {
 		return err // a record of the kind it reads, out of its scope
 	}
@@ -187,6 +184,13 @@ var errNotVisible = errors.New("plugins: the record is not the plugin's to see")
 // to its record and how to read in its transaction, as pr.
 func fill[T any](req *proto.BeforeRequest, b *crm.Before[T], kind string, pr crm.Principal) (func([]*proto.FieldValue) error, txReader, error) {
 	req.Workspace, req.Actor, req.Op = b.Workspace(), b.Actor(), string(b.Op)
+	rt, err := b.ReadAs(pr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := mayRead(rt, req.Workspace, kind); err != nil {
+		return nil, nil, err
+	}
 	old, rec, err := b.Redacted(pr)
 	if err != nil {
 		return nil, nil, err
@@ -201,10 +205,6 @@ func fill[T any](req *proto.BeforeRequest, b *crm.Before[T], kind string, pr crm
 		if req.Previous, err = json.Marshal(old); err != nil {
 			return nil, nil, err
 		}
-	}
-	rt, err := b.ReadAs(pr)
-	if err != nil {
-		return nil, nil, err
 	}
 	apply := func(ch []*proto.FieldValue) error {
 		// Custom fields are checked against the workspace's definitions
