@@ -14,8 +14,9 @@ import (
 )
 
 // maxCallBytes bounds a before-hook call the plugin reads from the
-// channel, as gRPC bounds a message the plugin receives by default.
-const maxCallBytes = 4 << 20
+// channel: far above any record the host sends, it only keeps a
+// corrupted length from allocating without end.
+const maxCallBytes = 64 << 20
 
 // handshakeTimeout bounds the TLS handshake of a channel connection.
 const handshakeTimeout = 10 * time.Second
@@ -41,6 +42,12 @@ func (s *server) OpenChannel(ctx context.Context, req *proto.ChannelRequest) (*p
 	l, err := s.broker.Accept(s.broker.NextId())
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "sdk: channel listener: %v", err)
+	}
+	if n := l.Addr().Network(); n != "unix" && n != "tcp" {
+		// A broker multiplexed over the gRPC connection has no socket
+		// to offer: the host calls Before instead.
+		l.Close()
+		return nil, status.Errorf(codes.Unimplemented, "sdk: no before-hook channel over a %q listener", n)
 	}
 	s.mu.Lock()
 	if s.channel != nil {
