@@ -257,7 +257,7 @@ func TestColumnsPlansAndDrift(t *testing.T) {
 	}
 }
 
-// TestFormatUpgradeBackfillsColumns opens a workspace of format 2, whose
+// TestFormatUpgradeBackfillsColumns opens a workspace of format 3, whose
 // records have no column projections, and requires the upgrade to write
 // them for the live records only, and queries to answer as before.
 func TestFormatUpgradeBackfillsColumns(t *testing.T) {
@@ -288,7 +288,7 @@ func TestFormatUpgradeBackfillsColumns(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		e.Format = 2
+		e.Format = 3
 		return writeEntry(tx, e)
 	})
 	if err != nil {

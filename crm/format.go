@@ -18,8 +18,9 @@ import (
 //	0  reports' quotas and forecast snapshots under workspace metadata
 //	1  they live in the Space "report" of package crm/report
 //	2  contacts, companies and deals have search index entries
-//	3  live contacts, companies and deals have column projections
-const workspaceFormat = 3
+//	3  deals have entries in the conversion aggregate (deal_conversion.go)
+//	4  live contacts, companies and deals have column projections (columns.go)
+const workspaceFormat = 4
 
 // Where format 0 kept the state of crm/report, and where it is now: the
 // space and keys crm/report reads.
@@ -81,8 +82,8 @@ func (c *CRM) upgradeFormat(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 	return c.upgradeFrom1(ctx, out)
 }
 
-// upgradeFrom1 brings a workspace of format 1 or 2 to the current format
-// by backfilling what each format adds.
+// upgradeFrom1 brings a workspace of format 1 or later to the current
+// format by backfilling what each format adds.
 func (c *CRM) upgradeFrom1(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 	var err error
 	if e.Format < 2 {
@@ -99,7 +100,12 @@ func (c *CRM) upgradeFrom1(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 		}
 	}
 	if e.Format < 3 {
-		e, err = c.backfill(ctx, e, 3, func(tx store.Tx, w *Workspace, kind string) (func(rec any) []indexEntry, error) {
+		if e, err = c.backfillConversion(ctx, e); err != nil {
+			return nil, err
+		}
+	}
+	if e.Format < 4 {
+		e, err = c.backfill(ctx, e, 4, func(tx store.Tx, w *Workspace, kind string) (func(rec any) []indexEntry, error) {
 			code := kindsByName[kind].code
 			return func(rec any) []indexEntry {
 				ce, _ := columnEntry(w, code, rec)
@@ -173,6 +179,84 @@ func (c *CRM) backfill(ctx context.Context, e *wsEntry, format int, entries func
 	}
 	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", format)
 	return out, nil
+}
+
+// backfillConversion brings a workspace of format 2 to format 3: it writes
+// the conversion aggregate's entries of its live deals and adds them to
+// the aggregate's counters, a few hundred deals per transaction, then the
+// format. An entry already there (written by an interrupted backfill, or
+// by a concurrent one) is neither written nor counted again, so running
+// it twice counts every deal once; a deal written meanwhile conflicts
+// with the chunk that read it, and the chunk runs again.
+func (c *CRM) backfillConversion(ctx context.Context, e *wsEntry) (*wsEntry, error) {
+	w := c.handleOf(e)
+	const chunk = 500
+	prefix := w.k(tagRecord).byte(kindDeal.code)
+	var after key
+	for done := false; !done; {
+		var next key
+		var n int
+		err := c.st.Update(ctx, func(tx store.Tx) error {
+			t := &txn{w: w, ctx: ctx, tx: tx}
+			rng := store.Range{Prefix: prefix}
+			if after != nil {
+				rng.Start = append(slices.Clone(after), 0)
+			}
+			n = 0
+			for kv, err := range tx.Scan(rng) {
+				if err != nil {
+					return err
+				}
+				var d Deal
+				if err := decode(kv.Value, &d); err != nil {
+					return err
+				}
+				if !d.Deleted() {
+					if err := backfillEntries(t, conversionEntries(w, &d, nil)); err != nil {
+						return err
+					}
+				}
+				next, n = slices.Clone(kv.Key), n+1
+				if n == chunk {
+					break
+				}
+			}
+			return t.flushCounts()
+		})
+		if errors.Is(err, store.ErrConflict) {
+			continue // the chunk again
+		}
+		if err != nil {
+			return nil, err
+		}
+		after, done = next, n < chunk
+	}
+	out, err := c.setFormat(ctx, e, 3, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", 3)
+	return out, nil
+}
+
+// backfillEntries writes those of entries that are not in the store yet,
+// and counts them.
+func backfillEntries(t *txn, entries []indexEntry) error {
+	for _, ie := range entries {
+		switch _, err := t.tx.Get(ie.key); {
+		case err == nil:
+			continue
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if err := t.tx.Set(ie.key, ie.value); err != nil {
+			return err
+		}
+		if ie.count != nil {
+			ie.addTo(t.addCount, 1)
+		}
+	}
+	return nil
 }
 
 // setFormat brings workspace e's entry to format, after fn (if not nil)
