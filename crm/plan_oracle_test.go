@@ -1,6 +1,7 @@
 package crm_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/crm/filter"
+	"github.com/crmkit/crmkit/internal/teststore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -292,6 +294,22 @@ func TestQueryOracle(t *testing.T) {
 	// oracle must have tested them.
 	t.Logf("%d of %d plans read column projections", columns, queries)
 	assert.Greater(t, columns, queries/10, "plans that read column projections")
+
+	// A backup restored into another store answers the same: its column
+	// projections came with it.
+	var file bytes.Buffer
+	_, err := e.crm.Backup(e.ctx, &file, crm.BackupOptions{})
+	require.NoError(t, err)
+	dst := teststore.Open(t)
+	c2 := crm.New(dst, crm.WithClock(e.clock.Now))
+	_, err = c2.Restore(e.ctx, &file, crm.RestoreOptions{})
+	require.NoError(t, err)
+	ws2, err := c2.Workspace(e.ctx, e.ws.ID())
+	require.NoError(t, err)
+	e2 := &env{ctx: e.ctx, st: dst, crm: c2, ws: ws2, clock: e.clock}
+	for range queries / 4 {
+		checkQuery(t, e2, recs, randomFilter(r, 0, times))
+	}
 }
 
 // oracleData makes n random contacts, changes them in every way a write
