@@ -179,14 +179,15 @@ func (r *CheckReport) Drifted() int64 {
 func (r *CheckReport) Unrepaired() int64 { return r.Drifted() - r.Repaired }
 
 // Check verifies every index entry, unique entry, column projection and
-// counter of the workspace against its records and reports the drift precisely: which
-// key, which record, why. With opts.Repair it also fixes it: a missing or
-// wrong entry is written, a stale one deleted, a counter corrected.
-// Unique values two records claim and records that do not decode are
-// reported and left alone. Check reads one snapshot; it keeps 16 bytes
-// of memory per index entry, plus one counter per distinct value of a
-// counted field. History, the timeline's change entries, the outbox and
-// static segment memberships are not index entries and are not checked.
+// counter of the workspace against its records and reports the drift
+// precisely: which key, which record, why. With opts.Repair it also
+// fixes it: a missing or wrong entry is written, a stale one deleted, a
+// counter corrected. Unique values two records claim and records that
+// do not decode are reported and left alone. Check reads one snapshot;
+// it keeps 16 bytes of memory per index entry, plus one counter per
+// distinct value of a counted field. History, the timeline's change
+// entries, the outbox and static segment memberships are not index
+// entries and are not checked.
 func (w *Workspace) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	if opts.MaxIssues <= 0 {
 		opts.MaxIssues = 1000
