@@ -84,12 +84,6 @@ func newColReader(code byte, e filter.Expr) *colReader {
 	return cr
 }
 
-// allColumns is a reader that decodes every place (for tests).
-func allColumns(code byte) *colReader {
-	cr := &colReader{code: code, cust: Custom{}, need: ^uint32(0), custom: true}
-	return cr
-}
-
 // row is a cursor over one row's bytes.
 type row struct {
 	b   []byte

@@ -137,6 +137,11 @@ func TestColumnRowsRoundTrip(t *testing.T) {
 	}
 }
 
+// allColumns is a reader that decodes every place.
+func allColumns(code byte) *colReader {
+	return &colReader{code: code, cust: Custom{}, need: ^uint32(0), custom: true}
+}
+
 // columnsEnv is a workspace with contacts on the backend under test.
 func columnsEnv(t *testing.T) (context.Context, store.Store, *CRM, *Workspace) {
 	t.Helper()
