@@ -1,6 +1,6 @@
 module github.com/crmkit/crmkit/bench/reports
 
-go 1.25.0
+go 1.26.0
 
 replace github.com/crmkit/crmkit => ../..
 
