@@ -65,7 +65,7 @@ func (a activityRecords) Page(ctx context.Context, opts crm.ListOptions) (crm.Pa
 	limit = min(limit, 1000)
 	pg := crm.Page[crm.Activity]{Items: []crm.Activity{}}
 	err = a.ws.View(ctx, func(rt *crm.ReadTx) error {
-		for r, err := range rt.Records("activity", after) {
+		for r, err := range rt.Records(crm.KindActivity, after) {
 			if err != nil {
 				return err
 			}

@@ -17,7 +17,7 @@ func TestFields(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	var d crm.FieldDef
 	r.decode(t, &d)
-	assert.Equal(t, "contact", d.Object)
+	assert.Equal(t, crm.KindContact, d.Object)
 	assert.Equal(t, "shoe_size", d.Name)
 
 	// Redefining with matching object and name changes the label.
@@ -64,7 +64,7 @@ func TestSegments(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	r := c.do("POST", "/segments", crm.Segment{Name: "Customers", Object: "contact", Filter: `lifecycle = "customer"`})
+	r := c.do("POST", "/segments", crm.Segment{Name: "Customers", Object: crm.KindContact, Filter: `lifecycle = "customer"`})
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 	var seg crm.Segment
 	r.decode(t, &seg)
@@ -114,7 +114,7 @@ func TestSegments(t *testing.T) {
 	assert.Equal(t, seg.ID, list.Items[0].ID)
 
 	t.Run("invalid", func(t *testing.T) {
-		p := c.do("POST", "/segments", crm.Segment{Name: "Things", Object: "widget"}).problem(t)
+		p := c.do("POST", "/segments", `{"name":"Things","object":"widget"}`).problem(t)
 		assert.Equal(t, http.StatusUnprocessableEntity, p.Status)
 		assert.Contains(t, fields(p), "object")
 		p = c.do("PATCH", "/segments/"+seg.ID, `{"object":"deal"}`).problem(t)
@@ -146,7 +146,7 @@ func TestSegmentsAndFieldsAccess(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	assert.Equal(t, http.StatusForbidden, bob.do("DELETE", "/fields/contact/shoe_size", nil).problem(t).Status)
 
-	r = admin.do("POST", "/segments", crm.Segment{Name: "Leads", Object: "contact", Filter: `first_name CONTAINS "lead"`})
+	r = admin.do("POST", "/segments", crm.Segment{Name: "Leads", Object: crm.KindContact, Filter: `first_name CONTAINS "lead"`})
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 	var seg crm.Segment
 	r.decode(t, &seg)
@@ -170,5 +170,5 @@ func TestSegmentsAndFieldsAccess(t *testing.T) {
 	assert.Equal(t, int64(1), n.Count)
 
 	// A rep reads segments but does not make them.
-	assert.Equal(t, http.StatusForbidden, bob.do("POST", "/segments", crm.Segment{Name: "Mine", Object: "contact"}).problem(t).Status)
+	assert.Equal(t, http.StatusForbidden, bob.do("POST", "/segments", crm.Segment{Name: "Mine", Object: crm.KindContact}).problem(t).Status)
 }

@@ -113,7 +113,11 @@ func (p *proc) mayRead(ctx context.Context, workspace, kind string) error {
 	if err != nil {
 		return err
 	}
-	if err := w.Can(ctx, kind, crm.ActionRead); errors.Is(err, crm.ErrForbidden) {
+	k, err := kindOf(kind)
+	if err != nil {
+		return err
+	}
+	if err := w.Can(ctx, k, crm.ActionRead); errors.Is(err, crm.ErrForbidden) {
 		return fmt.Errorf("%w: its role may not read %s records in workspace %q, so it is not handed their writes: %v", ErrCapability, kind, workspace, err)
 	} else if err != nil {
 		return err

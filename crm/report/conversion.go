@@ -175,7 +175,7 @@ func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*C
 		return st
 	}
 	var stalled []StalledDeal
-	err = read(ctx, ws, loc, f.selection("conversion report", "deal", dealSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, f.selection("conversion report", crm.KindDeal, dealSegmentObjects...), func(s *reportScan) error {
 		err := s.deals(&f, func(d *crm.Deal) error {
 			start := firstEntry(d)
 			if !f.in(start) {

@@ -103,7 +103,7 @@ func Revenue(ctx context.Context, ws *crm.Workspace, f Filter) (*RevenueReport, 
 		r.Purchases++
 		r.buyers[b] = true
 	}
-	err = read(ctx, ws, loc, f.selection("revenue report", "", purchaseSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, f.selection("revenue report", crm.Kind{}, purchaseSegmentObjects...), func(s *reportScan) error {
 		return each(s.rt.Purchases(), func(p *crm.Purchase) error {
 			if !f.in(p.PurchasedAt) || !f.currency(p.Total) || !s.purchaseIn(p) {
 				return nil
@@ -227,7 +227,7 @@ func CrossSell(ctx context.Context, ws *crm.Workspace, o CrossSellOptions) (*Cro
 		bought bool
 	}
 	custs := map[buyer]*cust{}
-	sel := o.selection("cross-sell report", "", purchaseSegmentObjects...)
+	sel := o.selection("cross-sell report", crm.Kind{}, purchaseSegmentObjects...)
 	err = read(ctx, ws, loc, sel, func(s *reportScan) error {
 		return each(s.rt.Purchases(), func(pu *crm.Purchase) error {
 			if !o.in(pu.PurchasedAt) || !o.currency(pu.Total) || !s.purchaseIn(pu) {
