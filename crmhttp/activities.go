@@ -48,44 +48,54 @@ func (a activityRecords) Delete(ctx context.Context, id string, opts ...crm.Upda
 }
 
 // Page reads one page of the live activities the principal may read, in
-// ID order. Its cursor is the last activity's ID, encoded.
+// ID order (see idPage).
 func (a activityRecords) Page(ctx context.Context, opts crm.ListOptions) (crm.Page[crm.Activity], error) {
 	if opts.Sort != "" || opts.Desc || opts.Deleted {
 		return crm.Page[crm.Activity]{}, &crm.ValidationError{Kind: "activity",
 			Fields: []crm.FieldError{{Field: "sort", Reason: "activities are listed in the order they were logged"}}}
 	}
+	return idPage[crm.Activity](ctx, a.ws, crm.KindActivity, opts)
+}
+
+// idPage reads one page of the live records of a kind the principal may
+// read, in ID order (the order they were created). Its cursor is the last
+// record's ID, encoded.
+func idPage[T any](ctx context.Context, ws *crm.Workspace, kind crm.Kind, opts crm.ListOptions) (crm.Page[T], error) {
 	after, err := idCursor(opts.After)
 	if err != nil {
-		return crm.Page[crm.Activity]{}, err
+		return crm.Page[T]{}, err
 	}
 	limit := opts.Limit
 	if limit <= 0 {
 		limit = 50
 	}
 	limit = min(limit, 1000)
-	pg := crm.Page[crm.Activity]{Items: []crm.Activity{}}
-	err = a.ws.View(ctx, func(rt *crm.ReadTx) error {
-		for r, err := range rt.Records(crm.KindActivity, after) {
+	pg := crm.Page[T]{Items: []T{}}
+	err = ws.View(ctx, func(rt *crm.ReadTx) error {
+		for r, err := range rt.Records(kind, after) {
 			if err != nil {
 				return err
 			}
-			act, ok := r.(*crm.Activity)
+			rec, ok := r.(*T)
 			if !ok {
-				return fmt.Errorf("crmhttp: a list of activities yielded a %T", r)
+				return fmt.Errorf("crmhttp: a list of %ss yielded a %T", kind, r)
 			}
 			if len(pg.Items) == limit {
-				pg.Next = base64.RawURLEncoding.EncodeToString([]byte(pg.Items[limit-1].ID))
+				pg.Next = nextID(crm.MetaOf(&pg.Items[limit-1]).ID)
 				break
 			}
-			pg.Items = append(pg.Items, *act)
+			pg.Items = append(pg.Items, *rec)
 		}
 		return nil
 	})
 	if err != nil {
-		return crm.Page[crm.Activity]{}, err
+		return crm.Page[T]{}, err
 	}
 	return pg, nil
 }
+
+// nextID is the cursor of a list in ID order that continues after id.
+func nextID(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
 
 // idCursor decodes a cursor that names the ID a list continues after.
 func idCursor(cursor string) (string, error) {

@@ -16,7 +16,7 @@ type StageMove struct {
 
 // LossReason is the body of POST /deals/{id}/lose.
 type LossReason struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason,omitempty"`
 }
 
 func moveDeal(c *call) error {

@@ -46,6 +46,19 @@
 //   - Activities at /activities: GET (paged by ?limit= and ?after=, in the
 //     order they were logged), POST (log), GET, PATCH, DELETE
 //     /activities/{id}, and POST /activities/{id}/complete {"done": true}.
+//   - GET /duplicates?kind=contacts|companies: a page of likely duplicate
+//     pairs (crm.Duplicate: A the older record, B the newer, a score and
+//     the reasons), ?min_score= (0.5 by default), ?limit= and ?after=. Each
+//     page reruns detection from the start and stops once it is full.
+//   - POST /contacts/{id}/merge and /companies/{id}/merge {"from": "<id>",
+//     "fields": {"first_name": "merged"}}: merge the record from into the
+//     one of the path, which survives and is answered (crm.MergeOptions
+//     chooses the values it keeps). It needs the policy's update of the
+//     survivor and erase of the merged record.
+//   - Purchases at /purchases: GET (paged by ?limit= and ?after=, in the
+//     order they were recorded; ?contact= or ?company= for one buyer's),
+//     POST (record; the CRM computes the total), GET, PATCH, DELETE
+//     /purchases/{id} (deleted at any version, as activities).
 //   - Pipelines at /pipelines: GET (all of them), POST, GET and PATCH
 //     /pipelines/{id}.
 //   - Custom fields: GET /fields/{kind}, PUT /fields/{kind}/{name} (define
@@ -56,10 +69,25 @@
 //   - Reports of package crm/report: GET /reports/pipeline, /reports/forecast,
 //     /reports/conversion, /reports/lead-conversion, /reports/churn,
 //     /reports/revenue and /reports/operations (below).
+//   - POST /import/{kind} and GET /export/{kind}, for contacts,
+//     companies, deals, activities and purchases: files in and out through
+//     package crmio (below).
+//   - The request's workspace at /workspace: GET its settings (a
+//     crm.WorkspaceInfo: name, lifecycle stages, default currency, time
+//     zone, phone region), which every principal of the workspace may read,
+//     and PATCH them with a merge patch (null clears a setting; id and
+//     created_at cannot change), which needs the policy's update of the
+//     "workspace" kind. Settings have no version, so no ETag.
 //   - GET /search?q=&kinds=&limit=: the search box.
 //   - GET /events: the change feed as server-sent events (below).
 //   - GET /openapi.json: an OpenAPI 3.1 description, generated from the
-//     same route table the handler serves (Routes).
+//     same route table the handler serves (Routes). Its component schemas
+//     are JSON Schemas reflected from the Go types' json tags (objects,
+//     required properties, arrays, times as date-time strings, null where
+//     a nil value writes null); a record in a request body has an input
+//     schema ("ContactInput") that requires nothing, since the CRM fills
+//     in and validates what a body leaves out. The tests check every
+//     answer against its schema.
 //
 // # Reports
 //
@@ -92,6 +120,35 @@
 // (activities are deleted at any version), and the write
 // fails with 412 if the record moved on meanwhile (crm.IfVersion).
 //
+// # Import and export
+//
+// POST /import/{kind} streams its body, a CSV file with a header row
+// (Content-Type text/csv) or JSON Lines (application/x-ndjson), into
+// crmio.Import as the principal, batch by batch, and answers what it did
+// (ImportResult: counts, and every rejected row with its line, column and
+// reasons; a file with rejected rows is still 200). The query carries
+// crmio.ImportOptions: upsert_by, overwrite, create_companies, dry_run,
+// batch_size, currency, date_layout, decimal_comma, comma and tz (of times
+// written without a zone); columns are mapped by their names. The body is
+// not held by WithMaxBodyBytes but by WithMaxImportBytes (1 GiB by
+// default, none if zero), and an import has no time bound: it ends with
+// its body, or when the client goes away (the batches committed by then
+// stay). Imports are not idempotent by key: retry with upsert_by.
+//
+// A client that sends Accept: text/event-stream gets the answer as
+// server-sent events instead: a "progress" event after every committed
+// batch (ImportProgress: the last line committed, the bytes and rows read
+// and the counts so far), then one "result" event with the ImportResult,
+// or one "error" event with a problem if the import stopped. The
+// connection closes after such a stream.
+//
+// GET /export/{kind} streams crmio.Export as the principal, which needs
+// the policy's export of the kind: ?format=csv (the default) or jsonl (or
+// Accept: application/x-ndjson), ?where=, ?segment=, ?columns= (comma
+// separated), ?sort=, ?desc=, ?deleted=. The status is sent with the first
+// bytes; an export that fails later ends the connection without finishing
+// the response, so a client never takes a truncated file for a whole one.
+//
 // # Errors
 //
 // Errors are RFC 9457 problem details (application/problem+json) with type,
@@ -109,9 +166,10 @@
 //     422; a write that kept colliding with concurrent writers; an
 //     Idempotency-Key still in flight;
 //   - 412: If-Match names a version the record no longer has;
-//   - 413: a body over the limit (WithMaxBodyBytes, 1 MiB by default);
+//   - 413: a body over the limit (WithMaxBodyBytes, 1 MiB by default; for
+//     imports WithMaxImportBytes);
 //   - 406: a chart of a report that has none;
-//   - 415: a body that is not JSON;
+//   - 415: a body that is not JSON (for imports, not CSV or JSON Lines);
 //   - 422: the record is invalid (*crm.ValidationError), naming every field,
 //     or a before-hook vetoed the write;
 //   - 503: the request ran past its time bound (WithTimeout, 30s by default).
@@ -140,5 +198,5 @@
 // # Imports
 //
 // This package imports the standard library and the project's crm,
-// crm/filter and crm/report packages: no web framework, no router.
+// crm/filter, crm/report and crmio packages: no web framework, no router.
 package crmhttp

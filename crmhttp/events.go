@@ -36,19 +36,11 @@ func events(c *call) error {
 		}
 		since = &head
 	}
-	rc := http.NewResponseController(c.w)
-	_ = rc.SetWriteDeadline(time.Time{}) // the server's write timeout would end the stream
-	h := c.w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	c.w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(c.w, ": stream open\n\n"); err != nil {
-		return nil
-	}
-	if err := rc.Flush(); err != nil {
+	sse, err := openEvents(c)
+	if err != nil {
 		return nil // the writer cannot stream: nothing more to do
 	}
+	rc := sse.rc
 
 	type item struct {
 		ev  crm.Event
@@ -131,4 +123,40 @@ func sinceOf(r *http.Request) (*uint64, error) {
 		return nil, badParam(name, "must be an event id (a sequence number)")
 	}
 	return &n, nil
+}
+
+// eventWriter writes server-sent events to a response it has opened.
+type eventWriter struct {
+	c  *call
+	rc *http.ResponseController
+}
+
+// openEvents answers 200 as a stream of server-sent events, without the
+// server's write deadline, and flushes a first comment; an error means
+// the writer cannot stream.
+func openEvents(c *call) (*eventWriter, error) {
+	rc := http.NewResponseController(c.w)
+	_ = rc.SetWriteDeadline(time.Time{}) // the server's write timeout would end the stream
+	h := c.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	c.w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprint(c.w, ": stream open\n\n"); err != nil {
+		return nil, err
+	}
+	return &eventWriter{c: c, rc: rc}, rc.Flush()
+}
+
+// send writes one event of type name whose data is v as JSON, and
+// flushes it.
+func (e *eventWriter) send(name string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(e.c.w, "event: %s\ndata: %s\n\n", name, data); err != nil {
+		return err
+	}
+	return e.rc.Flush()
 }

@@ -22,6 +22,7 @@ type Option func(*config)
 type config struct {
 	timeout   time.Duration
 	maxBody   int64
+	maxImport int64
 	heartbeat time.Duration
 	poll      time.Duration
 	idemMax   int
@@ -30,12 +31,22 @@ type config struct {
 }
 
 // WithTimeout bounds the time of each request (30 seconds by default); a
-// request past it is answered with 503. The event stream has no bound.
+// request past it is answered with 503. The event stream, imports and
+// exports have no bound: they end when they are done or the client goes
+// away.
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
 // WithMaxBodyBytes caps the size of a request body (1 MiB by default); a
 // larger one is answered with 413.
 func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
+
+// WithMaxImportBytes caps the size of an import's body (1 GiB by default;
+// zero or less for no cap). Imports stream their body into the CRM batch
+// by batch, so the cap bounds the work of one request, not its memory;
+// WithMaxBodyBytes does not apply to them. A larger body stops the
+// import (413 when nothing was answered yet) after the batches before
+// the cap are committed.
+func WithMaxImportBytes(n int64) Option { return func(c *config) { c.maxImport = n } }
 
 // WithHeartbeat sets how often the event stream sends a comment while it
 // has no events, so proxies keep the connection open (15 seconds by
@@ -76,6 +87,7 @@ func New(c *crm.CRM, auth Authenticator, opts ...Option) http.Handler {
 	cfg := config{
 		timeout:   30 * time.Second,
 		maxBody:   1 << 20,
+		maxImport: 1 << 30,
 		heartbeat: 15 * time.Second,
 		idemMax:   10_000,
 		idemTTL:   24 * time.Hour,
@@ -133,8 +145,13 @@ func (h *handler) serve(rt Route) http.Handler {
 			h.finish(c, err)
 			return
 		}
-		if r.Body != nil && h.cfg.maxBody > 0 {
-			r.Body = http.MaxBytesReader(w, r.Body, h.cfg.maxBody)
+		switch limit := h.cfg.maxBody; {
+		case rt.upload:
+			if h.cfg.maxImport > 0 {
+				r.Body = http.MaxBytesReader(w, r.Body, h.cfg.maxImport)
+			}
+		case r.Body != nil && limit > 0:
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		if rt.IfMatch {
 			if c.ifMatch, err = parseIfMatch(r.Header.Values("If-Match")); err != nil {

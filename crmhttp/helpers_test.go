@@ -40,10 +40,21 @@ func testAuth(r *http.Request) (string, crm.Principal, error) {
 	return ws, p, nil
 }
 
+// setup serves a CRM for a test. In tests (not benchmarks) every JSON
+// answer is checked against its schema in the OpenAPI document when the
+// test ends (checkAnswers).
 func setup(t testing.TB, opts ...crmhttp.Option) *env {
 	t.Helper()
 	e := crmtest.Setup(t)
-	srv := httptest.NewServer(crmhttp.New(e.CRM, testAuth, opts...))
+	var h http.Handler = crmhttp.New(e.CRM, testAuth, opts...)
+	if _, ok := t.(*testing.T); ok {
+		rec := &recording{h: h}
+		h = rec
+		// Registered before the server's Close, so it runs after it:
+		// every request has been answered by then.
+		t.Cleanup(func() { checkAnswers(t, rec) })
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{Env: e, srv: srv}
 }

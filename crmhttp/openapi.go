@@ -26,7 +26,10 @@ func OpenAPI(routes []Route) map[string]any {
 			paths[rt.Pattern] = item
 		}
 		item[strings.ToLower(rt.Method)] = operation(rt)
-		used[rt.Request], used[rt.Response] = true, true
+		used[requestSchema(rt.Request)], used[rt.Response] = true, true
+		if strings.HasSuffix(rt.Request, "Batch") {
+			used[strings.TrimSuffix(rt.Request, "Batch")+"Input"] = true
+		}
 	}
 	schemas := map[string]any{}
 	for name := range used {
@@ -34,9 +37,7 @@ func OpenAPI(routes []Route) map[string]any {
 			schemas[name] = schemaOf(name)
 		}
 	}
-	for _, name := range []string{"BatchResult", "SearchHit", "TimelineEntry"} {
-		schemas[name] = schemaOf(name)
-	}
+	schemas["ImportProgress"] = schemaOf("ImportProgress")
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{
@@ -67,7 +68,7 @@ func operation(rt Route) map[string]any {
 	if rt.Idempotent {
 		params = append(params, header("Idempotency-Key", "A key that makes a retry of the request return its first response."))
 	}
-	if rt.stream {
+	if rt.Response == "EventStream" {
 		params = append(params, header("Last-Event-ID", "The id of the last event received: the stream resumes after it."))
 	}
 	if params != nil {
@@ -78,10 +79,18 @@ func operation(rt Route) map[string]any {
 		if rt.Request == "MergePatch" {
 			ct = "application/merge-patch+json"
 		}
-		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{ct: map[string]any{"schema": ref(rt.Request)}}}
+		content := map[string]any{ct: map[string]any{"schema": ref(requestSchema(rt.Request))}}
+		if rt.Request == "ImportFile" {
+			content = map[string]any{"text/csv": map[string]any{"schema": ref(rt.Request)},
+				"application/x-ndjson": map[string]any{"schema": ref(rt.Request)}}
+		}
+		op["requestBody"] = map[string]any{"required": true, "content": content}
 	}
 	ok := map[string]any{"description": http.StatusText(rt.Status)}
 	switch {
+	case rt.Response == "ExportFile":
+		ok["content"] = map[string]any{"text/csv": map[string]any{"schema": ref(rt.Response)},
+			"application/x-ndjson": map[string]any{"schema": ref(rt.Response)}}
 	case rt.Response == "EventStream":
 		ok["content"] = map[string]any{"text/event-stream": map[string]any{"schema": ref(rt.Response)}}
 	case rt.Response != "":
@@ -166,7 +175,16 @@ var queryParams = map[string]param{
 	"group":              {"What the rows are grouped by: owner, stage, source, industry, region, product, week, month, quarter or custom.<field>.", map[string]any{"type": "string"}},
 	"currency":           {"Only amounts in this ISO 4217 currency; also the currency a chart draws.", map[string]any{"type": "string"}},
 	"tz":                 {"The IANA time zone periods are cut in (the workspace's by default).", map[string]any{"type": "string"}},
-	"format":             {"The answer's format: json (the default), csv or svg (a chart); the Accept header may ask instead.", map[string]any{"type": "string", "enum": []string{"json", "csv", "svg"}}},
+	"format":             {"The answer's format: for a report json (the default), csv or svg (a chart); for an export csv (the default) or jsonl. The Accept header may ask instead.", map[string]any{"type": "string", "enum": []string{"json", "csv", "svg", "jsonl"}}},
+	"upsert_by":          {"The field that finds a row's existing record, which the row then updates: email, domain, name, external_id.<system> or id.", map[string]any{"type": "string"}},
+	"overwrite":          {"Updates replace every mapped value: empty cells clear fields.", map[string]any{"type": "boolean"}},
+	"create_companies":   {"Create the companies rows name that do not exist.", map[string]any{"type": "boolean"}},
+	"dry_run":            {"Read, convert and check every row, writing nothing.", map[string]any{"type": "boolean"}},
+	"batch_size":         {"Rows committed together (1000 by default).", map[string]any{"type": "integer", "minimum": 1, "maximum": 10000}},
+	"date_layout":        {"The layout of dates written with slashes, in Go's time format (02/01/2006, day first, by default).", map[string]any{"type": "string"}},
+	"decimal_comma":      {"Numbers and amounts are written with a decimal comma.", map[string]any{"type": "boolean"}},
+	"comma":              {"The CSV field separator, one ASCII character (a comma by default).", map[string]any{"type": "string", "minLength": 1, "maxLength": 1}},
+	"columns":            {"The columns to export, comma-separated, in order (all by default).", map[string]any{"type": "string"}},
 	"commit_probability": {"The lowest stage probability (percent) whose deals count as commit (70 by default).", map[string]any{"type": "integer", "minimum": 1, "maximum": 100}},
 	"stall_factor":       {"A deal stalls past this many times its stage's median stay (2 by default).", map[string]any{"type": "number", "exclusiveMinimum": 0}},
 	"funnel":             {"The group whose funnel the SVG chart draws (the first group by default).", map[string]any{"type": "string"}},
@@ -176,80 +194,48 @@ var queryParams = map[string]param{
 	"churned":            {"The lifecycle stage of churned customers (churned by default).", map[string]any{"type": "string"}},
 }
 
-// schemaOf is the schema of a type name of the route table. Records are
-// described by name only for now: their fields are the JSON form of the crm
-// types.
+// requestSchema is the schema of a request body of type name: a record's
+// input schema (see inputSchemas), else the type's own.
+func requestSchema(name string) string {
+	if inputSchemas[name] {
+		return name + "Input"
+	}
+	return name
+}
+
+// schemaOf is the schema of a type name of the route table: reflected
+// from its Go type (schemaTypes), or described here for the bodies that
+// are not JSON values of one Go type.
 func schemaOf(name string) map[string]any {
-	obj := func(doc string, props map[string]any, required ...string) map[string]any {
-		s := map[string]any{"type": "object", "description": doc}
-		if props != nil {
-			s["properties"] = props
-		}
-		if required != nil {
-			s["required"] = required
-		}
+	if base, ok := strings.CutSuffix(name, "Input"); ok && inputSchemas[base] {
+		s := jsonSchema(schemaTypes[base], true)
+		s["description"] = "The fields of " + article(base) + " " + base + " a request gives; the CRM sets the others."
 		return s
 	}
-	str := map[string]any{"type": "string"}
-	integer := map[string]any{"type": "integer"}
-	array := func(item string) map[string]any { return map[string]any{"type": "array", "items": ref(item)} }
-	page := func(item string) map[string]any {
-		return obj("A page of "+item+"s and the cursor to the next.",
-			map[string]any{"items": array(item), "next": str}, "items")
+	if t, ok := schemaTypes[name]; ok {
+		s := jsonSchema(t, false)
+		switch {
+		case strings.HasSuffix(name, "Page"):
+			s["description"] = "A page of items and the cursor to the next (absent at the end)."
+		default:
+			s["description"] = "The JSON form of " + t.String() + "."
+		}
+		return s
 	}
 	switch name {
-	case "Contact", "Company", "Deal", "Activity", "Pipeline", "FieldDef", "Segment":
-		return obj("The JSON form of crm."+name+".", nil)
-	case "ContactPage", "CompanyPage", "DealPage", "TimelinePage", "ActivityPage", "PipelinePage":
-		return page(strings.TrimSuffix(name, "Page"))
-	case "RecordPage":
-		return obj("A page of records (contacts, companies or deals) and the cursor to the next.",
-			map[string]any{"items": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "next": str}, "items")
-	case "FieldDefs":
-		return obj("The custom fields of a kind of record, in definition order.", map[string]any{"items": array("FieldDef")}, "items")
-	case "Segments":
-		return obj("The segments of the workspace.", map[string]any{"items": array("Segment")}, "items")
-	case "SegmentPatch":
-		return obj("The segment's fields to change.", map[string]any{"name": str, "filter": str})
-	case "Completion":
-		return obj("Whether the task is done.", map[string]any{"done": map[string]any{"type": "boolean"}}, "done")
-	case "Count":
-		return obj("How many records.", map[string]any{"count": integer}, "count")
 	case "ContactBatch", "CompanyBatch", "DealBatch":
-		s := array(strings.TrimSuffix(name, "Batch"))
-		s["maxItems"] = maxBatch
-		return s
-	case "BatchResults":
-		return obj("One result per item of a batch, in its order.",
-			map[string]any{"items": array("BatchResult"), "created": integer, "failed": integer}, "items", "created", "failed")
-	case "BatchResult":
-		return obj("An item's record, or the problem that kept it out.",
-			map[string]any{"index": integer, "status": integer, "record": map[string]any{"type": "object"}, "problem": ref("Problem")},
-			"index", "status")
+		return map[string]any{"type": "array", "items": ref(strings.TrimSuffix(name, "Batch") + "Input"), "maxItems": maxBatch,
+			"description": "The records to create, at most " + strconv.Itoa(maxBatch) + "."}
 	case "MergePatch":
-		return obj("The fields to change (RFC 7396): null clears a field, objects merge.", nil)
-	case "StageMove":
-		return obj("The stage to move to, by ID or name.", map[string]any{"stage": str}, "stage")
-	case "LossReason":
-		return obj("Why the deal was lost.", map[string]any{"reason": str})
-	case "SearchResults":
-		return obj("Search hits, best first.", map[string]any{"items": array("SearchHit")}, "items")
-	case "SearchHit":
-		return obj("A record a search found.", map[string]any{"kind": str, "id": str,
-			"record": map[string]any{"type": "object"}, "exact": map[string]any{"type": "boolean"}}, "kind", "id", "record")
-	case "TimelineEntry":
-		return obj("An activity or a change of the record.", map[string]any{"at": map[string]any{"type": "string", "format": "date-time"},
-			"activity": map[string]any{"type": "object"}, "change": map[string]any{"type": "object"}}, "at")
+		return map[string]any{"type": "object", "description": "The fields to change (RFC 7396): null clears a field, objects merge."}
+	case "ImportFile":
+		return map[string]any{"type": "string", "description": "A CSV file with a header row (text/csv) or JSON Lines (application/x-ndjson), one record per row."}
+	case "ExportFile":
+		return map[string]any{"type": "string", "description": "A CSV file with a header row, or JSON Lines with the same keys."}
 	case "EventStream":
 		return map[string]any{"type": "string", "description": "Server-sent events: id is the event's sequence number, event its type, data a crm.Event with the record."}
 	case "OpenAPI":
-		return obj("An OpenAPI 3.1 document.", nil)
-	case "Problem":
-		return obj("RFC 9457 problem details.", map[string]any{
-			"type": str, "title": str, "status": integer, "detail": str,
-			"errors": map[string]any{"type": "array", "items": obj("A failing field.", map[string]any{"field": str, "reason": str}, "field", "reason")},
-			"line":   integer, "column": integer, "offset": integer, "hint": str,
-		}, "type", "title", "status")
+		return map[string]any{"type": "object", "description": "An OpenAPI 3.1 document."}
 	}
-	return obj(name+".", nil)
+	return map[string]any{"type": "object", "description": name + "."}
 }

@@ -263,28 +263,11 @@ func (rs resource[T]) batch(c *call) error {
 // form: fields the patch names are replaced (objects merged, null clears),
 // the others kept. The record's Meta is the CRM's and stays as it is.
 func mergePatch[T any](r *T, patch map[string]any) error {
-	cur, err := json.Marshal(r)
-	if err != nil {
+	meta := *crm.MetaOf(r)
+	if err := mergeInto(r, patch); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(cur))
-	dec.UseNumber() // numbers go back as written, not through float64
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		return err
-	}
-	b, err := json.Marshal(mergeObject(doc, patch))
-	if err != nil {
-		return err
-	}
-	var next T
-	dec = json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&next); err != nil {
-		return jsonError(err)
-	}
-	*crm.MetaOf(&next) = *crm.MetaOf(r)
-	*r = next
+	*crm.MetaOf(r) = meta
 	return nil
 }
 

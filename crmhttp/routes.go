@@ -35,6 +35,7 @@ type Route struct {
 	media  []string          // media types of the success answer besides JSON
 	public bool              // served without authentication
 	stream bool              // has no time bound
+	upload bool              // streams its body, capped by WithMaxImportBytes
 	handle func(*call) error // answers the request, or fails
 }
 
@@ -53,6 +54,7 @@ var (
 	deals     = resource[crm.Deal]{kind: crm.KindDeal, path: "deals", typeName: "Deal", of: dealsOf}
 	acts      = resource[crm.Activity]{kind: crm.KindActivity, path: "activities", typeName: "Activity", of: activitiesOf}
 	pipelines = resource[crm.Pipeline]{kind: crm.KindPipeline, path: "pipelines", typeName: "Pipeline", of: pipelinesOf}
+	purchases = resource[crm.Purchase]{kind: crm.KindPurchase, path: "purchases", typeName: "Purchase", of: purchasesOf}
 )
 
 // Routes returns the API's route table, in the order of its OpenAPI
@@ -74,10 +76,14 @@ func Routes() []Route {
 				Idempotent: true, IfMatch: true, handle: loseDeal},
 		},
 		activityRoutes(),
+		purchaseRoutes(),
+		mergeRoutes(),
+		transferRoutes(),
 		pipelineRoutes(),
 		fieldRoutes(),
 		segmentRoutes(),
 		reportRoutes(),
+		workspaceRoutes(),
 		[]Route{
 			{Method: "GET", Pattern: "/search", Summary: "Find contacts, companies and deals as a search box does",
 				Query: []string{"q", "kinds", "limit"}, Response: "SearchResults", Status: http.StatusOK,
