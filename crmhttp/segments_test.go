@@ -24,7 +24,7 @@ func TestFields(t *testing.T) {
 	r = c.do("PUT", "/fields/contact/shoe_size", map[string]any{"object": "contact", "name": "shoe_size", "type": "number", "label": "Size"})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 
-	r = c.do("GET", "/fields/contact", nil)
+	r = c.do("GET", "/fields/contacts", nil) // a kind's plural names it too
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	var defs struct{ Items []crm.FieldDef }
 	r.decode(t, &defs)
@@ -45,6 +45,7 @@ func TestFields(t *testing.T) {
 	})
 	t.Run("not found", func(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, c.do("GET", "/fields/segment", nil).problem(t).Status)
+		assert.Equal(t, http.StatusNotFound, c.do("GET", "/fields/shoes", nil).problem(t).Status)
 		assert.Equal(t, http.StatusNotFound, c.do("DELETE", "/fields/contact/hat_size", nil).problem(t).Status)
 	})
 
