@@ -16,7 +16,9 @@ import (
 // The zero Kind is no kind. Kinds compare with == and serve as map keys.
 // In JSON, text and msgpack a Kind is its name as a string ("contact"),
 // exactly as the bare strings stored before it, so data written by older
-// versions reads unchanged.
+// versions reads unchanged. Decoding keeps a name it does not know (see
+// UnmarshalText): the call that takes the value rejects it, naming the
+// field.
 type Kind struct{ name string }
 
 // The record kinds.
@@ -71,12 +73,6 @@ func (k Kind) String() string { return k.name }
 // IsZero reports whether k is the zero Kind (no kind). Fields tagged
 // omitempty (msgpack) or omitzero (JSON) leave it out.
 func (k Kind) IsZero() bool { return k.name == "" }
-
-// isRecord reports whether k is one of RecordKinds.
-func (k Kind) isRecord() bool {
-	_, ok := kindCodes[k.name]
-	return ok
-}
 
 // ParseKind returns the kind named s: one of the names the Kind values
 // have ("contact", "company", "deal", "activity", "purchase", "pipeline",
