@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/crmkit/crmkit/crm/filter"
@@ -238,6 +239,21 @@ func (b *Before[T]) ReadAs(p Principal) (*ReadTx, error) {
 		return nil, err
 	}
 	return &ReadTx{w: b.t.w, ctx: ctx, tx: b.t.tx, now: b.t.now, g: g}, nil
+}
+
+// Can reports whether the reader's principal may take action a on
+// records of kind at all under the workspace's policy, as the
+// transaction sees it (always, without a policy): nil, or a
+// *ForbiddenError (ErrForbidden). It is Workspace.Can inside a
+// transaction.
+func (r *ReadTx) Can(kind Kind, a Action) error {
+	if !slices.Contains(AccessKinds, kind) {
+		return unknownKind(kind.name)
+	}
+	if r.g == nil {
+		return nil
+	}
+	return r.g.check(kind.name, a)
 }
 
 // Redacted returns the record before and after the write as principal p

@@ -200,7 +200,7 @@ func dealIndexes(w *Workspace, d *Deal, ix []indexEntry) []indexEntry {
 	if d.Status == StatusOpen {
 		ix = append(ix, openDealEntry(w, d))
 	}
-	return ix
+	return conversionEntries(w, d, ix)
 }
 
 // openDealEntry is the entry of an open deal in the pipeline aggregate:

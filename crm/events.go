@@ -199,6 +199,7 @@ type Before[T any] struct {
 	Old *T
 	New *T
 	t   *txn
+	k   *kind[T]
 }
 
 // Workspace is the ID of the workspace being written.
@@ -215,6 +216,31 @@ func (b *Before[T]) Has(et EventType) bool {
 		}
 	}
 	return false
+}
+
+// Validate checks r, a copy of New with a hook's changes, as the CRM
+// checks the record again after its before-hooks, without changing r or
+// New: nil, or a *ValidationError naming each failing field. A hook that
+// changes the record on another's behalf (an out-of-process plugin)
+// checks the change with it, so that a change breaking the record is the
+// hook's failure, not the write's.
+func (b *Before[T]) Validate(r *T) error {
+	if b.k == nil {
+		return nil
+	}
+	c, err := clone(r)
+	if err != nil {
+		return err
+	}
+	*b.k.meta(c) = *b.k.meta(b.New) // identity and stamps stay the CRM's
+	p := problems{kind: b.k.name}
+	if b.Old != nil {
+		p.id = b.k.meta(b.Old).ID
+	}
+	if err := validate(b.t, b.k, b.Old, c, &p); err != nil {
+		return err
+	}
+	return p.err()
 }
 
 // Contact reads a contact inside the write's transaction.
@@ -304,7 +330,7 @@ func runBefore[T any](t *txn, k *kind[T], op Op, old, r *T, types []EventType) (
 	if t.w.crm.hooksOff || h.Len() == 0 {
 		return false, nil
 	}
-	ev := &Before[T]{Types: types, Op: op, Old: old, New: r, t: t}
+	ev := &Before[T]{Types: types, Op: op, Old: old, New: r, t: t, k: k}
 	if err := h.Trigger(t.ctx, ev); err != nil {
 		var he *hooks.HandlerError
 		if errors.As(err, &he) {

@@ -425,3 +425,33 @@ func TestHooksNarrowedToAWorkspaceAndNamedByTheirFunction(t *testing.T) {
 		assert.Equal(t, "globex", ws, "the after-hook sees globex's events only")
 	}
 }
+
+// Before.Validate checks a hook's changed copy of the record as the CRM
+// checks the record after its hooks, and changes neither the copy nor the
+// record: a hook acting for another can tell a change that breaks the
+// record from a record that was invalid already.
+func TestBeforeValidate(t *testing.T) {
+	e := setup(t)
+	var valid, broken error
+	var newAfter, copyAfter crm.Deal
+	require.NoError(t, e.crm.Hooks().BeforeDeal.Bind("checks", 0, func(ctx context.Context, b *crm.Before[crm.Deal]) error {
+		valid = b.Validate(b.New)
+		c := *b.New
+		c.Name = " "
+		c.Amount.Amount = -1
+		broken = b.Validate(&c)
+		newAfter, copyAfter = *b.New, c
+		return nil
+	}))
+	d, err := e.ws.Deals().Create(e.ctx, crm.Deal{Name: "  fine ", Amount: crm.Money{Amount: 100, Currency: "EUR"}})
+	require.NoError(t, err)
+	assert.Equal(t, "fine", d.Name)
+	assert.NoError(t, valid)
+	require.ErrorIs(t, broken, crm.ErrInvalid)
+	var ve *crm.ValidationError
+	require.ErrorAs(t, broken, &ve)
+	assert.Equal(t, "deal", ve.Kind)
+	assert.Equal(t, []string{"name", "amount.amount"}, fieldErrors(t, broken))
+	assert.Equal(t, " ", copyAfter.Name, "the copy is not normalised")
+	assert.Equal(t, int64(100), newAfter.Amount.Amount)
+}

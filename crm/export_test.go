@@ -97,3 +97,16 @@ func FoldCounters(w *Workspace) error {
 	})
 	return err
 }
+
+// SetFormat writes workspace id's format, as a store written by an
+// earlier version would hold it.
+func SetFormat(st store.Store, id string, format int) error {
+	return st.Update(context.Background(), func(tx store.Tx) error {
+		e, err := readEntry(tx, id)
+		if err != nil {
+			return err
+		}
+		e.Format = format
+		return writeEntry(tx, e)
+	})
+}

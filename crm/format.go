@@ -18,7 +18,8 @@ import (
 //	0  reports' quotas and forecast snapshots under workspace metadata
 //	1  they live in the Space "report" of package crm/report
 //	2  contacts, companies and deals have search index entries
-const workspaceFormat = 2
+//	3  deals have entries in the conversion aggregate (deal_conversion.go)
+const workspaceFormat = 3
 
 // Where format 0 kept the state of crm/report, and where it is now: the
 // space and keys crm/report reads.
@@ -33,6 +34,9 @@ const (
 func (c *CRM) upgradeFormat(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 	if e.Format >= workspaceFormat {
 		return e, nil
+	}
+	if e.Format >= 2 {
+		return c.backfillConversion(ctx, e)
 	}
 	if e.Format >= 1 {
 		return c.backfillSearch(ctx, e)
@@ -143,7 +147,85 @@ func (c *CRM) backfillSearch(ctx context.Context, e *wsEntry) (*wsEntry, error) 
 		return nil, err
 	}
 	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", 2)
+	return c.backfillConversion(ctx, out)
+}
+
+// backfillConversion brings a workspace of format 2 to format 3: it writes
+// the conversion aggregate's entries of its live deals and adds them to
+// the aggregate's counters, a few hundred deals per transaction, then the
+// format. An entry already there (written by an interrupted backfill, or
+// by a concurrent one) is neither written nor counted again, so running
+// it twice counts every deal once; a deal written meanwhile conflicts
+// with the chunk that read it, and the chunk runs again.
+func (c *CRM) backfillConversion(ctx context.Context, e *wsEntry) (*wsEntry, error) {
+	w := c.handleOf(e)
+	const chunk = 500
+	prefix := w.k(tagRecord).byte(kindDeal.code)
+	var after key
+	for done := false; !done; {
+		var next key
+		var n int
+		err := c.st.Update(ctx, func(tx store.Tx) error {
+			t := &txn{w: w, ctx: ctx, tx: tx}
+			rng := store.Range{Prefix: prefix}
+			if after != nil {
+				rng.Start = append(slices.Clone(after), 0)
+			}
+			n = 0
+			for kv, err := range tx.Scan(rng) {
+				if err != nil {
+					return err
+				}
+				var d Deal
+				if err := decode(kv.Value, &d); err != nil {
+					return err
+				}
+				if !d.Deleted() {
+					if err := backfillEntries(t, conversionEntries(w, &d, nil)); err != nil {
+						return err
+					}
+				}
+				next, n = slices.Clone(kv.Key), n+1
+				if n == chunk {
+					break
+				}
+			}
+			return t.flushCounts()
+		})
+		if errors.Is(err, store.ErrConflict) {
+			continue // the chunk again
+		}
+		if err != nil {
+			return nil, err
+		}
+		after, done = next, n < chunk
+	}
+	out, err := c.setFormat(ctx, e, 3, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", 3)
 	return out, nil
+}
+
+// backfillEntries writes those of entries that are not in the store yet,
+// and counts them.
+func backfillEntries(t *txn, entries []indexEntry) error {
+	for _, ie := range entries {
+		switch _, err := t.tx.Get(ie.key); {
+		case err == nil:
+			continue
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if err := t.tx.Set(ie.key, ie.value); err != nil {
+			return err
+		}
+		if ie.count != nil {
+			ie.addTo(t.addCount, 1)
+		}
+	}
+	return nil
 }
 
 // setFormat brings workspace e's entry to format, after fn (if not nil)

@@ -239,13 +239,23 @@ func deleteDeltas(tx store.Tx, w *Workspace, k []byte) error {
 }
 
 // foldCounts merges the deltas of some of the counters a committed write
-// changed into their bases (each with a chance of 1 in foldEvery, and only
-// once it has foldAt deltas), each in a transaction of its own. Folding is
-// housekeeping: a fold that loses a conflict (to another fold) is simply
-// skipped.
-func (w *Workspace) foldCounts(ctx context.Context, counts map[string]int64) {
+// changed into their bases (each with a chance of records in foldEvery,
+// and only once it has foldAt deltas), each in a transaction of its own;
+// records is the size of the write, in events (one or two per record
+// written). A batch of foldEvery records or more looks at
+// every counter it changed and folds it from two deltas on: a batch adds
+// one delta per counter however many records it writes, and counters a
+// bulk load leaves behind (of past months, say) may never be written
+// again, so their deltas would otherwise stay for every read to sum.
+// Folding is housekeeping: a fold that loses a conflict (to another fold)
+// is simply skipped.
+func (w *Workspace) foldCounts(ctx context.Context, counts map[string]int64, records int) {
+	at := foldAt
+	if records >= foldEvery {
+		at = 2
+	}
 	for k := range counts {
-		if rand.IntN(foldEvery) != 0 {
+		if rand.IntN(foldEvery) >= max(records, 1) {
 			continue
 		}
 		err := w.crm.st.Update(ctx, func(tx store.Tx) error {
@@ -267,7 +277,7 @@ func (w *Workspace) foldCounts(ctx context.Context, counts map[string]int64) {
 				}
 				keys, sum = append(keys, slices.Clone(e.Key)), sum+d
 			}
-			if len(keys) < foldAt {
+			if len(keys) < at {
 				return nil
 			}
 			base, err := readBase(tx, []byte(k))

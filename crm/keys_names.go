@@ -25,6 +25,8 @@ var indexNames = []string{
 	"f.created_at", "f.birthday", "f.industry", "f.employees", "f.annual_revenue",
 	"f.status", "f.pipeline_id", "f.stage_id", "f.source", "f.company_id",
 	"f.amount", "f.close_date", "f.closed_at",
+	// the conversion aggregate (deal_conversion.go)
+	convIndex, convSumIndex, convStayIndex, convStayMillis, convCycleIndex, convCycleMilli, convOpenIndex,
 }
 
 // nameCode is the code byte marking a coded index name.

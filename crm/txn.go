@@ -141,7 +141,7 @@ func (w *Workspace) write(ctx context.Context, fn func(t *txn) error) ([]*Event,
 		if err == nil {
 			c.runAfter(ctx, t.events)
 			c.notify()
-			w.foldCounts(context.WithoutCancel(ctx), t.counts)
+			w.foldCounts(context.WithoutCancel(ctx), t.counts, len(t.events))
 			return t.events, nil
 		}
 		if !errors.Is(err, store.ErrConflict) {

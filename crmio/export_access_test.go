@@ -48,7 +48,10 @@ func TestExportUnderPolicy(t *testing.T) {
 	out, err = export(crm.Principal{ID: "audit", Roles: []string{"auditor"}})
 	require.NoError(t, err)
 	assert.Equal(t, 3, strings.Count(out, "\n"))
-	assert.NotContains(t, out, "777", "the hidden amount")
+	assert.NotContains(t, out, `"amount"`, "the hidden amount")
+	out, err = export(crm.System())
+	require.NoError(t, err)
+	assert.Contains(t, out, `"amount"`, "an unrestricted export has the amounts")
 
 	_, err = export(crm.Principal{ID: "bob", Roles: []string{"rep"}})
 	require.ErrorIs(t, err, crm.ErrForbidden, "reps read but do not export")

@@ -102,22 +102,18 @@ func (p *proc) visibleIn(ctx context.Context, events []crm.Event) ([]crm.Event, 
 	return out, nil
 }
 
-// mayRead checks that the plugin's role reads records of kind at all in
-// the workspace (always so without an access policy), before a
-// before-hook hands the plugin a record of that kind. A role that does
-// not is a failure of the hook, matching ErrCapability, which the
-// plugin's failure Policy handles: the plugin never sees the record.
-func (p *proc) mayRead(ctx context.Context, workspace, kind string) error {
-	ctx = crm.As(ctx, p.principal())
-	w, err := p.h.c.Workspace(ctx, workspace)
-	if err != nil {
-		return err
-	}
+// mayRead checks, in the write's transaction, that the plugin's role
+// reads records of kind at all in the workspace (always so without an
+// access policy), before a before-hook hands the plugin a record of that
+// kind. A role that does not is a failure of the hook, matching
+// ErrCapability, which the plugin's failure Policy handles: the plugin
+// never sees the record.
+func mayRead(rt *crm.ReadTx, workspace, kind string) error {
 	k, err := kindOf(kind)
 	if err != nil {
 		return err
 	}
-	if err := w.Can(ctx, k, crm.ActionRead); errors.Is(err, crm.ErrForbidden) {
+	if err := rt.Can(k, crm.ActionRead); errors.Is(err, crm.ErrForbidden) {
 		return fmt.Errorf("%w: its role may not read %s records in workspace %q, so it is not handed their writes: %v", ErrCapability, kind, workspace, err)
 	} else if err != nil {
 		return err

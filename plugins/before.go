@@ -127,9 +127,6 @@ func (p *proc) callBefore(ctx context.Context, kind string, types []string,
 	if err != nil && !errors.Is(err, errNotVisible) {
 		return p.fail(op, err)
 	}
-	if err := p.mayRead(ctx, req.Workspace, kind); err != nil {
-		return p.fail(op, err)
-	}
 	if err != nil {
 		return err // a record of the kind it reads, out of its scope
 	}
@@ -138,11 +135,9 @@ func (p *proc) callBefore(ctx context.Context, kind string, types []string,
 		defer p.h.grants.revoke(token, g)
 		req.Grant = token
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.spec.Timeout)
-	defer cancel()
-	resp, err := inst.remote.Before(ctx, req)
+	resp, err := p.before(ctx, inst, req)
 	if err != nil {
-		return p.callError(op, err)
+		return p.fail(op, err)
 	}
 	if resp.Veto {
 		reason := resp.Reason
@@ -163,6 +158,22 @@ func (p *proc) callBefore(ctx context.Context, kind string, types []string,
 	return nil
 }
 
+// before calls the instance's before-hook, on its channel where it has
+// one (protocol version 3), else through gRPC, within the plugin's
+// deadline, and returns the response or the failure's cause.
+func (p *proc) before(ctx context.Context, inst *instance, req *proto.BeforeRequest) (*proto.BeforeResponse, error) {
+	if inst.channel != nil {
+		return p.channelBefore(ctx, inst.channel, req)
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.spec.Timeout)
+	defer cancel()
+	resp, err := inst.remote.Before(ctx, req)
+	if err != nil {
+		return nil, p.callCause(err)
+	}
+	return resp, nil
+}
+
 // errNotVisible is fill's answer for a write of a record the plugin's
 // principal may not read: the plugin is not called.
 var errNotVisible = errors.New("plugins: the record is not the plugin's to see")
@@ -173,6 +184,13 @@ var errNotVisible = errors.New("plugins: the record is not the plugin's to see")
 // to its record and how to read in its transaction, as pr.
 func fill[T any](req *proto.BeforeRequest, b *crm.Before[T], kind string, pr crm.Principal) (func([]*proto.FieldValue) error, txReader, error) {
 	req.Workspace, req.Actor, req.Op = b.Workspace(), b.Actor(), string(b.Op)
+	rt, err := b.ReadAs(pr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := mayRead(rt, req.Workspace, kind); err != nil {
+		return nil, nil, err
+	}
 	old, rec, err := b.Redacted(pr)
 	if err != nil {
 		return nil, nil, err
@@ -188,10 +206,6 @@ func fill[T any](req *proto.BeforeRequest, b *crm.Before[T], kind string, pr crm
 			return nil, nil, err
 		}
 	}
-	rt, err := b.ReadAs(pr)
-	if err != nil {
-		return nil, nil, err
-	}
 	apply := func(ch []*proto.FieldValue) error {
 		// Custom fields are checked against the workspace's definitions
 		// here, so that a change the CRM would refuse after the hook (a
@@ -200,9 +214,42 @@ func fill[T any](req *proto.BeforeRequest, b *crm.Before[T], kind string, pr crm
 		if err := checkCustom(rt, kind, ch); err != nil {
 			return err
 		}
-		return b.ChangeAs(pr, func(r *T) error { return applyChanges(r, ch) })
+		return b.ChangeAs(pr, func(r *T) error {
+			c := *r
+			if err := applyChanges(&c, ch); err != nil {
+				return err
+			}
+			if err := brokenBy(b, r, &c); err != nil {
+				return err
+			}
+			*r = c
+			return nil
+		})
 	}
 	return apply, readTxOf{rt}, nil
+}
+
+// brokenBy checks a before-hook's change of a record, from before to
+// after: a change that makes a valid record fail the CRM's validation (a
+// required field blanked, a negative amount, an unknown stage) is the
+// plugin's failure, a *ChangeError naming the first field that fails, not
+// the write's *crm.ValidationError. A record that was already invalid
+// before the change (an earlier hook broke it) is left to the CRM.
+func brokenBy[T any](b *crm.Before[T], before, after *T) error {
+	err := b.Validate(after)
+	var ve *crm.ValidationError
+	if !errors.As(err, &ve) || len(ve.Fields) == 0 {
+		return err
+	}
+	if b.Validate(before) != nil {
+		return nil
+	}
+	f := ve.Fields[0]
+	reason := f.Reason
+	if n := len(ve.Fields) - 1; n > 0 {
+		reason += fmt.Sprintf(" (and %d more field problems)", n)
+	}
+	return &ChangeError{Field: f.Field, Reason: "the change fails validation: " + reason}
 }
 
 // readTxOf reads a write's transaction as a plugin's principal sees it.

@@ -3,6 +3,7 @@ package plugins_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -23,6 +24,10 @@ func openCRM(b *testing.B) (*crm.CRM, *crm.Workspace) {
 	return c, ws
 }
 
+// rawPayload is the size of the raw round trip's frames: about that of a
+// before-hook call for a small deal (its request, with the deal as JSON).
+const rawPayload = 512
+
 func percentile(d []time.Duration, p float64) float64 {
 	s := slices.Clone(d)
 	slices.Sort(s)
@@ -31,18 +36,40 @@ func percentile(d []time.Duration, p float64) float64 {
 
 // BenchmarkBeforeHook measures a deal create through a real Go plugin's
 // before-hook, side by side with the same create through an in-process
-// hook doing the same work (decoding the deal). It reports the plugin
-// round trip's p50 and p99 (timed by in-process hooks bound just before
-// and after the plugin's), and the ratio of the write's median cost with
-// the plugin to that with the in-process hook.
+// hook doing the same work (decoding the deal), and a raw socket round
+// trip to another process (the test plugin as an echo: length-prefixed
+// frames of a before-hook call's size over mutual TLS on a Unix socket),
+// the three interleaved so that they meet the same load. It does so for a
+// plugin of protocol version 3, whose before-hooks go through the
+// before-hook channel ("channel"), and one of version 2, called through
+// gRPC ("grpc").
+//
+// It reports the plugin round trip's p50 and p99 (timed by in-process
+// hooks bound just before and after the plugin's), the raw round trip's
+// (raw-p50-µs, raw-p99-µs), their ratio (hook-raw-ratio), the ratio of
+// the write's median cost with the plugin to that with the in-process
+// hook (ratio), and, measured after the rest, the raw round trip's p50
+// back to back (raw-hot-p50-µs: both processes already awake, as they
+// never are between writes) and the hook's p50 over it (hook-hot-ratio).
 func BenchmarkBeforeHook(b *testing.B) {
+	b.Run("channel", func(b *testing.B) { benchBeforeHook(b, 3) })
+	b.Run("grpc", func(b *testing.B) { benchBeforeHook(b, 2) })
+}
+
+func benchBeforeHook(b *testing.B, protocol int) {
 	ctx := context.Background()
 	pc, pws := openCRM(b)
 	host, err := plugins.Open(ctx, pc, plugins.Config{Plugins: []plugins.Spec{{
 		Name: "testplugin", Path: testPlugin, SHA256: testPluginSum, Timeout: time.Second,
+		Env: []string{
+			fmt.Sprint("TESTPLUGIN_PROTOCOL=", protocol),
+			// PLUGINS_BENCH_PLUGIN_PROFILE=<file> profiles the plugin's side.
+			"TESTPLUGIN_CPUPROFILE=" + os.Getenv("PLUGINS_BENCH_PLUGIN_PROFILE"),
+		},
 	}}})
 	require.NoError(b, err)
 	defer host.Close()
+	require.Equal(b, protocol == 3, host.Plugins()[0].Channel)
 	var t0 time.Time
 	var rtts []time.Duration
 	require.NoError(b, pc.Hooks().BeforeDeal.Bind("t0", 999, func(context.Context, *crm.Before[crm.Deal]) error {
@@ -59,11 +86,20 @@ func BenchmarkBeforeHook(b *testing.B) {
 		return jsonRoundTrip(bd.New, &d)
 	}))
 
+	raw := startEcho(b)
+	payload := make([]byte, rawPayload)
+	var rawRTTs []time.Duration
+
 	var withPlugin, inProcess []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		d := crm.Deal{Name: fmt.Sprint("deal ", i), Amount: crm.Money{Amount: int64(i)}}
 		start := time.Now()
+		if _, err := raw.roundTrip(payload); err != nil {
+			b.Fatal(err)
+		}
+		rawRTTs = append(rawRTTs, time.Since(start))
+		d := crm.Deal{Name: fmt.Sprint("deal ", i), Amount: crm.Money{Amount: int64(i)}}
+		start = time.Now()
 		if _, err := pws.Deals().Create(ctx, d); err != nil {
 			b.Fatal(err)
 		}
@@ -75,8 +111,21 @@ func BenchmarkBeforeHook(b *testing.B) {
 		inProcess = append(inProcess, time.Since(start))
 	}
 	b.StopTimer()
+	hot := make([]time.Duration, 0, b.N)
+	for range b.N {
+		start := time.Now()
+		if _, err := raw.roundTrip(payload); err != nil {
+			b.Fatal(err)
+		}
+		hot = append(hot, time.Since(start))
+	}
 	b.ReportMetric(percentile(rtts, 0.5), "rtt-p50-µs")
 	b.ReportMetric(percentile(rtts, 0.99), "rtt-p99-µs")
+	b.ReportMetric(percentile(rawRTTs, 0.5), "raw-p50-µs")
+	b.ReportMetric(percentile(rawRTTs, 0.99), "raw-p99-µs")
+	b.ReportMetric(percentile(rtts, 0.5)/percentile(rawRTTs, 0.5), "hook-raw-ratio")
+	b.ReportMetric(percentile(hot, 0.5), "raw-hot-p50-µs")
+	b.ReportMetric(percentile(rtts, 0.5)/percentile(hot, 0.5), "hook-hot-ratio")
 	b.ReportMetric(percentile(withPlugin, 0.5), "write-p50-µs")
 	b.ReportMetric(percentile(inProcess, 0.5), "inproc-write-p50-µs")
 	b.ReportMetric(percentile(withPlugin, 0.5)/percentile(inProcess, 0.5), "ratio")

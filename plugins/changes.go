@@ -15,8 +15,9 @@ import (
 )
 
 // ChangeError is a field change the host refused: the field does not
-// exist, the CRM owns it, or the value does not fit. It matches
-// ErrMalformed.
+// exist, the CRM owns it, the value does not fit, or the changed record
+// fails the CRM's validation. It matches ErrMalformed (and not
+// crm.ErrInvalid: the change is the plugin's failure, not the write's).
 type ChangeError struct {
 	Field  string
 	Reason string

@@ -33,10 +33,14 @@
 // ones) and run inside the write's transaction, under the plugin's
 // deadline. A veto refuses the write with a *crm.VetoError wrapping a
 // *VetoError; field changes are applied to the record, which the CRM
-// validates again. A plugin that fails — crashes, misses its deadline,
-// answers nonsense or too much — is handled by its Policy: FailClosed
-// refuses the write with an *Error, FailOpen lets it through and records
-// the failure.
+// validates again. The host calls a plugin's before-hooks on its
+// before-hook channel where it has one (protocol version 3; the SDK's
+// plugins do), on the write's goroutine: length-prefixed protobuf frames
+// over a mutual-TLS socket of the plugin's, about a raw socket round trip
+// where a gRPC call costs twice that; otherwise through gRPC. A plugin
+// that fails — crashes, misses its deadline, answers nonsense or too much
+// — is handled by its Policy: FailClosed refuses the write with an
+// *Error, FailOpen lets it through and records the failure.
 //
 // # After-events
 //
@@ -79,6 +83,7 @@
 // the role's scope), reads the write's transaction as the role sees it,
 // and may not change a field hidden or read-only for the role.
 //
-// This package imports the crm, hooks and plugins/proto packages, gRPC and
-// go-plugin; package crm knows nothing of it.
+// This package imports the crm, hooks, plugins/proto and
+// plugins/internal/wire packages, gRPC and go-plugin; package crm knows
+// nothing of it.
 package plugins

@@ -19,8 +19,9 @@ var (
 	// ErrTimeout: the plugin did not answer within its deadline.
 	ErrTimeout = errors.New("plugin deadline exceeded")
 	// ErrMalformed: the plugin's answer made no sense (bad JSON, a change to
-	// a field that does not exist or that the CRM owns, a partial
-	// acknowledgement, a manifest it may not declare).
+	// a field that does not exist or that the CRM owns, a change that makes
+	// the record fail the CRM's validation, a partial acknowledgement, a
+	// manifest it may not declare).
 	ErrMalformed = errors.New("malformed plugin response")
 	// ErrTooLarge: the plugin's answer exceeded the host's size limit.
 	ErrTooLarge = errors.New("plugin response too large")

@@ -165,8 +165,12 @@ type Info struct {
 	// Protocol is the protocol version negotiated with the running
 	// process.
 	Protocol int
-	Running  bool
-	PID      int
+	// Channel reports whether the running process's before-hooks go
+	// through the before-hook channel of protocol version 3, rather than
+	// gRPC calls.
+	Channel bool
+	Running bool
+	PID     int
 	// Restarts counts restarts after crashes or failed health checks.
 	Restarts int64
 	// Failures counts failed before-hooks (under either policy).
@@ -191,7 +195,7 @@ func (h *Host) Plugins() []Info {
 			Running: p.cur != nil, Contained: p.contained.Load(),
 		}
 		if p.cur != nil {
-			info.Protocol, info.PID = p.cur.version, p.cur.pid
+			info.Protocol, info.PID, info.Channel = p.cur.version, p.cur.pid, p.cur.channel != nil
 		}
 		p.mu.Unlock()
 		info.Restarts, info.Failures, info.Violations = p.restarts.Load(), p.failures.Load(), p.violations.Load()

@@ -17,7 +17,8 @@ func TestBeforeHookVetoesAndChanges(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, func(out string) []plugins.Spec { return []plugins.Spec{spec(t, out)} }, plugins.Config{})
 	info := e.host.Plugins()[0]
-	assert.Equal(t, 2, info.Protocol)
+	assert.Equal(t, 3, info.Protocol)
+	assert.True(t, info.Channel, "before-hooks go through the channel")
 	assert.Equal(t, "testplugin", info.Manifest.Name)
 	assert.Equal(t, []string{"deal.*"}, info.Manifest.Before)
 
@@ -123,6 +124,28 @@ func TestOldProtocolPlugin(t *testing.T) {
 	require.NoError(t, err)
 	line := e.waitRecorded("contact.created")
 	assert.NotContains(t, line, "write-own", "version 1 has no host service")
+}
+
+// A plugin of protocol version 2 has no before-hook channel: its
+// before-hooks veto and change records through gRPC calls.
+func TestVersion2PluginWithoutChannel(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, func(out string) []plugins.Spec {
+		return []plugins.Spec{spec(t, out, "TESTPLUGIN_PROTOCOL=2")}
+	}, plugins.Config{})
+	info := e.host.Plugins()[0]
+	assert.Equal(t, 2, info.Protocol)
+	assert.False(t, info.Channel)
+
+	_, err := e.ws.Deals().Create(ctx, crm.Deal{Name: "veto"})
+	var veto *plugins.VetoError
+	require.ErrorAs(t, err, &veto)
+	assert.Equal(t, "testplugin", veto.Plugin)
+	d, err := e.ws.Deals().Create(ctx, crm.Deal{Name: "rename"})
+	require.NoError(t, err)
+	assert.Equal(t, "RENAME", d.Name, "version 2 changes fields")
+	_, err = e.ws.Deals().Create(ctx, crm.Deal{Name: "unknown-field"})
+	require.ErrorIs(t, err, plugins.ErrMalformed)
 }
 
 func TestDirectoryDiscovery(t *testing.T) {

@@ -53,6 +53,9 @@ type instance struct {
 	remote  proto.PluginClient
 	version int
 	hostID  uint32 // broker ID of the host service, 0 for none
+	// channel is the before-hook channel (protocol version 3), nil for a
+	// plugin called through gRPC.
+	channel *channel
 	pid     int
 	// ctx ends when the instance is taken down.
 	ctx    context.Context

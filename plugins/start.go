@@ -19,6 +19,8 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // openVerified opens the executable at path and checks its SHA-256 on the
@@ -128,7 +130,9 @@ func (p *proc) start(ctx context.Context) (*instance, error) {
 		// completes, say) ends with the process.
 		ch.kill()
 		go func() {
-			<-done
+			if r := <-done; r.inst != nil && r.inst.channel != nil {
+				r.inst.channel.close()
+			}
 			ch.closeExe()
 			client.Kill()
 		}()
@@ -175,6 +179,17 @@ func (p *proc) connect(ctx context.Context, client *plugin.Client, ch *child) (*
 			return s
 		})
 	}
+	if inst.version >= 3 && len(pm.Before) > 0 {
+		ch, err := openChannel(ctx, inst, p.h.cfg.MaxMessageBytes)
+		switch {
+		case err == nil:
+			inst.channel = ch
+		case status.Code(err) == codes.Unimplemented:
+			// A plugin without the channel is called through gRPC.
+		default:
+			p.log.Warn("plugins: before-hook channel not opened; calling through gRPC", "err", err)
+		}
+	}
 	inst.ctx, inst.cancel = context.WithCancel(p.h.ctx)
 	return inst, nil
 }
@@ -191,6 +206,9 @@ const (
 // started, is killed. It returns within stopGrace+stopWait whatever the
 // plugin does.
 func (p *proc) stop(inst *instance) {
+	if inst.channel != nil {
+		inst.channel.close()
+	}
 	released := make(chan struct{})
 	go func() {
 		inst.client.Kill()

@@ -95,9 +95,10 @@ func TestPoisonEventIsDeadLettered(t *testing.T) {
 	e.waitRecorded(fmt.Sprintf("acme %d contact.created", head+1))
 }
 
-// A field change naming a field the record does not have, or a value its
-// field's type refuses, is the plugin's fault: ErrMalformed naming it,
-// under its failure policy, not the write's caller's ErrInvalid.
+// A field change naming a field the record does not have, a value its
+// field's type refuses, or a value that fails the CRM's validation, is the
+// plugin's fault: ErrMalformed naming it, under its failure policy, not
+// the write's caller's ErrInvalid.
 func TestBadChangeIsThePluginsFault(t *testing.T) {
 	for _, policy := range []plugins.Policy{plugins.FailClosed, plugins.FailOpen} {
 		t.Run(policy.String(), func(t *testing.T) {
@@ -112,14 +113,18 @@ func TestBadChangeIsThePluginsFault(t *testing.T) {
 			for i, tc := range []struct{ name, field string }{
 				{"custom-nope", "custom.nope"},
 				{"custom-bad-value", "custom.score"},
+				{"blank-name", "name"},
+				{"negative-amount", "amount.amount"},
 			} {
-				d, err := e.ws.Deals().Create(ctx, crm.Deal{Name: tc.name})
+				d, err := e.ws.Deals().Create(ctx, crm.Deal{Name: tc.name, Amount: crm.Money{Amount: 100, Currency: "EUR"}})
 				info := e.host.Plugins()[0]
 				assert.Equal(t, int64(i+1), info.Failures, tc.name)
 				require.ErrorIs(t, info.LastError, plugins.ErrMalformed, tc.name)
 				if policy == plugins.FailOpen {
 					require.NoError(t, err, tc.name)
 					assert.Empty(t, d.Custom, "the write goes through without the change")
+					assert.Equal(t, tc.name, d.Name, "the write goes through without the change")
+					assert.Equal(t, int64(100), d.Amount.Amount, "the write goes through without the change")
 					continue
 				}
 				require.Error(t, err, tc.name)
@@ -135,7 +140,7 @@ func TestBadChangeIsThePluginsFault(t *testing.T) {
 			}
 			want := 0
 			if policy == plugins.FailOpen {
-				want = 2
+				want = 4
 			}
 			assert.Equal(t, want, dealCount(t, e.ws))
 		})

@@ -46,3 +46,49 @@ func TestReportsUnderPolicy(t *testing.T) {
 	assert.NotContains(t, groups, "web", "grouped by a hidden field, the values do not show")
 	assert.NotContains(t, groups, "ads")
 }
+
+// TestConversionUnderPolicy: the conversion report from counters covers
+// the deals the principal may read, as the streamed one does, and a
+// principal the counters cannot serve (a hidden amount) is streamed.
+func TestConversionUnderPolicy(t *testing.T) {
+	e := crmtest.Setup(t)
+	_, st := crmtest.Sales(t, e)
+	sys := crm.As(e.Ctx, crm.System())
+	_, err := e.WS.SetPolicy(sys, crm.Policy{Roles: []crm.Role{{
+		Name:   "support",
+		Grants: []crm.Grant{{Kind: crm.AnyKind, Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
+		Fields: []crm.FieldRule{{Field: "deal.amount", Access: crm.FieldHidden}},
+	}}})
+	require.NoError(t, err)
+	for i, owner := range []string{"bob", "bob", "carl", "carl", "carl"} {
+		d, err := e.WS.Deals().Create(sys, crm.Deal{Name: "d", OwnerID: owner, Amount: crm.Money{Amount: 100_00}})
+		require.NoError(t, err)
+		e.Clock.Advance(crmtest.Day)
+		_, err = e.WS.Deals().Move(sys, d.ID, st["Proposal"])
+		require.NoError(t, err)
+		if i%2 == 0 {
+			e.Clock.Advance(crmtest.Day)
+			_, err = e.WS.Deals().Win(sys, d.ID)
+			require.NoError(t, err)
+		}
+	}
+	e.Clock.Advance(30 * crmtest.Day)
+	for _, p := range []crm.Principal{{ID: "bob", Roles: []string{"rep"}}, {ID: "sue", Roles: []string{"support"}}} {
+		ctx := crm.As(e.Ctx, p)
+		got, err := report.Conversion(ctx, e.WS, report.ConversionOptions{Filter: report.Filter{GroupBy: report.GroupOwner}})
+		require.NoError(t, err, p.ID)
+		want, err := report.ConversionByScan(ctx, e.WS, report.ConversionOptions{Filter: report.Filter{GroupBy: report.GroupOwner}})
+		require.NoError(t, err, p.ID)
+		assert.Equal(t, want, got, p.ID)
+		require.NoError(t, e.WS.View(ctx, func(rt *crm.ReadTx) error {
+			_, ok, err := rt.ConversionCounters()
+			assert.Equal(t, p.ID == "bob", ok, "%s: the counters serve the rep, not who may not see amounts", p.ID)
+			return err
+		}))
+		if p.ID == "bob" {
+			require.Len(t, got.Groups, 1, "a rep's report is the rep's")
+			assert.EqualValues(t, 2, got.Groups[0].Deals)
+			assert.NotEmpty(t, got.Stalled)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/crmkit/crmkit/crm"
 )
@@ -31,6 +30,13 @@ type ConversionOptions struct {
 // any of its contacts, as Filter.Segment says), and so narrows the
 // stage times and stage medians too. Only a deal's stage entries in its
 // current pipeline count.
+//
+// Durations (cycles, stays) are measured to the millisecond for means.
+// Medians are read from buckets, the same whether the report streams the
+// deals or reads the conversion aggregate: a duration counts as the
+// start of its bucket (crm.DurationBucket), which is the duration rounded
+// down to the hour below one day, to the day below 366 days, and to 30
+// days beyond. A median of 3.4 days reads 3, one of 5 hours reads 5/24.
 type ConversionReport struct {
 	Filter      Filter            `json:"filter"`
 	StallFactor float64           `json:"stall_factor"`
@@ -49,7 +55,9 @@ type ConversionReport struct {
 //   - WonAmounts is the won deals' amounts per currency.
 //   - AvgCycleDays and MedianCycleDays measure won deals from their first
 //     stage entry to the time they last entered a won stage, in days of 24
-//     hours; the median of an even count is the mean of the middle two.
+//     hours; the median, of the durations rounded down to their bucket
+//     (see ConversionReport), of an even count is the mean of the middle
+//     two.
 //   - Funnel lists the open and won stages of each pipeline in order;
 //     see FunnelStep.
 //   - Velocity is per currency: see Velocity.
@@ -65,7 +73,7 @@ type ConversionGroup struct {
 	MedianCycleDays float64          `json:"median_cycle_days"`
 	Funnel          []FunnelStep     `json:"funnel"`
 	Velocity        []Velocity       `json:"velocity"`
-	cycles          durationStats
+	cycles          bucketStats
 	won             map[string]*CurrencyAmount
 	open            map[string]int64
 	funnel          map[string][]FunnelStep // pipeline ID -> steps
@@ -111,8 +119,9 @@ type Velocity struct {
 
 // StageTime is how long deals of the cohort stay in a stage. Stays counts
 // the completed stays (the deal entered and later left the stage; a deal
-// that came back has several), AvgDays and MedianDays measure them, and
-// Current counts the deals in the stage now.
+// that came back has several), AvgDays and MedianDays measure them (the
+// median in buckets, see ConversionReport), and Current counts the deals
+// in the stage now.
 type StageTime struct {
 	PipelineID string  `json:"pipeline_id"`
 	StageID    string  `json:"stage_id"`
@@ -121,7 +130,7 @@ type StageTime struct {
 	AvgDays    float64 `json:"avg_days"`
 	MedianDays float64 `json:"median_days"`
 	Current    int64   `json:"current"`
-	durations  durationStats
+	durations  bucketStats
 	order      int
 }
 
@@ -138,17 +147,27 @@ type StalledDeal struct {
 	MedianDays float64 `json:"median_days"`
 }
 
-// firstEntry is when a deal entered its first stage.
-func firstEntry(d *crm.Deal) time.Time {
-	if len(d.StageHistory) > 0 {
-		return d.StageHistory[0].EnteredAt
-	}
-	return d.CreatedAt
-}
-
 // Conversion reports the funnel, win rate, cycle lengths, velocity, time
 // in stage and stalled deals of a cohort of deals (see ConversionReport).
+//
+// The report reads the conversion aggregate the write path keeps
+// (crm.ReadTx.ConversionCounters) when it can answer the filter (see
+// conversionCountersAnswer) and streams every deal otherwise; both give
+// the same report. Stalled deals are then read from an index of the open
+// deals by the time they entered their stage (crm.ReadTx.OpenStaysBefore),
+// only those in a stage for longer than its threshold. A store the
+// aggregate does not account for (its cohorts do not add up to the live
+// deals) is streamed until the workspace format upgrade or Check with
+// Repair has built it; processes of an earlier version writing to a
+// shared store meanwhile can leave it wrong without that showing, as
+// Pipeline says.
 func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*ConversionReport, error) {
+	return conversionReport(ctx, ws, o, true)
+}
+
+// conversionReport is Conversion, reading the conversion aggregate only
+// if aggregates is true.
+func conversionReport(ctx context.Context, ws *crm.Workspace, o ConversionOptions, aggregates bool) (*ConversionReport, error) {
 	f := o.Filter
 	loc, err := f.check("conversion report", dealGroups...)
 	if err != nil {
@@ -160,155 +179,45 @@ func Conversion(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*C
 	if o.StallFactor <= 0 {
 		o.StallFactor = 2
 	}
-	groups := map[string]*ConversionGroup{}
-	var sum sums
-	type stageKey struct{ pipeline, stage string }
-	times := map[stageKey]*StageTime{}
-	stageTime := func(pl *crm.Pipeline, id string) *StageTime {
-		k := stageKey{pl.ID, id}
-		st := times[k]
-		if st == nil {
-			s, _ := pl.Stage(id)
-			st = &StageTime{PipelineID: pl.ID, StageID: id, Stage: s.Name, order: slices.IndexFunc(pl.Stages, func(x crm.Stage) bool { return x.ID == id })}
-			times[k] = st
-		}
-		return st
-	}
+	c := &conversion{f: f, factor: o.StallFactor, groups: map[string]*ConversionGroup{}, times: map[stageKey]*StageTime{}}
 	var stalled []StalledDeal
 	err = read(ctx, ws, loc, f.selection("conversion report", crm.KindDeal, dealSegmentObjects...), func(s *reportScan) error {
-		err := s.deals(&f, func(d *crm.Deal) error {
-			start := firstEntry(d)
-			if !f.in(start) {
-				return nil
-			}
-			g, err := s.dealGroup(f.GroupBy, d, start)
-			if err != nil {
+		if aggregates && conversionCountersAnswer(&f, s.loc) {
+			done, err := c.fromCounters(s, &stalled)
+			if done || err != nil {
 				return err
 			}
-			pl, err := s.pipeline(d.PipelineID)
-			if err != nil {
-				return err
-			}
-			cg := groups[g]
-			if cg == nil {
-				cg = &ConversionGroup{Group: g, won: map[string]*CurrencyAmount{}, open: map[string]int64{}, funnel: map[string][]FunnelStep{}}
-				groups[g] = cg
-			}
-			cg.Deals++
-			switch d.Status {
-			case crm.StatusOpen:
-				cg.Open++
-				if !d.Amount.IsZero() {
-					cg.open[d.Amount.Currency]++
-				}
-			case crm.StatusWon:
-				cg.Won++
-				ca := cg.won[d.Amount.Currency]
-				if ca == nil {
-					ca = &CurrencyAmount{Currency: d.Amount.Currency}
-					cg.won[d.Amount.Currency] = ca
-				}
-				ca.Count++
-				sum.add(&ca.Amount, d.Amount.Amount)
-				cg.cycles.add(d.ClosedAt.Sub(start))
-			case crm.StatusLost:
-				cg.Lost++
-			}
-			countFunnel(cg, pl, d)
-			for _, e := range d.StageHistory {
-				if e.PipelineID != pl.ID {
-					continue
-				}
-				st := stageTime(pl, e.StageID)
-				if e.LeftAt.IsZero() {
-					st.Current++
-				} else {
-					st.Stays++
-					st.durations.add(e.LeftAt.Sub(e.EnteredAt))
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
-		medians := map[stageKey]time.Duration{}
-		for k, st := range times {
-			medians[k] = st.durations.median()
-		}
-		// Second pass: the open deals that stay longer than the factor ×
-		// their stage's median.
-		now := s.rt.Now()
-		return s.deals(&f, func(d *crm.Deal) error {
-			if d.Status != crm.StatusOpen || len(d.StageHistory) == 0 || !f.in(firstEntry(d)) {
-				return nil
-			}
-			cur := d.StageHistory[len(d.StageHistory)-1]
-			m, ok := medians[stageKey{cur.PipelineID, cur.StageID}]
-			if !ok || m <= 0 || float64(now.Sub(cur.EnteredAt)) <= o.StallFactor*float64(m) {
-				return nil
-			}
-			pl, err := s.pipeline(d.PipelineID)
-			if err != nil {
-				return err
-			}
-			st, _ := pl.Stage(cur.StageID)
-			stalled = append(stalled, StalledDeal{DealID: d.ID, Name: d.Name, OwnerID: d.OwnerID, StageID: st.ID, Stage: st.Name,
-				Days: Days(now.Sub(cur.EnteredAt)), MedianDays: Days(m)})
-			return nil
-		})
+		return c.fromDeals(s, &stalled)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := sum.err(); err != nil {
+	if err := c.sum.err(); err != nil {
 		return nil, err
 	}
 	rep := &ConversionReport{Filter: f, StallFactor: o.StallFactor, Stalled: stalled}
-	for _, g := range sortedKeys(groups) {
-		rep.Groups = append(rep.Groups, groups[g].finish())
+	for _, g := range sortedKeys(c.groups) {
+		rep.Groups = append(rep.Groups, c.groups[g].finish())
 	}
 	if rep.Stalled == nil {
 		rep.Stalled = []StalledDeal{}
 	}
-	for _, st := range times {
+	for _, st := range c.times {
 		st.AvgDays, st.MedianDays = Days(st.durations.mean()), Days(st.durations.median())
 		rep.StageTimes = append(rep.StageTimes, *st)
 	}
 	slices.SortFunc(rep.StageTimes, func(a, b StageTime) int {
-		return cmp.Or(cmp.Compare(a.PipelineID, b.PipelineID), cmp.Compare(a.order, b.order))
+		// Stages removed from their pipeline (order -1) come first, by ID.
+		return cmp.Or(cmp.Compare(a.PipelineID, b.PipelineID), cmp.Compare(a.order, b.order), cmp.Compare(a.StageID, b.StageID))
 	})
 	for i := range rep.StageTimes {
-		rep.StageTimes[i].durations, rep.StageTimes[i].order = durationStats{}, 0
+		rep.StageTimes[i].durations, rep.StageTimes[i].order = bucketStats{}, 0
 	}
-	slices.SortFunc(rep.Stalled, func(a, b StalledDeal) int { return cmp.Compare(b.Days, a.Days) })
+	slices.SortFunc(rep.Stalled, func(a, b StalledDeal) int {
+		return cmp.Or(cmp.Compare(b.Days, a.Days), cmp.Compare(a.DealID, b.DealID))
+	})
 	return rep, nil
-}
-
-// countFunnel adds a deal's recorded stage entries to its group's funnel.
-func countFunnel(cg *ConversionGroup, pl *crm.Pipeline, d *crm.Deal) {
-	steps := cg.funnel[pl.ID]
-	if steps == nil {
-		for _, st := range pl.Stages {
-			if st.Kind != crm.StageLost {
-				steps = append(steps, FunnelStep{PipelineID: pl.ID, StageID: st.ID, Stage: st.Name})
-			}
-		}
-		cg.funnel[pl.ID] = steps
-	}
-	furthest := -1
-	for i := range steps {
-		entered := slices.ContainsFunc(d.StageHistory, func(e crm.StageEntry) bool {
-			return e.PipelineID == pl.ID && e.StageID == steps[i].StageID
-		})
-		if entered {
-			steps[i].Entered++
-			furthest = i
-		}
-	}
-	for i := 0; i <= furthest; i++ {
-		steps[i].Reached++
-	}
 }
 
 func (cg *ConversionGroup) finish() ConversionGroup {
@@ -348,7 +257,7 @@ func (cg *ConversionGroup) finish() ConversionGroup {
 	}
 	// The working state stays behind: rows hold only what they show.
 	out := *cg
-	out.cycles, out.won, out.open, out.funnel = durationStats{}, nil, nil, nil
+	out.cycles, out.won, out.open, out.funnel = bucketStats{}, nil, nil, nil
 	return out
 }
 

@@ -21,7 +21,9 @@
 // the IDs of its members. Money is reported per currency: amounts in
 // different currencies are never added together. The pipeline report
 // reads the open-deal aggregate the write path keeps when it can
-// (crm.ReadTx.OpenDealTotals).
+// (crm.ReadTx.OpenDealTotals), and the conversion report the conversion
+// aggregate (crm.ReadTx.ConversionCounters), with its stalled deals from
+// an index of open deals by stage entry (crm.ReadTx.OpenStaysBefore).
 //
 // Quotas and snapshots are kept in the workspace's Space "report", in the
 // same store as the records.

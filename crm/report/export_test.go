@@ -11,3 +11,9 @@ import (
 func PipelineByScan(ctx context.Context, ws *crm.Workspace, f Filter) (*PipelineReport, error) {
 	return pipelineReport(ctx, ws, f, false)
 }
+
+// ConversionByScan is Conversion streaming the deals, never reading the
+// conversion aggregate.
+func ConversionByScan(ctx context.Context, ws *crm.Workspace, o ConversionOptions) (*ConversionReport, error) {
+	return conversionReport(ctx, ws, o, false)
+}

@@ -192,6 +192,7 @@ func (b *tab) logIn(id string) {
 	b.open("")
 	b.waitFor(`document.querySelector('[data-user="` + id + `"]') || document.querySelector('[data-testid="me"]')`)
 	if eval[bool](b, `!!document.querySelector('[data-testid="me"]')`) {
+		b.waitBoard() // the board's requests are answered before the log-out
 		b.do(chromedp.Click(chromedp.CSS("#who button")))
 	}
 	b.do(chromedp.Click(chromedp.CSS(`[data-user="` + id + `"]`)))

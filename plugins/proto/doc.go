@@ -11,6 +11,10 @@
 //   - Version 1: Describe, Before (veto only) and Deliver.
 //   - Version 2: adds before-hook field changes (BeforeResponse.changes)
 //     and the Host service (host_service and grant in requests).
+//   - Version 3: adds the before-hook channel (OpenChannel, ChannelCall,
+//     ChannelResult): before-hook calls as length-prefixed protobuf
+//     frames over a mutual-TLS socket of the plugin's, cheaper than a
+//     gRPC call. A plugin without it is called through Before.
 //
 // Fields are only ever added, never renumbered or retyped, so older
 // plugins keep working with newer hosts.
@@ -38,7 +42,7 @@ const (
 	// PluginName is the name the plugin is dispensed under.
 	PluginName = "crmkit"
 	// ProtocolVersion is the newest protocol version.
-	ProtocolVersion = 2
+	ProtocolVersion = 3
 	// MinProtocolVersion is the oldest protocol version hosts still run.
 	MinProtocolVersion = 1
 )

@@ -28,9 +28,14 @@
 //
 // Records travel as their JSON form, so a plugin decodes them into the crm
 // package's types (crm.Contact, crm.Deal, ...) or into its own structs. The
-// plugin talks to the host over gRPC with go-plugin (see plugins/proto);
-// writing a plugin in another language means serving that contract.
+// plugin talks to the host over gRPC with go-plugin (see plugins/proto),
+// and serves its before-hooks on the before-hook channel of protocol
+// version 3 as well (mutual TLS on a socket of its own, a round trip
+// cheaper than a gRPC call); writing a plugin in another language means
+// serving that contract, where the channel is optional.
 //
 // This package imports the standard library, go-plugin, gRPC, the
-// project's plugins/proto, and nothing of the host.
+// project's plugins/proto and plugins/internal/wire (the channel's
+// frames and certificates, shared with the host), and nothing of the
+// host.
 package sdk

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -113,6 +114,9 @@ type server struct {
 	// delivering holds, per workspace, the delivery running (see Deliver).
 	delivering map[string]chan struct{}
 	done       handled
+	// channel is the before-hook channel's listener, once the host
+	// opened it (see OpenChannel).
+	channel net.Listener
 }
 
 func (s *server) Describe(ctx context.Context, req *proto.DescribeRequest) (*proto.Manifest, error) {

@@ -62,11 +62,11 @@ async function logIn(id) {
 }
 
 async function logOut() {
-  await request('DELETE', '/session');
   stopEvents?.();
   stopEvents = null;
   current?.dispose?.();
   current = null;
+  await request('DELETE', '/session');
   session = await request('GET', '/session');
   renderWho();
   showLogin();
@@ -106,7 +106,19 @@ function onEvent(type, ev) {
   }, 150);
 }
 
+// showError shows a failure; a request refused for want of a log-in (the
+// session ended elsewhere) brings back the log-in.
 export function showError(e) {
+  if (e.status === 401) {
+    stopEvents?.();
+    stopEvents = null;
+    current = null;
+    session = { user: null, users: session?.users || [] };
+    renderWho();
+    showLogin();
+    return;
+  }
+  console.error(e);
   toast(e.message || String(e), true);
 }
 

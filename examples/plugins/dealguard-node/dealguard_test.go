@@ -29,6 +29,7 @@ func TestNodeDealGuard(t *testing.T) {
 	_, ws, host := plugintest.Open(t, spec)
 	info := host.Plugins()[0]
 	assert.Equal(t, 2, info.Protocol)
+	assert.False(t, info.Channel, "a version 2 plugin is called through gRPC")
 	assert.Equal(t, "dealguard-node", info.Manifest.Name)
 
 	_, err = ws.Deals().Create(ctx, crm.Deal{Name: "Huge", Amount: crm.Money{Amount: 250_000_00}})

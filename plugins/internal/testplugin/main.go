@@ -2,24 +2,30 @@
 // whose behaviour the deal's name selects ("veto", "crash", "hang",
 // "unknown-field", "bad-type", "oversize", "rename", "forge", and
 // "custom-nope" and "custom-bad-value", which set a custom field that does
-// not exist and the number field "score" to text), and an
+// not exist and the number field "score" to text, and "blank-name" and
+// "negative-amount", whose changes fail the CRM's validation), and an
 // event handler that records what it receives to the file in
 // TESTPLUGIN_OUT and, for contact events, probes the host service's
 // limits (without TESTPLUGIN_OUT it only receives). TESTPLUGIN_FLOOD=1
-// floods the log; TESTPLUGIN_PROTOCOL=1 speaks protocol version 1;
+// floods the log; TESTPLUGIN_PROTOCOL=<n> speaks protocol version n;
 // TESTPLUGIN_ROLE asks for a role in the manifest; TESTPLUGIN_POISON
 // names a record whose events make the handler exit. With TESTPLUGIN_GETS
 // ("<kind>/<id> ..."), the handler records each event's record ID, title
 // and changed fields, and on contact.created, instead of the limits, what
 // reading each of those records and updating the event's contact through
-// the host gives. modes.go has the hostile behaviours: children that
-// outlive it, a stalled handshake, escalation, forged log lines, floods.
+// the host gives. TESTPLUGIN_CPUPROFILE=<file> writes a CPU profile of
+// the plugin there. With TESTPLUGIN_ECHO, it is no plugin but the
+// benchmarks' raw socket echo (echo.go). modes.go has the hostile
+// behaviours: children that outlive it, a stalled handshake, escalation,
+// forged log lines, floods.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +83,10 @@ func (p testPlugin) Before(ctx context.Context, w *sdk.Write) error {
 		return w.Set("custom.nope", 1)
 	case d.Name == "custom-bad-value":
 		return w.Set("custom.score", "a lot")
+	case d.Name == "blank-name":
+		return w.Set("name", "")
+	case d.Name == "negative-amount":
+		return w.Set("amount", crm.Money{Amount: -500, Currency: "EUR"})
 	case strings.Contains(d.Name, "unknown-field"):
 		return w.Set("no_such_field", 1)
 	case strings.Contains(d.Name, "bad-type"):
@@ -208,6 +218,10 @@ func (p testPlugin) getAll(ctx context.Context, ev *sdk.Event, h *sdk.Host) stri
 }
 
 func main() {
+	if cert := os.Getenv("TESTPLUGIN_ECHO"); cert != "" {
+		echo(cert)
+		return
+	}
 	hostile()
 	if os.Getenv("TESTPLUGIN_FLOOD") == "1" {
 		go func() {
@@ -218,8 +232,8 @@ func main() {
 		}()
 	}
 	var opts []sdk.ServeOption
-	if os.Getenv("TESTPLUGIN_PROTOCOL") == "1" {
-		opts = append(opts, sdk.WithProtocolVersion(1))
+	if v, err := strconv.Atoi(os.Getenv("TESTPLUGIN_PROTOCOL")); err == nil {
+		opts = append(opts, sdk.WithProtocolVersion(v))
 	}
 	p := testPlugin{
 		out: os.Getenv("TESTPLUGIN_OUT"), role: os.Getenv("TESTPLUGIN_ROLE"),
@@ -229,6 +243,13 @@ func main() {
 	p.slow, _ = time.ParseDuration(os.Getenv("TESTPLUGIN_SLOW"))
 	if gets, ok := os.LookupEnv("TESTPLUGIN_GETS"); ok {
 		p.gets, p.probeGets = strings.Fields(gets), true
+	}
+	if path := os.Getenv("TESTPLUGIN_CPUPROFILE"); path != "" {
+		// The benchmarks' view of the plugin's side of a call.
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
 	}
 	sdk.Serve(p, opts...)
 }
