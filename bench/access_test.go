@@ -205,7 +205,7 @@ func BenchmarkAccess(b *testing.B) {
 		for i, o := range pr.owners {
 			vals[i] = o
 		}
-		byOwner := f.ws.Query("deal", filter.Where("owner_id").In(vals...))
+		byOwner := f.ws.Query(crm.KindDeal, filter.Where("owner_id").In(vals...))
 		as := crm.As(ctx, pr.p)
 		want, err := sqlDealsCount(f.db, pr.owners)
 		if err != nil {
@@ -263,7 +263,7 @@ func BenchmarkAccess(b *testing.B) {
 				var n int64
 				err := f.ws.View(as, func(rt *crm.ReadTx) error {
 					var err error
-					n, err = rt.Count("deal", nil)
+					n, err = rt.Count(crm.KindDeal, nil)
 					return err
 				})
 				return check(n, err, "seam count")

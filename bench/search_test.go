@@ -186,7 +186,7 @@ func BenchmarkSearch(b *testing.B) {
 	})
 	b.Run("crm-badger", func(b *testing.B) {
 		got := run(b, func(q string) (int, error) {
-			hits, err := f.ws.Search(ctx, q, crm.SearchOptions{Kinds: []string{"contact"}})
+			hits, err := f.ws.Search(ctx, q, crm.SearchOptions{Kinds: []crm.Kind{crm.KindContact}})
 			return len(hits), err
 		})
 		if base[0] > 0 {

@@ -175,11 +175,11 @@ func loadCRM(ctx context.Context, st store.Store, rows []contactgen.Row, fresh b
 	if _, err := ws.Fields().Define(ctx, contactgen.ScoreField); err != nil {
 		return nil, nil, err
 	}
-	if _, err := ws.Indexes().Define(ctx, crm.IndexDef{Object: "contact", Fields: []string{"address.country", "lifecycle"}}); err != nil {
+	if _, err := ws.Indexes().Define(ctx, crm.IndexDef{Object: crm.KindContact, Fields: []string{"address.country", "lifecycle"}}); err != nil {
 		return nil, nil, err
 	}
 	for _, sc := range segmentCases {
-		s, err := ws.Segments().Create(ctx, crm.Segment{Name: sc.name, Object: "contact", Filter: sc.filter})
+		s, err := ws.Segments().Create(ctx, crm.Segment{Name: sc.name, Object: crm.KindContact, Filter: sc.filter})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -176,7 +176,7 @@ func newWriteCRM(tb testing.TB, st store.Store) *crm.Workspace {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	_, err = ws.Fields().Define(context.Background(), crm.FieldDef{Object: "contact", Name: "score", Type: crm.FieldNumber, Indexed: true})
+	_, err = ws.Fields().Define(context.Background(), crm.FieldDef{Object: crm.KindContact, Name: "score", Type: crm.FieldNumber, Indexed: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -415,7 +415,7 @@ func BenchmarkConcurrentWriters(b *testing.B) {
 							if err != nil {
 								b.Fatal(err)
 							}
-							_, err = ws.Fields().Define(ctx, crm.FieldDef{Object: "contact", Name: "score", Type: crm.FieldNumber, Indexed: true})
+							_, err = ws.Fields().Define(ctx, crm.FieldDef{Object: crm.KindContact, Name: "score", Type: crm.FieldNumber, Indexed: true})
 							if err != nil {
 								b.Fatal(err)
 							}

@@ -20,8 +20,8 @@ type ForbiddenError struct {
 	// one).
 	Principal string
 	Action    Action
-	// Kind is the record kind ("deal") or "workspace".
-	Kind string
+	// Kind is the record kind (KindDeal) or KindWorkspace.
+	Kind Kind
 	// Field is set when the refusal is about one field ("amount").
 	Field string
 	// Reason says why, in lower case.
@@ -29,7 +29,7 @@ type ForbiddenError struct {
 }
 
 func (e *ForbiddenError) Error() string {
-	what := e.Kind
+	what := e.Kind.name
 	if e.Field != "" {
 		what += "." + e.Field
 	}
@@ -78,13 +78,13 @@ const (
 var scopeRank = map[Scope]int{ScopeNone: 0, "": 0, ScopeOwn: 1, ScopeTeam: 2, ScopeAll: 3}
 
 // AccessKinds are the kinds a policy grants on: the record kinds, and
-// "segment" (definitions; members are records of their own kind) and
-// "workspace" (read: see the policy; update: change the policy, settings,
+// KindSegment (definitions; members are records of their own kind) and
+// KindWorkspace (read: see the policy; update: change the policy, settings,
 // custom fields and indexes; export: Backup). Only contacts, companies,
 // deals and activities have owners: for the other kinds a scope is none
 // or all. Whoever reads (or exports) deals reads (or exports) pipelines,
 // whose stages the deals name.
-var AccessKinds = []string{"contact", "company", "deal", "activity", "purchase", "pipeline", "segment", "workspace"}
+var AccessKinds = []Kind{KindContact, KindCompany, KindDeal, KindActivity, KindPurchase, KindPipeline, KindSegment, KindWorkspace}
 
 var ownedKinds = map[string]bool{"contact": true, "company": true, "deal": true, "activity": true}
 
@@ -171,11 +171,11 @@ type Role struct {
 	Fields []FieldRule `msgpack:"fields,omitempty" json:"fields,omitempty"`
 }
 
-// Grant gives a scope for some actions on a kind. Kind "*" is every kind
-// and action "*" every action; a later grant of the same kind and action
-// overrides an earlier one.
+// Grant gives a scope for some actions on a kind. Kind AnyKind ("*") is
+// every kind and action "*" every action; a later grant of the same kind
+// and action overrides an earlier one.
 type Grant struct {
-	Kind    string   `msgpack:"kind" json:"kind"`
+	Kind    Kind     `msgpack:"kind" json:"kind"`
 	Actions []Action `msgpack:"actions" json:"actions"`
 	Scope   Scope    `msgpack:"scope" json:"scope"`
 }
@@ -219,17 +219,17 @@ func BuiltinRoles() []Role {
 			if !ownedKinds[k] && s != ScopeNone {
 				s = ScopeAll
 			}
-			g = append(g, Grant{Kind: k, Actions: actions, Scope: s})
+			g = append(g, Grant{Kind: Kind{k}, Actions: actions, Scope: s})
 		}
 		return g
 	}
-	view := []Grant{{Kind: "pipeline", Actions: []Action{ActionRead}, Scope: ScopeAll}, {Kind: "segment", Actions: []Action{ActionRead}, Scope: ScopeAll}}
+	view := []Grant{{Kind: KindPipeline, Actions: []Action{ActionRead}, Scope: ScopeAll}, {Kind: KindSegment, Actions: []Action{ActionRead}, Scope: ScopeAll}}
 	return []Role{
-		{Name: "admin", Grants: []Grant{{Kind: "*", Actions: []Action{"*"}, Scope: ScopeAll}}},
+		{Name: "admin", Grants: []Grant{{Kind: AnyKind, Actions: []Action{"*"}, Scope: ScopeAll}}},
 		{Name: "manager", Grants: append(append(grants(records, ScopeTeam, ActionRead, ActionCreate, ActionUpdate, ActionDelete, ActionExport), view...),
-			Grant{Kind: "segment", Actions: []Action{ActionCreate, ActionUpdate, ActionDelete}, Scope: ScopeAll})},
+			Grant{Kind: KindSegment, Actions: []Action{ActionCreate, ActionUpdate, ActionDelete}, Scope: ScopeAll})},
 		{Name: "rep", Grants: append(append(grants(owned, ScopeOwn, ActionRead, ActionCreate, ActionUpdate, ActionDelete), view...),
-			Grant{Kind: "purchase", Actions: []Action{ActionRead, ActionCreate}, Scope: ScopeAll})},
+			Grant{Kind: KindPurchase, Actions: []Action{ActionRead, ActionCreate}, Scope: ScopeAll})},
 		{Name: "read_only", Grants: append(grants(records, ScopeAll, ActionRead), view...)},
 		{Name: "integration", Grants: append(grants(records, ScopeAll, ActionRead, ActionCreate, ActionUpdate), view...)},
 	}
@@ -300,8 +300,8 @@ func (p *Policy) Check() error {
 }
 
 func checkGrant(pr *problems, at string, g Grant) {
-	if g.Kind != "*" && !slices.Contains(AccessKinds, g.Kind) {
-		pr.add(at+".kind", "%q is not one of %s or *", g.Kind, strings.Join(AccessKinds, ", "))
+	if g.Kind != AnyKind && !slices.Contains(AccessKinds, g.Kind) {
+		pr.add(at+".kind", "%q is not one of %s or *", g.Kind, kindNames(AccessKinds))
 	}
 	if len(g.Actions) == 0 {
 		pr.add(at+".actions", "is empty")
@@ -313,7 +313,7 @@ func checkGrant(pr *problems, at string, g Grant) {
 	}
 	if _, ok := scopeRank[g.Scope]; !ok || g.Scope == "" {
 		pr.add(at+".scope", "%q is not none, own, team or all", g.Scope)
-	} else if (g.Scope == ScopeOwn || g.Scope == ScopeTeam) && g.Kind != "*" && !ownedKinds[g.Kind] {
+	} else if (g.Scope == ScopeOwn || g.Scope == ScopeTeam) && g.Kind != AnyKind && !ownedKinds[g.Kind.name] {
 		pr.add(at+".scope", "%ss have no owner: their scope is none or all", g.Kind)
 	}
 }

@@ -123,10 +123,10 @@ func (w *Workspace) guard(ctx context.Context, tx store.Reader) (*guard, error) 
 		return nil, err
 	}
 	if !hasPrincipal {
-		return nil, &ForbiddenError{Action: ActionRead, Kind: "workspace", Reason: "the workspace has an access policy: act as a principal (crm.As)"}
+		return nil, &ForbiddenError{Action: ActionRead, Kind: KindWorkspace, Reason: "the workspace has an access policy: act as a principal (crm.As)"}
 	}
 	if pr.ID == "" {
-		return nil, &ForbiddenError{Action: ActionRead, Kind: "workspace", Reason: "the principal has no ID"}
+		return nil, &ForbiddenError{Action: ActionRead, Kind: KindWorkspace, Reason: "the principal has no ID"}
 	}
 	g := pol.guardFor(pr)
 	if ctx.Value(exportKey{}) != nil {
@@ -160,25 +160,25 @@ func compileGuard(pol *Policy, p Principal) *guard {
 	for i, r := range roles {
 		m := map[string]map[Action]Scope{}
 		for _, gr := range r.Grants {
-			kinds := []string{gr.Kind}
-			if gr.Kind == "*" {
+			kinds := []Kind{gr.Kind}
+			if gr.Kind == AnyKind {
 				kinds = AccessKinds
 			}
 			for _, k := range kinds {
 				s := gr.Scope
-				if (s == ScopeOwn || s == ScopeTeam) && !ownedKinds[k] {
+				if (s == ScopeOwn || s == ScopeTeam) && !ownedKinds[k.name] {
 					s = ScopeNone
 				}
-				if m[k] == nil {
-					m[k] = map[Action]Scope{}
+				if m[k.name] == nil {
+					m[k.name] = map[Action]Scope{}
 				}
 				for _, a := range gr.Actions {
 					if a == "*" {
 						for _, a := range Actions {
-							m[k][a] = s
+							m[k.name][a] = s
 						}
 					} else {
-						m[k][a] = s
+						m[k.name][a] = s
 					}
 				}
 			}
@@ -350,7 +350,7 @@ func (g *guard) check(kind string, a Action) error {
 }
 
 func (g *guard) forbidden(kind string, a Action, field, reason string) error {
-	return &ForbiddenError{Principal: g.p.ID, Action: a, Kind: kind, Field: field, Reason: reason}
+	return &ForbiddenError{Principal: g.p.ID, Action: a, Kind: Kind{kind}, Field: field, Reason: reason}
 }
 
 // hiddenOf returns the hidden field paths of kind.

@@ -23,7 +23,7 @@ import (
 var rank = map[crm.Scope]int{crm.ScopeNone: 0, crm.ScopeOwn: 1, crm.ScopeTeam: 2, crm.ScopeAll: 3}
 
 // modelScope is the scope of reading kind for p under pol.
-func modelScope(pol crm.Policy, p crm.Principal, kind string) crm.Scope {
+func modelScope(pol crm.Policy, p crm.Principal, kind crm.Kind) crm.Scope {
 	roles := map[string]crm.Role{}
 	for _, r := range crm.BuiltinRoles() {
 		roles[r.Name] = r
@@ -39,7 +39,7 @@ func modelScope(pol crm.Policy, p crm.Principal, kind string) crm.Scope {
 		}
 		s := crm.ScopeNone
 		for _, g := range r.Grants {
-			if (g.Kind == kind || g.Kind == "*") && (slices.Contains(g.Actions, crm.ActionRead) || slices.Contains(g.Actions, "*")) {
+			if (g.Kind == kind || g.Kind == crm.AnyKind) && (slices.Contains(g.Actions, crm.ActionRead) || slices.Contains(g.Actions, "*")) {
 				s = g.Scope
 			}
 		}
@@ -80,7 +80,7 @@ func modelTeam(pol crm.Policy, p crm.Principal) map[string]bool {
 	return owners
 }
 
-func modelSees(pol crm.Policy, p crm.Principal, kind, owner string) bool {
+func modelSees(pol crm.Policy, p crm.Principal, kind crm.Kind, owner string) bool {
 	switch modelScope(pol, p, kind) {
 	case crm.ScopeAll:
 		return true
@@ -110,7 +110,7 @@ func randomPolicy(r *rand.Rand, users []string) crm.Policy {
 	for i := range 1 + r.IntN(3) {
 		role := crm.Role{Name: fmt.Sprintf("r%d", i)}
 		for range 1 + r.IntN(3) {
-			kind := []string{"deal", "contact", "*"}[r.IntN(3)]
+			kind := []crm.Kind{crm.KindDeal, crm.KindContact, crm.AnyKind}[r.IntN(3)]
 			acts := []crm.Action{crm.ActionRead}
 			if r.IntN(3) == 0 {
 				acts = []crm.Action{"*"}
@@ -179,7 +179,7 @@ func TestAccessProperty(t *testing.T) {
 			p := randomPrincipal(r, users, pol)
 			ctx := crm.As(e.ctx, p)
 			what := fmt.Sprintf("round %d, %+v", round, p)
-			visible := func(rs []rec, kind string, keep func(rec) bool) []string {
+			visible := func(rs []rec, kind crm.Kind, keep func(rec) bool) []string {
 				var out []string
 				for _, x := range rs {
 					if modelSees(pol, p, kind, x.owner) && keep(x) {
@@ -191,7 +191,7 @@ func TestAccessProperty(t *testing.T) {
 			all := func(rec) bool { return true }
 
 			// Lists, whole and paged.
-			wantDeals := visible(deals, "deal", all)
+			wantDeals := visible(deals, crm.KindDeal, all)
 			var got []string
 			var listErr error
 			for d, err := range e.ws.Deals().List(ctx, crm.ListOptions{}) {
@@ -201,7 +201,7 @@ func TestAccessProperty(t *testing.T) {
 				}
 				got = append(got, d.ID)
 			}
-			if modelScope(pol, p, "deal") == crm.ScopeNone {
+			if modelScope(pol, p, crm.KindDeal) == crm.ScopeNone {
 				require.ErrorIs(t, listErr, crm.ErrForbidden, what)
 				continue
 			}
@@ -222,8 +222,8 @@ func TestAccessProperty(t *testing.T) {
 
 			// Queries: counts and members.
 			min := r.Int64N(100) * 100
-			q := e.ws.Query("deal", filter.Where("amount").Ge(float64(min))) // minor units
-			want := visible(deals, "deal", func(x rec) bool { return x.amount >= min })
+			q := e.ws.Query(crm.KindDeal, filter.Where("amount").Ge(float64(min))) // minor units
+			want := visible(deals, crm.KindDeal, func(x rec) bool { return x.amount >= min })
 			n, err := q.Count(ctx)
 			require.NoError(t, err, what)
 			assert.EqualValues(t, len(want), n, what)
@@ -244,7 +244,7 @@ func TestAccessProperty(t *testing.T) {
 			}
 			var wantSum int64
 			for _, x := range deals {
-				if modelSees(pol, p, "deal", x.owner) {
+				if modelSees(pol, p, crm.KindDeal, x.owner) {
 					wantSum += x.amount
 				}
 			}
@@ -253,21 +253,21 @@ func TestAccessProperty(t *testing.T) {
 
 			// Counts through the transaction seam, which reports use.
 			require.NoError(t, e.ws.View(ctx, func(rt *crm.ReadTx) error {
-				n, err := rt.Count("deal", nil)
+				n, err := rt.Count(crm.KindDeal, nil)
 				require.NoError(t, err, what)
 				assert.EqualValues(t, len(wantDeals), n, what)
 				return nil
 			}))
 
 			// Contacts, by their own scope.
-			if modelScope(pol, p, "contact") != crm.ScopeNone {
+			if modelScope(pol, p, crm.KindContact) != crm.ScopeNone {
 				got = nil
 				for c, err := range e.ws.Contacts().List(ctx, crm.ListOptions{Sort: crm.SortName}) {
 					require.NoError(t, err, what)
 					got = append(got, c.ID)
 				}
 				slices.Sort(got)
-				assert.Equal(t, visible(contacts, "contact", all), got, what)
+				assert.Equal(t, visible(contacts, crm.KindContact, all), got, what)
 			}
 		}
 	}

@@ -138,22 +138,22 @@ func (g *guard) seesRef(tx store.Reader, w *Workspace, ref Ref) error {
 	if g == nil {
 		return nil
 	}
-	if err := g.check(ref.Kind, g.read); err != nil {
+	if err := g.check(ref.Kind.name, g.read); err != nil {
 		return err
 	}
-	if g.scope(ref.Kind, g.read) == ScopeAll {
+	if g.scope(ref.Kind.name, g.read) == ScopeAll {
 		return nil
 	}
-	k, ok := kindsByName[ref.Kind]
+	k, ok := kindsByName[ref.Kind.name]
 	if !ok {
-		return unknownKind(ref.Kind)
+		return unknownKind(ref.Kind.name)
 	}
 	rec, err := k.get(tx, w, ref.ID)
 	if err != nil {
 		return err
 	}
-	if !g.allows(ref.Kind, g.read, ownerOfAny(rec)) {
-		return notFound(ref.Kind, ref.ID)
+	if !g.allows(ref.Kind.name, g.read, ownerOfAny(rec)) {
+		return notFound(ref.Kind.name, ref.ID)
 	}
 	return nil
 }
@@ -178,7 +178,7 @@ func (g *guard) changes(tx store.Reader, w *Workspace, yield func(Change, error)
 		if !ok {
 			return true
 		}
-		c.Fields = g.redactChanges(c.Kind, c.Fields)
+		c.Fields = g.redactChanges(c.Kind.name, c.Fields)
 		return yield(c, nil)
 	}
 }
@@ -190,28 +190,28 @@ func (g *guard) event(ev *Event) (bool, error) {
 	if g == nil {
 		return true, nil
 	}
-	if g.scope(ev.Kind, g.read) == ScopeNone {
+	if g.scope(ev.Kind.name, g.read) == ScopeNone {
 		return false, nil
 	}
-	before, err := decodeKind(ev.Kind, ev.Before)
+	before, err := decodeKind(ev.Kind.name, ev.Before)
 	if err != nil {
 		return false, err
 	}
-	after, err := decodeKind(ev.Kind, ev.After)
+	after, err := decodeKind(ev.Kind.name, ev.After)
 	if err != nil {
 		return false, err
 	}
-	seen := g.scope(ev.Kind, g.read) == ScopeAll
+	seen := g.scope(ev.Kind.name, g.read) == ScopeAll
 	for _, r := range []any{before, after} {
-		seen = seen || r != nil && g.allows(ev.Kind, g.read, ownerOfAny(r))
+		seen = seen || r != nil && g.allows(ev.Kind.name, g.read, ownerOfAny(r))
 	}
 	if !seen {
 		return false, nil
 	}
-	if len(g.hiddenOf(ev.Kind)) == 0 {
+	if len(g.hiddenOf(ev.Kind.name)) == 0 {
 		return true, nil
 	}
-	ev.Fields = g.redactChanges(ev.Kind, ev.Fields)
+	ev.Fields = g.redactChanges(ev.Kind.name, ev.Fields)
 	for _, x := range []struct {
 		rec any
 		b   *[]byte
@@ -219,7 +219,7 @@ func (g *guard) event(ev *Event) (bool, error) {
 		if x.rec == nil {
 			continue
 		}
-		g.redact(ev.Kind, x.rec)
+		g.redact(ev.Kind.name, x.rec)
 		if *x.b, err = encode(x.rec); err != nil {
 			return false, err
 		}
@@ -246,14 +246,14 @@ func (b *Before[T]) ReadAs(p Principal) (*ReadTx, error) {
 // transaction sees it (always, without a policy): nil, or a
 // *ForbiddenError (ErrForbidden). It is Workspace.Can inside a
 // transaction.
-func (r *ReadTx) Can(kind string, a Action) error {
+func (r *ReadTx) Can(kind Kind, a Action) error {
 	if !slices.Contains(AccessKinds, kind) {
-		return unknownKind(kind)
+		return unknownKind(kind.name)
 	}
 	if r.g == nil {
 		return nil
 	}
-	return r.g.check(kind, a)
+	return r.g.check(kind.name, a)
 }
 
 // Redacted returns the record before and after the write as principal p

@@ -117,9 +117,9 @@ func (t *txn) may(kind string, a Action) (*guard, error) {
 // AccessKinds): for a host that hides a button, and for packages built on
 // crm that keep settings of their own (crm/automation's rules need the
 // "workspace" kind's update).
-func (w *Workspace) Can(ctx context.Context, kind string, a Action) error {
+func (w *Workspace) Can(ctx context.Context, kind Kind, a Action) error {
 	if !slices.Contains(AccessKinds, kind) {
-		return unknownKind(kind)
+		return unknownKind(kind.name)
 	}
-	return w.view(ctx, func(tx store.Tx, g *guard) error { return g.check(kind, a) })
+	return w.view(ctx, func(tx store.Tx, g *guard) error { return g.check(kind.name, a) })
 }

@@ -23,8 +23,8 @@ var testPolicy = crm.Policy{
 	Roles: []crm.Role{{
 		Name: "support",
 		Grants: []crm.Grant{
-			{Kind: "*", Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll},
-			{Kind: "deal", Actions: []crm.Action{crm.ActionUpdate}, Scope: crm.ScopeAll},
+			{Kind: crm.AnyKind, Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll},
+			{Kind: crm.KindDeal, Actions: []crm.Action{crm.ActionUpdate}, Scope: crm.ScopeAll},
 		},
 		Fields: []crm.FieldRule{{Field: "deal.amount", Access: crm.FieldHidden}, {Field: "deal.name", Access: crm.FieldReadOnly}},
 	}},
@@ -151,7 +151,7 @@ func TestAccessRepSeesOnlyOwnRecords(t *testing.T) {
 	for _, src := range []string{`amount > 0`, `owner_id = "carl"`, `owner_id IN ("bob", "carl")`, `NOT (owner_id = "bob")`, `name MATCHES "*deal"`} {
 		e, err := filter.Parse(src)
 		require.NoError(t, err)
-		q := a.ws.Query("deal", e)
+		q := a.ws.Query(crm.KindDeal, e)
 		n, err := q.Count(ctx)
 		require.NoError(t, err)
 		var members []string
@@ -171,13 +171,13 @@ func TestAccessRepSeesOnlyOwnRecords(t *testing.T) {
 	}
 
 	// History and timeline of another's record: not found.
-	for _, err := range a.ws.History(ctx, crm.Ref{Kind: "deal", ID: a.deals["carl"].ID}) {
+	for _, err := range a.ws.History(ctx, crm.Ref{Kind: crm.KindDeal, ID: a.deals["carl"].ID}) {
 		require.ErrorIs(t, err, crm.ErrNotFound)
 	}
-	_, err = a.ws.Timeline(ctx, crm.Ref{Kind: "deal", ID: a.deals["carl"].ID}, "", 0)
+	_, err = a.ws.Timeline(ctx, crm.Ref{Kind: crm.KindDeal, ID: a.deals["carl"].ID}, "", 0)
 	require.ErrorIs(t, err, crm.ErrNotFound)
 	// bob's lead carries everyone's notes: bob sees his own only.
-	tl, err := a.ws.Timeline(ctx, crm.Ref{Kind: "contact", ID: a.people["bob"].ID}, "", 0)
+	tl, err := a.ws.Timeline(ctx, crm.Ref{Kind: crm.KindContact, ID: a.people["bob"].ID}, "", 0)
 	require.NoError(t, err)
 	for _, it := range tl.Items {
 		if it.Activity != nil {
@@ -247,7 +247,7 @@ func TestAccessRepWritesStayInScope(t *testing.T) {
 	var fe *crm.ForbiddenError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, crm.ActionUpdate, fe.Action)
-	assert.Equal(t, "deal", fe.Kind)
+	assert.Equal(t, crm.KindDeal, fe.Kind)
 	_, err = deals.Create(ctx, crm.Deal{Name: "for carl", OwnerID: "carl"})
 	require.ErrorIs(t, err, crm.ErrForbidden)
 
@@ -262,7 +262,7 @@ func TestAccessRepWritesStayInScope(t *testing.T) {
 	require.ErrorIs(t, deals.Erase(ctx, d.ID), crm.ErrForbidden)
 	_, err = a.ws.SetPolicy(ctx, crm.Policy{})
 	require.ErrorIs(t, err, crm.ErrForbidden)
-	_, err = a.ws.Fields().Define(ctx, crm.FieldDef{Object: "deal", Name: "tier", Type: crm.FieldText})
+	_, err = a.ws.Fields().Define(ctx, crm.FieldDef{Object: crm.KindDeal, Name: "tier", Type: crm.FieldText})
 	require.ErrorIs(t, err, crm.ErrForbidden)
 
 	// Through the transaction seam alike.
@@ -272,10 +272,10 @@ func TestAccessRepWritesStayInScope(t *testing.T) {
 	})
 	require.ErrorIs(t, err, crm.ErrNotFound)
 	err = a.ws.View(ctx, func(rt *crm.ReadTx) error {
-		n, err := rt.Count("deal", nil)
+		n, err := rt.Count(crm.KindDeal, nil)
 		require.NoError(t, err)
 		assert.EqualValues(t, 2, n)
-		for r, err := range rt.Records("deal", "") {
+		for r, err := range rt.Records(crm.KindDeal, "") {
 			require.NoError(t, err)
 			assert.Equal(t, "bob", r.(*crm.Deal).OwnerID)
 		}
@@ -317,14 +317,14 @@ func TestAccessHiddenFieldsNeverShow(t *testing.T) {
 	}
 	all, err := filter.Parse(`name IS SET`)
 	require.NoError(t, err)
-	for m, err := range a.ws.Query("deal", all).Members(ctx, "") {
+	for m, err := range a.ws.Query(crm.KindDeal, all).Members(ctx, "") {
 		require.NoError(t, err)
 		assert.Zero(t, m.Record.(crm.Deal).Amount, "query")
 	}
 	// Filtering or sorting by it would tell it.
 	byAmount, err := filter.Parse(`amount > 500`)
 	require.NoError(t, err)
-	_, err = a.ws.Query("deal", byAmount).Count(ctx)
+	_, err = a.ws.Query(crm.KindDeal, byAmount).Count(ctx)
 	require.ErrorIs(t, err, crm.ErrForbidden)
 
 	// A change of the amount: history and events leave it out.
@@ -334,7 +334,7 @@ func TestAccessHiddenFieldsNeverShow(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	for c, err := range a.ws.History(ctx, crm.Ref{Kind: "deal", ID: secret.ID}) {
+	for c, err := range a.ws.History(ctx, crm.Ref{Kind: crm.KindDeal, ID: secret.ID}) {
 		require.NoError(t, err)
 		for _, f := range c.Fields {
 			assert.NotEqual(t, "amount", f.Field)
@@ -373,9 +373,9 @@ func TestAccessHiddenFieldsNeverShow(t *testing.T) {
 func TestAccessSegments(t *testing.T) {
 	a := setupAccess(t)
 	sys := crm.As(a.ctx, crm.System())
-	dyn, err := a.ws.Segments().Create(sys, crm.Segment{Name: "all deals", Object: "deal", Filter: `name IS SET`})
+	dyn, err := a.ws.Segments().Create(sys, crm.Segment{Name: "all deals", Object: crm.KindDeal, Filter: `name IS SET`})
 	require.NoError(t, err)
-	static, err := a.ws.Segments().Create(sys, crm.Segment{Name: "picked", Object: "deal", Static: true})
+	static, err := a.ws.Segments().Create(sys, crm.Segment{Name: "picked", Object: crm.KindDeal, Static: true})
 	require.NoError(t, err)
 	require.NoError(t, a.ws.Segments().Add(sys, static.ID, a.deals["bob"].ID, a.deals["carl"].ID))
 
@@ -405,8 +405,8 @@ func TestAccessSegments(t *testing.T) {
 func TestPolicyCheckAndJSON(t *testing.T) {
 	bad := crm.Policy{
 		Roles: []crm.Role{
-			{Name: "x", Grants: []crm.Grant{{Kind: "deals", Actions: []crm.Action{"read"}, Scope: crm.ScopeAll}}},
-			{Name: "x", Grants: []crm.Grant{{Kind: "pipeline", Actions: []crm.Action{"fly"}, Scope: crm.ScopeOwn}}},
+			{Name: "x", Grants: []crm.Grant{{Kind: crm.Kind{}, Actions: []crm.Action{"read"}, Scope: crm.ScopeAll}}},
+			{Name: "x", Grants: []crm.Grant{{Kind: crm.KindPipeline, Actions: []crm.Action{"fly"}, Scope: crm.ScopeOwn}}},
 			{Name: "y", Fields: []crm.FieldRule{{Field: "deal.amout", Access: crm.FieldHidden}, {Field: "deal.amount", Access: "secret"}}},
 		},
 		Teams: []crm.TeamDef{{Name: "a", Parent: "b"}, {Name: "b", Parent: "a"}, {Name: "c", Parent: "nowhere"}},
@@ -446,8 +446,8 @@ func TestPolicyCheckAndJSON(t *testing.T) {
 	assert.EqualValues(t, 2, got.Version)
 	got.Version = 0
 	assert.Equal(t, testPolicy, got)
-	assert.True(t, errors.Is(e.ws.Can(as(e, bob), "workspace", crm.ActionUpdate), crm.ErrForbidden))
-	assert.NoError(t, e.ws.Can(as(e, bob), "deal", crm.ActionCreate))
+	assert.True(t, errors.Is(e.ws.Can(as(e, bob), crm.KindWorkspace, crm.ActionUpdate), crm.ErrForbidden))
+	assert.NoError(t, e.ws.Can(as(e, bob), crm.KindDeal, crm.ActionCreate))
 }
 
 func TestAccessWatchFiltersEvents(t *testing.T) {

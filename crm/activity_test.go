@@ -36,7 +36,7 @@ func TestActivitiesAndTimeline(t *testing.T) {
 	cursor := ""
 	pages := 0
 	for {
-		pg, err := e.ws.Timeline(e.ctx, crm.Ref{Kind: "contact", ID: c.ID}, cursor, 50)
+		pg, err := e.ws.Timeline(e.ctx, crm.Ref{Kind: crm.KindContact, ID: c.ID}, cursor, 50)
 		require.NoError(t, err)
 		all = append(all, pg.Items...)
 		pages++
@@ -63,7 +63,7 @@ func TestActivitiesAndTimeline(t *testing.T) {
 
 	// The company's timeline has the calls too, and moving a call in time
 	// or unlinking it updates the timelines.
-	pg, err := e.ws.Timeline(e.ctx, crm.Ref{Kind: "company", ID: co.ID}, "", 1000)
+	pg, err := e.ws.Timeline(e.ctx, crm.Ref{Kind: crm.KindCompany, ID: co.ID}, "", 1000)
 	require.NoError(t, err)
 	assert.Len(t, pg.Items, 121)
 	first := pg.Items[0].Activity
@@ -73,17 +73,17 @@ func TestActivitiesAndTimeline(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	pg, err = e.ws.Timeline(e.ctx, crm.Ref{Kind: "company", ID: co.ID}, "", 1000)
+	pg, err = e.ws.Timeline(e.ctx, crm.Ref{Kind: crm.KindCompany, ID: co.ID}, "", 1000)
 	require.NoError(t, err)
 	assert.Len(t, pg.Items, 120)
 	require.NoError(t, e.ws.Activities().Delete(e.ctx, first.ID))
-	pg, err = e.ws.Timeline(e.ctx, crm.Ref{Kind: "contact", ID: c.ID}, "", 1000)
+	pg, err = e.ws.Timeline(e.ctx, crm.Ref{Kind: crm.KindContact, ID: c.ID}, "", 1000)
 	require.NoError(t, err)
 	assert.Len(t, pg.Items, 121, "a deleted activity leaves the timeline")
 
-	_, err = e.ws.Timeline(e.ctx, crm.Ref{Kind: "contact", ID: c.ID}, "!!", 10)
+	_, err = e.ws.Timeline(e.ctx, crm.Ref{Kind: crm.KindContact, ID: c.ID}, "!!", 10)
 	assert.ErrorIs(t, err, crm.ErrBadCursor)
-	_, err = e.ws.Timeline(e.ctx, crm.Ref{Kind: "planet", ID: c.ID}, "", 10)
+	_, err = e.ws.Timeline(e.ctx, crm.Ref{Kind: crm.KindWorkspace, ID: c.ID}, "", 10)
 	assert.ErrorIs(t, err, crm.ErrInvalid)
 }
 

@@ -250,7 +250,7 @@ type RestoreOptions struct {
 // opts.Workspaces that the file does not hold.
 func (c *CRM) Restore(ctx context.Context, r io.Reader, opts RestoreOptions) (BackupStats, error) {
 	if p, ok := PrincipalOf(ctx); ok && !p.system {
-		return BackupStats{}, &ForbiddenError{Principal: p.ID, Action: ActionCreate, Kind: "workspace", Reason: "restoring replaces whole workspaces: only host code without a principal or acting as System may"}
+		return BackupStats{}, &ForbiddenError{Principal: p.ID, Action: ActionCreate, Kind: KindWorkspace, Reason: "restoring replaces whole workspaces: only host code without a principal or acting as System may"}
 	}
 	if opts.Replace {
 		if _, ok := r.(io.Seeker); !ok {

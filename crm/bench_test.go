@@ -741,7 +741,7 @@ func BenchmarkTimelinePage(b *testing.B) {
 
 	waitIdle(b, dir)
 	const pageSize = 50
-	ref := crm.Ref{Kind: "contact", ID: ada.ID}
+	ref := crm.Ref{Kind: crm.KindContact, ID: ada.ID}
 	deep := ""
 	for range timelineActivities / 2 / pageSize {
 		pg, err := ws.Timeline(ctx, ref, deep, pageSize)

@@ -67,7 +67,7 @@ type Drift struct {
 	Problem DriftProblem `json:"problem"`
 	// Kind and RecordID name the record the entry belongs to, or claims
 	// to belong to (empty for counters).
-	Kind     string `json:"kind,omitempty"`
+	Kind     Kind   `json:"kind,omitzero"`
 	RecordID string `json:"record_id,omitempty"`
 	// Index names the index or counter ("email", "f.lifecycle", "*").
 	Index string `json:"index,omitempty"`

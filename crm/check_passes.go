@@ -199,7 +199,7 @@ func (ck *checker) records(k checkKind, fn func(k checkKind, id string, ie index
 			if err == nil {
 				reason = fmt.Sprintf("record under ID %q says its ID is %q", keyID, id)
 			}
-			if err := ck.add(Drift{Problem: DriftUnreadable, Kind: k.name, RecordID: keyID, Key: slices.Clone(e.Key), Reason: reason}, nil); err != nil {
+			if err := ck.add(Drift{Problem: DriftUnreadable, Kind: Kind{k.name}, RecordID: keyID, Key: slices.Clone(e.Key), Reason: reason}, nil); err != nil {
 				return err
 			}
 			continue
@@ -233,7 +233,7 @@ func (ck *checker) expect(k checkKind, id string, ie indexEntry) error {
 	if err == nil && bytes.Equal(got, ie.value) {
 		return nil
 	}
-	d := Drift{Kind: k.name, RecordID: id, Index: indexName(ie.key, ck.w), Key: slices.Clone(ie.key), Want: slices.Clone(ie.value), Got: got}
+	d := Drift{Kind: Kind{k.name}, RecordID: id, Index: indexName(ie.key, ck.w), Key: slices.Clone(ie.key), Want: slices.Clone(ie.value), Got: got}
 	switch {
 	case err != nil:
 		d.Problem, d.Reason = DriftMissing, fmt.Sprintf("%s %s needs this %s entry of field %s", k.name, id, entryKind(ie), ie.field)
@@ -358,7 +358,7 @@ func (ck *checker) judge(k checkKind, id string, key, value []byte) error {
 		// An unreadable record is reported itself; its entries are kept.
 		return err
 	}
-	d := Drift{Problem: DriftStale, Kind: k.name, RecordID: id, Index: indexName(key, ck.w), Key: slices.Clone(key), Got: slices.Clone(value)}
+	d := Drift{Problem: DriftStale, Kind: Kind{k.name}, RecordID: id, Index: indexName(key, ck.w), Key: slices.Clone(key), Got: slices.Clone(value)}
 	if st == ownerMissing {
 		d.Reason = fmt.Sprintf("names %s %q, which does not exist", k.name, id)
 	} else {
@@ -380,7 +380,7 @@ func (ck *checker) counters(k checkKind) error {
 		want := ck.counts[string(c.key)]
 		delete(ck.counts, string(c.key))
 		if c.bad != nil {
-			d := Drift{Problem: DriftCounter, Kind: k.name, Index: indexName(c.key, ck.w), Key: slices.Clone(c.key), Want: countBytes(want), Got: c.bad,
+			d := Drift{Problem: DriftCounter, Kind: Kind{k.name}, Index: indexName(c.key, ck.w), Key: slices.Clone(c.key), Want: countBytes(want), Got: c.bad,
 				Reason: fmt.Sprintf("counter is %d bytes, not 8; the records count %d", len(c.bad), want)}
 			if err := ck.add(d, &fix{counter: true, key: d.Key, reset: true, count: want}); err != nil {
 				return err
@@ -388,7 +388,7 @@ func (ck *checker) counters(k checkKind) error {
 			continue
 		}
 		if got := c.n; got != want {
-			d := Drift{Problem: DriftCounter, Kind: k.name, Index: indexName(c.key, ck.w), Key: slices.Clone(c.key), Want: countBytes(want), Got: countBytes(got),
+			d := Drift{Problem: DriftCounter, Kind: Kind{k.name}, Index: indexName(c.key, ck.w), Key: slices.Clone(c.key), Want: countBytes(want), Got: countBytes(got),
 				Reason: fmt.Sprintf("counter is %d, the records count %d", got, want)}
 			if err := ck.add(d, &fix{counter: true, key: d.Key, count: want - got}); err != nil {
 				return err
@@ -407,7 +407,7 @@ func (ck *checker) counters(k checkKind) error {
 	for _, key := range missing {
 		want := ck.counts[key]
 		delete(ck.counts, key)
-		d := Drift{Problem: DriftCounter, Kind: k.name, Index: indexName([]byte(key), ck.w), Key: []byte(key), Want: countBytes(want),
+		d := Drift{Problem: DriftCounter, Kind: Kind{k.name}, Index: indexName([]byte(key), ck.w), Key: []byte(key), Want: countBytes(want),
 			Reason: fmt.Sprintf("counter is missing; the records count %d", want)}
 		if err := ck.add(d, &fix{counter: true, key: d.Key, count: want}); err != nil {
 			return err

@@ -29,11 +29,11 @@ type fixture struct {
 func populate(t testing.TB, ctx context.Context, ws *crm.Workspace) fixture {
 	t.Helper()
 	var f fixture
-	_, err := ws.Fields().Define(ctx, crm.FieldDef{Object: "contact", Name: "badge", Type: crm.FieldText, Unique: true})
+	_, err := ws.Fields().Define(ctx, crm.FieldDef{Object: crm.KindContact, Name: "badge", Type: crm.FieldText, Unique: true})
 	require.NoError(t, err)
-	_, err = ws.Fields().Define(ctx, crm.FieldDef{Object: "contact", Name: "tier", Type: crm.FieldSelect, Options: []string{"gold", "silver"}, Indexed: true})
+	_, err = ws.Fields().Define(ctx, crm.FieldDef{Object: crm.KindContact, Name: "tier", Type: crm.FieldSelect, Options: []string{"gold", "silver"}, Indexed: true})
 	require.NoError(t, err)
-	_, err = ws.Indexes().Define(ctx, crm.IndexDef{Object: "contact", Fields: []string{"lifecycle", "tags"}})
+	_, err = ws.Indexes().Define(ctx, crm.IndexDef{Object: crm.KindContact, Fields: []string{"lifecycle", "tags"}})
 	require.NoError(t, err)
 	f.acme, err = ws.Companies().Create(ctx, crm.Company{Name: "Acme", Domain: "acme.example", Industry: "software"})
 	require.NoError(t, err)

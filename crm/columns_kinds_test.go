@@ -24,7 +24,7 @@ func TestColumnsAgreeWithRecordsForDealsAndCompanies(t *testing.T) {
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 11))
 	e := setup(t)
-	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "deal", Name: "weight", Type: crm.FieldNumber})
+	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindDeal, Name: "weight", Type: crm.FieldNumber})
 	require.NoError(t, err)
 	pl, err := e.ws.Pipelines().Default(e.ctx)
 	require.NoError(t, err)
@@ -119,9 +119,9 @@ func TestColumnsAgreeWithRecordsForDealsAndCompanies(t *testing.T) {
 	}
 	columns := 0
 	for range 150 {
-		object, ids, f := "deal", deals, dealFilter()
+		object, ids, f := crm.KindDeal, deals, dealFilter()
 		if r.IntN(3) == 0 {
-			object, ids, f = "company", companies, companyFilter()
+			object, ids, f = crm.KindCompany, companies, companyFilter()
 		} else if r.IntN(2) == 0 {
 			f = filter.And(f, dealFilter())
 		}

@@ -155,7 +155,7 @@ func columnsEnv(t *testing.T) (context.Context, store.Store, *CRM, *Workspace) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Fields().Define(ctx, FieldDef{Object: "contact", Name: "score", Type: FieldNumber}); err != nil {
+	if _, err := w.Fields().Define(ctx, FieldDef{Object: KindContact, Name: "score", Type: FieldNumber}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 30 {
@@ -197,7 +197,7 @@ func TestColumnsPlansAndDrift(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := w.Query("contact", e)
+		q := w.Query(KindContact, e)
 		n, err := q.Count(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -310,7 +310,7 @@ func TestFormatUpgradeBackfillsColumns(t *testing.T) {
 	if got := columnRows(t, ctx, st, w2); !reflect.DeepEqual(got, want) {
 		t.Errorf("backfilled %d rows, want %d as written", len(got), len(want))
 	}
-	n, err := w2.Query("contact", filter.Where("custom.score").Ge(10)).Count(ctx)
+	n, err := w2.Query(KindContact, filter.Where("custom.score").Ge(10)).Count(ctx)
 	if err != nil || n != 20 {
 		t.Errorf("count = %d, %v; want 20", n, err)
 	}

@@ -182,7 +182,7 @@ func TestContactDeleteRestoreErase(t *testing.T) {
 	_, err = cs.Get(e.ctx, c.ID)
 	assert.ErrorIs(t, err, crm.ErrNotFound)
 	var ops []crm.Op
-	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: "contact", ID: c.ID}) {
+	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: crm.KindContact, ID: c.ID}) {
 		require.NoError(t, err)
 		ops = append(ops, ch.Op)
 	}

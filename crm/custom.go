@@ -8,7 +8,6 @@ import (
 	"math"
 	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/crmkit/crmkit/store"
 )
@@ -32,9 +31,9 @@ const (
 
 // FieldDef defines a custom field of one object type.
 type FieldDef struct {
-	// Object is the record kind the field belongs to: "contact",
-	// "company", "deal", "activity" or "purchase".
-	Object string `msgpack:"object" json:"object"`
+	// Object is the record kind the field belongs to: KindContact,
+	// KindCompany, KindDeal, KindActivity or KindPurchase.
+	Object Kind `msgpack:"object" json:"object"`
 	// Name is the key in the record's Custom map: a lower-case letter
 	// followed by up to 63 lower-case letters, digits or underscores.
 	Name  string    `msgpack:"name" json:"name"`
@@ -121,8 +120,7 @@ func (w *Workspace) Fields() *Fields { return &Fields{w} }
 // reported as a *ValidationError.
 func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 	p := problems{kind: "field"}
-	d.Object = strings.TrimSpace(d.Object)
-	if _, ok := customKinds[d.Object]; !ok {
+	if _, ok := customKinds[d.Object.name]; !ok {
 		p.add("object", "%q has no custom fields (want one of contact, company, deal, activity, purchase)", d.Object)
 	}
 	if !fieldNameRE.MatchString(d.Name) {
@@ -179,7 +177,7 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 	}
 	if d.Searchable && !searchableType(d.Type) {
 		p.add("searchable", "%s fields are not searched: text, select, multi_select, email, phone and url fields are", d.Type)
-	} else if d.Searchable && !slices.Contains(searchKinds, d.Object) {
+	} else if d.Searchable && !slices.Contains(searchKinds, d.Object.name) {
 		p.add("searchable", "%ss are not searched: contacts, companies and deals are", d.Object)
 	}
 	if err := p.err(); err != nil {
@@ -192,7 +190,7 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 		if _, err := t.may("workspace", ActionUpdate); err != nil {
 			return err
 		}
-		defs, err := t.fieldDefs(d.Object)
+		defs, err := t.fieldDefs(d.Object.name)
 		if err != nil {
 			return err
 		}
@@ -202,7 +200,7 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 			defs = append(defs, d)
 		} else {
 			old := defs[i]
-			p := problems{kind: "field", id: d.Object + "." + d.Name}
+			p := problems{kind: "field", id: d.Object.name + "." + d.Name}
 			if old.Type != d.Type {
 				p.add("type", "cannot change from %s to %s; remove the field and define it again", old.Type, d.Type)
 			}
@@ -213,7 +211,7 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 				return err
 			}
 			if (old.Unique && !d.Unique) || (old.Indexed && !d.Indexed) {
-				if err := t.dropFieldIndexes(d.Object, d.Name, old.Unique && !d.Unique, old.Indexed && !d.Indexed); err != nil {
+				if err := t.dropFieldIndexes(d.Object.name, d.Name, old.Unique && !d.Unique, old.Indexed && !d.Indexed); err != nil {
 					return err
 				}
 			}
@@ -223,37 +221,37 @@ func (f *Fields) Define(ctx context.Context, d FieldDef) (FieldDef, error) {
 		if err != nil {
 			return err
 		}
-		if err := t.setMeta(t.w.fieldsKey(d.Object), b); err != nil {
+		if err := t.setMeta(t.w.fieldsKey(d.Object.name), b); err != nil {
 			return err
 		}
-		return t.resyncSearch(d.Object, searched, searchable(defs))
+		return t.resyncSearch(d.Object.name, searched, searchable(defs))
 	})
 	return d, err
 }
 
 // List streams the custom fields of an object kind, in definition order.
-func (f *Fields) List(ctx context.Context, object string) iter.Seq2[FieldDef, error] {
-	return listOf(ctx, f.w, func(tx store.Reader) ([]FieldDef, error) { return loadFieldDefs(tx, f.w, object) })
+func (f *Fields) List(ctx context.Context, object Kind) iter.Seq2[FieldDef, error] {
+	return listOf(ctx, f.w, func(tx store.Reader) ([]FieldDef, error) { return loadFieldDefs(tx, f.w, object.name) })
 }
 
 // Remove deletes a custom field definition and its index entries. Records
 // keep their stored values until they are next written, when the value is
 // dropped; reads skip nothing, so remove a field only when its values may
 // go.
-func (f *Fields) Remove(ctx context.Context, object, name string) error {
+func (f *Fields) Remove(ctx context.Context, object Kind, name string) error {
 	_, err := f.w.write(ctx, func(t *txn) error {
 		if _, err := t.may("workspace", ActionUpdate); err != nil {
 			return err
 		}
-		defs, err := t.fieldDefs(object)
+		defs, err := t.fieldDefs(object.name)
 		if err != nil {
 			return err
 		}
 		i := slices.IndexFunc(defs, func(e FieldDef) bool { return e.Name == name })
 		if i < 0 {
-			return notFound("field", object+"."+name)
+			return notFound("field", object.name+"."+name)
 		}
-		if err := t.dropFieldIndexes(object, name, defs[i].Unique, defs[i].Indexed); err != nil {
+		if err := t.dropFieldIndexes(object.name, name, defs[i].Unique, defs[i].Indexed); err != nil {
 			return err
 		}
 		searched := searchable(defs)
@@ -262,10 +260,10 @@ func (f *Fields) Remove(ctx context.Context, object, name string) error {
 		if err != nil {
 			return err
 		}
-		if err := t.setMeta(t.w.fieldsKey(object), b); err != nil {
+		if err := t.setMeta(t.w.fieldsKey(object.name), b); err != nil {
 			return err
 		}
-		return t.resyncSearch(object, searched, searchable(defs))
+		return t.resyncSearch(object.name, searched, searchable(defs))
 	})
 	return err
 }

@@ -14,21 +14,21 @@ func TestCustomFields(t *testing.T) {
 	e := setup(t)
 	f := e.ws.Fields()
 	defs := []crm.FieldDef{
-		{Object: "contact", Name: "score", Type: crm.FieldNumber, Min: ptr(0), Max: ptr(100), Default: 10},
-		{Object: "contact", Name: "tier", Type: crm.FieldSelect, Options: []string{"gold", "silver"}, Required: true},
-		{Object: "contact", Name: "badge", Type: crm.FieldText, Unique: true, Pattern: `(?i)^B-[0-9]+$`},
-		{Object: "contact", Name: "renewal", Type: crm.FieldDate},
-		{Object: "contact", Name: "budget", Type: crm.FieldMoney},
-		{Object: "contact", Name: "langs", Type: crm.FieldMultiSelect, Options: []string{"de", "en", "fr"}},
-		{Object: "contact", Name: "site", Type: crm.FieldURL},
-		{Object: "contact", Name: "optin", Type: crm.FieldBool},
+		{Object: crm.KindContact, Name: "score", Type: crm.FieldNumber, Min: ptr(0), Max: ptr(100), Default: 10},
+		{Object: crm.KindContact, Name: "tier", Type: crm.FieldSelect, Options: []string{"gold", "silver"}, Required: true},
+		{Object: crm.KindContact, Name: "badge", Type: crm.FieldText, Unique: true, Pattern: `(?i)^B-[0-9]+$`},
+		{Object: crm.KindContact, Name: "renewal", Type: crm.FieldDate},
+		{Object: crm.KindContact, Name: "budget", Type: crm.FieldMoney},
+		{Object: crm.KindContact, Name: "langs", Type: crm.FieldMultiSelect, Options: []string{"de", "en", "fr"}},
+		{Object: crm.KindContact, Name: "site", Type: crm.FieldURL},
+		{Object: crm.KindContact, Name: "optin", Type: crm.FieldBool},
 	}
 	for _, d := range defs {
 		_, err := f.Define(e.ctx, d)
 		require.NoError(t, err, d.Name)
 	}
 	var names []string
-	for d, err := range f.List(e.ctx, "contact") {
+	for d, err := range f.List(e.ctx, crm.KindContact) {
 		require.NoError(t, err)
 		names = append(names, d.Name)
 	}
@@ -80,25 +80,25 @@ func TestCustomFields(t *testing.T) {
 
 	// Definitions are validated too.
 	for _, d := range []crm.FieldDef{
-		{Object: "contact", Name: "Bad Name", Type: crm.FieldText},
-		{Object: "planet", Name: "x", Type: crm.FieldText},
-		{Object: "contact", Name: "x", Type: "blob"},
-		{Object: "contact", Name: "x", Type: crm.FieldSelect},
-		{Object: "contact", Name: "x", Type: crm.FieldText, Pattern: "("},
-		{Object: "contact", Name: "x", Type: crm.FieldNumber, Default: "ten"},
+		{Object: crm.KindContact, Name: "Bad Name", Type: crm.FieldText},
+		{Object: crm.KindPipeline, Name: "x", Type: crm.FieldText},
+		{Object: crm.KindContact, Name: "x", Type: "blob"},
+		{Object: crm.KindContact, Name: "x", Type: crm.FieldSelect},
+		{Object: crm.KindContact, Name: "x", Type: crm.FieldText, Pattern: "("},
+		{Object: crm.KindContact, Name: "x", Type: crm.FieldNumber, Default: "ten"},
 	} {
 		_, err := f.Define(e.ctx, d)
 		assert.ErrorIs(t, err, crm.ErrInvalid, "%+v", d)
 	}
-	_, err = f.Define(e.ctx, crm.FieldDef{Object: "contact", Name: "score", Type: crm.FieldText})
+	_, err = f.Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "score", Type: crm.FieldText})
 	assert.ErrorIs(t, err, crm.ErrInvalid, "a field's type cannot change")
 
 	// Removing a field frees its unique values and drops stored values on
 	// the next write.
-	require.NoError(t, f.Remove(e.ctx, "contact", "badge"))
+	require.NoError(t, f.Remove(e.ctx, crm.KindContact, "badge"))
 	c, err = cs.Update(e.ctx, c.ID, func(c *crm.Contact) error { c.Title = "Boss"; return nil })
 	require.NoError(t, err)
 	_, has := c.Custom["badge"]
 	assert.False(t, has)
-	assert.ErrorIs(t, f.Remove(e.ctx, "contact", "badge"), crm.ErrNotFound)
+	assert.ErrorIs(t, f.Remove(e.ctx, crm.KindContact, "badge"), crm.ErrNotFound)
 }

@@ -75,6 +75,16 @@
 // larger memtable (badger.WithMemTableSize(64 << 20)) loads faster; see
 // BENCHMARKS.md.
 //
+// # Kinds
+//
+// A Kind names a kind of record (KindContact, KindCompany, KindDeal,
+// KindActivity, KindPurchase, KindPipeline) or another thing a policy
+// grants on (KindSegment, KindWorkspace, AnyKind). It is a struct, so a
+// string literal does not convert to it: ws.Query(crm.KindContact, e)
+// compiles and ws.Query("contacts", e) does not. A kind named at run time
+// (a flag, a URL) goes through ParseKind. Kinds are stored as the strings
+// they replaced, so data written before them reads unchanged.
+//
 // # Transactions and packages built on crm
 //
 // Workspace.Update runs a function in one write transaction (a *Tx) and
@@ -119,7 +129,7 @@
 //
 //	ws.SetPolicy(ctx, crm.Policy{
 //		Roles: []crm.Role{{Name: "support",
-//			Grants: []crm.Grant{{Kind: "*", Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
+//			Grants: []crm.Grant{{Kind: crm.AnyKind, Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
 //			Fields: []crm.FieldRule{{Field: "deal.amount", Access: crm.FieldHidden}}}},
 //		Teams: []crm.TeamDef{{Name: "east", Members: []string{"ann", "bob"}}},
 //	})

@@ -16,8 +16,8 @@ import (
 // organisation, with the evidence. Merge them with Contacts.Merge or
 // Companies.Merge.
 type Duplicate struct {
-	// Kind is "contact" or "company".
-	Kind string `json:"kind"`
+	// Kind is KindContact or KindCompany.
+	Kind Kind `json:"kind"`
 	// A is the older record of the pair (created first), B the newer.
 	A string `json:"a"`
 	B string `json:"b"`
@@ -183,7 +183,7 @@ func findDuplicates[T, F any](ctx context.Context, w *Workspace, r dupRules[T, F
 					if len(reasons) == 0 || score < opts.MinScore {
 						continue
 					}
-					d := Duplicate{Kind: r.k.name, A: ids[c], B: m.ID, Score: score, Reasons: reasons}
+					d := Duplicate{Kind: Kind{r.k.name}, A: ids[c], B: m.ID, Score: score, Reasons: reasons}
 					if !yield(d, nil) {
 						return errStop
 					}

@@ -138,7 +138,7 @@ func TestFindDuplicateCompanies(t *testing.T) {
 	require.Len(t, got, 4, "%+v", got)
 	pairs := map[[2]string]crm.Duplicate{}
 	for _, d := range got {
-		assert.Equal(t, "company", d.Kind)
+		assert.Equal(t, crm.KindCompany, d.Kind)
 		pairs[[2]string{d.A, d.B}] = d
 	}
 	d := pairs[[2]string{acme.ID, acmeEU.ID}]

@@ -66,7 +66,8 @@ func (f FieldError) String() string { return f.Field + ": " + f.Reason }
 // ValidationError reports every field of one record that failed validation.
 // Nothing of the record was written. It matches ErrInvalid.
 type ValidationError struct {
-	// Kind is the record kind ("contact", "deal", ...).
+	// Kind names what is invalid: a record kind ("contact", "deal", ...) or
+	// another thing validated ("ref", "policy", "field", "kind", ...).
 	Kind string
 	// ID is the record's ID, empty for a record being created.
 	ID string

@@ -120,7 +120,7 @@ type Event struct {
 	// change share it.
 	ChangeID  string    `msgpack:"change_id" json:"change_id"`
 	Workspace string    `msgpack:"workspace,omitempty" json:"workspace"`
-	Kind      string    `msgpack:"kind" json:"kind"`
+	Kind      Kind      `msgpack:"kind" json:"kind"`
 	RecordID  string    `msgpack:"record_id" json:"record_id"`
 	Actor     string    `msgpack:"actor,omitempty" json:"actor,omitempty"`
 	Source    string    `msgpack:"source,omitempty" json:"source,omitempty"`
@@ -155,11 +155,11 @@ type Event struct {
 // Record decodes the record after the change into a new value of its kind
 // (*Contact, *Company, *Deal, *Activity, *Purchase or *Pipeline). It returns
 // nil for an erase.
-func (e *Event) Record() (any, error) { return decodeKind(e.Kind, e.After) }
+func (e *Event) Record() (any, error) { return decodeKind(e.Kind.name, e.After) }
 
 // Previous decodes the record before the change, or returns nil for a
 // create.
-func (e *Event) Previous() (any, error) { return decodeKind(e.Kind, e.Before) }
+func (e *Event) Previous() (any, error) { return decodeKind(e.Kind.name, e.Before) }
 
 func decodeKind(kindName string, b []byte) (any, error) {
 	if b == nil {

@@ -216,7 +216,7 @@ func TestLifecycleEventsOfEveryKind(t *testing.T) {
 	e := setup(t)
 	ctx := e.ctx
 	type ops struct {
-		kind                    string
+		kind                    crm.Kind
 		create                  func() (string, error)
 		update, reown           func(id string) error
 		del, restore, eraseFunc func(id string) error
@@ -225,7 +225,7 @@ func TestLifecycleEventsOfEveryKind(t *testing.T) {
 	require.NoError(t, err)
 	all := []ops{
 		{
-			kind: "contact",
+			kind: crm.KindContact,
 			create: func() (string, error) {
 				c, err := e.ws.Contacts().Create(ctx, crm.Contact{FirstName: "Ann"})
 				return c.ID, err
@@ -243,7 +243,7 @@ func TestLifecycleEventsOfEveryKind(t *testing.T) {
 			eraseFunc: func(id string) error { return e.ws.Contacts().Erase(ctx, id) },
 		},
 		{
-			kind: "company",
+			kind: crm.KindCompany,
 			create: func() (string, error) {
 				c, err := e.ws.Companies().Create(ctx, crm.Company{Name: "Initech"})
 				return c.ID, err
@@ -261,7 +261,7 @@ func TestLifecycleEventsOfEveryKind(t *testing.T) {
 			eraseFunc: func(id string) error { return e.ws.Companies().Erase(ctx, id) },
 		},
 		{
-			kind: "deal",
+			kind: crm.KindDeal,
 			create: func() (string, error) {
 				d, err := e.ws.Deals().Create(ctx, crm.Deal{Name: "Renewal", Contacts: []crm.ContactRole{{ContactID: co.ID}}})
 				return d.ID, err
@@ -279,7 +279,7 @@ func TestLifecycleEventsOfEveryKind(t *testing.T) {
 			eraseFunc: func(id string) error { return e.ws.Deals().Erase(ctx, id) },
 		},
 		{
-			kind: "activity",
+			kind: crm.KindActivity,
 			create: func() (string, error) {
 				a, err := e.ws.Activities().Log(ctx, crm.Activity{Type: crm.ActivityCall, Subject: "Intro", ContactIDs: []string{co.ID}})
 				return a.ID, err
@@ -298,7 +298,7 @@ func TestLifecycleEventsOfEveryKind(t *testing.T) {
 		},
 	}
 	for _, o := range all {
-		t.Run(o.kind, func(t *testing.T) {
+		t.Run(o.kind.String(), func(t *testing.T) {
 			head, err := e.ws.OutboxHead(ctx)
 			require.NoError(t, err)
 			id, err := o.create()
@@ -308,7 +308,7 @@ func TestLifecycleEventsOfEveryKind(t *testing.T) {
 			require.NoError(t, o.del(id))
 			require.NoError(t, o.restore(id))
 			evs := changes(t, e, head)
-			et := func(what string) crm.EventType { return crm.EventType(o.kind + "." + what) }
+			et := func(what string) crm.EventType { return crm.EventType(o.kind.String() + "." + what) }
 			assert.Equal(t, []crm.EventType{
 				et("created"), et("updated"), et("updated"), et("owner_assigned"), et("deleted"), et("restored"),
 			}, types(evs))

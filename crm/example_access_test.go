@@ -19,7 +19,7 @@ func ExampleWorkspace_SetPolicy() {
 	_, err := ws.SetPolicy(ctx, crm.Policy{
 		Roles: []crm.Role{{
 			Name:   "support",
-			Grants: []crm.Grant{{Kind: "*", Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
+			Grants: []crm.Grant{{Kind: crm.AnyKind, Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
 			Fields: []crm.FieldRule{{Field: "deal.amount", Access: crm.FieldHidden}},
 		}},
 		Teams: []crm.TeamDef{{Name: "east", Members: []string{"ann", "bob"}}, {Name: "west", Members: []string{"carl"}}},

@@ -93,7 +93,7 @@ func ExampleContacts_Merge() {
 	_, err = cs.Lookup(ctx, dup.ID)
 	var me *crm.MergedError
 	fmt.Println(errors.As(err, &me) && me.Into == ada.ID, errors.Is(err, crm.ErrNotFound))
-	for c := range ws.History(ctx, crm.Ref{Kind: "contact", ID: ada.ID}) {
+	for c := range ws.History(ctx, crm.Ref{Kind: crm.KindContact, ID: ada.ID}) {
 		fmt.Println("history:", c.Op, c.RecordID == dup.ID)
 	}
 	// Output:
@@ -166,7 +166,7 @@ func ExampleContacts_Erase() {
 	fmt.Println(errors.Is(err, crm.ErrNotFound))
 	note, _ = ws.Activities().Get(ctx, note.ID)
 	fmt.Println(note.Body, len(note.ContactIDs))
-	for c := range ws.History(ctx, crm.Ref{Kind: "contact", ID: ada.ID}) {
+	for c := range ws.History(ctx, crm.Ref{Kind: crm.KindContact, ID: ada.ID}) {
 		fmt.Println(c.Op, "by", c.Actor, len(c.Fields))
 	}
 	// Output:

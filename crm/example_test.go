@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crmkit/crm"
+	"github.com/crmkit/crmkit/crm/filter"
 	"github.com/crmkit/crmkit/store/memory"
 )
 
@@ -409,7 +410,7 @@ func ExampleWorkspace_Timeline() {
 		return
 	}
 
-	ref := crm.Ref{Kind: "contact", ID: ada.ID}
+	ref := crm.Ref{Kind: crm.KindContact, ID: ada.ID}
 	cursor := ""
 	for page := 1; ; page++ {
 		pg, err := ws.Timeline(ctx, ref, cursor, 3)
@@ -457,9 +458,9 @@ func ExampleFields_Define() {
 	}
 	lo, hi := 0.0, 100.0
 	for _, d := range []crm.FieldDef{
-		{Object: "contact", Name: "plan", Type: crm.FieldSelect, Options: []string{"free", "pro", "enterprise"}, Default: "free"},
-		{Object: "contact", Name: "score", Type: crm.FieldNumber, Min: &lo, Max: &hi},
-		{Object: "contact", Name: "renewal", Type: crm.FieldDate},
+		{Object: crm.KindContact, Name: "plan", Type: crm.FieldSelect, Options: []string{"free", "pro", "enterprise"}, Default: "free"},
+		{Object: crm.KindContact, Name: "score", Type: crm.FieldNumber, Min: &lo, Max: &hi},
+		{Object: crm.KindContact, Name: "renewal", Type: crm.FieldDate},
 	} {
 		if _, err := ws.Fields().Define(ctx, d); err != nil {
 			fmt.Println(err)
@@ -484,7 +485,7 @@ func ExampleFields_Define() {
 	}
 
 	// The definition itself is validated too.
-	_, err = ws.Fields().Define(ctx, crm.FieldDef{Object: "contact", Name: "Tier", Type: crm.FieldText, Options: []string{"a"}})
+	_, err = ws.Fields().Define(ctx, crm.FieldDef{Object: crm.KindContact, Name: "Tier", Type: crm.FieldText, Options: []string{"a"}})
 	fmt.Println(err)
 	// Output:
 	// free float64 87 crm.Date 2026-09-30 <nil>
@@ -601,4 +602,42 @@ func ExamplePurchases_Record() {
 	// total 1148.00 EUR on 2026-03-02
 	// Ada bought 2 items for 1148.00 EUR <nil>
 	// crm: invalid purchase: items[0].discount: is larger than the line's price
+}
+
+// Query selects the records of one kind, named by a Kind value: a
+// misspelt kind ("contacts") does not compile. A name read at run time
+// (a flag, a URL) goes through ParseKind, which also reads plurals.
+func ExampleWorkspace_Query() {
+	st := memory.New()
+	defer st.Close()
+	c := crm.New(st)
+	ctx := context.Background()
+	ws, err := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme", Currency: "EUR"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, c := range []crm.Contact{{FirstName: "Ada", Lifecycle: "lead"}, {FirstName: "Grace", Lifecycle: "customer"}, {FirstName: "Alan", Lifecycle: "lead"}} {
+		if _, err := ws.Contacts().Create(ctx, c); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+
+	leads, err := filter.Parse(`lifecycle = "lead"`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	n, err := ws.Query(crm.KindContact, leads).Count(ctx)
+	fmt.Println("leads:", n, err)
+
+	kind, err := crm.ParseKind("contacts")
+	fmt.Println(kind, err)
+	_, err = crm.ParseKind("lead")
+	fmt.Println(errors.Is(err, crm.ErrInvalid))
+	// Output:
+	// leads: 2 <nil>
+	// contact <nil>
+	// true
 }

@@ -52,7 +52,7 @@ func ExampleWorkspace_Update() {
 			}
 			fmt.Println("company:", co.Name)
 		}
-		n, err := rt.Count("deal", nil)
+		n, err := rt.Count(crm.KindDeal, nil)
 		fmt.Println("deals:", n)
 		return err
 	})

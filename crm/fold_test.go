@@ -41,7 +41,7 @@ func TestUniqueKeysLookupsAndFiltersFoldAlike(t *testing.T) {
 			}
 			found, err := ws.Contacts().GetByEmail(e.ctx, eb)
 			lookup := err == nil && found.FirstName == "A"
-			n, err := ws.Query("contact", filter.Where("emails").Eq(eb)).Count(e.ctx)
+			n, err := ws.Query(crm.KindContact, filter.Where("emails").Eq(eb)).Count(e.ctx)
 			require.NoError(t, err)
 			matches := n == 2 || (unique && n == 1)
 

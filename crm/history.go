@@ -35,7 +35,7 @@ const (
 type Change struct {
 	ID        string        `msgpack:"id" json:"id"`
 	Workspace string        `msgpack:"workspace" json:"workspace"`
-	Kind      string        `msgpack:"kind" json:"kind"`
+	Kind      Kind          `msgpack:"kind" json:"kind"`
 	RecordID  string        `msgpack:"record_id" json:"record_id"`
 	Op        Op            `msgpack:"op" json:"op"`
 	Actor     string        `msgpack:"actor,omitempty" json:"actor,omitempty"`
@@ -78,7 +78,7 @@ const (
 // and queues the change for after-commit processing.
 func (t *txn) record(kindName string, code byte, id string, op Op, fields []FieldChange) (*Change, error) {
 	c := Change{
-		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: kindName, RecordID: id,
+		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: Kind{kindName}, RecordID: id,
 		Op: op, Actor: t.actor, Source: t.source, At: t.now, Fields: fields,
 	}
 	c.Rule, c.Depth = CauseOf(t.ctx)
@@ -167,9 +167,10 @@ func fieldName(f reflect.StructField) string {
 	return f.Name
 }
 
-// Ref names one record: its kind ("contact", "company", "deal", ...) and ID.
+// Ref names one record: its kind (KindContact, KindCompany, KindDeal, ...)
+// and ID.
 type Ref struct {
-	Kind string `json:"kind"`
+	Kind Kind   `json:"kind"`
 	ID   string `json:"id"`
 }
 
@@ -205,11 +206,11 @@ type TimelineEntry struct {
 // made to it. after is "" for the first page, or a previous page's Next.
 // limit defaults to 50 and is capped at 1000.
 func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit int) (Page[TimelineEntry], error) {
-	code, ok := kindCodes[ref.Kind]
+	code, ok := kindCodes[ref.Kind.name]
 	if !ok {
-		return Page[TimelineEntry]{}, unknownKind(ref.Kind)
+		return Page[TimelineEntry]{}, unknownKind(ref.Kind.name)
 	}
-	if err := checkID(ref.Kind, ref.ID); err != nil {
+	if err := checkID(ref.Kind.name, ref.ID); err != nil {
 		return Page[TimelineEntry]{}, err
 	}
 	if limit <= 0 {
@@ -256,7 +257,7 @@ func (w *Workspace) Timeline(ctx context.Context, ref Ref, after string, limit i
 				if err := decodeChange(b, entry.Change); err != nil {
 					return err
 				}
-				entry.Change.Fields = g.redactChanges(ref.Kind, entry.Change.Fields)
+				entry.Change.Fields = g.redactChanges(ref.Kind.name, entry.Change.Fields)
 			case timelineActivity:
 				a, err := get(tx, w, kindActivity, id)
 				if err != nil {
@@ -280,7 +281,7 @@ type storedChange struct {
 	_msgpack  struct{} `msgpack:",as_array"`
 	ID        string
 	Workspace string
-	Kind      string
+	Kind      Kind
 	RecordID  string
 	Op        Op
 	Actor     string

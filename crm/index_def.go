@@ -19,8 +19,8 @@ import (
 // filter may name with a text, list or bool type, stored on the record
 // (not behavioural).
 type IndexDef struct {
-	// Object is "contact", "company" or "deal".
-	Object string `msgpack:"object" json:"object"`
+	// Object is KindContact, KindCompany or KindDeal.
+	Object Kind `msgpack:"object" json:"object"`
 	// Fields are two to four field names, in the order of the tuple.
 	Fields []string `msgpack:"fields" json:"fields"`
 }
@@ -52,7 +52,7 @@ func (w *Workspace) Indexes() *Indexes { return &Indexes{w} }
 // Defining an index that exists does nothing.
 func (s *Indexes) Define(ctx context.Context, d IndexDef) (IndexDef, error) {
 	p := problems{kind: "index"}
-	code, ok := filterObjects[d.Object]
+	code, ok := filterObjects[d.Object.name]
 	if !ok {
 		p.add("object", "%q is not contact, company or deal", d.Object)
 		return d, p.err()
@@ -61,7 +61,7 @@ func (s *Indexes) Define(ctx context.Context, d IndexDef) (IndexDef, error) {
 		p.add("fields", "a composite index has 2 to 4 fields, not %d", len(d.Fields))
 	}
 	for i, f := range d.Fields {
-		t, ok := builtinFields[d.Object][f]
+		t, ok := builtinFields[d.Object.name][f]
 		if !ok {
 			p.add(fmt.Sprintf("fields[%d]", i), "%q is not a stored field of a %s (custom fields cannot be in a composite index)", f, d.Object)
 		} else if !countedType(t) {
@@ -81,7 +81,7 @@ func (s *Indexes) Define(ctx context.Context, d IndexDef) (IndexDef, error) {
 		if _, err := t.may("workspace", ActionUpdate); err != nil {
 			return err
 		}
-		defs, err := loadIndexDefs(t.tx, t.w, d.Object)
+		defs, err := loadIndexDefs(t.tx, t.w, d.Object.name)
 		if err != nil {
 			return err
 		}
@@ -93,7 +93,7 @@ func (s *Indexes) Define(ctx context.Context, d IndexDef) (IndexDef, error) {
 		if err != nil {
 			return err
 		}
-		if err := t.setMeta(t.w.indexDefsKey(d.Object), b); err != nil {
+		if err := t.setMeta(t.w.indexDefsKey(d.Object.name), b); err != nil {
 			return err
 		}
 		one := &indexSet{all: []fieldIndex{{name: d.name(), fields: d.Fields, counted: true}}}
@@ -103,6 +103,6 @@ func (s *Indexes) Define(ctx context.Context, d IndexDef) (IndexDef, error) {
 }
 
 // List streams the composite indexes of an object kind.
-func (s *Indexes) List(ctx context.Context, object string) iter.Seq2[IndexDef, error] {
-	return listOf(ctx, s.w, func(tx store.Reader) ([]IndexDef, error) { return loadIndexDefs(tx, s.w, object) })
+func (s *Indexes) List(ctx context.Context, object Kind) iter.Seq2[IndexDef, error] {
+	return listOf(ctx, s.w, func(tx store.Reader) ([]IndexDef, error) { return loadIndexDefs(tx, s.w, object.name) })
 }

@@ -16,7 +16,7 @@ func countOf(t *testing.T, e *env, ws *crm.Workspace, text string) (int64, strin
 	t.Helper()
 	f, err := filter.Parse(text)
 	require.NoError(t, err)
-	q := ws.Query("contact", f)
+	q := ws.Query(crm.KindContact, f)
 	n, err := q.Count(e.ctx)
 	require.NoError(t, err, text)
 	plan, err := q.Explain(e.ctx)
@@ -28,7 +28,7 @@ func countOf(t *testing.T, e *env, ws *crm.Workspace, text string) (int64, strin
 // under the same name and switches indexing off, and checks counts.
 func TestCustomFieldIndexFollowsDefinitions(t *testing.T) {
 	e := setup(t)
-	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "tier", Type: crm.FieldSelect, Options: []string{"gold", "silver"}, Indexed: true})
+	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "tier", Type: crm.FieldSelect, Options: []string{"gold", "silver"}, Indexed: true})
 	require.NoError(t, err)
 	for i, tier := range []string{"gold", "gold", "silver"} {
 		_, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: fmt.Sprint(i), Custom: crm.Custom{"tier": tier}})
@@ -40,8 +40,8 @@ func TestCustomFieldIndexFollowsDefinitions(t *testing.T) {
 
 	// Removed and defined again as text: the records keep their values,
 	// and the first write rebuilds the index from them.
-	require.NoError(t, e.ws.Fields().Remove(e.ctx, "contact", "tier"))
-	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "tier", Type: crm.FieldText, Indexed: true})
+	require.NoError(t, e.ws.Fields().Remove(e.ctx, crm.KindContact, "tier"))
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "tier", Type: crm.FieldText, Indexed: true})
 	require.NoError(t, err)
 	n, plan = countOf(t, e, e.ws, `custom.tier = "GOLD"`)
 	assert.EqualValues(t, 2, n)
@@ -53,7 +53,7 @@ func TestCustomFieldIndexFollowsDefinitions(t *testing.T) {
 	assert.Contains(t, plan, "index f.custom.tier: 1 value prefix(es) [3, counted, exact]")
 
 	// Indexing switched off: the entries and counters go at the next write.
-	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "tier", Type: crm.FieldText})
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "tier", Type: crm.FieldText})
 	require.NoError(t, err)
 	_, err = e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "y"})
 	require.NoError(t, err)

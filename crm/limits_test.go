@@ -33,18 +33,18 @@ func TestLongIDsAndCursorsAreRefused(t *testing.T) {
 	_, err = e.ws.Contacts().Update(ctx, long, func(*crm.Contact) error { return nil })
 	assert.ErrorIs(t, err, crm.ErrInvalid, "Update")
 	assert.ErrorIs(t, e.ws.Contacts().Delete(ctx, long), crm.ErrInvalid, "Delete")
-	for _, err := range e.ws.History(ctx, crm.Ref{Kind: "contact", ID: long}) {
+	for _, err := range e.ws.History(ctx, crm.Ref{Kind: crm.KindContact, ID: long}) {
 		assert.ErrorIs(t, err, crm.ErrInvalid, "History")
 	}
-	_, err = e.ws.Timeline(ctx, crm.Ref{Kind: "contact", ID: long}, "", 10)
+	_, err = e.ws.Timeline(ctx, crm.Ref{Kind: crm.KindContact, ID: long}, "", 10)
 	assert.ErrorIs(t, err, crm.ErrInvalid, "Timeline")
-	_, err = e.ws.Timeline(ctx, crm.Ref{Kind: "contact", ID: c.ID}, cursor, 10)
+	_, err = e.ws.Timeline(ctx, crm.Ref{Kind: crm.KindContact, ID: c.ID}, cursor, 10)
 	assert.ErrorIs(t, err, crm.ErrBadCursor, "Timeline cursor")
 	for _, desc := range []bool{false, true} {
 		_, err = e.ws.Contacts().Page(ctx, crm.ListOptions{After: cursor, Desc: desc})
 		assert.ErrorIs(t, err, crm.ErrInvalid, "Page cursor, desc %v", desc)
 	}
-	_, err = e.ws.Query("contact", nil).Page(ctx, crm.MemberOptions{After: cursor})
+	_, err = e.ws.Query(crm.KindContact, nil).Page(ctx, crm.MemberOptions{After: cursor})
 	assert.ErrorIs(t, err, crm.ErrInvalid, "Query cursor")
 
 	// Cursors as long as a list makes, but pointing past every key, end
@@ -59,7 +59,7 @@ func TestLongIDsAndCursorsAreRefused(t *testing.T) {
 			assert.Empty(t, pg.Items)
 		}
 	}
-	tl, err := e.ws.Timeline(ctx, crm.Ref{Kind: "contact", ID: c.ID}, edge, 10)
+	tl, err := e.ws.Timeline(ctx, crm.Ref{Kind: crm.KindContact, ID: c.ID}, edge, 10)
 	require.NoError(t, err)
 	assert.Len(t, tl.Items, 1, "the contact's creation")
 
@@ -89,9 +89,9 @@ func TestEmptyLinksAreRefused(t *testing.T) {
 func TestNonFiniteLimitsAreRefused(t *testing.T) {
 	e := setup(t)
 	nan, inf := math.NaN(), math.Inf(1)
-	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "score", Type: crm.FieldNumber, Min: &nan, Max: &inf})
+	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "score", Type: crm.FieldNumber, Min: &nan, Max: &inf})
 	assert.ElementsMatch(t, []string{"min", "max"}, fieldErrors(t, err))
-	for d, err := range e.ws.Fields().List(e.ctx, "contact") {
+	for d, err := range e.ws.Fields().List(e.ctx, crm.KindContact) {
 		require.NoError(t, err)
 		t.Errorf("field %s was defined", d.Name)
 	}
@@ -102,7 +102,7 @@ func TestNonFiniteLimitsAreRefused(t *testing.T) {
 // store is reached, and nothing is written.
 func TestKeyedValuesHaveLimits(t *testing.T) {
 	e := setup(t)
-	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "code", Type: crm.FieldText, Unique: true})
+	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "code", Type: crm.FieldText, Unique: true})
 	require.NoError(t, err)
 	huge := strings.Repeat("x", 1<<20)
 	cases := []struct {

@@ -109,7 +109,7 @@ func TestHistoryRecordsEveryChange(t *testing.T) {
 	require.NoError(t, e.ws.Companies().Restore(ctx, c.ID))
 
 	var hist []crm.Change
-	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: "company", ID: c.ID}) {
+	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: crm.KindCompany, ID: c.ID}) {
 		require.NoError(t, err)
 		hist = append(hist, ch)
 	}

@@ -37,8 +37,8 @@ type MergeOptions struct {
 // no longer exists, and Into is the survivor that holds its data now. It
 // matches ErrMerged and ErrNotFound.
 type MergedError struct {
-	// Kind is "contact" or "company".
-	Kind string
+	// Kind is KindContact or KindCompany.
+	Kind Kind
 	// ID is the merged record's ID.
 	ID string
 	// Into is the survivor's ID.
@@ -394,7 +394,7 @@ func mergedError(tx store.Reader, w *Workspace, kindName string, code byte, id s
 	into, gerr := tx.Get(w.mergedKey(code, id))
 	switch {
 	case gerr == nil:
-		return &MergedError{Kind: kindName, ID: id, Into: string(into)}
+		return &MergedError{Kind: Kind{kindName}, ID: id, Into: string(into)}
 	case errors.Is(gerr, store.ErrNotFound), errors.Is(gerr, store.ErrKeyTooLarge):
 		return err
 	default:

@@ -55,7 +55,7 @@ func newMergeFixture(t *testing.T, e *env) mergeFixture {
 	t.Helper()
 	var f mergeFixture
 	var err error
-	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "score", Type: crm.FieldNumber})
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "score", Type: crm.FieldNumber})
 	require.NoError(t, err)
 	f.acme, err = e.ws.Companies().Create(e.ctx, crm.Company{Name: "Acme"})
 	require.NoError(t, err)
@@ -133,7 +133,7 @@ func TestMergeContacts(t *testing.T) {
 	_, err = cs.Lookup(e.ctx, f.m.ID)
 	var me *crm.MergedError
 	require.ErrorAs(t, err, &me)
-	assert.Equal(t, crm.MergedError{Kind: "contact", ID: f.m.ID, Into: f.s.ID}, *me)
+	assert.Equal(t, crm.MergedError{Kind: crm.KindContact, ID: f.m.ID, Into: f.s.ID}, *me)
 	assert.ErrorIs(t, err, crm.ErrMerged)
 	assert.ErrorIs(t, err, crm.ErrNotFound)
 	byEmail, err := cs.GetByEmail(e.ctx, "countess@lovelace.net")
@@ -175,7 +175,7 @@ func TestMergeContacts(t *testing.T) {
 	var ops []crm.Op
 	var mergeEntry crm.Change
 	fromM := 0
-	for c, err := range e.ws.History(e.ctx, crm.Ref{Kind: "contact", ID: f.s.ID}) {
+	for c, err := range e.ws.History(e.ctx, crm.Ref{Kind: crm.KindContact, ID: f.s.ID}) {
 		require.NoError(t, err)
 		ops = append(ops, c.Op)
 		if c.Op == crm.OpMerged {
@@ -189,10 +189,10 @@ func TestMergeContacts(t *testing.T) {
 	assert.Equal(t, 2, fromM)
 	assert.Equal(t, []crm.FieldChange{{Field: "merged_id", Old: f.m.ID, New: f.s.ID}}, mergeEntry.Fields)
 	assert.Equal(t, "u_test", mergeEntry.Actor)
-	for range e.ws.History(e.ctx, crm.Ref{Kind: "contact", ID: f.m.ID}) {
+	for range e.ws.History(e.ctx, crm.Ref{Kind: crm.KindContact, ID: f.m.ID}) {
 		t.Error("the merged contact still has history")
 	}
-	tl, err := e.ws.Timeline(e.ctx, crm.Ref{Kind: "contact", ID: f.s.ID}, "", 100)
+	tl, err := e.ws.Timeline(e.ctx, crm.Ref{Kind: crm.KindContact, ID: f.s.ID}, "", 100)
 	require.NoError(t, err)
 	var acts []string
 	changes := 0
@@ -210,7 +210,7 @@ func TestMergeContacts(t *testing.T) {
 	var types []crm.EventType
 	var merged crm.Event
 	for _, ev := range eventsSince(t, e, head) {
-		if ev.Kind == "contact" {
+		if ev.Kind == crm.KindContact {
 			types = append(types, ev.Type)
 		}
 		if ev.Type == crm.ContactMerged {

@@ -187,7 +187,7 @@ func (l *eventLoader) load(tx store.Reader, w *Workspace, ev *Event) error {
 	if ev.Version == 0 || ev.Redacted {
 		return nil // an erase, or an event of an older version: complete
 	}
-	code, ok := kindCodes[ev.Kind]
+	code, ok := kindCodes[ev.Kind.name]
 	if !ok {
 		return nil
 	}
@@ -281,7 +281,7 @@ type storedEvent struct {
 	Type          EventType
 	ChangeID      string
 	Index         int
-	Kind          string
+	Kind          Kind
 	RecordID      string
 	Actor         string
 	Source        string
@@ -335,7 +335,7 @@ func decodeEvent(b []byte, ev *Event) error {
 		if err := decode(b, ev); err != nil {
 			return err
 		}
-		ev.Op = opOfType(ev.Kind, ev.Type)
+		ev.Op = opOfType(ev.Kind.name, ev.Type)
 		return nil
 	}
 	var se storedEvent
@@ -348,7 +348,7 @@ func decodeEvent(b []byte, ev *Event) error {
 		Rule: se.Rule, Depth: se.Depth, Fields: se.Fields, Before: se.Before, Redacted: se.Redacted, Op: se.Op,
 	}
 	if b[0] == compactFormat {
-		ev.Op = opOfType(ev.Kind, ev.Type)
+		ev.Op = opOfType(ev.Kind.name, ev.Type)
 	}
 	return nil
 }

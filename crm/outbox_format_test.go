@@ -15,7 +15,7 @@ import (
 func TestEventFormatsDecode(t *testing.T) {
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	want := Event{
-		ID: eventID("chg_abc", 1), Type: DealWon, ChangeID: "chg_abc", Kind: "deal", RecordID: "dea_1",
+		ID: eventID("chg_abc", 1), Type: DealWon, ChangeID: "chg_abc", Kind: KindDeal, RecordID: "dea_1",
 		Actor: "u_1", At: at, Version: 3, Rule: "rul_1", Depth: 2, Op: OpCreated,
 	}
 	cur, err := encodeEvent(&want, 1)
@@ -46,7 +46,7 @@ func TestEventFormatsDecode(t *testing.T) {
 		}
 		return append([]byte{compactFormat}, b...)
 	}
-	mapped, err := encode(&Event{ID: want.ID, Type: DealDeleted, ChangeID: "chg_abc", Kind: "deal", RecordID: "dea_1", At: at})
+	mapped, err := encode(&Event{ID: want.ID, Type: DealDeleted, ChangeID: "chg_abc", Kind: KindDeal, RecordID: "dea_1", At: at})
 	if err != nil {
 		t.Fatal(err)
 	}

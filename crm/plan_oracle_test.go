@@ -317,16 +317,16 @@ func TestQueryOracle(t *testing.T) {
 func oracleData(t testing.TB, r *rand.Rand, n int) (*env, map[string]filter.MapRecord) {
 	e := setup(t)
 	for _, d := range []crm.FieldDef{
-		{Object: "contact", Name: "score", Type: crm.FieldNumber, Indexed: true},
-		{Object: "contact", Name: "tier", Type: crm.FieldSelect, Options: oracleTiers, Indexed: true},
-		{Object: "contact", Name: "vip", Type: crm.FieldBool, Indexed: true},
-		{Object: "contact", Name: "revenue", Type: crm.FieldMoney, Indexed: true},
-		{Object: "contact", Name: "note", Type: crm.FieldText},
+		{Object: crm.KindContact, Name: "score", Type: crm.FieldNumber, Indexed: true},
+		{Object: crm.KindContact, Name: "tier", Type: crm.FieldSelect, Options: oracleTiers, Indexed: true},
+		{Object: crm.KindContact, Name: "vip", Type: crm.FieldBool, Indexed: true},
+		{Object: crm.KindContact, Name: "revenue", Type: crm.FieldMoney, Indexed: true},
+		{Object: crm.KindContact, Name: "note", Type: crm.FieldText},
 	} {
 		_, err := e.ws.Fields().Define(e.ctx, d)
 		require.NoError(t, err)
 	}
-	_, err := e.ws.Indexes().Define(e.ctx, crm.IndexDef{Object: "contact", Fields: []string{"address.country", "lifecycle"}})
+	_, err := e.ws.Indexes().Define(e.ctx, crm.IndexDef{Object: crm.KindContact, Fields: []string{"address.country", "lifecycle"}})
 	require.NoError(t, err)
 
 	o := &oracle{e: e, companies: map[string]crm.Company{}}
@@ -401,7 +401,7 @@ func checkQuery(t testing.TB, e *env, recs map[string]filter.MapRecord, f filter
 		}
 	}
 	slices.Sort(want)
-	q := e.ws.Query("contact", f)
+	q := e.ws.Query(crm.KindContact, f)
 	got, err := q.Count(e.ctx)
 	require.NoError(t, err, f.String())
 	plan, err := q.Explain(e.ctx)
@@ -448,7 +448,7 @@ func FuzzQuery(f *testing.F) {
 		f.Add(s)
 	}
 	e, recs := oracleData(f, rand.New(rand.NewPCG(1, 2)), 80)
-	schema, err := e.ws.Schema(e.ctx, "contact")
+	schema, err := e.ws.Schema(e.ctx, crm.KindContact)
 	require.NoError(f, err)
 	f.Fuzz(func(t *testing.T, text string) {
 		expr, err := filter.Parse(text)

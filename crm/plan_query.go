@@ -42,12 +42,12 @@ type MemberOptions struct {
 	Limit int
 }
 
-// Query returns a query of the object kind ("contact", "company" or
-// "deal") selecting the records that match e. Problems with e (unknown
+// Query returns a query of the object kind (KindContact, KindCompany or
+// KindDeal) selecting the records that match e. Problems with e (unknown
 // fields, type mismatches) are reported when it runs, as errors matching
 // filter.ErrInvalid.
-func (w *Workspace) Query(object string, e filter.Expr) *Query {
-	return &Query{w: w, object: object, expr: e}
+func (w *Workspace) Query(object Kind, e filter.Expr) *Query {
+	return &Query{w: w, object: object.name, expr: e}
 }
 
 // Filter returns the query's filter.
@@ -55,14 +55,14 @@ func (q *Query) Filter() filter.Expr { return q.expr }
 
 // Schema returns the filter schema of an object kind in the workspace: its
 // built-in, custom and behavioural fields, for filter.Check.
-func (w *Workspace) Schema(ctx context.Context, object string) (*Schema, error) {
-	if _, ok := filterObjects[object]; !ok {
-		return nil, unknownObject(object)
+func (w *Workspace) Schema(ctx context.Context, object Kind) (*Schema, error) {
+	if _, ok := filterObjects[object.name]; !ok {
+		return nil, unknownObject(object.name)
 	}
 	var s *Schema
 	err := w.read(ctx, func(tx store.Tx) error {
 		var err error
-		s, _, err = loadSchema(tx, w, object)
+		s, _, err = loadSchema(tx, w, object.name)
 		return err
 	})
 	return s, err

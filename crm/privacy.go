@@ -172,7 +172,7 @@ func recordEvents(tx store.Reader, w *Workspace, g *guard, code byte, id string)
 		if err != nil {
 			return nil, err
 		}
-		if ev.RecordID != id || kindCodes[ev.Kind] != code {
+		if ev.RecordID != id || kindCodes[ev.Kind.name] != code {
 			continue
 		}
 		if ok, err := g.event(&ev); err != nil || !ok {

@@ -363,7 +363,7 @@ func (s *scrubber) workspace(t *txn, linked map[string]bool) error {
 		}
 	}
 	scrubEvent := func(ev *Event, raw []byte) (bool, error) {
-		if ev.Kind == kindContact.name && ev.RecordID == s.id {
+		if ev.Kind == KindContact && ev.RecordID == s.id {
 			// A copy of the contact's own event, as in a dead letter:
 			// redacted like the outbox's.
 			if ev.Redacted {

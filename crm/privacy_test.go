@@ -122,7 +122,7 @@ func newEraseFixture(t *testing.T, e *env) eraseFixture {
 	t.Helper()
 	var f eraseFixture
 	var err error
-	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "deal", Name: "contact_email", Type: crm.FieldEmail, Unique: true})
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindDeal, Name: "contact_email", Type: crm.FieldEmail, Unique: true})
 	require.NoError(t, err)
 	f.acme, err = e.ws.Companies().Create(e.ctx, crm.Company{Name: "Acme"})
 	require.NoError(t, err)
@@ -244,7 +244,7 @@ func TestEraseContact(t *testing.T) {
 	}
 	assert.Len(t, storeMentions(t, e, id), 2+len(own))
 	var audit []crm.Change
-	for c, err := range e.ws.History(e.ctx, crm.Ref{Kind: "contact", ID: id}) {
+	for c, err := range e.ws.History(e.ctx, crm.Ref{Kind: crm.KindContact, ID: id}) {
 		require.NoError(t, err)
 		audit = append(audit, c)
 	}
@@ -293,7 +293,7 @@ func TestEraseContact(t *testing.T) {
 	assert.Equal(t, f.acme.ID, pur.CompanyID)
 
 	// The rest of the workspace works on: Bob's timeline, the deal index.
-	tl, err := e.ws.Timeline(e.ctx, crm.Ref{Kind: "contact", ID: f.bob.ID}, "", 100)
+	tl, err := e.ws.Timeline(e.ctx, crm.Ref{Kind: crm.KindContact, ID: f.bob.ID}, "", 100)
 	require.NoError(t, err)
 	assert.NotEmpty(t, tl.Items)
 	for range e.ws.Deals().ByContact(e.ctx, id) {

@@ -237,7 +237,7 @@ func erase[T any](t *txn, k *kind[T], r *T) error {
 		return err
 	}
 	ch := Change{
-		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: k.name, RecordID: m.ID,
+		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: Kind{k.name}, RecordID: m.ID,
 		Op: OpErased, Actor: t.actor, Source: t.source, At: t.now,
 	}
 	// The erase event names the record but carries none of its data.

@@ -82,14 +82,14 @@ func TestOpenMigratesStoreOfPreviousVersion(t *testing.T) {
 		assert.Equal(t, 10, toInt(ada.Custom["score"]))
 		leads, err := filter.Parse(`lifecycle = "lead"`)
 		require.NoError(t, err)
-		n, err := ws.Query("contact", leads).Count(ctx)
+		n, err := ws.Query(crm.KindContact, leads).Count(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, int64(3), n, "ada1..ada3 are live leads")
 		rep, err := ws.Check(ctx, crm.CheckOptions{})
 		require.NoError(t, err)
 		assert.Zero(t, rep.Drifted(), rep.Issues)
 		var hist int
-		for _, err := range ws.History(ctx, crm.Ref{Kind: "contact", ID: ada.ID}) {
+		for _, err := range ws.History(ctx, crm.Ref{Kind: crm.KindContact, ID: ada.ID}) {
 			require.NoError(t, err)
 			hist++
 		}

@@ -14,16 +14,16 @@ import (
 
 // SearchOptions narrows a search.
 type SearchOptions struct {
-	// Kinds are the kinds searched: "contact", "company" and "deal" (all
-	// three by default).
-	Kinds []string
+	// Kinds are the kinds searched: KindContact, KindCompany and KindDeal
+	// (all three by default).
+	Kinds []Kind
 	// Limit caps the hits (default 20, at most 100).
 	Limit int
 }
 
 // SearchHit is one record a search finds.
 type SearchHit struct {
-	Kind string `json:"kind"`
+	Kind Kind   `json:"kind"`
 	ID   string `json:"id"`
 	// Record is the record: a Contact, Company or Deal (not a pointer).
 	Record any `json:"record"`
@@ -50,7 +50,10 @@ func (w *Workspace) Search(ctx context.Context, q string, opts SearchOptions) ([
 	if len(words) == 0 {
 		return nil, nil
 	}
-	kinds := opts.Kinds
+	var kinds []string
+	for _, k := range opts.Kinds {
+		kinds = append(kinds, k.name)
+	}
 	if len(kinds) == 0 {
 		kinds = searchKinds
 	}
@@ -198,7 +201,7 @@ func (w *Workspace) searchPass(tx store.Reader, g *guard, kind string, words []s
 		}
 		owner := ownerOfAny(rec)
 		out = append(out, scoredHit{
-			SearchHit: SearchHit{Kind: kind, ID: id, Record: valueOfRecord(rec), Exact: exact},
+			SearchHit: SearchHit{Kind: Kind{kind}, ID: id, Record: valueOfRecord(rec), Exact: exact},
 			owned:     g != nil && owner != "" && owner == g.p.ID,
 			meta:      m,
 		})

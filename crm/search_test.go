@@ -62,7 +62,7 @@ func TestSearchFindsWhatPeopleType(t *testing.T) {
 	assert.Equal(t, []string{"Grace Hopper"}, search("+49 30 98765432", crm.SearchOptions{}), "and in E.164")
 	got := search("analytical", crm.SearchOptions{})
 	assert.ElementsMatch(t, []string{"Analytical Engines Ltd", "Analytical engine pilot", "Ada Lovelace"}, got, "companies, deals, and a contact by domain")
-	assert.Equal(t, []string{"Analytical engine pilot"}, search("analytical", crm.SearchOptions{Kinds: []string{"deal"}}))
+	assert.Equal(t, []string{"Analytical engine pilot"}, search("analytical", crm.SearchOptions{Kinds: []crm.Kind{crm.KindDeal}}))
 	_, err = e.ws.Companies().Create(e.ctx, crm.Company{Name: "Buchhandlung", Domain: "bücher.example"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"Buchhandlung"}, search("bücher", crm.SearchOptions{}), "an IDN domain, folded as typed")
@@ -73,7 +73,7 @@ func TestSearchFindsWhatPeopleType(t *testing.T) {
 		"lovleace": "Ada Lovelace", "hoper": "Grace Hopper", "gracce": "Grace Hopper",
 		"smuth": "Adam Smith", "ada lovwl": "Ada Lovelace", "angstorm": "Zoë Ångström",
 	} {
-		hits, err := e.ws.Search(e.ctx, q, crm.SearchOptions{Kinds: []string{"contact"}})
+		hits, err := e.ws.Search(e.ctx, q, crm.SearchOptions{Kinds: []crm.Kind{crm.KindContact}})
 		require.NoError(t, err, q)
 		require.Equal(t, []string{want}, hitNames(t, hits), q)
 		assert.False(t, hits[0].Exact, q)
@@ -82,7 +82,7 @@ func TestSearchFindsWhatPeopleType(t *testing.T) {
 	assert.Empty(t, search("xrace", crm.SearchOptions{}), "the first letters are taken as typed")
 	assert.Empty(t, search("nobody", crm.SearchOptions{}))
 	assert.Empty(t, search("   ", crm.SearchOptions{}))
-	_, err = e.ws.Search(e.ctx, "ada", crm.SearchOptions{Kinds: []string{"contacts"}})
+	_, err = e.ws.Search(e.ctx, "ada", crm.SearchOptions{Kinds: []crm.Kind{crm.KindActivity}})
 	require.ErrorIs(t, err, crm.ErrInvalid)
 
 	// Changes and deletions are searched as they are now.
@@ -103,7 +103,7 @@ func TestSearchUnderPolicy(t *testing.T) {
 	sys := crm.As(a.ctx, crm.System())
 	_, err := a.ws.SetPolicy(sys, crm.Policy{
 		Roles: []crm.Role{{Name: "support",
-			Grants: []crm.Grant{{Kind: "*", Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
+			Grants: []crm.Grant{{Kind: crm.AnyKind, Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
 			Fields: []crm.FieldRule{{Field: "contact.emails", Access: crm.FieldHidden}}}},
 		Teams: testPolicy.Teams,
 	})
@@ -175,7 +175,7 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 		for _, r := range want {
 			wantIDs = append(wantIDs, r.id)
 		}
-		hits, err := e.ws.Search(e.ctx, q, crm.SearchOptions{Kinds: []string{"contact"}, Limit: 100})
+		hits, err := e.ws.Search(e.ctx, q, crm.SearchOptions{Kinds: []crm.Kind{crm.KindContact}, Limit: 100})
 		require.NoError(t, err)
 		var got []string
 		for _, h := range hits {
@@ -189,7 +189,7 @@ func TestSearchCustomFields(t *testing.T) {
 	e := setup(t)
 	ada, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada", Custom: nil})
 	require.NoError(t, err)
-	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "nickname", Type: crm.FieldText})
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "nickname", Type: crm.FieldText})
 	require.NoError(t, err)
 	_, err = e.ws.Contacts().Update(e.ctx, ada.ID, func(c *crm.Contact) error {
 		c.Custom = crm.Custom{"nickname": "Enchantress of Numbers"}
@@ -204,19 +204,19 @@ func TestSearchCustomFields(t *testing.T) {
 	assert.Empty(t, find("enchantress"), "not searchable yet")
 
 	// Made searchable, the records already holding it are found at once.
-	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "nickname", Type: crm.FieldText, Searchable: true})
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "nickname", Type: crm.FieldText, Searchable: true})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"Ada "}, find("enchant num"))
 	rep, err := e.ws.Check(e.ctx, crm.CheckOptions{})
 	require.NoError(t, err)
 	assert.Zero(t, rep.Drifted(), rep.Issues)
 
-	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "vip", Type: crm.FieldBool, Searchable: true})
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "vip", Type: crm.FieldBool, Searchable: true})
 	assert.Equal(t, []string{"searchable"}, fieldErrors(t, err))
-	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "activity", Name: "room", Type: crm.FieldText, Searchable: true})
+	_, err = e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindActivity, Name: "room", Type: crm.FieldText, Searchable: true})
 	assert.Equal(t, []string{"searchable"}, fieldErrors(t, err))
 
-	require.NoError(t, e.ws.Fields().Remove(e.ctx, "contact", "nickname"))
+	require.NoError(t, e.ws.Fields().Remove(e.ctx, crm.KindContact, "nickname"))
 	assert.Empty(t, find("enchantress"), "a removed field is not searched")
 	assert.Equal(t, []string{"Ada "}, find("ada"))
 	rep, err = e.ws.Check(e.ctx, crm.CheckOptions{})

@@ -33,8 +33,8 @@ type Segment struct {
 	ID string `msgpack:"id" json:"id"`
 	// Name is unique among the workspace's segments (case-insensitively).
 	Name string `msgpack:"name" json:"name"`
-	// Object is "contact", "company" or "deal".
-	Object string `msgpack:"object" json:"object"`
+	// Object is KindContact, KindCompany or KindDeal.
+	Object Kind `msgpack:"object" json:"object"`
 	// Filter is the filter in text form (package filter); stored in
 	// canonical form. Optional for a static segment (empty: no members
 	// at first).
@@ -218,14 +218,14 @@ func (s *Segments) Create(ctx context.Context, seg Segment) (Segment, error) {
 		if err != nil {
 			return err
 		}
-		if err := s.save(t, seg.Object, append(segs, seg)); err != nil {
+		if err := s.save(t, seg.Object.name, append(segs, seg)); err != nil {
 			return err
 		}
 		if !seg.Static || e == nil {
 			return nil
 		}
 		// Freeze the current matches.
-		q := &Query{w: t.w, object: seg.Object, expr: e}
+		q := &Query{w: t.w, object: seg.Object.name, expr: e}
 		g, err := t.guard()
 		if err != nil {
 			return err
@@ -264,7 +264,7 @@ func (s *Segments) validate(t *txn, seg *Segment, self string) (filter.Expr, []S
 	if seg.Name == "" {
 		p.add("name", "is required")
 	}
-	if _, ok := filterObjects[seg.Object]; !ok {
+	if _, ok := filterObjects[seg.Object.name]; !ok {
 		p.add("object", "%q is not contact, company or deal", seg.Object)
 		return nil, nil, p.err()
 	}
@@ -277,7 +277,7 @@ func (s *Segments) validate(t *txn, seg *Segment, self string) (filter.Expr, []S
 		var err error
 		if e, err = filter.Parse(seg.Filter); err == nil {
 			var schema *Schema
-			if schema, _, err = loadSchema(t.tx, t.w, seg.Object); err != nil {
+			if schema, _, err = loadSchema(t.tx, t.w, seg.Object.name); err != nil {
 				return nil, nil, err
 			}
 			err = filter.Check(e, schema)
@@ -299,7 +299,7 @@ func (s *Segments) validate(t *txn, seg *Segment, self string) (filter.Expr, []S
 			if o.ID != self && foldName(o.Name) == foldName(seg.Name) {
 				p.add("name", "segment %s is already called %q", o.ID, o.Name)
 			}
-			if o.ID != self && obj == seg.Object {
+			if o.ID != self && obj == seg.Object.name {
 				others = append(others, o)
 			}
 		}
@@ -409,7 +409,7 @@ func (s *Segments) Update(ctx context.Context, id string, mutate func(*Segment) 
 		if i < 0 {
 			i = len(others)
 		}
-		return s.save(t, seg.Object, slices.Insert(others, i, seg))
+		return s.save(t, seg.Object.name, slices.Insert(others, i, seg))
 	})
 	return out, err
 }
@@ -425,7 +425,7 @@ func (s *Segments) Delete(ctx context.Context, id string) error {
 			return err
 		}
 		segs = slices.DeleteFunc(segs, func(g Segment) bool { return g.ID == id })
-		if err := s.save(t, seg.Object, segs); err != nil {
+		if err := s.save(t, seg.Object.name, segs); err != nil {
 			return err
 		}
 		if err := deleteRange(t.tx, t.w.k(tagSegment).str(id)); err != nil {

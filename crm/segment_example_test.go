@@ -21,7 +21,7 @@ func ExampleSegments() {
 	ws, _ := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme", Name: "Acme", Currency: "EUR"})
 
 	seg, err := ws.Segments().Create(ctx, crm.Segment{
-		Name: "DACH customers", Object: "contact",
+		Name: "DACH customers", Object: crm.KindContact,
 		Filter: `lifecycle = "customer" and address.country in ("DE", "AT", "CH") and not tags contains "churn-risk"`,
 	})
 	if err != nil {
@@ -71,7 +71,7 @@ func ExampleQuery_Explain() {
 		_, _ = ws.Contacts().Create(ctx, crm.Contact{FirstName: "X", Lifecycle: "customer", Address: crm.Address{Country: country}})
 	}
 
-	q := ws.Query("contact", filter.And(
+	q := ws.Query(crm.KindContact, filter.And(
 		filter.Where("address.country").Eq("de"),
 		filter.Where("first_name").StartsWith("x"),
 	))

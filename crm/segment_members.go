@@ -42,12 +42,12 @@ func (s *Segments) Count(ctx context.Context, id string) (int64, error) {
 	}
 	var n int64
 	err = s.w.view(ctx, func(tx store.Tx, g *guard) error {
-		if _, all := g.owners(seg.Object, g.readAction()); all {
+		if _, all := g.owners(seg.Object.name, g.readAction()); all {
 			n, err = readCount(tx, s.w, s.w.memberCountKey(id))
 			return err
 		}
 		// The members the principal may see, one by one.
-		if err := g.check(seg.Object, g.read); err != nil {
+		if err := g.check(seg.Object.name, g.read); err != nil {
 			return err
 		}
 		return staticMembers(tx, s.w, g, seg, "", func(string, any) bool {
@@ -100,7 +100,7 @@ func (s *Segments) Members(ctx context.Context, id string, after string) iter.Se
 		}
 		stopped := false
 		err = s.w.view(ctx, func(tx store.Tx, g *guard) error {
-			if err := g.check(seg.Object, g.readAction()); err != nil {
+			if err := g.check(seg.Object.name, g.readAction()); err != nil {
 				return err
 			}
 			return staticMembers(tx, s.w, g, seg, from, func(rid string, rec any) bool {
@@ -141,8 +141,8 @@ func (s *Segments) Contains(ctx context.Context, id, recordID string) (bool, err
 		} else if err != nil {
 			return err
 		}
-		rec, err := getAny(tx, s.w, filterObjects[seg.Object], recordID)
-		ok = err == nil && rec != nil && !MetaOf(rec).Deleted() && g.seesAny(seg.Object, rec)
+		rec, err := getAny(tx, s.w, filterObjects[seg.Object.name], recordID)
+		ok = err == nil && rec != nil && !MetaOf(rec).Deleted() && g.seesAny(seg.Object.name, rec)
 		return err
 	})
 	return ok, err
@@ -177,7 +177,7 @@ func (s *Segments) changeIn(t *txn, id string, recordIDs []string, add bool) err
 	if err != nil {
 		return err
 	}
-	code := filterObjects[seg.Object]
+	code := filterObjects[seg.Object.name]
 	p := problems{kind: "segment", id: id}
 	var delta int64
 	for i, rid := range recordIDs {
@@ -185,7 +185,7 @@ func (s *Segments) changeIn(t *txn, id string, recordIDs []string, add bool) err
 		if err != nil {
 			return err
 		}
-		if rec != nil && !g.seesAny(seg.Object, rec) {
+		if rec != nil && !g.seesAny(seg.Object.name, rec) {
 			rec = nil // what the principal cannot see is not there
 		}
 		if rec == nil {
@@ -224,9 +224,9 @@ func (s *Segments) changeIn(t *txn, id string, recordIDs []string, add bool) err
 // seg after ID from ("" for all), in ID order, and its record, until
 // yield returns false.
 func staticMembers(tx store.Reader, w *Workspace, g *guard, seg Segment, from string, yield func(id string, rec any) bool) error {
-	code, ok := filterObjects[seg.Object]
+	code, ok := filterObjects[seg.Object.name]
 	if !ok {
-		return unknownObject(seg.Object)
+		return unknownObject(seg.Object.name)
 	}
 	prefix := w.k(tagSegment).str(seg.ID)
 	rng := store.Range{Prefix: prefix, KeysOnly: true}
@@ -246,7 +246,7 @@ func staticMembers(tx store.Reader, w *Workspace, g *guard, seg Segment, from st
 		if err != nil {
 			return err
 		}
-		if rec == nil || MetaOf(rec).Deleted() || !g.seesAny(seg.Object, rec) {
+		if rec == nil || MetaOf(rec).Deleted() || !g.seesAny(seg.Object.name, rec) {
 			continue
 		}
 		if !yield(id, rec) {

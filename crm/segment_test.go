@@ -27,7 +27,7 @@ func segmentEvents(t *testing.T, e *env, since uint64) []crm.Event {
 func TestDynamicSegment(t *testing.T) {
 	e := setup(t)
 	seg, err := e.ws.Segments().Create(e.ctx, crm.Segment{
-		Name: "German customers", Object: "contact",
+		Name: "German customers", Object: crm.KindContact,
 		Filter: `lifecycle = "customer" and address.country in ("DE", "AT")`,
 	})
 	require.NoError(t, err)
@@ -94,7 +94,7 @@ func TestStaticSegment(t *testing.T) {
 		require.NoError(t, err)
 		ids = append(ids, c.ID)
 	}
-	seg, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Frozen", Object: "contact", Static: true, Filter: `lifecycle = "customer"`})
+	seg, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Frozen", Object: crm.KindContact, Static: true, Filter: `lifecycle = "customer"`})
 	require.NoError(t, err)
 	count := func() int64 {
 		n, err := e.ws.Segments().Count(e.ctx, seg.ID)
@@ -135,7 +135,7 @@ func TestStaticSegment(t *testing.T) {
 	err = e.ws.Segments().Add(e.ctx, seg.ID, "con_missing")
 	assert.Equal(t, []string{"record_ids[0]"}, fieldErrors(t, err))
 
-	dyn, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Leads", Object: "contact", Filter: `lifecycle = "lead"`})
+	dyn, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Leads", Object: crm.KindContact, Filter: `lifecycle = "lead"`})
 	require.NoError(t, err)
 	assert.ErrorIs(t, e.ws.Segments().Add(e.ctx, dyn.ID, ids[0]), crm.ErrSegmentStatic)
 
@@ -151,28 +151,28 @@ func TestSegmentValidation(t *testing.T) {
 		seg    crm.Segment
 		fields []string
 	}{
-		"unknown field":   {crm.Segment{Name: "a", Object: "contact", Filter: `shoe_size = 3`}, []string{"filter"}},
-		"type mismatch":   {crm.Segment{Name: "a", Object: "deal", Filter: `amount > "abc"`}, []string{"filter"}},
-		"syntax":          {crm.Segment{Name: "a", Object: "contact", Filter: `lifecycle = `}, []string{"filter"}},
-		"no filter":       {crm.Segment{Name: "a", Object: "contact"}, []string{"filter"}},
-		"no name":         {crm.Segment{Object: "contact", Filter: `lifecycle = "lead"`}, []string{"name"}},
-		"unknown object":  {crm.Segment{Name: "a", Object: "pipeline", Filter: `name = "x"`}, []string{"object"}},
-		"operator on int": {crm.Segment{Name: "a", Object: "company", Filter: `employees CONTAINS 3`}, []string{"filter"}},
+		"unknown field":   {crm.Segment{Name: "a", Object: crm.KindContact, Filter: `shoe_size = 3`}, []string{"filter"}},
+		"type mismatch":   {crm.Segment{Name: "a", Object: crm.KindDeal, Filter: `amount > "abc"`}, []string{"filter"}},
+		"syntax":          {crm.Segment{Name: "a", Object: crm.KindContact, Filter: `lifecycle = `}, []string{"filter"}},
+		"no filter":       {crm.Segment{Name: "a", Object: crm.KindContact}, []string{"filter"}},
+		"no name":         {crm.Segment{Object: crm.KindContact, Filter: `lifecycle = "lead"`}, []string{"name"}},
+		"unknown object":  {crm.Segment{Name: "a", Object: crm.KindPipeline, Filter: `name = "x"`}, []string{"object"}},
+		"operator on int": {crm.Segment{Name: "a", Object: crm.KindCompany, Filter: `employees CONTAINS 3`}, []string{"filter"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := e.ws.Segments().Create(e.ctx, tc.seg)
 			assert.Equal(t, tc.fields, fieldErrors(t, err))
 		})
 	}
-	_, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "a", Object: "contact", Filter: `amount > "abc"`})
+	_, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "a", Object: crm.KindContact, Filter: `amount > "abc"`})
 	assert.True(t, errors.Is(err, filter.ErrInvalid), "the filter's own error is wrapped: %v", err)
-	_, err = e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Dup", Object: "contact", Filter: `lifecycle = "lead"`})
+	_, err = e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Dup", Object: crm.KindContact, Filter: `lifecycle = "lead"`})
 	require.NoError(t, err)
-	_, err = e.ws.Segments().Create(e.ctx, crm.Segment{Name: "dup", Object: "deal", Filter: `status = "open"`})
+	_, err = e.ws.Segments().Create(e.ctx, crm.Segment{Name: "dup", Object: crm.KindDeal, Filter: `status = "open"`})
 	assert.Equal(t, []string{"name"}, fieldErrors(t, err))
-	_, err = e.ws.Query("contact", filter.Where("nope").Eq(1)).Count(e.ctx)
+	_, err = e.ws.Query(crm.KindContact, filter.Where("nope").Eq(1)).Count(e.ctx)
 	assert.ErrorIs(t, err, filter.ErrInvalid)
-	_, err = e.ws.Query("contact", filter.Where("lifecycle").Eq("x")).Page(e.ctx, crm.MemberOptions{After: "!!"})
+	_, err = e.ws.Query(crm.KindContact, filter.Where("lifecycle").Eq("x")).Page(e.ctx, crm.MemberOptions{After: "!!"})
 	assert.ErrorIs(t, err, crm.ErrBadCursor)
 }
 
@@ -204,7 +204,7 @@ func TestBehaviouralConditions(t *testing.T) {
 	_, err = e.ws.Purchases().Record(e.ctx, crm.Purchase{ContactID: ben.ID, Items: []crm.LineItem{{Product: "Widget", Quantity: 3, UnitPrice: crm.Money{Amount: 5000}}}})
 	require.NoError(t, err)
 
-	ids := func(object, text string) []string {
+	ids := func(object crm.Kind, text string) []string {
 		t.Helper()
 		f, err := filter.Parse(text)
 		require.NoError(t, err)
@@ -215,22 +215,22 @@ func TestBehaviouralConditions(t *testing.T) {
 		}
 		return out
 	}
-	assert.Equal(t, []string{anna.ID}, ids("contact", `company.industry = "healthcare"`))
-	assert.Equal(t, []string{anna.ID}, ids("contact", `open_deal_pipelines CONTAINS "`+pl.ID+`"`))
-	assert.Equal(t, []string{ben.ID}, ids("contact", `open_deal_pipelines NOT CONTAINS "`+pl.ID+`"`))
-	assert.Equal(t, []string{anna.ID}, ids("contact", `open_deal_stages = "`+pl.ID+`/`+deal.StageID+`"`))
-	assert.Equal(t, []string{anna.ID}, ids("contact", `activity_count.email.last_30d >= 3`))
-	assert.Empty(t, ids("contact", `activity_count.email.last_15d >= 3`))
-	assert.Equal(t, []string{ben.ID}, ids("contact", `last_activity_at < now() - 60d OR last_activity_at IS NOT SET`))
-	assert.Equal(t, []string{ben.ID}, ids("contact", `purchase_products CONTAINS "widget" AND total_spend > 10000`))
-	assert.Equal(t, []string{acme.ID}, ids("company", `industry = "healthcare" AND open_deal_count >= 1 AND contact_count = 1`))
-	assert.Equal(t, []string{deal.ID}, ids("deal", `company.industry = "Healthcare" AND amount > 1000000 AND status = "open"`))
+	assert.Equal(t, []string{anna.ID}, ids(crm.KindContact, `company.industry = "healthcare"`))
+	assert.Equal(t, []string{anna.ID}, ids(crm.KindContact, `open_deal_pipelines CONTAINS "`+pl.ID+`"`))
+	assert.Equal(t, []string{ben.ID}, ids(crm.KindContact, `open_deal_pipelines NOT CONTAINS "`+pl.ID+`"`))
+	assert.Equal(t, []string{anna.ID}, ids(crm.KindContact, `open_deal_stages = "`+pl.ID+`/`+deal.StageID+`"`))
+	assert.Equal(t, []string{anna.ID}, ids(crm.KindContact, `activity_count.email.last_30d >= 3`))
+	assert.Empty(t, ids(crm.KindContact, `activity_count.email.last_15d >= 3`))
+	assert.Equal(t, []string{ben.ID}, ids(crm.KindContact, `last_activity_at < now() - 60d OR last_activity_at IS NOT SET`))
+	assert.Equal(t, []string{ben.ID}, ids(crm.KindContact, `purchase_products CONTAINS "widget" AND total_spend > 10000`))
+	assert.Equal(t, []string{acme.ID}, ids(crm.KindCompany, `industry = "healthcare" AND open_deal_count >= 1 AND contact_count = 1`))
+	assert.Equal(t, []string{deal.ID}, ids(crm.KindDeal, `company.industry = "Healthcare" AND amount > 1000000 AND status = "open"`))
 
 	// Winning the deal closes it: Anna no longer has an open deal.
 	_, err = e.ws.Deals().Win(e.ctx, deal.ID)
 	require.NoError(t, err)
-	assert.Empty(t, ids("contact", `open_deal_pipelines CONTAINS "`+pl.ID+`"`))
-	assert.Empty(t, ids("company", `open_deal_count >= 1`))
+	assert.Empty(t, ids(crm.KindContact, `open_deal_pipelines CONTAINS "`+pl.ID+`"`))
+	assert.Empty(t, ids(crm.KindCompany, `open_deal_count >= 1`))
 }
 
 func TestCompositeIndexCount(t *testing.T) {
@@ -242,12 +242,12 @@ func TestCompositeIndexCount(t *testing.T) {
 	})
 	require.NoError(t, err)
 	// Defined after the records: built from them.
-	_, err = e.ws.Indexes().Define(e.ctx, crm.IndexDef{Object: "contact", Fields: []string{"address.country", "lifecycle"}})
+	_, err = e.ws.Indexes().Define(e.ctx, crm.IndexDef{Object: crm.KindContact, Fields: []string{"address.country", "lifecycle"}})
 	require.NoError(t, err)
 	_, err = e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "D", Lifecycle: "customer", Address: crm.Address{Country: "DE"}})
 	require.NoError(t, err)
 
-	q := e.ws.Query("contact", filter.And(filter.Where("lifecycle").Eq("Customer"), filter.Where("address.country").In("de", "AT")))
+	q := e.ws.Query(crm.KindContact, filter.And(filter.Where("lifecycle").Eq("Customer"), filter.Where("address.country").In("de", "AT")))
 	n, err := q.Count(e.ctx)
 	require.NoError(t, err)
 	assert.EqualValues(t, 3, n)
@@ -257,14 +257,14 @@ func TestCompositeIndexCount(t *testing.T) {
 	assert.Contains(t, plan, "no residual")
 
 	// NOT of an exact filter is counted as live records less its count.
-	n, err = e.ws.Query("contact", filter.Not(q.Filter())).Count(e.ctx)
+	n, err = e.ws.Query(crm.KindContact, filter.Not(q.Filter())).Count(e.ctx)
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, n)
 
-	_, err = e.ws.Indexes().Define(e.ctx, crm.IndexDef{Object: "contact", Fields: []string{"created_at", "lifecycle"}})
+	_, err = e.ws.Indexes().Define(e.ctx, crm.IndexDef{Object: crm.KindContact, Fields: []string{"created_at", "lifecycle"}})
 	assert.Equal(t, []string{"fields[0]"}, fieldErrors(t, err))
 	n = 0
-	for _, err := range e.ws.Indexes().List(e.ctx, "contact") {
+	for _, err := range e.ws.Indexes().List(e.ctx, crm.KindContact) {
 		require.NoError(t, err)
 		n++
 	}
@@ -273,7 +273,7 @@ func TestCompositeIndexCount(t *testing.T) {
 
 func TestSegmentFilterErrorsSayOnceWhatToWrite(t *testing.T) {
 	e := setup(t)
-	_, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "DE", Object: "contact", Filter: `country = "DE" AND lifecyle = "lead"`})
+	_, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "DE", Object: crm.KindContact, Filter: `country = "DE" AND lifecyle = "lead"`})
 	require.ErrorIs(t, err, crm.ErrInvalid)
 	require.ErrorIs(t, err, filter.ErrInvalid, "the filter's error is kept for errors.As")
 	var fe *filter.FieldError
@@ -284,7 +284,7 @@ func TestSegmentFilterErrorsSayOnceWhatToWrite(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(msg, `field "country"`), "said once: %s", msg)
 	assert.NotContains(t, msg, "filter: filter:")
 
-	_, err = e.ws.Segments().Create(e.ctx, crm.Segment{Name: "DE", Object: "contact", Filter: `lifecycle == "lead"`})
+	_, err = e.ws.Segments().Create(e.ctx, crm.Segment{Name: "DE", Object: crm.KindContact, Filter: `lifecycle == "lead"`})
 	var se *filter.SyntaxError
 	require.ErrorAs(t, err, &se)
 	assert.Contains(t, err.Error(), "compare with a single =")

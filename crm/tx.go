@@ -219,12 +219,12 @@ func (r RecordWriter[T]) Restore(id string) error {
 // Workspace.History does.
 func (rt *ReadTx) History(ref Ref) iter.Seq2[Change, error] {
 	return func(yield func(Change, error) bool) {
-		code, ok := kindCodes[ref.Kind]
+		code, ok := kindCodes[ref.Kind.name]
 		if !ok {
-			yield(Change{}, unknownKind(ref.Kind))
+			yield(Change{}, unknownKind(ref.Kind.name))
 			return
 		}
-		if err := checkID(ref.Kind, ref.ID); err != nil {
+		if err := checkID(ref.Kind.name, ref.ID); err != nil {
 			yield(Change{}, err)
 			return
 		}
@@ -265,18 +265,18 @@ func scanChanges(tx store.Reader, rng store.Range, yield func(Change, error) boo
 }
 
 // Schema returns the fields a filter on object can use.
-func (rt *ReadTx) Schema(object string) (*Schema, error) {
-	if _, ok := filterObjects[object]; !ok {
-		return nil, unknownObject(object)
+func (rt *ReadTx) Schema(object Kind) (*Schema, error) {
+	if _, ok := filterObjects[object.name]; !ok {
+		return nil, unknownObject(object.name)
 	}
-	s, _, err := loadSchema(rt.tx, rt.w, object)
+	s, _, err := loadSchema(rt.tx, rt.w, object.name)
 	return s, err
 }
 
 // Matching streams the IDs of the live records of object that match e,
 // planned as a Query runs. An e that does not fit the object's schema
 // fails with an error matching filter.ErrInvalid.
-func (rt *ReadTx) Matching(object string, e filter.Expr) iter.Seq2[string, error] {
+func (rt *ReadTx) Matching(object Kind, e filter.Expr) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		r, err := rt.w.Query(object, e).prepare(rt.tx, rt.g)
 		if err != nil {
@@ -301,16 +301,16 @@ func (rt *ReadTx) Matching(object string, e filter.Expr) iter.Seq2[string, error
 
 // Count returns how many live records of object match e (all of them
 // when e is nil), from the counters where the indexes answer exactly.
-func (rt *ReadTx) Count(object string, e filter.Expr) (int64, error) {
+func (rt *ReadTx) Count(object Kind, e filter.Expr) (int64, error) {
 	if e == nil {
-		if err := rt.g.check(object, rt.g.readAction()); err != nil {
+		if err := rt.g.check(object.name, rt.g.readAction()); err != nil {
 			return 0, err
 		}
 	}
-	if _, all := rt.g.owners(object, rt.g.readAction()); e == nil && all {
-		code, ok := filterObjects[object]
+	if _, all := rt.g.owners(object.name, rt.g.readAction()); e == nil && all {
+		code, ok := filterObjects[object.name]
 		if !ok {
-			return 0, unknownObject(object)
+			return 0, unknownObject(object.name)
 		}
 		return readCount(rt.tx, rt.w, rt.w.liveCountKey(code))
 	}
@@ -359,15 +359,15 @@ func (tx *Tx) Emit(ref Ref, et EventType) error {
 	if !custom && !signalEvents[et] || custom && !ValidEventName(name) {
 		return &ValidationError{Kind: "event", Fields: []FieldError{{"type", fmt.Sprintf("%q is neither %s<name> (1 to 64 letters, digits, '.', '_' or '-') nor a signal crm leaves to its packages", et, CustomEvent)}}}
 	}
-	k, ok := kindsByName[ref.Kind]
+	k, ok := kindsByName[ref.Kind.name]
 	if !ok {
-		return unknownKind(ref.Kind)
+		return unknownKind(ref.Kind.name)
 	}
 	rec, err := k.get(tx.tx, tx.w, ref.ID) // get refuses over-long IDs
 	if err != nil {
 		return err
 	}
-	return tx.t.emitOn(ref.Kind, rec, et)
+	return tx.t.emitOn(ref.Kind.name, rec, et)
 }
 
 // emitOn emits an event about a record that no write caused: it has a
@@ -379,7 +379,7 @@ func (t *txn) emitOn(object string, rec any, et EventType) error {
 	}
 	m := MetaOf(rec)
 	ch := Change{
-		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: object, RecordID: m.ID,
+		ID: t.newID("chg_"), Workspace: t.w.info.ID, Kind: Kind{object}, RecordID: m.ID,
 		Actor: t.actor, Source: t.source, At: t.now,
 	}
 	ch.Rule, ch.Depth = CauseOf(t.ctx)

@@ -17,9 +17,9 @@ import (
 // Record returns the record ref names, soft-deleted or not, as a pointer;
 // a missing one fails with ErrNotFound.
 func (rt *ReadTx) Record(ref Ref) (any, error) {
-	k, ok := kindsByName[ref.Kind]
+	k, ok := kindsByName[ref.Kind.name]
 	if !ok {
-		return nil, unknownKind(ref.Kind)
+		return nil, unknownKind(ref.Kind.name)
 	}
 	r, err := k.get(rt.tx, rt.w, ref.ID)
 	if err == nil && rt.g != nil {
@@ -35,15 +35,15 @@ func (rt *ReadTx) Record(ref Ref) (any, error) {
 
 // Records streams the live records of a kind in ID order, after the
 // record with ID after ("" for all of them), as pointers.
-func (rt *ReadTx) Records(kind, after string) iter.Seq2[any, error] {
+func (rt *ReadTx) Records(kind Kind, after string) iter.Seq2[any, error] {
 	return func(yield func(any, error) bool) {
-		k, ok := kindsByName[kind]
+		k, ok := kindsByName[kind.name]
 		if !ok {
-			yield(nil, unknownKind(kind))
+			yield(nil, unknownKind(kind.name))
 			return
 		}
 		if rt.g != nil {
-			if err := rt.g.check(kind, rt.g.read); err != nil {
+			if err := rt.g.check(kind.name, rt.g.read); err != nil {
 				yield(nil, err)
 				return
 			}
@@ -77,9 +77,9 @@ func (rt *ReadTx) Records(kind, after string) iter.Seq2[any, error] {
 // pointer of the kind's type) and saves it, as the kind's
 // RecordWriter.Update does, and returns it as stored.
 func (tx *Tx) UpdateRecord(ref Ref, mutate func(rec any) error) (any, error) {
-	k, ok := kindsByName[ref.Kind]
+	k, ok := kindsByName[ref.Kind.name]
 	if !ok {
-		return nil, unknownKind(ref.Kind)
+		return nil, unknownKind(ref.Kind.name)
 	}
 	return k.update(tx.t, ref.ID, mutate)
 }
@@ -192,8 +192,8 @@ func MatchStored(e filter.Expr, r any, now time.Time) (bool, error) {
 
 // StoredOnly reports whether e reads only fields that records of object
 // store (built-in and custom fields), so that MatchStored answers it.
-func StoredOnly(object string, e filter.Expr) bool {
-	return storedOnly(e, &Schema{object: object})
+func StoredOnly(object Kind, e filter.Expr) bool {
+	return storedOnly(e, &Schema{object: object.name})
 }
 
 func checkFilterRecord(r any) error {

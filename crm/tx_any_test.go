@@ -54,24 +54,25 @@ func TestReadTxRecordReturnsPointersOfAnyKind(t *testing.T) {
 
 	require.NoError(t, e.ws.View(e.ctx, func(rt *crm.ReadTx) error {
 		for _, tc := range []struct {
-			kind, id string
-			want     any
+			kind crm.Kind
+			id   string
+			want any
 		}{
-			{"contact", con.ID, &crm.Contact{}}, {"company", co.ID, &crm.Company{}}, {"deal", deal.ID, &crm.Deal{}},
-			{"activity", act.ID, &crm.Activity{}}, {"purchase", pur.ID, &crm.Purchase{}}, {"pipeline", pl.ID, &crm.Pipeline{}},
+			{crm.KindContact, con.ID, &crm.Contact{}}, {crm.KindCompany, co.ID, &crm.Company{}}, {crm.KindDeal, deal.ID, &crm.Deal{}},
+			{crm.KindActivity, act.ID, &crm.Activity{}}, {crm.KindPurchase, pur.ID, &crm.Purchase{}}, {crm.KindPipeline, pl.ID, &crm.Pipeline{}},
 		} {
 			r, err := rt.Record(crm.Ref{Kind: tc.kind, ID: tc.id})
 			require.NoError(t, err, tc.kind)
 			assert.IsType(t, tc.want, r, tc.kind)
 			assert.Equal(t, tc.id, crm.MetaOf(r).ID, tc.kind)
 		}
-		r, err := rt.Record(crm.Ref{Kind: "contact", ID: con.ID})
+		r, err := rt.Record(crm.Ref{Kind: crm.KindContact, ID: con.ID})
 		require.NoError(t, err)
 		assert.Equal(t, "Ada", r.(*crm.Contact).FirstName)
 		assert.True(t, crm.MetaOf(r).Deleted(), "a soft-deleted record is returned, marked deleted")
-		_, err = rt.Record(crm.Ref{Kind: "contact", ID: "con_missing"})
+		_, err = rt.Record(crm.Ref{Kind: crm.KindContact, ID: "con_missing"})
 		assert.ErrorIs(t, err, crm.ErrNotFound)
-		_, err = rt.Record(crm.Ref{Kind: "lead", ID: con.ID})
+		_, err = rt.Record(crm.Ref{Kind: crm.KindSegment, ID: con.ID})
 		var ve *crm.ValidationError
 		assert.ErrorAs(t, err, &ve)
 		assert.ErrorIs(t, err, crm.ErrInvalid)
@@ -92,32 +93,32 @@ func TestReadTxRecordsStreamsLiveRecordsInIDOrder(t *testing.T) {
 	afterDeleted := slices.DeleteFunc(slices.Clone(live), func(id string) bool { return id < deleted })
 
 	require.NoError(t, e.ws.View(e.ctx, func(rt *crm.ReadTx) error {
-		records := func(kind, after string) ([]string, error) {
+		records := func(kind crm.Kind, after string) ([]string, error) {
 			var out []string
 			for r, err := range rt.Records(kind, after) {
 				if err != nil {
 					return out, err
 				}
-				if kind == "contact" {
+				if kind == crm.KindContact {
 					assert.IsType(t, &crm.Contact{}, r)
 				}
 				out = append(out, crm.MetaOf(r).ID)
 			}
 			return out, nil
 		}
-		assert.Equal(t, live, txAnyMust(records("contact", ""))(t), "live records only, in ID order")
-		assert.Equal(t, live[1:], txAnyMust(records("contact", live[0]))(t), "resumes after the given ID")
-		assert.Equal(t, afterDeleted, txAnyMust(records("contact", deleted))(t), "resumes after a deleted record's ID")
-		assert.Empty(t, txAnyMust(records("contact", live[len(live)-1]))(t))
-		assert.Empty(t, txAnyMust(records("company", ""))(t), "kinds do not mix")
+		assert.Equal(t, live, txAnyMust(records(crm.KindContact, ""))(t), "live records only, in ID order")
+		assert.Equal(t, live[1:], txAnyMust(records(crm.KindContact, live[0]))(t), "resumes after the given ID")
+		assert.Equal(t, afterDeleted, txAnyMust(records(crm.KindContact, deleted))(t), "resumes after a deleted record's ID")
+		assert.Empty(t, txAnyMust(records(crm.KindContact, live[len(live)-1]))(t))
+		assert.Empty(t, txAnyMust(records(crm.KindCompany, ""))(t), "kinds do not mix")
 		n := 0
-		for _, err := range rt.Records("contact", "") {
+		for _, err := range rt.Records(crm.KindContact, "") {
 			require.NoError(t, err)
 			n++
 			break
 		}
 		assert.Equal(t, 1, n)
-		_, err := records("lead", "")
+		_, err := records(crm.KindSegment, "")
 		assert.ErrorIs(t, err, crm.ErrInvalid)
 		return nil
 	}))
@@ -127,7 +128,7 @@ func TestTxUpdateRecordValidatesAndStores(t *testing.T) {
 	e := setup(t)
 	con := txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Ada", Lifecycle: "lead"}))(t)
 	deal := txAnyMust(e.ws.Deals().Create(e.ctx, crm.Deal{Name: "Old"}))(t)
-	ref := crm.Ref{Kind: "contact", ID: con.ID}
+	ref := crm.Ref{Kind: crm.KindContact, ID: con.ID}
 	var got any
 	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error {
 		var err error
@@ -140,7 +141,7 @@ func TestTxUpdateRecordValidatesAndStores(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.UpdateRecord(crm.Ref{Kind: "deal", ID: deal.ID}, func(rec any) error { rec.(*crm.Deal).Name = "New"; return nil })
+		_, err = tx.UpdateRecord(crm.Ref{Kind: crm.KindDeal, ID: deal.ID}, func(rec any) error { rec.(*crm.Deal).Name = "New"; return nil })
 		return err
 	}))
 	c := got.(*crm.Contact)
@@ -162,8 +163,8 @@ func TestTxUpdateRecordValidatesAndStores(t *testing.T) {
 			return nil
 		})
 		_, mutErr = tx.UpdateRecord(ref, func(any) error { return boom })
-		_, kindErr = tx.UpdateRecord(crm.Ref{Kind: "lead", ID: con.ID}, func(any) error { return nil })
-		_, delErr = tx.UpdateRecord(crm.Ref{Kind: "deal", ID: deal.ID}, func(any) error { return nil })
+		_, kindErr = tx.UpdateRecord(crm.Ref{Kind: crm.KindSegment, ID: con.ID}, func(any) error { return nil })
+		_, delErr = tx.UpdateRecord(crm.Ref{Kind: crm.KindDeal, ID: deal.ID}, func(any) error { return nil })
 		return nil // the failed writes left no trace: the transaction commits
 	}))
 	var ve *crm.ValidationError
@@ -233,7 +234,7 @@ func TestRecordReaderByLinks(t *testing.T) {
 
 func TestReadTxMatchReadsComputedFieldsInTheTransaction(t *testing.T) {
 	e := setup(t)
-	txAnyMust(e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "tier", Type: crm.FieldText}))(t)
+	txAnyMust(e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "tier", Type: crm.FieldText}))(t)
 	co := txAnyMust(e.ws.Companies().Create(e.ctx, crm.Company{Name: "Acme", Industry: "Healthcare"}))(t)
 	anna := txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Anna", Lifecycle: "customer",
 		Companies: []crm.CompanyRole{{CompanyID: co.ID}}, Custom: crm.Custom{"tier": "gold"}}))(t)
@@ -290,11 +291,11 @@ func TestReadTxMatchReadsComputedFieldsInTheTransaction(t *testing.T) {
 		}
 		return nil
 	}))
-	assert.True(t, crm.StoredOnly("contact", stored))
-	assert.True(t, crm.StoredOnly("deal", txAnyParse(t, `amount > 5 AND status = "open"`)))
-	assert.False(t, crm.StoredOnly("contact", industry))
-	assert.False(t, crm.StoredOnly("contact", recent))
-	assert.False(t, crm.StoredOnly("contact", txAnyParse(t, `lifecycle = "lead" OR last_activity_at IS SET`)))
+	assert.True(t, crm.StoredOnly(crm.KindContact, stored))
+	assert.True(t, crm.StoredOnly(crm.KindDeal, txAnyParse(t, `amount > 5 AND status = "open"`)))
+	assert.False(t, crm.StoredOnly(crm.KindContact, industry))
+	assert.False(t, crm.StoredOnly(crm.KindContact, recent))
+	assert.False(t, crm.StoredOnly(crm.KindContact, txAnyParse(t, `lifecycle = "lead" OR last_activity_at IS SET`)))
 
 	// A Tx's Match reads its own writes to related records.
 	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error {
@@ -306,8 +307,8 @@ func TestReadTxMatchReadsComputedFieldsInTheTransaction(t *testing.T) {
 
 func TestTxAddAndRemoveSegmentMembers(t *testing.T) {
 	e := setup(t)
-	seg := txAnyMust(e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Picked", Object: "contact", Static: true}))(t)
-	dyn := txAnyMust(e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Leads", Object: "contact", Filter: `lifecycle = "lead"`}))(t)
+	seg := txAnyMust(e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Picked", Object: crm.KindContact, Static: true}))(t)
+	dyn := txAnyMust(e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Leads", Object: crm.KindContact, Filter: `lifecycle = "lead"`}))(t)
 	a := txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "A"}))(t)
 	b := txAnyMust(e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "B"}))(t)
 	count := func() int64 { t.Helper(); return txAnyMust(e.ws.Segments().Count(e.ctx, seg.ID))(t) }
@@ -408,7 +409,7 @@ func TestWithCauseReachesHistoryAndEvents(t *testing.T) {
 	assert.Positive(t, n, "the change emitted events")
 	txAnyMust(e.ws.Contacts().Update(e.ctx, id, func(c *crm.Contact) error { c.LastName = "Lovelace"; return nil }))(t)
 	var changes []crm.Change
-	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: "contact", ID: id}) {
+	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: crm.KindContact, ID: id}) {
 		require.NoError(t, err)
 		changes = append(changes, ch)
 	}

@@ -69,7 +69,7 @@ func TestUpdateCommitsSeveralRecordsTogether(t *testing.T) {
 	assert.Contains(t, types, "company.created")
 	assert.Contains(t, types, "deal.created")
 	var history []crm.Change
-	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: "deal", ID: d.ID}) {
+	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: crm.KindDeal, ID: d.ID}) {
 		require.NoError(t, err)
 		history = append(history, ch)
 	}
@@ -98,7 +98,7 @@ func TestUpdateErrorWritesNothing(t *testing.T) {
 	}
 	assert.Empty(t, eventTypes(t, e, head))
 	require.NoError(t, e.ws.View(e.ctx, func(rt *crm.ReadTx) error {
-		n, err := rt.Count("company", nil)
+		n, err := rt.Count(crm.KindCompany, nil)
 		assert.Zero(t, n, "the counter was not written")
 		_, gerr := rt.Space("notes").Get([]byte("k"))
 		assert.ErrorIs(t, gerr, crm.ErrNotFound)
@@ -134,7 +134,7 @@ func TestUpdateRefusedWriteLeavesNoTrace(t *testing.T) {
 	_, err = e.ws.Contacts().GetByEmail(e.ctx, "good@example.com")
 	require.NoError(t, err)
 	require.NoError(t, e.ws.View(e.ctx, func(rt *crm.ReadTx) error {
-		n, err := rt.Count("contact", nil)
+		n, err := rt.Count(crm.KindContact, nil)
 		assert.Equal(t, int64(1), n)
 		return err
 	}))
@@ -183,9 +183,9 @@ func TestReadTxQueriesSegmentsAndHistory(t *testing.T) {
 	}
 	_, err := e.ws.Contacts().Update(e.ctx, ids[0], func(c *crm.Contact) error { c.Lifecycle = "customer"; return nil })
 	require.NoError(t, err)
-	dyn, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Customers", Object: "contact", Filter: `lifecycle = "customer"`})
+	dyn, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Customers", Object: crm.KindContact, Filter: `lifecycle = "customer"`})
 	require.NoError(t, err)
-	static, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Picked", Object: "contact", Static: true})
+	static, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Picked", Object: crm.KindContact, Static: true})
 	require.NoError(t, err)
 	require.NoError(t, e.ws.Segments().Add(e.ctx, static.ID, ids[3], ids[1]))
 	require.NoError(t, e.ws.Contacts().Delete(e.ctx, ids[1]))
@@ -193,10 +193,10 @@ func TestReadTxQueriesSegmentsAndHistory(t *testing.T) {
 	expr, err := filter.Parse(`lifecycle = "customer"`)
 	require.NoError(t, err)
 	require.NoError(t, e.ws.View(e.ctx, func(rt *crm.ReadTx) error {
-		n, err := rt.Count("contact", expr)
+		n, err := rt.Count(crm.KindContact, expr)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), n, "ids[0] and ids[2]; ids[1] is deleted")
-		assert.ElementsMatch(t, []string{ids[0], ids[2]}, collect(t, rt.Matching("contact", expr)))
+		assert.ElementsMatch(t, []string{ids[0], ids[2]}, collect(t, rt.Matching(crm.KindContact, expr)))
 
 		seg, err := rt.Segment(dyn.ID)
 		require.NoError(t, err)
@@ -209,14 +209,14 @@ func TestReadTxQueriesSegmentsAndHistory(t *testing.T) {
 
 		bad, err := filter.Parse(`shoe_size > 3`)
 		require.NoError(t, err)
-		_, err = rt.Count("contact", bad)
+		_, err = rt.Count(crm.KindContact, bad)
 		assert.ErrorIs(t, err, filter.ErrInvalid)
-		for _, err := range rt.Matching("contact", bad) {
+		for _, err := range rt.Matching(crm.KindContact, bad) {
 			assert.ErrorIs(t, err, filter.ErrInvalid)
 		}
 
 		var ops []crm.Op
-		for ch, err := range rt.History(crm.Ref{Kind: "contact", ID: ids[0]}) {
+		for ch, err := range rt.History(crm.Ref{Kind: crm.KindContact, ID: ids[0]}) {
 			require.NoError(t, err)
 			ops = append(ops, ch.Op)
 		}
@@ -224,17 +224,17 @@ func TestReadTxQueriesSegmentsAndHistory(t *testing.T) {
 		var all []string
 		for ch, err := range rt.AllHistory() {
 			require.NoError(t, err)
-			all = append(all, ch.Kind+" "+string(ch.Op))
+			all = append(all, ch.Kind.String()+" "+string(ch.Op))
 		}
 		assert.Equal(t, []string{
 			"contact created", "contact updated", // ids[0], oldest first
 			"contact created", "contact deleted", "contact created", "contact created",
 			"pipeline created", // the default pipeline
 		}, all)
-		s, err := rt.Schema("contact")
+		s, err := rt.Schema(crm.KindContact)
 		require.NoError(t, err)
 		assert.NotNil(t, s)
-		_, err = rt.Schema("contacts")
+		_, err = rt.Schema(crm.KindSegment)
 		assert.ErrorIs(t, err, crm.ErrInvalid)
 		return nil
 	}))
@@ -340,11 +340,11 @@ func TestEmitCustomAndSignalEvents(t *testing.T) {
 	head, err := e.ws.OutboxHead(e.ctx)
 	require.NoError(t, err)
 	require.NoError(t, e.ws.Update(e.ctx, func(tx *crm.Tx) error {
-		if err := tx.Emit(crm.Ref{Kind: "contact", ID: c.ID}, crm.CustomEvent+"vip.flagged"); err != nil {
+		if err := tx.Emit(crm.Ref{Kind: crm.KindContact, ID: c.ID}, crm.CustomEvent+"vip.flagged"); err != nil {
 			return err
 		}
 		tx.Attribute(crm.WithCause(crm.WithActor(e.ctx, "rule:r1"), "r1", 2))
-		return tx.Emit(crm.Ref{Kind: "activity", ID: task.ID}, crm.TaskDue)
+		return tx.Emit(crm.Ref{Kind: crm.KindActivity, ID: task.ID}, crm.TaskDue)
 	}))
 	var got []crm.Event
 	for ev, err := range e.ws.Changes(e.ctx, head) {
@@ -357,7 +357,7 @@ func TestEmitCustomAndSignalEvents(t *testing.T) {
 	assert.Equal(t, "u_test", got[0].Actor)
 	assert.Empty(t, got[0].Op, "no write caused it")
 	assert.Equal(t, crm.TaskDue, got[1].Type)
-	assert.Equal(t, "activity", got[1].Kind)
+	assert.Equal(t, crm.KindActivity, got[1].Kind)
 	assert.Equal(t, "rule:r1", got[1].Actor, "Attribute moves the rest of the transaction to its context")
 	assert.Equal(t, "r1", got[1].Rule)
 	assert.Equal(t, 2, got[1].Depth)
@@ -366,14 +366,14 @@ func TestEmitCustomAndSignalEvents(t *testing.T) {
 	assert.Equal(t, "Call", rec.(*crm.Activity).Subject)
 
 	for _, bad := range []crm.EventType{"vip.flagged", crm.CustomEvent + "no spaces", crm.ContactCreated, crm.CustomEvent} {
-		err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.Emit(crm.Ref{Kind: "contact", ID: c.ID}, bad) })
+		err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.Emit(crm.Ref{Kind: crm.KindContact, ID: c.ID}, bad) })
 		assert.ErrorIs(t, err, crm.ErrInvalid, bad)
 	}
 	err = e.ws.Update(e.ctx, func(tx *crm.Tx) error {
-		return tx.Emit(crm.Ref{Kind: "contact", ID: "con_missing"}, crm.CustomEvent+"x")
+		return tx.Emit(crm.Ref{Kind: crm.KindContact, ID: "con_missing"}, crm.CustomEvent+"x")
 	})
 	assert.ErrorIs(t, err, crm.ErrNotFound)
-	err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.Emit(crm.Ref{Kind: "contacts", ID: c.ID}, crm.CustomEvent+"x") })
+	err = e.ws.Update(e.ctx, func(tx *crm.Tx) error { return tx.Emit(crm.Ref{Kind: crm.KindSegment, ID: c.ID}, crm.CustomEvent+"x") })
 	assert.ErrorIs(t, err, crm.ErrInvalid)
 }
 
@@ -385,7 +385,7 @@ func TestTxRefusesOverlongIDs(t *testing.T) {
 		var ve *crm.ValidationError
 		require.ErrorAs(t, err, &ve)
 		assert.True(t, ve.Has("id"))
-		for _, err := range rt.History(crm.Ref{Kind: "contact", ID: long}) {
+		for _, err := range rt.History(crm.Ref{Kind: crm.KindContact, ID: long}) {
 			assert.ErrorIs(t, err, crm.ErrInvalid)
 		}
 		return nil

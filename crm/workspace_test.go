@@ -81,11 +81,11 @@ func TestWorkspaceIsolation(t *testing.T) {
 			names = append(names, x.FirstName)
 		}
 		assert.Equal(t, []string{"Other Peter"}, names)
-		pg, err := other.Timeline(e.ctx, crm.Ref{Kind: "contact", ID: ca.ID}, "", 50)
+		pg, err := other.Timeline(e.ctx, crm.Ref{Kind: crm.KindContact, ID: ca.ID}, "", 50)
 		require.NoError(t, err)
 		assert.Empty(t, pg.Items)
 		n := 0
-		for range other.History(e.ctx, crm.Ref{Kind: "contact", ID: ca.ID}) {
+		for range other.History(e.ctx, crm.Ref{Kind: crm.KindContact, ID: ca.ID}) {
 			n++
 		}
 		assert.Zero(t, n)

@@ -54,13 +54,13 @@ func (a activityRecords) Page(ctx context.Context, opts crm.ListOptions) (crm.Pa
 		return crm.Page[crm.Activity]{}, &crm.ValidationError{Kind: "activity",
 			Fields: []crm.FieldError{{Field: "sort", Reason: "activities are listed in the order they were logged"}}}
 	}
-	return idPage[crm.Activity](ctx, a.ws, "activity", opts)
+	return idPage[crm.Activity](ctx, a.ws, crm.KindActivity, opts)
 }
 
 // idPage reads one page of the live records of a kind the principal may
 // read, in ID order (the order they were created). Its cursor is the last
 // record's ID, encoded.
-func idPage[T any](ctx context.Context, ws *crm.Workspace, kind string, opts crm.ListOptions) (crm.Page[T], error) {
+func idPage[T any](ctx context.Context, ws *crm.Workspace, kind crm.Kind, opts crm.ListOptions) (crm.Page[T], error) {
 	after, err := idCursor(opts.After)
 	if err != nil {
 		return crm.Page[T]{}, err

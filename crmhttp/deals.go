@@ -2,6 +2,7 @@ package crmhttp
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/crmkit/crmkit/crm"
@@ -67,6 +68,10 @@ type SearchResults struct {
 	Items []crm.SearchHit `json:"items"`
 }
 
+// searchKinds are the kinds a search may name: singular or plural,
+// "contact" or "contacts".
+var searchKinds = []crm.Kind{crm.KindContact, crm.KindCompany, crm.KindDeal}
+
 func search(c *call) error {
 	q := c.r.URL.Query()
 	text := strings.TrimSpace(q.Get("q"))
@@ -77,20 +82,17 @@ func search(c *call) error {
 	if err != nil {
 		return err
 	}
-	var kinds []string
+	var kinds []crm.Kind
 	for _, v := range q["kinds"] {
 		for k := range strings.SplitSeq(v, ",") {
-			switch k = strings.TrimSpace(k); k {
-			case "":
-			case "contact", "contacts":
-				kinds = append(kinds, "contact")
-			case "company", "companies":
-				kinds = append(kinds, "company")
-			case "deal", "deals":
-				kinds = append(kinds, "deal")
-			default:
+			if k = strings.TrimSpace(k); k == "" {
+				continue
+			}
+			kind, err := crm.ParseKind(k)
+			if err != nil || !slices.Contains(searchKinds, kind) {
 				return badParam("kinds", "names "+k+", not contact, company or deal")
 			}
+			kinds = append(kinds, kind)
 		}
 	}
 	hits, err := c.ws.Search(c.ctx, text, crm.SearchOptions{Kinds: kinds, Limit: limit})

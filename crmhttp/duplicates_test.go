@@ -34,7 +34,7 @@ func TestDuplicatesAndMerge(t *testing.T) {
 		var pg crmhttp.Duplicates
 		r.decode(t, &pg)
 		for _, d := range pg.Items {
-			assert.Equal(t, "contact", d.Kind)
+			assert.Equal(t, crm.KindContact, d.Kind)
 			assert.NotEmpty(t, d.Reasons)
 			pairs = append(pairs, [2]string{d.A, d.B})
 		}

@@ -8,7 +8,7 @@ import (
 )
 
 // fieldKinds are the kinds of record that have custom fields.
-var fieldKinds = []string{"contact", "company", "deal", "activity", "purchase"}
+var fieldKinds = []crm.Kind{crm.KindContact, crm.KindCompany, crm.KindDeal, crm.KindActivity, crm.KindPurchase}
 
 // FieldDefs is the answer of GET /fields/{kind}: the kind's custom fields,
 // in definition order.
@@ -16,13 +16,14 @@ type FieldDefs struct {
 	Items []crm.FieldDef `json:"items"`
 }
 
-// fieldKind is the {kind} of a fields path, or the 404 of a kind without
-// custom fields.
-func fieldKind(c *call) (string, error) {
-	kind := c.r.PathValue("kind")
-	if !slices.Contains(fieldKinds, kind) {
-		return "", &httpError{Problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound,
-			Detail: "the kind " + kind + " has no custom fields (contact, company, deal, activity and purchase have)"}}
+// fieldKind is the {kind} of a fields path ("contact", or as crm.ParseKind
+// also reads it "contacts"), or the 404 of a kind without custom fields.
+func fieldKind(c *call) (crm.Kind, error) {
+	name := c.r.PathValue("kind")
+	kind, err := crm.ParseKind(name)
+	if err != nil || !slices.Contains(fieldKinds, kind) {
+		return crm.Kind{}, &httpError{Problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound,
+			Detail: "the kind " + name + " has no custom fields (contact, company, deal, activity and purchase have)"}}
 	}
 	return kind, nil
 }
@@ -54,8 +55,8 @@ func defineField(c *call) error {
 	if err := c.decodeBody(&d); err != nil {
 		return err
 	}
-	ve := &crm.ValidationError{Kind: "field", ID: kind + "." + name}
-	if d.Object != "" && d.Object != kind {
+	ve := &crm.ValidationError{Kind: "field", ID: kind.String() + "." + name}
+	if !d.Object.IsZero() && d.Object != kind {
 		ve.Add("object", "is %q, but the path names %q", d.Object, kind)
 	}
 	if d.Name != "" && d.Name != name {

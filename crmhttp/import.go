@@ -16,7 +16,7 @@ import (
 
 // transferObjects maps the path segment of an import or export to the
 // crmio object.
-var transferObjects = map[string]string{
+var transferObjects = map[string]crm.Kind{
 	"contacts": crmio.ObjectContact, "companies": crmio.ObjectCompany, "deals": crmio.ObjectDeal,
 	"activities": crmio.ObjectActivity, "purchases": crmio.ObjectPurchase,
 }
@@ -44,7 +44,7 @@ func transferRoutes() []Route {
 // Updated + Skipped + Rejected, and each rejected row is in Rejects with
 // its line, column and reasons.
 type ImportResult struct {
-	Object           string         `json:"object"`
+	Object           crm.Kind       `json:"object"`
 	Format           string         `json:"format"`
 	Read             int            `json:"read"`
 	Created          int            `json:"created"`
@@ -142,7 +142,7 @@ func importRecords(c *call) error {
 
 // importOptions reads the import's options from the request: the format
 // from Content-Type, the rest from the query.
-func importOptions(c *call, object string) (crmio.ImportOptions, error) {
+func importOptions(c *call, object crm.Kind) (crmio.ImportOptions, error) {
 	opts := crmio.ImportOptions{Object: object}
 	ct := c.r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)

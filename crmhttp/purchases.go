@@ -61,7 +61,7 @@ func (p purchaseRecords) Page(ctx context.Context, opts crm.ListOptions) (crm.Pa
 		return crm.Page[crm.Purchase]{}, &crm.ValidationError{Kind: "purchase",
 			Fields: []crm.FieldError{{Field: "sort", Reason: "purchases are listed in the order they were recorded"}}}
 	}
-	return idPage[crm.Purchase](ctx, p.ws, "purchase", opts)
+	return idPage[crm.Purchase](ctx, p.ws, crm.KindPurchase, opts)
 }
 
 // purchaseRoutes are the operations of purchases: those of a record

@@ -29,7 +29,7 @@ func dealsOf(ws *crm.Workspace) records[crm.Deal]        { return ws.Deals() }
 
 // resource is one kind of record and where it is served.
 type resource[T any] struct {
-	kind     string // the crm kind: "contact"
+	kind     crm.Kind
 	path     string // the path's first segment: "contacts"
 	typeName string // the OpenAPI schema: "Contact"
 	of       func(*crm.Workspace) records[T]

@@ -3,6 +3,7 @@ package crmhttp
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -262,8 +263,15 @@ func negotiate(r *http.Request, chart bool) (string, error) {
 func reportFilter(c *call, q url.Values) (report.Filter, error) {
 	f := report.Filter{
 		PipelineID: q.Get("pipeline"), OwnerIDs: q["owner"], Segment: q.Get("segment"), Where: q.Get("where"),
-		WhereObject: q.Get("where_object"), GroupBy: report.Group(q.Get("group")), Currency: q.Get("currency"),
+		GroupBy: report.Group(q.Get("group")), Currency: q.Get("currency"),
 		TimeZone: q.Get("tz"),
+	}
+	if s := q.Get("where_object"); s != "" {
+		k, err := crm.ParseKind(s)
+		if err != nil {
+			return f, badParam("where_object", fmt.Sprintf("%q is not contact, company or deal", s))
+		}
+		f.WhereObject = k
 	}
 	if f.Where != "" {
 		if _, err := filter.Parse(f.Where); err != nil {

@@ -186,6 +186,7 @@ func TestReportParams(t *testing.T) {
 		{"forecast without a period", "/reports/forecast", "from"},
 		{"commit probability", "/reports/forecast?from=2026-03-01&to=2026-04-01&commit_probability=0", "commit_probability"},
 		{"stall factor", "/reports/conversion?stall_factor=-1", "stall_factor"},
+		{"unknown where object", "/reports/pipeline?where_object=lead&where=" + url.QueryEscape(`name IS SET`), "where_object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

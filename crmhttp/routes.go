@@ -49,12 +49,12 @@ var (
 
 // The resources of this slice of the API.
 var (
-	contacts  = resource[crm.Contact]{kind: "contact", path: "contacts", typeName: "Contact", of: contactsOf}
-	companies = resource[crm.Company]{kind: "company", path: "companies", typeName: "Company", of: companiesOf}
-	deals     = resource[crm.Deal]{kind: "deal", path: "deals", typeName: "Deal", of: dealsOf}
-	acts      = resource[crm.Activity]{kind: "activity", path: "activities", typeName: "Activity", of: activitiesOf}
-	pipelines = resource[crm.Pipeline]{kind: "pipeline", path: "pipelines", typeName: "Pipeline", of: pipelinesOf}
-	purchases = resource[crm.Purchase]{kind: "purchase", path: "purchases", typeName: "Purchase", of: purchasesOf}
+	contacts  = resource[crm.Contact]{kind: crm.KindContact, path: "contacts", typeName: "Contact", of: contactsOf}
+	companies = resource[crm.Company]{kind: crm.KindCompany, path: "companies", typeName: "Company", of: companiesOf}
+	deals     = resource[crm.Deal]{kind: crm.KindDeal, path: "deals", typeName: "Deal", of: dealsOf}
+	acts      = resource[crm.Activity]{kind: crm.KindActivity, path: "activities", typeName: "Activity", of: activitiesOf}
+	pipelines = resource[crm.Pipeline]{kind: crm.KindPipeline, path: "pipelines", typeName: "Pipeline", of: pipelinesOf}
+	purchases = resource[crm.Purchase]{kind: crm.KindPurchase, path: "purchases", typeName: "Purchase", of: purchasesOf}
 )
 
 // Routes returns the API's route table, in the order of its OpenAPI
@@ -179,21 +179,21 @@ func (rs resource[T]) routes() []Route {
 		{Method: "GET", Pattern: p, Summary: "List " + rs.path,
 			Query:    []string{"limit", "after", "sort", "desc", "deleted", "where"},
 			Response: rs.typeName + "Page", Status: http.StatusOK, Errors: readErrs, handle: rs.list},
-		{Method: "POST", Pattern: p, Summary: "Create " + article(rs.kind) + " " + rs.kind,
+		{Method: "POST", Pattern: p, Summary: "Create " + article(rs.kind.String()) + " " + rs.kind.String(),
 			Request: rs.typeName, Response: rs.typeName, Status: http.StatusCreated, Errors: writeErrs,
 			Idempotent: true, handle: rs.create},
 		{Method: "GET", Pattern: p + "/count", Summary: "Count the " + rs.path + " a filter selects, or all of them",
 			Query: []string{"where"}, Response: "Count", Status: http.StatusOK, Errors: readErrs, handle: rs.count},
 		{Method: "POST", Pattern: p + "/batch", Summary: "Create many " + rs.path, Request: rs.typeName + "Batch",
 			Response: "BatchResults", Status: http.StatusOK, Errors: writeErrs, Idempotent: true, handle: rs.batch},
-		{Method: "GET", Pattern: p + "/{id}", Summary: "Get " + article(rs.kind) + " " + rs.kind,
+		{Method: "GET", Pattern: p + "/{id}", Summary: "Get " + article(rs.kind.String()) + " " + rs.kind.String(),
 			Response: rs.typeName, Status: http.StatusOK, Errors: readErrs, handle: rs.get},
-		{Method: "PATCH", Pattern: p + "/{id}", Summary: "Change fields of " + article(rs.kind) + " " + rs.kind,
+		{Method: "PATCH", Pattern: p + "/{id}", Summary: "Change fields of " + article(rs.kind.String()) + " " + rs.kind.String(),
 			Request: "MergePatch", Response: rs.typeName, Status: http.StatusOK, Errors: writeErrs,
 			IfMatch: true, handle: rs.patch},
-		{Method: "DELETE", Pattern: p + "/{id}", Summary: "Delete " + article(rs.kind) + " " + rs.kind,
+		{Method: "DELETE", Pattern: p + "/{id}", Summary: "Delete " + article(rs.kind.String()) + " " + rs.kind.String(),
 			Status: http.StatusNoContent, Errors: writeErrs, IfMatch: true, handle: rs.delete},
-		{Method: "GET", Pattern: p + "/{id}/timeline", Summary: "Page through the timeline of " + article(rs.kind) + " " + rs.kind,
+		{Method: "GET", Pattern: p + "/{id}/timeline", Summary: "Page through the timeline of " + article(rs.kind.String()) + " " + rs.kind.String(),
 			Query: []string{"after", "limit"}, Response: "TimelinePage", Status: http.StatusOK,
 			Errors: readErrs, handle: rs.timeline},
 	}

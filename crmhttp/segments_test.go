@@ -17,14 +17,14 @@ func TestFields(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	var d crm.FieldDef
 	r.decode(t, &d)
-	assert.Equal(t, "contact", d.Object)
+	assert.Equal(t, crm.KindContact, d.Object)
 	assert.Equal(t, "shoe_size", d.Name)
 
 	// Redefining with matching object and name changes the label.
 	r = c.do("PUT", "/fields/contact/shoe_size", map[string]any{"object": "contact", "name": "shoe_size", "type": "number", "label": "Size"})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 
-	r = c.do("GET", "/fields/contact", nil)
+	r = c.do("GET", "/fields/contacts", nil) // a kind's plural names it too
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	var defs struct{ Items []crm.FieldDef }
 	r.decode(t, &defs)
@@ -45,6 +45,7 @@ func TestFields(t *testing.T) {
 	})
 	t.Run("not found", func(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, c.do("GET", "/fields/segment", nil).problem(t).Status)
+		assert.Equal(t, http.StatusNotFound, c.do("GET", "/fields/shoes", nil).problem(t).Status)
 		assert.Equal(t, http.StatusNotFound, c.do("DELETE", "/fields/contact/hat_size", nil).problem(t).Status)
 	})
 
@@ -64,7 +65,7 @@ func TestSegments(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	r := c.do("POST", "/segments", crm.Segment{Name: "Customers", Object: "contact", Filter: `lifecycle = "customer"`})
+	r := c.do("POST", "/segments", crm.Segment{Name: "Customers", Object: crm.KindContact, Filter: `lifecycle = "customer"`})
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 	var seg crm.Segment
 	r.decode(t, &seg)
@@ -114,7 +115,7 @@ func TestSegments(t *testing.T) {
 	assert.Equal(t, seg.ID, list.Items[0].ID)
 
 	t.Run("invalid", func(t *testing.T) {
-		p := c.do("POST", "/segments", crm.Segment{Name: "Things", Object: "widget"}).problem(t)
+		p := c.do("POST", "/segments", `{"name":"Things","object":"widget"}`).problem(t)
 		assert.Equal(t, http.StatusUnprocessableEntity, p.Status)
 		assert.Contains(t, fields(p), "object")
 		p = c.do("PATCH", "/segments/"+seg.ID, `{"object":"deal"}`).problem(t)
@@ -146,7 +147,7 @@ func TestSegmentsAndFieldsAccess(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	assert.Equal(t, http.StatusForbidden, bob.do("DELETE", "/fields/contact/shoe_size", nil).problem(t).Status)
 
-	r = admin.do("POST", "/segments", crm.Segment{Name: "Leads", Object: "contact", Filter: `first_name CONTAINS "lead"`})
+	r = admin.do("POST", "/segments", crm.Segment{Name: "Leads", Object: crm.KindContact, Filter: `first_name CONTAINS "lead"`})
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 	var seg crm.Segment
 	r.decode(t, &seg)
@@ -170,5 +171,5 @@ func TestSegmentsAndFieldsAccess(t *testing.T) {
 	assert.Equal(t, int64(1), n.Count)
 
 	// A rep reads segments but does not make them.
-	assert.Equal(t, http.StatusForbidden, bob.do("POST", "/segments", crm.Segment{Name: "Mine", Object: "contact"}).problem(t).Status)
+	assert.Equal(t, http.StatusForbidden, bob.do("POST", "/segments", crm.Segment{Name: "Mine", Object: crm.KindContact}).problem(t).Status)
 }

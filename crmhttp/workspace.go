@@ -41,7 +41,7 @@ func patchWorkspace(c *call) error {
 			return badParam(f, "cannot change")
 		}
 	}
-	if err := c.ws.Can(c.ctx, "workspace", crm.ActionUpdate); err != nil {
+	if err := c.ws.Can(c.ctx, crm.KindWorkspace, crm.ActionUpdate); err != nil {
 		return err
 	}
 	info, err := c.h.crm.UpdateWorkspace(c.ctx, c.ws.ID(), func(info *crm.WorkspaceInfo) error {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/crmkit/crmkit/crm"
 )
 
 // Checkpoint stores the progress of an import, so that an import that was
@@ -37,7 +39,7 @@ type Checkpoint interface {
 // CheckpointState is the progress of an import.
 type CheckpointState struct {
 	// Object is the object type imported.
-	Object string `json:"object"`
+	Object crm.Kind `json:"object"`
 	// Line is the line of the last row committed.
 	Line int `json:"line"`
 	// Offset is the number of bytes of input up to the end of that row,

@@ -57,7 +57,7 @@ func ExampleExport() {
 	st := memory.New()
 	defer st.Close()
 	ws, _ := crm.New(st).CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "acme"})
-	_, _ = ws.Fields().Define(ctx, crm.FieldDef{Object: "contact", Name: "tier", Type: crm.FieldText})
+	_, _ = ws.Fields().Define(ctx, crm.FieldDef{Object: crm.KindContact, Name: "tier", Type: crm.FieldText})
 	_, _ = ws.Contacts().Create(ctx, crm.Contact{FirstName: "Ada", LastName: "=HYPERLINK(\"http://evil\")",
 		Emails: []string{"ada@example.com"}, Tags: []string{"vip", "beta"}, Custom: crm.Custom{"tier": "gold"}})
 

@@ -17,7 +17,7 @@ import (
 type ExportOptions struct {
 	// Object is the type of the records: ObjectContact, ObjectCompany,
 	// ObjectDeal, ObjectActivity or ObjectPurchase.
-	Object string
+	Object crm.Kind
 	// Format is CSV (the default) or JSONL.
 	Format Format
 	// Columns selects and orders the columns; nil means all of them
@@ -42,7 +42,7 @@ type ExportOptions struct {
 // Columns returns the columns Export writes for an object type in the
 // workspace, in order: the record's fields, then custom.<name> for each
 // custom field, then created_at and updated_at.
-func Columns(ctx context.Context, ws *crm.Workspace, object string) ([]string, error) {
+func Columns(ctx context.Context, ws *crm.Workspace, object crm.Kind) ([]string, error) {
 	switch object {
 	case ObjectContact:
 		return columnsOf(ctx, ws, contactKind)

@@ -22,7 +22,7 @@ func TestExportUnderPolicy(t *testing.T) {
 	_, err := ws.SetPolicy(sys, crm.Policy{
 		Roles: []crm.Role{{
 			Name:   "auditor",
-			Grants: []crm.Grant{{Kind: "deal", Actions: []crm.Action{crm.ActionRead, crm.ActionExport}, Scope: crm.ScopeAll}},
+			Grants: []crm.Grant{{Kind: crm.KindDeal, Actions: []crm.Action{crm.ActionRead, crm.ActionExport}, Scope: crm.ScopeAll}},
 			Fields: []crm.FieldRule{{Field: "deal.amount", Access: crm.FieldHidden}},
 		}},
 		Teams: []crm.TeamDef{{Name: "east", Members: []string{"ann", "bob"}}, {Name: "west", Members: []string{"carl"}}},

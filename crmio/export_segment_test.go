@@ -54,7 +54,7 @@ func TestExportSegmentAndWhere(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, ws.Contacts().Delete(ctx, cs[2].ID)) // a deleted member is not exported
 
-		german, err := ws.Segments().Create(ctx, crm.Segment{Name: "Germany", Object: "contact", Filter: `address.country = "DE"`})
+		german, err := ws.Segments().Create(ctx, crm.Segment{Name: "Germany", Object: crm.KindContact, Filter: `address.country = "DE"`})
 		require.NoError(t, err)
 		got, err := exportEmails(t, ws, crmio.ExportOptions{Segment: german.ID})
 		require.NoError(t, err)
@@ -68,7 +68,7 @@ func TestExportSegmentAndWhere(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []string{"p4@example.com"}, got, "segment and filter together")
 
-		static, err := ws.Segments().Create(ctx, crm.Segment{Name: "Picked", Object: "contact", Static: true})
+		static, err := ws.Segments().Create(ctx, crm.Segment{Name: "Picked", Object: crm.KindContact, Static: true})
 		require.NoError(t, err)
 		require.NoError(t, ws.Segments().Add(ctx, static.ID, cs[1].ID, cs[3].ID, cs[5].ID))
 		got, err = exportEmails(t, ws, crmio.ExportOptions{Segment: static.ID})
@@ -85,7 +85,7 @@ func TestExportSegmentAndWhere(t *testing.T) {
 		assert.ErrorIs(t, err, crmio.ErrOptions)
 		_, err = exportEmails(t, ws, crmio.ExportOptions{Where: `shoe_size = 4`})
 		assert.ErrorIs(t, err, crmio.ErrOptions, "an unknown field")
-		deals, err := ws.Segments().Create(ctx, crm.Segment{Name: "Big deals", Object: "deal", Filter: `amount > 100`})
+		deals, err := ws.Segments().Create(ctx, crm.Segment{Name: "Big deals", Object: crm.KindDeal, Filter: `amount > 100`})
 		require.NoError(t, err)
 		_, err = exportEmails(t, ws, crmio.ExportOptions{Segment: deals.ID})
 		assert.ErrorIs(t, err, crmio.ErrOptions, "a deal segment for a contact export")

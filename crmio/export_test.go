@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func exportString(t testing.TB, ws *crm.Workspace, object string, format crmio.Format) string {
+func exportString(t testing.TB, ws *crm.Workspace, object crm.Kind, format crmio.Format) string {
 	t.Helper()
 	var b bytes.Buffer
 	_, err := crmio.Export(context.Background(), ws, &b, crmio.ExportOptions{Object: object, Format: format})
@@ -72,15 +72,15 @@ type fixture struct {
 func defineFields(t testing.TB, ws *crm.Workspace) crm.Pipeline {
 	ctx := context.Background()
 	for _, d := range []crm.FieldDef{
-		{Object: "contact", Name: "score", Type: crm.FieldNumber},
-		{Object: "contact", Name: "langs", Type: crm.FieldMultiSelect, Options: []string{"en", "de", "fr"}},
-		{Object: "contact", Name: "vip", Type: crm.FieldBool},
-		{Object: "contact", Name: "first_order", Type: crm.FieldDate},
-		{Object: "company", Name: "credit", Type: crm.FieldMoney},
-		{Object: "company", Name: "tier", Type: crm.FieldSelect, Options: []string{"Gold", "Silver"}},
-		{Object: "deal", Name: "product", Type: crm.FieldText},
-		{Object: "activity", Name: "mood", Type: crm.FieldText},
-		{Object: "purchase", Name: "channel", Type: crm.FieldSelect, Options: []string{"web", "shop"}},
+		{Object: crm.KindContact, Name: "score", Type: crm.FieldNumber},
+		{Object: crm.KindContact, Name: "langs", Type: crm.FieldMultiSelect, Options: []string{"en", "de", "fr"}},
+		{Object: crm.KindContact, Name: "vip", Type: crm.FieldBool},
+		{Object: crm.KindContact, Name: "first_order", Type: crm.FieldDate},
+		{Object: crm.KindCompany, Name: "credit", Type: crm.FieldMoney},
+		{Object: crm.KindCompany, Name: "tier", Type: crm.FieldSelect, Options: []string{"Gold", "Silver"}},
+		{Object: crm.KindDeal, Name: "product", Type: crm.FieldText},
+		{Object: crm.KindActivity, Name: "mood", Type: crm.FieldText},
+		{Object: crm.KindPurchase, Name: "channel", Type: crm.FieldSelect, Options: []string{"web", "shop"}},
 	} {
 		_, err := ws.Fields().Define(ctx, d)
 		require.NoError(t, err)
@@ -196,7 +196,7 @@ func stable(t testing.TB, out string, format crmio.Format) []string {
 	return rows
 }
 
-var objectsInOrder = []string{crmio.ObjectCompany, crmio.ObjectContact, crmio.ObjectDeal, crmio.ObjectActivity, crmio.ObjectPurchase}
+var objectsInOrder = []crm.Kind{crmio.ObjectCompany, crmio.ObjectContact, crmio.ObjectDeal, crmio.ObjectActivity, crmio.ObjectPurchase}
 
 func TestExportImportRoundTrip(t *testing.T) {
 	ctx := context.Background()
@@ -206,7 +206,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 		src, err := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "src", Currency: "EUR"})
 		require.NoError(t, err)
 		fill(t, src)
-		wantRows := map[string]int{crmio.ObjectCompany: 3, crmio.ObjectContact: 3, crmio.ObjectDeal: 3, crmio.ObjectActivity: 3, crmio.ObjectPurchase: 4}
+		wantRows := map[crm.Kind]int{crmio.ObjectCompany: 3, crmio.ObjectContact: 3, crmio.ObjectDeal: 3, crmio.ObjectActivity: 3, crmio.ObjectPurchase: 4}
 		for _, format := range []crmio.Format{crmio.CSV, crmio.JSONL} {
 			t.Run(format.String(), func(t *testing.T) {
 				dst, err := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "dst-" + format.String(), Currency: "EUR"})
@@ -277,9 +277,9 @@ func TestExportOptions(t *testing.T) {
 
 	_, err = crmio.Export(ctx, ws, &b, crmio.ExportOptions{Object: crmio.ObjectCompany, Columns: []string{"nope"}})
 	assert.ErrorIs(t, err, crmio.ErrOptions)
-	_, err = crmio.Export(ctx, ws, &b, crmio.ExportOptions{Object: "spaceship"})
+	_, err = crmio.Export(ctx, ws, &b, crmio.ExportOptions{Object: crm.KindPipeline})
 	assert.ErrorIs(t, err, crmio.ErrOptions)
-	_, err = crmio.Columns(ctx, ws, "spaceship")
+	_, err = crmio.Columns(ctx, ws, crm.KindPipeline)
 	assert.ErrorIs(t, err, crmio.ErrOptions)
 }
 
@@ -297,7 +297,7 @@ func TestExportStoreFailure(t *testing.T) {
 func TestWriteRejects(t *testing.T) {
 	ws := newWorkspace(t, selected.open(t))
 	in := "first_name,email,note\nAda,ada@example.com,=x\nBob,bob@bad,\"multi\nline\"\nCarl,carl@example.com,ok,extra\n"
-	res := importString(t, ws, in, crmio.ImportOptions{Object: "contact"})
+	res := importString(t, ws, in, crmio.ImportOptions{Object: crm.KindContact})
 	require.Equal(t, 2, res.Rejected)
 	var b bytes.Buffer
 	require.NoError(t, res.WriteRejects(&b))
@@ -311,12 +311,12 @@ func TestWriteRejects(t *testing.T) {
 	// Fixed, the rejects file imports; _line and _error are skipped
 	// quietly (not reported as ignored columns).
 	fixed := strings.Replace(strings.Replace(b.String(), "bob@bad", "bob@example.com", 1), ",extra\n", "\n", 1)
-	res2 := importString(t, ws, fixed, crmio.ImportOptions{Object: "contact"})
+	res2 := importString(t, ws, fixed, crmio.ImportOptions{Object: crm.KindContact})
 	assert.Equal(t, 2, res2.Created, "%v", res2.Rejects)
 	assert.Equal(t, []string{"note"}, res2.Ignored)
 
 	// JSON Lines rejects keep the object and add _line and _error.
-	res = importString(t, ws, "{\"first_name\":\"X\",\"emails\":[\"x@bad\"]}\nnot json\n", crmio.ImportOptions{Object: "contact", Format: crmio.JSONL})
+	res = importString(t, ws, "{\"first_name\":\"X\",\"emails\":[\"x@bad\"]}\nnot json\n", crmio.ImportOptions{Object: crm.KindContact, Format: crmio.JSONL})
 	b.Reset()
 	require.NoError(t, res.WriteRejects(&b))
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")

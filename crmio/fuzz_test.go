@@ -64,8 +64,8 @@ func FuzzImportCSV(f *testing.F) {
 		if flags&8 != 0 {
 			opts.UpsertBy = "id"
 		}
-		created := map[string]int{}
-		for _, object := range []string{crmio.ObjectCompany, crmio.ObjectDeal, crmio.ObjectContact} {
+		created := map[crm.Kind]int{}
+		for _, object := range []crm.Kind{crmio.ObjectCompany, crmio.ObjectDeal, crmio.ObjectContact} {
 			opts.Object = object
 			res, err := crmio.Import(ctx, ws, bytes.NewReader(data), opts)
 			if err != nil {

@@ -2,6 +2,8 @@ package crmio
 
 import (
 	"log/slog"
+
+	"github.com/crmkit/crmkit/crm"
 	"time"
 )
 
@@ -13,7 +15,7 @@ const DefaultBatchSize = 1000
 type ImportOptions struct {
 	// Object is the type of the records in the file: ObjectContact,
 	// ObjectCompany, ObjectDeal, ObjectActivity or ObjectPurchase.
-	Object string
+	Object crm.Kind
 	// Format is CSV (the default) or JSONL.
 	Format Format
 	// Mapping maps columns to fields; nil means GuessMapping of the

@@ -27,7 +27,7 @@ type Progress struct {
 // once: Read == Created + Updated + Skipped + Rejected, and Rejected ==
 // len(Rejects).
 type ImportResult struct {
-	Object string
+	Object crm.Kind
 	Format Format
 	// Header is the CSV header, for WriteRejects.
 	Header []string

@@ -166,13 +166,13 @@ func TestImportContacts(t *testing.T) {
 
 func TestGuessMapping(t *testing.T) {
 	got := crmio.GuessMapping([]string{"E-mail", "Zip Code", "Sector", "Score", "Website", "Email 2", "Created At", "Whatever"}, crmio.ObjectCompany,
-		crm.FieldDef{Object: "company", Name: "score", Type: crm.FieldNumber})
+		crm.FieldDef{Object: crm.KindCompany, Name: "score", Type: crm.FieldNumber})
 	assert.Equal(t, crmio.Mapping{"Zip Code": "address.postal_code", "Sector": "industry", "Score": "custom.score", "Website": "domain"}, got)
 
 	got = crmio.GuessMapping([]string{"Email", "Email 2", "First", "first_name", "custom.tier", "external id hubspot"}, crmio.ObjectContact)
 	assert.Equal(t, crmio.Mapping{"Email": "emails", "Email 2": "emails", "First": "first_name", "custom.tier": "custom.tier", "external id hubspot": "external_id.hubspot"}, got,
 		"lists take several columns; a second first_name does not")
-	assert.Empty(t, crmio.GuessMapping([]string{"a"}, "spaceship"))
+	assert.Empty(t, crmio.GuessMapping([]string{"a"}, crm.KindPipeline))
 }
 
 func TestImportErrors(t *testing.T) {
@@ -184,17 +184,17 @@ func TestImportErrors(t *testing.T) {
 		opts crmio.ImportOptions
 		err  error
 	}{
-		{"unknown object", "a\n", crmio.ImportOptions{Object: "spaceship"}, crmio.ErrOptions},
-		{"upsert key of another object", "a\n", crmio.ImportOptions{Object: "contact", UpsertBy: "domain"}, crmio.ErrOptions},
-		{"upsert key deals lack", "a\n", crmio.ImportOptions{Object: "deal", UpsertBy: "external_id.x"}, crmio.ErrOptions},
-		{"mapping names a missing column", "a\n", crmio.ImportOptions{Object: "contact", Mapping: crmio.Mapping{"b": "emails"}}, crmio.ErrMapping},
-		{"mapping names a missing field", "a\n", crmio.ImportOptions{Object: "contact", Mapping: crmio.Mapping{"a": "shoe_size"}}, crmio.ErrMapping},
-		{"mapping names an undefined custom field", "a\n", crmio.ImportOptions{Object: "contact", Mapping: crmio.Mapping{"a": "custom.nope"}}, crmio.ErrMapping},
-		{"upsert key not in the file", "name\nx\n", crmio.ImportOptions{Object: "contact", UpsertBy: "email"}, crmio.ErrMapping},
-		{"two columns for one value", "a,b\n", crmio.ImportOptions{Object: "contact", Mapping: crmio.Mapping{"a": "title", "b": "title"}}, crmio.ErrMapping},
-		{"empty file", "", crmio.ImportOptions{Object: "contact"}, crmio.ErrHeader},
-		{"bad comma", "a\n", crmio.ImportOptions{Object: "contact", Comma: '\n'}, crmio.ErrOptions},
-		{"resume without checkpoint", "a\n", crmio.ImportOptions{Object: "contact"}, crmio.ErrOptions},
+		{"unknown object", "a\n", crmio.ImportOptions{Object: crm.KindPipeline}, crmio.ErrOptions},
+		{"upsert key of another object", "a\n", crmio.ImportOptions{Object: crm.KindContact, UpsertBy: "domain"}, crmio.ErrOptions},
+		{"upsert key deals lack", "a\n", crmio.ImportOptions{Object: crm.KindDeal, UpsertBy: "external_id.x"}, crmio.ErrOptions},
+		{"mapping names a missing column", "a\n", crmio.ImportOptions{Object: crm.KindContact, Mapping: crmio.Mapping{"b": "emails"}}, crmio.ErrMapping},
+		{"mapping names a missing field", "a\n", crmio.ImportOptions{Object: crm.KindContact, Mapping: crmio.Mapping{"a": "shoe_size"}}, crmio.ErrMapping},
+		{"mapping names an undefined custom field", "a\n", crmio.ImportOptions{Object: crm.KindContact, Mapping: crmio.Mapping{"a": "custom.nope"}}, crmio.ErrMapping},
+		{"upsert key not in the file", "name\nx\n", crmio.ImportOptions{Object: crm.KindContact, UpsertBy: "email"}, crmio.ErrMapping},
+		{"two columns for one value", "a,b\n", crmio.ImportOptions{Object: crm.KindContact, Mapping: crmio.Mapping{"a": "title", "b": "title"}}, crmio.ErrMapping},
+		{"empty file", "", crmio.ImportOptions{Object: crm.KindContact}, crmio.ErrHeader},
+		{"bad comma", "a\n", crmio.ImportOptions{Object: crm.KindContact, Comma: '\n'}, crmio.ErrOptions},
+		{"resume without checkpoint", "a\n", crmio.ImportOptions{Object: crm.KindContact}, crmio.ErrOptions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,7 +218,7 @@ func TestImportUpsert(t *testing.T) {
 			old, err := ws.Contacts().Create(ctx, crm.Contact{FirstName: "Ada", Title: "Countess", Emails: []string{"ada@example.com", "ada@home.example"}, Tags: []string{"old"}})
 			require.NoError(t, err)
 			in := "email,title,tags,first_name\nADA@example.com,Analyst,new,\nbob@example.com,,,Bob\nbob@example.com,Builder,,\n"
-			res := importString(t, ws, in, crmio.ImportOptions{Object: "contact", UpsertBy: "email"})
+			res := importString(t, ws, in, crmio.ImportOptions{Object: crm.KindContact, UpsertBy: "email"})
 			assert.Equal(t, 1, res.Created, "bob once")
 			assert.Equal(t, 2, res.Updated, "ada, then bob by his second row")
 			got, err := ws.Contacts().Get(ctx, old.ID)
@@ -233,12 +233,12 @@ func TestImportUpsert(t *testing.T) {
 			assert.Len(t, contacts(t, ws), 2)
 
 			// The same file again changes nothing.
-			res = importString(t, ws, in, crmio.ImportOptions{Object: "contact", UpsertBy: "email"})
+			res = importString(t, ws, in, crmio.ImportOptions{Object: crm.KindContact, UpsertBy: "email"})
 			assert.Equal(t, 3, res.Skipped)
 			assert.Zero(t, res.Created+res.Updated)
 
 			// Overwrite replaces lists and clears empty cells.
-			res = importString(t, ws, "email,title,tags\nada@example.com,,fresh\n", crmio.ImportOptions{Object: "contact", UpsertBy: "email", Overwrite: true})
+			res = importString(t, ws, "email,title,tags\nada@example.com,,fresh\n", crmio.ImportOptions{Object: crm.KindContact, UpsertBy: "email", Overwrite: true})
 			assert.Equal(t, 1, res.Updated)
 			got, err = ws.Contacts().Get(ctx, old.ID)
 			require.NoError(t, err)
@@ -251,14 +251,14 @@ func TestImportUpsert(t *testing.T) {
 			c, err := ws.Contacts().Create(ctx, crm.Contact{FirstName: "Old", ExternalIDs: map[string]string{"hubspot": "42"}})
 			require.NoError(t, err)
 			res := importString(t, ws, "hubspot id,first_name\n42,New\n43,Other\n", crmio.ImportOptions{
-				Object: "contact", UpsertBy: "external_id.HubSpot", Mapping: crmio.Mapping{"hubspot id": "external_id.hubspot", "first_name": "first_name"},
+				Object: crm.KindContact, UpsertBy: "external_id.HubSpot", Mapping: crmio.Mapping{"hubspot id": "external_id.hubspot", "first_name": "first_name"},
 			})
 			assert.Equal(t, 1, res.Updated)
 			assert.Equal(t, 1, res.Created)
 			got, _ := ws.Contacts().Get(ctx, c.ID)
 			assert.Equal(t, "New", got.FirstName)
 
-			res = importString(t, ws, "id,first_name\n"+c.ID+",Newer\ncon_0000000000000000,Ghost\n", crmio.ImportOptions{Object: "contact", UpsertBy: "id"})
+			res = importString(t, ws, "id,first_name\n"+c.ID+",Newer\ncon_0000000000000000,Ghost\n", crmio.ImportOptions{Object: crm.KindContact, UpsertBy: "id"})
 			assert.Equal(t, 1, res.Updated)
 			assert.Equal(t, 1, res.Created, "an unknown id creates a record")
 			got, _ = ws.Contacts().Get(ctx, c.ID)
@@ -268,7 +268,7 @@ func TestImportUpsert(t *testing.T) {
 			ws := newWorkspace(t, b.open(t))
 			co, err := ws.Companies().Create(ctx, crm.Company{Name: "Acme", Domain: "acme.com", Employees: 10})
 			require.NoError(t, err)
-			res := importString(t, ws, "website,employees,name\nhttps://www.ACME.com/about,\"1,200\",\nnew.io,5,New Co\n", crmio.ImportOptions{Object: "company", UpsertBy: "domain"})
+			res := importString(t, ws, "website,employees,name\nhttps://www.ACME.com/about,\"1,200\",\nnew.io,5,New Co\n", crmio.ImportOptions{Object: crm.KindCompany, UpsertBy: "domain"})
 			assert.Equal(t, 1, res.Updated)
 			assert.Equal(t, 1, res.Created)
 			got, _ := ws.Companies().Get(ctx, co.ID)
@@ -279,7 +279,7 @@ func TestImportUpsert(t *testing.T) {
 			ws := newWorkspace(t, b.open(t))
 			seedCompanies(t, ws)
 			in := "name,industry\nacme,Tools\nNew Co,Food\nnew  co,Drinks\nTwin,x\n"
-			res := importString(t, ws, in, crmio.ImportOptions{Object: "company", UpsertBy: "name"})
+			res := importString(t, ws, in, crmio.ImportOptions{Object: crm.KindCompany, UpsertBy: "name"})
 			assert.Equal(t, 1, res.Created, "New Co")
 			assert.Equal(t, 2, res.Updated, "Acme, and New Co by its second row")
 			assert.Equal(t, `name: 2 companies are named "twin": upsert them by domain or ID`, rejectsByLine(res)[5])
@@ -294,7 +294,7 @@ func TestImportUpsert(t *testing.T) {
 			c, err := ws.Contacts().Create(ctx, crm.Contact{FirstName: "Gone"})
 			require.NoError(t, err)
 			require.NoError(t, ws.Contacts().Delete(ctx, c.ID))
-			res := importString(t, ws, "id,title\n"+c.ID+",x\n", crmio.ImportOptions{Object: "contact", UpsertBy: "id"})
+			res := importString(t, ws, "id,title\n"+c.ID+",x\n", crmio.ImportOptions{Object: crm.KindContact, UpsertBy: "id"})
 			require.Len(t, res.Rejects, 1)
 			assert.Contains(t, res.Rejects[0].Reason, "deleted")
 		})
@@ -315,12 +315,12 @@ func TestImportDeals(t *testing.T) {
 		sales, err := ws.Pipelines().Default(ctx)
 		require.NoError(t, err)
 		for _, d := range []crm.FieldDef{
-			{Object: "deal", Name: "region", Type: crm.FieldSelect, Options: []string{"North", "South"}},
-			{Object: "deal", Name: "score", Type: crm.FieldNumber},
-			{Object: "deal", Name: "list_price", Type: crm.FieldMoney},
-			{Object: "deal", Name: "signed_on", Type: crm.FieldDate},
-			{Object: "deal", Name: "strategic", Type: crm.FieldBool},
-			{Object: "deal", Name: "products", Type: crm.FieldMultiSelect, Options: []string{"Basic", "Pro"}},
+			{Object: crm.KindDeal, Name: "region", Type: crm.FieldSelect, Options: []string{"North", "South"}},
+			{Object: crm.KindDeal, Name: "score", Type: crm.FieldNumber},
+			{Object: crm.KindDeal, Name: "list_price", Type: crm.FieldMoney},
+			{Object: crm.KindDeal, Name: "signed_on", Type: crm.FieldDate},
+			{Object: crm.KindDeal, Name: "strategic", Type: crm.FieldBool},
+			{Object: crm.KindDeal, Name: "products", Type: crm.FieldMultiSelect, Options: []string{"Basic", "Pro"}},
 		} {
 			_, err := ws.Fields().Define(ctx, d)
 			require.NoError(t, err)
@@ -335,7 +335,7 @@ func TestImportDeals(t *testing.T) {
 			"Bad option,,,,,,,,West,,,,,\n" +
 			"No contact,,,,,,zed@example.com,,,,,,,\n" +
 			",Enterprise,Demo,,,,,,,,,,,\n"
-		res := importString(t, ws, in, crmio.ImportOptions{Object: "deal"})
+		res := importString(t, ws, in, crmio.ImportOptions{Object: crm.KindDeal})
 		assert.Equal(t, 3, res.Created)
 		got := rejectsByLine(res)
 		assert.Contains(t, got[5], `Stage: no stage "Negotiation" in pipeline "Enterprise" (its stages: Discovery, Demo, Signed, Dropped)`)
@@ -385,7 +385,7 @@ func TestImportActivitiesAndPurchases(t *testing.T) {
 			"Meeting,,,,,,maybe,,\n" +
 			"call,,,,bob@example.com,,,,\n" +
 			"call,Nobody,,,,,,,\n"
-		res := importString(t, ws, in, crmio.ImportOptions{Object: "activity"})
+		res := importString(t, ws, in, crmio.ImportOptions{Object: crm.KindActivity})
 		assert.Equal(t, 2, res.Created)
 		got := rejectsByLine(res)
 		assert.Contains(t, got[5], `Done: "maybe" is not yes/no`)
@@ -412,7 +412,7 @@ func TestImportActivitiesAndPurchases(t *testing.T) {
 			"C-3,,globex,2024-01-07,Thing,1,3 USD\n" +
 			"C-3,,,,Other,1,3 EUR\n" +
 			",ada@example.com,,,Single,,7\n"
-		res = importString(t, ws, in, crmio.ImportOptions{Object: "purchase"})
+		res = importString(t, ws, in, crmio.ImportOptions{Object: crm.KindPurchase})
 		assert.Equal(t, 3, res.Created, "rows of created purchases: A-1 twice and the single one")
 		got = rejectsByLine(res)
 		assert.Contains(t, got[5], `qty: "x" is not a whole number`)
@@ -441,14 +441,14 @@ func TestImportJSONL(t *testing.T) {
 	ctx := context.Background()
 	onBackends(t, func(t *testing.T, b backend) {
 		ws := newWorkspace(t, b.open(t))
-		_, err := ws.Fields().Define(ctx, crm.FieldDef{Object: "contact", Name: "score", Type: crm.FieldNumber})
+		_, err := ws.Fields().Define(ctx, crm.FieldDef{Object: crm.KindContact, Name: "score", Type: crm.FieldNumber})
 		require.NoError(t, err)
 		in := `{"first_name":"Ada","emails":["ADA@example.com"],"address":{"city":"London","country":"gb"},"custom":{"score":12.5},"tags":"a;b","shoe":42}` + "\n" +
 			`{"name":"Bob Builder","email":"bob@example.com","external_ids":{"hubspot":7},"custom.score":"3"}` + "\r\n" +
 			`{"first_name":["x","y"]}` + "\n" +
 			`{"first_name":"Carl","address":{"country":"XX"}}` + "\n" +
 			`not json` + "\n"
-		res := importString(t, ws, in, crmio.ImportOptions{Object: "contact", Format: crmio.JSONL})
+		res := importString(t, ws, in, crmio.ImportOptions{Object: crm.KindContact, Format: crmio.JSONL})
 		assert.Equal(t, 2, res.Created)
 		got := rejectsByLine(res)
 		assert.Contains(t, got[3], "first_name: want one value, got a list of 2")
@@ -467,7 +467,7 @@ func TestImportJSONL(t *testing.T) {
 
 		// Money as an object of minor units, or as text.
 		res = importString(t, ws, `{"name":"D1","amount":{"amount":12345,"currency":"usd"}}`+"\n"+`{"name":"D2","amount":"1.5 USD"}`+"\n"+`{"name":"D3","amount":{"amount":1.5}}`+"\n",
-			crmio.ImportOptions{Object: "deal", Format: crmio.JSONL})
+			crmio.ImportOptions{Object: crm.KindDeal, Format: crmio.JSONL})
 		assert.Equal(t, 2, res.Created)
 		assert.Contains(t, rejectsByLine(res)[3], "amount: want")
 		ds := deals(t, ws)
@@ -479,7 +479,7 @@ func TestImportJSONL(t *testing.T) {
 func TestImportDryRun(t *testing.T) {
 	ws := newWorkspace(t, selected.open(t))
 	in := "name,domain,parent\nA,a.com,\nB,b.com,a.com\nA again,a.com,\nC,,Nope\n"
-	res := importString(t, ws, in, crmio.ImportOptions{Object: "company", UpsertBy: "domain", DryRun: true, BatchSize: 1})
+	res := importString(t, ws, in, crmio.ImportOptions{Object: crm.KindCompany, UpsertBy: "domain", DryRun: true, BatchSize: 1})
 	assert.True(t, res.DryRun)
 	assert.Equal(t, 2, res.Created)
 	assert.Equal(t, 1, res.Updated, "the second a.com would update the first")
@@ -491,7 +491,7 @@ func TestImportReferencesEarlierRows(t *testing.T) {
 	onBackends(t, func(t *testing.T, b backend) {
 		ws := newWorkspace(t, b.open(t))
 		in := "name,domain,parent\nParent Co,parent.com,\nChild Co,,Parent Co\nGrandchild,,parent.com\n"
-		res := importString(t, ws, in, crmio.ImportOptions{Object: "company"})
+		res := importString(t, ws, in, crmio.ImportOptions{Object: crm.KindCompany})
 		assert.Equal(t, 3, res.Created)
 		cs := companies(t, ws)
 		require.Len(t, cs, 3)
@@ -503,13 +503,13 @@ func TestImportReferencesEarlierRows(t *testing.T) {
 func TestImportTransformAndEncodings(t *testing.T) {
 	ws := newWorkspace(t, selected.open(t))
 	in := "first_name,email,sector\nJos\xe9,jose@example.com,x\nAnn,ann@example.com,bad\nBo,bo@example.com,x\n"
-	res := importString(t, ws, in, crmio.ImportOptions{Object: "contact"})
+	res := importString(t, ws, in, crmio.ImportOptions{Object: crm.KindContact})
 	assert.Equal(t, 2, res.Created)
 	assert.Contains(t, rejectsByLine(res)[2], "not valid UTF-8 (byte 0xE9")
 
 	ws = newWorkspace(t, selected.open(t))
 	var seen []int
-	res = importString(t, ws, in, crmio.ImportOptions{Object: "contact", Encoding: crmio.Latin1, Transform: func(r *crmio.Row) error {
+	res = importString(t, ws, in, crmio.ImportOptions{Object: crm.KindContact, Encoding: crmio.Latin1, Transform: func(r *crmio.Row) error {
 		seen = append(seen, r.Line)
 		if r.Get("sector") == "bad" {
 			return &crmio.Problem{Column: "sector", Reason: "unknown sector"}
@@ -522,7 +522,7 @@ func TestImportTransformAndEncodings(t *testing.T) {
 	assert.Equal(t, "sector: unknown sector", rejectsByLine(res)[3])
 	assert.Equal(t, "JOSÉ", contacts(t, ws)[0].FirstName)
 
-	res = importString(t, ws, "first_name,title\nBig,"+strings.Repeat("t", 300)+"\n", crmio.ImportOptions{Object: "contact", MaxFieldBytes: 100})
+	res = importString(t, ws, "first_name,title\nBig,"+strings.Repeat("t", 300)+"\n", crmio.ImportOptions{Object: crm.KindContact, MaxFieldBytes: 100})
 	assert.Contains(t, rejectsByLine(res)[2], "title: the field is 300 bytes, limit is 100")
 }
 
@@ -537,7 +537,7 @@ func TestImportVetoedRows(t *testing.T) {
 		}
 		return nil
 	}))
-	res := importString(t, ws, "first_name,tags\nA,\nB,spam\nC,\n", crmio.ImportOptions{Object: "contact"})
+	res := importString(t, ws, "first_name,tags\nA,\nB,spam\nC,\n", crmio.ImportOptions{Object: crm.KindContact})
 	assert.Equal(t, 2, res.Created)
 	assert.Contains(t, rejectsByLine(res)[3], "spam is not welcome")
 	assert.Len(t, contacts(t, ws), 2)

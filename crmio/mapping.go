@@ -41,12 +41,12 @@ type objectInfo struct {
 
 var (
 	infoOnce sync.Once
-	infos    map[string]*objectInfo
+	infos    map[crm.Kind]*objectInfo
 )
 
-func objectInfos() map[string]*objectInfo {
+func objectInfos() map[crm.Kind]*objectInfo {
 	infoOnce.Do(func() {
-		infos = map[string]*objectInfo{
+		infos = map[crm.Kind]*objectInfo{
 			ObjectContact:  infoOf(contactKind),
 			ObjectCompany:  infoOf(companyKind),
 			ObjectDeal:     infoOf(dealKind),
@@ -112,7 +112,7 @@ func normHeader(h string) string {
 // matches nothing is left out of the mapping (and ignored by Import); so
 // is a second column for a single-valued field. An unknown object gives
 // an empty mapping.
-func GuessMapping(headers []string, object string, fields ...crm.FieldDef) Mapping {
+func GuessMapping(headers []string, object crm.Kind, fields ...crm.FieldDef) Mapping {
 	m := Mapping{}
 	oi := objectInfos()[object]
 	if oi == nil {
@@ -120,7 +120,7 @@ func GuessMapping(headers []string, object string, fields ...crm.FieldDef) Mappi
 	}
 	custom := map[string]string{}
 	for _, d := range fields {
-		if d.Object != "" && d.Object != object {
+		if !d.Object.IsZero() && d.Object != object {
 			continue
 		}
 		for _, a := range []string{"custom." + d.Name, "custom_" + d.Name, d.Name, d.Label} {

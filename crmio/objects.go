@@ -10,18 +10,19 @@ import (
 	"github.com/crmkit/crmkit/crm"
 )
 
-// The object types Import and Export handle (ImportOptions.Object).
-const (
-	ObjectContact  = "contact"
-	ObjectCompany  = "company"
-	ObjectDeal     = "deal"
-	ObjectActivity = "activity"
-	ObjectPurchase = "purchase"
+// The object types Import and Export handle (ImportOptions.Object): the
+// crm kinds of the same names, spelt here so that an import reads as one.
+var (
+	ObjectContact  = crm.KindContact
+	ObjectCompany  = crm.KindCompany
+	ObjectDeal     = crm.KindDeal
+	ObjectActivity = crm.KindActivity
+	ObjectPurchase = crm.KindPurchase
 )
 
 // kind describes one object type to the generic import and export code.
 type kind[T any] struct {
-	name   string
+	name   crm.Kind
 	fields []*field[T] // in export order; custom fields go before stamps
 	stamps []*field[T] // created_at, updated_at
 	meta   func(*T) *crm.Meta

@@ -166,8 +166,8 @@ func TestFileCheckpointDropsTornRejects(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, st)
 	r1 := crmio.Reject{Line: 3, Column: "email", Reason: "bad", Raw: []string{"a", "b"}, Problems: []crmio.Problem{{Column: "email", Reason: "bad"}}}
-	require.NoError(t, cp.Save(ctx, &crmio.CheckpointState{Object: "contact", Line: 10, Read: 9, Rejected: 1, Rejects: []crmio.Reject{r1}}))
-	require.NoError(t, cp.Save(ctx, &crmio.CheckpointState{Object: "contact", Line: 20, Read: 19, Rejected: 1}))
+	require.NoError(t, cp.Save(ctx, &crmio.CheckpointState{Object: crm.KindContact, Line: 10, Read: 9, Rejected: 1, Rejects: []crmio.Reject{r1}}))
+	require.NoError(t, cp.Save(ctx, &crmio.CheckpointState{Object: crm.KindContact, Line: 20, Read: 19, Rejected: 1}))
 	// A save that appended its rejects and then crashed before replacing
 	// the state file.
 	f, err := os.OpenFile(cp.Path+".rejects", os.O_APPEND|os.O_WRONLY, 0)
@@ -180,7 +180,7 @@ func TestFileCheckpointDropsTornRejects(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 20, st.Line)
 	assert.Equal(t, []crmio.Reject{r1}, st.Rejects)
-	require.NoError(t, cp.Save(ctx, &crmio.CheckpointState{Object: "contact", Line: 30, Rejects: []crmio.Reject{{Line: 28, Reason: "x"}}}))
+	require.NoError(t, cp.Save(ctx, &crmio.CheckpointState{Object: crm.KindContact, Line: 30, Rejects: []crmio.Reject{{Line: 28, Reason: "x"}}}))
 	st, err = cp.Load(ctx)
 	require.NoError(t, err)
 	require.Len(t, st.Rejects, 2)

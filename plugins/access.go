@@ -109,7 +109,11 @@ func (p *proc) visibleIn(ctx context.Context, events []crm.Event) ([]crm.Event, 
 // ErrCapability, which the plugin's failure Policy handles: the plugin
 // never sees the record.
 func mayRead(rt *crm.ReadTx, workspace, kind string) error {
-	if err := rt.Can(kind, crm.ActionRead); errors.Is(err, crm.ErrForbidden) {
+	k, err := kindOf(kind)
+	if err != nil {
+		return err
+	}
+	if err := rt.Can(k, crm.ActionRead); errors.Is(err, crm.ErrForbidden) {
 		return fmt.Errorf("%w: its role may not read %s records in workspace %q, so it is not handed their writes: %v", ErrCapability, kind, workspace, err)
 	} else if err != nil {
 		return err

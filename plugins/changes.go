@@ -148,8 +148,11 @@ func checkCustom(rt *crm.ReadTx, kind string, changes []*proto.FieldValue) error
 			continue
 		}
 		if s == nil {
-			var err error
-			if s, err = rt.Schema(kind); err != nil {
+			k, err := kindOf(kind)
+			if err != nil {
+				return err
+			}
+			if s, err = rt.Schema(k); err != nil {
 				return err
 			}
 		}

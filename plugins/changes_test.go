@@ -42,3 +42,17 @@ func TestApplyChanges(t *testing.T) {
 		})
 	}
 }
+
+func TestKindOfReadsOnlyKindNames(t *testing.T) {
+	for _, k := range crm.RecordKinds() {
+		got, err := kindOf(k.String())
+		require.NoError(t, err)
+		assert.Equal(t, k, got)
+	}
+	// A plural, a misspelling or an empty kind on the wire is the
+	// plugin's fault.
+	for _, bad := range []string{"contacts", "lead", "Contact", ""} {
+		_, err := kindOf(bad)
+		assert.ErrorIs(t, err, ErrMalformed, bad)
+	}
+}

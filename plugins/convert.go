@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/plugins/proto"
@@ -12,7 +13,7 @@ import (
 func toProto(ev *crm.Event) (*proto.Event, error) {
 	pe := &proto.Event{
 		Id: ev.ID, Seq: ev.Seq, Type: string(ev.Type), ChangeId: ev.ChangeID, Workspace: ev.Workspace,
-		Kind: ev.Kind, RecordId: ev.RecordID, Actor: ev.Actor, Source: ev.Source,
+		Kind: ev.Kind.String(), RecordId: ev.RecordID, Actor: ev.Actor, Source: ev.Source,
 		AtUnixNano: ev.At.UnixNano(), Redacted: ev.Redacted,
 	}
 	var err error
@@ -40,4 +41,15 @@ func recordJSON(r any, err error) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(r)
+}
+
+// kindOf reads a kind a plugin named, on the wire or in its manifest,
+// where kinds stay strings: only a kind's own name ("contact") is valid
+// there. An unknown name is the plugin's fault: ErrMalformed.
+func kindOf(name string) (crm.Kind, error) {
+	k, err := crm.ParseKind(name)
+	if err != nil || k.String() != name {
+		return crm.Kind{}, fmt.Errorf("%w: no kind %q", ErrMalformed, name)
+	}
+	return k, nil
 }

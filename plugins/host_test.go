@@ -78,7 +78,7 @@ func TestHostServiceConfinesPlugin(t *testing.T) {
 	assert.ErrorIs(t, info.LastError, plugins.ErrWorkspace, "the last probe forged a grant")
 	// The write the plugin made carries its name as actor and source.
 	e.waitRecorded("contact.updated")
-	for ch, err := range e.ws.History(ctx, crm.Ref{Kind: "contact", ID: ada.ID}) {
+	for ch, err := range e.ws.History(ctx, crm.Ref{Kind: crm.KindContact, ID: ada.ID}) {
 		require.NoError(t, err)
 		if ch.Op == crm.OpUpdated {
 			assert.Equal(t, "plugin:testplugin", ch.Source)

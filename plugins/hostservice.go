@@ -190,7 +190,11 @@ func (s *hostService) Timeline(ctx context.Context, req *proto.TimelineRequest) 
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	page, err := w.Timeline(ctx, crm.Ref{Kind: req.Kind, ID: req.Id}, req.Cursor, int(req.Limit))
+	kind, err := kindOf(req.Kind)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	page, err := w.Timeline(ctx, crm.Ref{Kind: kind, ID: req.Id}, req.Cursor, int(req.Limit))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -216,7 +220,7 @@ func (s *hostService) mayReadEntry(e crm.TimelineEntry) bool {
 	if e.Activity != nil && !s.p.caps.allows("read", "activity") {
 		return false
 	}
-	return e.Change == nil || s.p.caps.allows("read", e.Change.Kind)
+	return e.Change == nil || s.p.caps.allows("read", e.Change.Kind.String())
 }
 
 func reply(rec any, err error) (*proto.RecordReply, error) {

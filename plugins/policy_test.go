@@ -24,11 +24,11 @@ var (
 	pluginPolicy = crm.Policy{
 		Roles: []crm.Role{
 			{Name: "contacts_reader", Fields: hiddenTitle, Grants: []crm.Grant{
-				{Kind: "contact", Actions: read, Scope: crm.ScopeTeam},
+				{Kind: crm.KindContact, Actions: read, Scope: crm.ScopeTeam},
 			}},
 			{Name: "deal_guard", Fields: hiddenTitle, Grants: []crm.Grant{
-				{Kind: "contact", Actions: read, Scope: crm.ScopeTeam},
-				{Kind: "deal", Actions: read, Scope: crm.ScopeAll},
+				{Kind: crm.KindContact, Actions: read, Scope: crm.ScopeTeam},
+				{Kind: crm.KindDeal, Actions: read, Scope: crm.ScopeAll},
 			}},
 		},
 		Teams: []crm.TeamDef{
@@ -169,7 +169,7 @@ func TestPluginDefaultRoleIsIntegration(t *testing.T) {
 	// The policy narrows the built-in integration role: contacts only,
 	// titles hidden, no writes.
 	policy := crm.Policy{Roles: []crm.Role{{Name: plugins.DefaultRole, Fields: hiddenTitle, Grants: []crm.Grant{
-		{Kind: "contact", Actions: read, Scope: crm.ScopeAll},
+		{Kind: crm.KindContact, Actions: read, Scope: crm.ScopeAll},
 	}}}}
 	tm := newTeams(t, policy)
 	info := tm.load("", tm.gets())
@@ -235,7 +235,7 @@ func TestPluginBeforeHookSeesTheWriteAsItsRole(t *testing.T) {
 	policy := crm.Policy{
 		Roles: []crm.Role{{Name: "team_guard",
 			Fields: []crm.FieldRule{{Field: "deal.source", Access: crm.FieldHidden}},
-			Grants: []crm.Grant{{Kind: "deal", Actions: read, Scope: crm.ScopeTeam}},
+			Grants: []crm.Grant{{Kind: crm.KindDeal, Actions: read, Scope: crm.ScopeTeam}},
 		}},
 		Teams: pluginPolicy.Teams,
 	}

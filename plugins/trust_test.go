@@ -108,7 +108,7 @@ func TestBadChangeIsThePluginsFault(t *testing.T) {
 				s.Policy = policy
 				return []plugins.Spec{s}
 			}, plugins.Config{})
-			_, err := e.ws.Fields().Define(ctx, crm.FieldDef{Object: "deal", Name: "score", Type: crm.FieldNumber})
+			_, err := e.ws.Fields().Define(ctx, crm.FieldDef{Object: crm.KindDeal, Name: "score", Type: crm.FieldNumber})
 			require.NoError(t, err)
 			for i, tc := range []struct{ name, field string }{
 				{"custom-nope", "custom.nope"},

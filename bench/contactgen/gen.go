@@ -192,4 +192,4 @@ func asciiLower(s string) string {
 }
 
 // ScoreField is the custom field definition Generate's scores need.
-var ScoreField = crm.FieldDef{Object: "contact", Name: "score", Label: "Lead score", Type: crm.FieldNumber, Indexed: true}
+var ScoreField = crm.FieldDef{Object: crm.KindContact, Name: "score", Label: "Lead score", Type: crm.FieldNumber, Indexed: true}

@@ -21,7 +21,7 @@ func TestRulesRunAsSystemOrTheirPrincipal(t *testing.T) {
 
 	// Saving a rule is the workspace's business, not a rep's.
 	rule := automation.Rule{
-		Name: "tag leads", Object: "contact",
+		Name: "tag leads", Object: crm.KindContact,
 		Trigger: automation.Trigger{Event: crm.ContactCreated},
 		Actions: []automation.Action{{Type: automation.ActionSetField, Field: "title", Value: "lead"}},
 	}

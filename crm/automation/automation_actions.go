@@ -13,7 +13,7 @@ import (
 // runActions runs a rule's actions on a record inside t, in order; each
 // action sees the record as the ones before left it. source names the
 // rule (or sequence) for errors and routing state.
-func (a *Automation) runActions(t *crm.Tx, source, object string, actions []Action, rec any) error {
+func (a *Automation) runActions(t *crm.Tx, source string, object crm.Kind, actions []Action, rec any) error {
 	for i := range actions {
 		var err error
 		if rec, err = a.runAction(t, fmt.Sprintf("%s/%d", source, i), object, &actions[i], rec); err != nil {
@@ -23,7 +23,7 @@ func (a *Automation) runActions(t *crm.Tx, source, object string, actions []Acti
 	return nil
 }
 
-func (a *Automation) runAction(t *crm.Tx, name, object string, act *Action, rec any) (any, error) {
+func (a *Automation) runAction(t *crm.Tx, name string, object crm.Kind, act *Action, rec any) (any, error) {
 	id := crm.MetaOf(rec).ID
 	switch act.Type {
 	case ActionSetField:
@@ -56,7 +56,7 @@ func (a *Automation) runAction(t *crm.Tx, name, object string, act *Action, rec 
 			return nil, err
 		}
 		for _, cid := range ids {
-			r, err := updateAny(t, "contact", cid, func(r any) error {
+			r, err := updateAny(t, crm.KindContact, cid, func(r any) error {
 				r.(*crm.Contact).Lifecycle = act.Lifecycle
 				return nil
 			})
@@ -89,7 +89,7 @@ func (a *Automation) runAction(t *crm.Tx, name, object string, act *Action, rec 
 
 // updateAny updates a record of a rule object kind inside t and returns
 // it as it now is.
-func updateAny(t *crm.Tx, object, id string, fn func(any) error) (any, error) {
+func updateAny(t *crm.Tx, object crm.Kind, id string, fn func(any) error) (any, error) {
 	return t.UpdateRecord(crm.Ref{Kind: object, ID: id}, fn)
 }
 
@@ -167,7 +167,7 @@ func setOwner(rec any, owner string) error {
 
 // logActivity creates the task, note or activity of an action, linked to
 // its target.
-func (a *Automation) logActivity(t *crm.Tx, object string, act *Action, rec any) error {
+func (a *Automation) logActivity(t *crm.Tx, object crm.Kind, act *Action, rec any) error {
 	out := crm.Activity{Subject: fillText(act.Subject, rec), Body: fillText(act.Body, rec), OwnerID: recordOwner(rec)}
 	switch act.Type {
 	case ActionCreateTask:
@@ -265,7 +265,7 @@ func companyOf(rec any) string {
 
 // contactsOf is the contact itself, a deal's contacts or a company's live
 // contacts.
-func contactsOf(t *crm.Tx, object string, rec any) ([]string, error) {
+func contactsOf(t *crm.Tx, object crm.Kind, rec any) ([]string, error) {
 	switch x := rec.(type) {
 	case *crm.Contact:
 		return []string{x.ID}, nil
@@ -290,7 +290,7 @@ func contactsOf(t *crm.Tx, object string, rec any) ([]string, error) {
 
 // setMember adds a record to a static segment of its kind or removes it,
 // inside t.
-func setMember(t *crm.Tx, segID, object, id string, add bool) error {
+func setMember(t *crm.Tx, segID string, object crm.Kind, id string, add bool) error {
 	seg, err := t.Segment(segID)
 	if err != nil {
 		return err

@@ -18,28 +18,28 @@ func hundredRules() []automation.Rule {
 	var rules []automation.Rule
 	note := []automation.Action{{Type: automation.ActionLogNote, Subject: "rule fired"}}
 	for i := range 40 {
-		rules = append(rules, automation.Rule{Name: fmt.Sprint("updated ", i), Object: "contact",
+		rules = append(rules, automation.Rule{Name: fmt.Sprint("updated ", i), Object: crm.KindContact,
 			Trigger: automation.Trigger{Event: crm.ContactUpdated},
 			Where:   fmt.Sprintf(`lifecycle = "customer" AND tags CONTAINS "segment-%d"`, i), Actions: note})
 	}
 	for i := range 10 {
-		rules = append(rules, automation.Rule{Name: fmt.Sprint("lifecycle ", i), Object: "contact",
+		rules = append(rules, automation.Rule{Name: fmt.Sprint("lifecycle ", i), Object: crm.KindContact,
 			Trigger: automation.Trigger{Event: crm.ContactUpdated, Fields: []string{"lifecycle"}}, Actions: note})
 	}
 	for i := range 20 {
-		rules = append(rules, automation.Rule{Name: fmt.Sprint("created ", i), Object: "contact",
+		rules = append(rules, automation.Rule{Name: fmt.Sprint("created ", i), Object: crm.KindContact,
 			Trigger: automation.Trigger{Event: crm.ContactCreated}, Where: fmt.Sprintf(`lead_source = "source-%d"`, i), Actions: note})
 	}
 	for i := range 10 {
-		rules = append(rules, automation.Rule{Name: fmt.Sprint("won ", i), Object: "deal",
+		rules = append(rules, automation.Rule{Name: fmt.Sprint("won ", i), Object: crm.KindDeal,
 			Trigger: automation.Trigger{Event: crm.DealWon}, Actions: note})
 	}
 	for i := range 10 {
-		rules = append(rules, automation.Rule{Name: fmt.Sprint("activity ", i), Object: "contact",
+		rules = append(rules, automation.Rule{Name: fmt.Sprint("activity ", i), Object: crm.KindContact,
 			Trigger: automation.Trigger{Event: crm.ActivityCreated}, Where: `lifecycle = "lead"`, Actions: note})
 	}
 	for i := range 10 {
-		rules = append(rules, automation.Rule{Name: fmt.Sprint("idle ", i), Object: "contact",
+		rules = append(rules, automation.Rule{Name: fmt.Sprint("idle ", i), Object: crm.KindContact,
 			Trigger: automation.Trigger{Time: &automation.TimeTrigger{Field: "idle_since", Offset: automation.Offset(time.Duration(30+i) * 24 * time.Hour)}},
 			Where:   `lifecycle = "lead"`, Actions: note})
 	}
@@ -163,7 +163,7 @@ func benchFireTimers(b *testing.B, n int, action automation.Action) {
 		// Each side gets a store of its own, set up the same way, so
 		// both pay the same compaction debt from the setup.
 		c, ws, _, clock, done := benchTimerStore(b, n)
-		_, err := automation.RulesOf(ws).Save(context.Background(), automation.Rule{Name: "anniversary", Object: "contact",
+		_, err := automation.RulesOf(ws).Save(context.Background(), automation.Rule{Name: "anniversary", Object: crm.KindContact,
 			Trigger: automation.Trigger{Time: &automation.TimeTrigger{Field: "created_at", Offset: automation.Offset(24 * time.Hour)}},
 			Actions: []automation.Action{action}})
 		if err != nil {

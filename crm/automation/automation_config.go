@@ -17,7 +17,7 @@ type automationConfig struct {
 	version   uint64
 	rules     map[string]*compiledRule
 	byEvent   map[crm.EventType][]*compiledRule
-	timeRules map[string][]*compiledRule // by object
+	timeRules map[crm.Kind][]*compiledRule // by object
 	schedules []*compiledRule
 	scoring   []*compiledModel
 	sequences map[string]*Sequence
@@ -74,7 +74,7 @@ func loadConfig(rt *crm.ReadTx) (*automationConfig, error) {
 	sp := rt.Space(spaceName)
 	cfg := &automationConfig{
 		rules: map[string]*compiledRule{}, byEvent: map[crm.EventType][]*compiledRule{},
-		timeRules: map[string][]*compiledRule{}, sequences: map[string]*Sequence{},
+		timeRules: map[crm.Kind][]*compiledRule{}, sequences: map[string]*Sequence{},
 	}
 	for e, err := range sp.Scan(store.Range{Prefix: ak('r')}) {
 		if err != nil {
@@ -89,7 +89,7 @@ func loadConfig(rt *crm.ReadTx) (*automationConfig, error) {
 				return nil, err
 			}
 		}
-		cr.stored = cr.where == nil || cr.Object == "activity" || crm.StoredOnly(cr.Object, cr.where)
+		cr.stored = cr.where == nil || cr.Object == crm.KindActivity || crm.StoredOnly(cr.Object, cr.where)
 		cfg.rules[cr.ID] = cr
 		if cr.Disabled {
 			continue

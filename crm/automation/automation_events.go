@@ -127,7 +127,7 @@ func triggered(r *compiledRule, ev *crm.Event) bool {
 
 // targetsOf returns the records of kind object an event is about: its own
 // record, or the records an activity or purchase links to.
-func targetsOf(ev *crm.Event, object string) ([]string, error) {
+func targetsOf(ev *crm.Event, object crm.Kind) ([]string, error) {
 	if ev.Kind == object {
 		return []string{ev.RecordID}, nil
 	}
@@ -138,16 +138,16 @@ func targetsOf(ev *crm.Event, object string) ([]string, error) {
 	switch x := r.(type) {
 	case *crm.Activity:
 		switch object {
-		case "contact":
+		case crm.KindContact:
 			return x.ContactIDs, nil
-		case "company":
+		case crm.KindCompany:
 			return x.CompanyIDs, nil
-		case "deal":
+		case crm.KindDeal:
 			return x.DealIDs, nil
 		}
 	case *crm.Purchase:
 		id := x.ContactID
-		if object == "company" {
+		if object == crm.KindCompany {
 			id = x.CompanyID
 		}
 		if id != "" {

@@ -10,7 +10,7 @@ import (
 )
 
 // ruleObjects are the kinds rules act on, with their key bytes.
-var ruleObjects = map[string]byte{"contact": 'c', "company": 'o', "deal": 'd', "activity": 'a'}
+var ruleObjects = map[crm.Kind]byte{crm.KindContact: 'c', crm.KindCompany: 'o', crm.KindDeal: 'd', crm.KindActivity: 'a'}
 
 // activitySchema is the filter schema of activities, for rules on them
 // and for scoring behaviours. (Segments do not select activities, so the
@@ -38,16 +38,16 @@ func activityRecord(a *crm.Activity) filter.MapRecord {
 }
 
 // extraTimeFields are the time fields only time triggers read.
-var extraTimeFields = map[string]map[string]filter.Type{
-	"contact":  {"idle_since": filter.TypeTime},
-	"company":  {"idle_since": filter.TypeTime},
-	"deal":     {"idle_since": filter.TypeTime, "stage_entered_at": filter.TypeTime},
-	"activity": {},
+var extraTimeFields = map[crm.Kind]map[string]filter.Type{
+	crm.KindContact:  {"idle_since": filter.TypeTime},
+	crm.KindCompany:  {"idle_since": filter.TypeTime},
+	crm.KindDeal:     {"idle_since": filter.TypeTime, "stage_entered_at": filter.TypeTime},
+	crm.KindActivity: {},
 }
 
 // ruleSchema returns the filter schema of a rule's object.
-func ruleSchema(rt *crm.ReadTx, object string) (filter.Schema, error) {
-	if object == "activity" {
+func ruleSchema(rt *crm.ReadTx, object crm.Kind) (filter.Schema, error) {
+	if object == crm.KindActivity {
 		return activitySchema, nil
 	}
 	return rt.Schema(object)
@@ -55,7 +55,7 @@ func ruleSchema(rt *crm.ReadTx, object string) (filter.Schema, error) {
 
 // loadRecord reads a record of a kind by its name; it returns nil for a
 // record that does not exist.
-func loadRecord(rt *crm.ReadTx, object, id string) (any, error) {
+func loadRecord(rt *crm.ReadTx, object crm.Kind, id string) (any, error) {
 	r, err := rt.Record(crm.Ref{Kind: object, ID: id})
 	if errors.Is(err, crm.ErrNotFound) {
 		return nil, nil
@@ -116,7 +116,7 @@ func matchStored(e filter.Expr, r any, now time.Time) (bool, error) {
 }
 
 // timeField returns the type of a field a time trigger may read, or false.
-func timeField(s filter.Schema, object, field string) (filter.Type, bool) {
+func timeField(s filter.Schema, object crm.Kind, field string) (filter.Type, bool) {
 	if t, ok := extraTimeFields[object][field]; ok {
 		return t, true
 	}

@@ -41,7 +41,7 @@ func TestEventRuleAssignsAndIsAttributed(t *testing.T) {
 	before, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "Old"})
 	require.NoError(t, err)
 	rule, err := automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "route new leads", Object: "contact",
+		Name: "route new leads", Object: crm.KindContact,
 		Trigger: automation.Trigger{Event: crm.ContactCreated},
 		Where:   `owner_id IS NOT SET`,
 		Actions: []automation.Action{{Type: automation.ActionAssignOwner, Route: &automation.Route{Strategy: automation.RoundRobin}}},
@@ -68,7 +68,7 @@ func TestEventRuleAssignsAndIsAttributed(t *testing.T) {
 	assert.Empty(t, old.OwnerID, "events before the rule was saved do not trigger it")
 
 	var last crm.Change
-	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: "contact", ID: ids[0]}) {
+	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: crm.KindContact, ID: ids[0]}) {
 		require.NoError(t, err)
 		last = ch
 		break
@@ -85,7 +85,7 @@ func TestEventRuleAssignsAndIsAttributed(t *testing.T) {
 func TestEventRuleRunsOnceWhenRedelivered(t *testing.T) {
 	e, a := autoEnv(t)
 	_, err := automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "welcome task", Object: "contact", Trigger: automation.Trigger{Event: crm.ContactCreated},
+		Name: "welcome task", Object: crm.KindContact, Trigger: automation.Trigger{Event: crm.ContactCreated},
 		Actions: []automation.Action{{Type: automation.ActionCreateTask, Subject: "Welcome {name}", Due: automation.Offset(24 * time.Hour)}},
 	})
 	require.NoError(t, err)
@@ -110,7 +110,7 @@ func TestRunActsUntilCancelled(t *testing.T) {
 	e, _ := autoEnv(t)
 	a := automation.New(e.crm, automation.WithPoll(10*time.Millisecond))
 	_, err := automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "tag", Object: "contact", Trigger: automation.Trigger{Event: crm.ContactCreated},
+		Name: "tag", Object: crm.KindContact, Trigger: automation.Trigger{Event: crm.ContactCreated},
 		Actions: []automation.Action{{Type: automation.ActionSetField, Field: "tags", Value: []any{"new"}}},
 	})
 	require.NoError(t, err)

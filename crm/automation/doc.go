@@ -5,7 +5,7 @@
 // common rules; and dry runs that show what a rule would do.
 //
 //	rule, err := automation.RulesOf(ws).Save(ctx, automation.Rule{
-//		Name: "route new leads", Object: "contact",
+//		Name: "route new leads", Object: crm.KindContact,
 //		Trigger: automation.Trigger{Event: crm.ContactCreated},
 //		Actions: []automation.Action{{Type: automation.ActionAssignOwner,
 //			Route: &automation.Route{Strategy: automation.RoundRobin}}},

@@ -32,7 +32,7 @@ func ExampleRules_Save() {
 	_ = automation.TeamOf(ws).Set(ctx, []automation.Rep{{ID: "ann"}, {ID: "bob"}})
 	_, err := automation.RulesOf(ws).Save(ctx, automation.Rule{
 		Name:    "Route new leads",
-		Object:  "contact",
+		Object:  crm.KindContact,
 		Trigger: automation.Trigger{Event: crm.ContactCreated},
 		Where:   `lifecycle = "lead" AND owner_id IS NOT SET`,
 		Actions: []automation.Action{{Type: automation.ActionAssignOwner, Route: &automation.Route{Strategy: automation.RoundRobin}}},
@@ -145,7 +145,7 @@ func ExampleTeam_Assign() {
 	_ = automation.TeamOf(ws).Set(ctx, []automation.Rep{{ID: "ann", Weight: 2}, {ID: "bob", Weight: 1}})
 	for i := range 6 {
 		ct, _ := ws.Contacts().Create(ctx, crm.Contact{FirstName: fmt.Sprint("Lead ", i)})
-		owner, err := automation.TeamOf(ws).Assign(ctx, automation.Route{Strategy: automation.Weighted}, crm.Ref{Kind: "contact", ID: ct.ID})
+		owner, err := automation.TeamOf(ws).Assign(ctx, automation.Route{Strategy: automation.Weighted}, crm.Ref{Kind: crm.KindContact, ID: ct.ID})
 		fmt.Print(owner, " ", err, "; ")
 	}
 	fmt.Println()

@@ -186,7 +186,7 @@ func (s *Team) Assign(ctx context.Context, route Route, ref crm.Ref) (string, er
 			return err
 		}
 		if rec == nil {
-			return notFound(ref.Kind, ref.ID)
+			return notFound(ref.Kind.String(), ref.ID)
 		}
 		if owner, err = pickRep(t, route, name, ref.Kind, rec); err != nil {
 			return err
@@ -206,7 +206,7 @@ type routeState struct {
 
 // pickRep picks a rep for rec by route inside t and advances the route's
 // state.
-func pickRep(t *crm.Tx, route Route, name, object string, rec any) (string, error) {
+func pickRep(t *crm.Tx, route Route, name string, object crm.Kind, rec any) (string, error) {
 	team, err := loadTeam(&t.ReadTx)
 	if err != nil {
 		return "", err
@@ -310,19 +310,19 @@ func pickRep(t *crm.Tx, route Route, name, object string, rec any) (string, erro
 }
 
 // ownedKinds are the kinds of records that have owners.
-var ownedKinds = map[string]bool{"contact": true, "company": true, "deal": true}
+var ownedKinds = map[crm.Kind]bool{crm.KindContact: true, crm.KindCompany: true, crm.KindDeal: true}
 
 // ownedCount is how many live records of a kind a rep owns (open deals,
 // for deals).
-func ownedCount(t *crm.Tx, object, rep string) (int, error) {
+func ownedCount(t *crm.Tx, object crm.Kind, rep string) (int, error) {
 	n := 0
 	var err error
 	switch object {
-	case "contact":
+	case crm.KindContact:
 		n, err = count(t.Contacts().By("owner_id", rep), func(crm.Contact) bool { return true })
-	case "company":
+	case crm.KindCompany:
 		n, err = count(t.Companies().By("owner_id", rep), func(crm.Company) bool { return true })
-	case "deal":
+	case crm.KindDeal:
 		n, err = count(t.Deals().By("owner_id", rep), func(d crm.Deal) bool { return d.Status == crm.StatusOpen })
 	}
 	return n, err

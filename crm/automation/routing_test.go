@@ -26,7 +26,7 @@ func TestRoundRobinIsFairUnderConcurrency(t *testing.T) {
 	e, a := autoEnv(t)
 	setTeam(t, e, "ann", "bob", "cid", "dee")
 	_, err := automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "route", Object: "contact", Trigger: automation.Trigger{Event: crm.ContactCreated},
+		Name: "route", Object: crm.KindContact, Trigger: automation.Trigger{Event: crm.ContactCreated},
 		Actions: []automation.Action{{Type: automation.ActionAssignOwner, Route: &automation.Route{Strategy: automation.RoundRobin}}},
 	})
 	require.NoError(t, err)
@@ -77,7 +77,7 @@ func TestAssignByHandTakesTurnsAcrossInstances(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := automation.TeamOf(handles[i%2]).Assign(e.ctx, automation.Route{Strategy: automation.RoundRobin, Name: "inbound"}, crm.Ref{Kind: "contact", ID: id})
+			_, err := automation.TeamOf(handles[i%2]).Assign(e.ctx, automation.Route{Strategy: automation.RoundRobin, Name: "inbound"}, crm.Ref{Kind: crm.KindContact, ID: id})
 			assert.NoError(t, err)
 		}()
 	}
@@ -100,7 +100,7 @@ func TestWeightedTerritoryCapacityAndAway(t *testing.T) {
 		t.Helper()
 		c, err := e.ws.Contacts().Create(e.ctx, c)
 		require.NoError(t, err)
-		owner, err := automation.TeamOf(e.ws).Assign(e.ctx, route, crm.Ref{Kind: "contact", ID: c.ID})
+		owner, err := automation.TeamOf(e.ws).Assign(e.ctx, route, crm.Ref{Kind: crm.KindContact, ID: c.ID})
 		require.NoError(t, err)
 		got, err := e.ws.Contacts().Get(e.ctx, c.ID)
 		require.NoError(t, err)
@@ -126,10 +126,10 @@ func TestWeightedTerritoryCapacityAndAway(t *testing.T) {
 	assert.Equal(t, "cid", assign(load, crm.Contact{FirstName: "L3"}))
 	c, err := e.ws.Contacts().Create(e.ctx, crm.Contact{FirstName: "L4"})
 	require.NoError(t, err)
-	_, err = automation.TeamOf(e.ws).Assign(e.ctx, load, crm.Ref{Kind: "contact", ID: c.ID})
+	_, err = automation.TeamOf(e.ws).Assign(e.ctx, load, crm.Ref{Kind: crm.KindContact, ID: c.ID})
 	assert.ErrorIs(t, err, automation.ErrNoRep, "everyone is at capacity")
 
-	_, err = automation.TeamOf(e.ws).Assign(e.ctx, automation.Route{Strategy: "random"}, crm.Ref{Kind: "contact", ID: c.ID})
+	_, err = automation.TeamOf(e.ws).Assign(e.ctx, automation.Route{Strategy: "random"}, crm.Ref{Kind: crm.KindContact, ID: c.ID})
 	assert.Equal(t, []string{"route.strategy"}, fieldErrors(t, err))
 	err = automation.TeamOf(e.ws).Set(e.ctx, []automation.Rep{{ID: "a"}, {ID: "a"}})
 	assert.Equal(t, []string{"reps[1].id"}, fieldErrors(t, err))

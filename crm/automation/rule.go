@@ -22,9 +22,9 @@ import (
 type Rule struct {
 	ID   string `msgpack:"id" json:"id,omitempty"`
 	Name string `msgpack:"name" json:"name"`
-	// Object is the kind of record the rule acts on: "contact", "company",
-	// "deal" or "activity".
-	Object string `msgpack:"object" json:"object"`
+	// Object is the kind of record the rule acts on: crm.KindContact,
+	// crm.KindCompany, crm.KindDeal or crm.KindActivity.
+	Object crm.Kind `msgpack:"object" json:"object"`
 	// Disabled rules neither fire nor keep timers.
 	Disabled bool    `msgpack:"disabled,omitempty" json:"disabled,omitempty"`
 	Trigger  Trigger `msgpack:"trigger" json:"trigger"`

@@ -12,39 +12,39 @@ import (
 )
 
 // kindEvents are the event types of each rule object kind.
-var kindEvents = map[string][]crm.EventType{
-	"contact":  {crm.ContactCreated, crm.ContactUpdated, crm.ContactDeleted, crm.ContactRestored, crm.LifecycleChanged, crm.ContactMerged, crm.ContactOwnerAssigned},
-	"company":  {crm.CompanyCreated, crm.CompanyUpdated, crm.CompanyDeleted, crm.CompanyRestored, crm.CompanyMerged, crm.CompanyOwnerAssigned},
-	"deal":     {crm.DealCreated, crm.DealUpdated, crm.DealDeleted, crm.DealRestored, crm.DealStageChanged, crm.DealWon, crm.DealLost, crm.DealOwnerAssigned},
-	"activity": {crm.ActivityCreated, crm.ActivityUpdated, crm.ActivityDeleted, crm.ActivityRestored, crm.ActivityOwnerAssigned, crm.TaskDue, crm.TaskOverdue, crm.TicketOpened, crm.TicketResolved},
+var kindEvents = map[crm.Kind][]crm.EventType{
+	crm.KindContact:  {crm.ContactCreated, crm.ContactUpdated, crm.ContactDeleted, crm.ContactRestored, crm.LifecycleChanged, crm.ContactMerged, crm.ContactOwnerAssigned},
+	crm.KindCompany:  {crm.CompanyCreated, crm.CompanyUpdated, crm.CompanyDeleted, crm.CompanyRestored, crm.CompanyMerged, crm.CompanyOwnerAssigned},
+	crm.KindDeal:     {crm.DealCreated, crm.DealUpdated, crm.DealDeleted, crm.DealRestored, crm.DealStageChanged, crm.DealWon, crm.DealLost, crm.DealOwnerAssigned},
+	crm.KindActivity: {crm.ActivityCreated, crm.ActivityUpdated, crm.ActivityDeleted, crm.ActivityRestored, crm.ActivityOwnerAssigned, crm.TaskDue, crm.TaskOverdue, crm.TicketOpened, crm.TicketResolved},
 }
 
 // relatedEvents are events of other kinds that a rule may take as its
 // trigger, acting on the records they link to: an activity logged on a
 // contact, a purchase by a company.
-var relatedEvents = map[crm.EventType][]string{
-	crm.ActivityCreated: {"contact", "company", "deal"},
-	crm.PurchaseCreated: {"contact", "company"},
+var relatedEvents = map[crm.EventType][]crm.Kind{
+	crm.ActivityCreated: {crm.KindContact, crm.KindCompany, crm.KindDeal},
+	crm.PurchaseCreated: {crm.KindContact, crm.KindCompany},
 }
 
 // settable are the stored fields set_field may set, by kind; custom
 // fields are settable too. Computed fields, links and identity are not.
-var settable = map[string][]string{
-	"contact": {"first_name", "last_name", "title", "birthday", "preferred_channel", "interests",
+var settable = map[crm.Kind][]string{
+	crm.KindContact: {"first_name", "last_name", "title", "birthday", "preferred_channel", "interests",
 		"lead_source", "lifecycle", "owner_id", "tags", "address.street", "address.city",
 		"address.region", "address.postal_code", "address.country"},
-	"company": {"name", "domain", "industry", "employees", "owner_id", "tags", "address.street",
+	crm.KindCompany: {"name", "domain", "industry", "employees", "owner_id", "tags", "address.street",
 		"address.city", "address.region", "address.postal_code", "address.country"},
-	"deal":     {"name", "close_date", "owner_id", "source", "lost_reason"},
-	"activity": {"subject", "body", "outcome", "assignee_id", "owner_id", "done", "status", "priority", "due_at"},
+	crm.KindDeal:     {"name", "close_date", "owner_id", "source", "lost_reason"},
+	crm.KindActivity: {"subject", "body", "outcome", "assignee_id", "owner_id", "done", "status", "priority", "due_at"},
 }
 
 // targets are the targets each kind's actions may name besides itself.
-var targets = map[string][]string{
-	"contact":  {"company"},
-	"company":  {"contacts"},
-	"deal":     {"company", "contacts"},
-	"activity": {},
+var targets = map[crm.Kind][]string{
+	crm.KindContact:  {crm.KindCompany.String()},
+	crm.KindCompany:  {"contacts"},
+	crm.KindDeal:     {crm.KindCompany.String(), "contacts"},
+	crm.KindActivity: {},
 }
 
 // actionFields lists the fields each action type uses; any other set
@@ -189,7 +189,7 @@ func checkEventTrigger(t *crm.ReadTx, p *crm.ValidationError, r *Rule, schema fi
 			p.Add("trigger.event", "%q: a custom event is custom.<name> with a name of letters, digits, '_', '-' and '.'", ev)
 		}
 	case ev == crm.SegmentEntered || ev == crm.SegmentLeft:
-		if r.Object == "activity" {
+		if r.Object == crm.KindActivity {
 			p.Add("trigger.event", "activities are in no segment")
 		} else if tr.Segment != "" {
 			seg, err := t.Segment(tr.Segment)
@@ -211,7 +211,7 @@ func checkEventTrigger(t *crm.ReadTx, p *crm.ValidationError, r *Rule, schema fi
 		p.Add("trigger.segment", "only segment.entered and segment.left name a segment")
 	}
 	if len(tr.Fields) > 0 {
-		if ev != crm.EventType(r.Object+".updated") {
+		if ev != crm.EventType(r.Object.String()+".updated") {
 			p.Add("trigger.fields", "only %s.updated narrows to changed fields", r.Object)
 		}
 		for i, f := range tr.Fields {
@@ -236,7 +236,7 @@ func toFloat(v any) (float64, bool) {
 	return val.AsNumber()
 }
 
-func checkAction(t *crm.ReadTx, p *crm.ValidationError, at, object string, a *Action, schema filter.Schema) error {
+func checkAction(t *crm.ReadTx, p *crm.ValidationError, at string, object crm.Kind, a *Action, schema filter.Schema) error {
 	allowed, ok := actionFields[a.Type]
 	if !ok {
 		p.Add(at+".type", "%q is not an action", a.Type)
@@ -255,7 +255,7 @@ func checkAction(t *crm.ReadTx, p *crm.ValidationError, at, object string, a *Ac
 			p.Add(at+"."+field, "is required by %s", a.Type)
 		}
 	}
-	only := func(kinds ...string) bool {
+	only := func(kinds ...crm.Kind) bool {
 		if !slices.Contains(kinds, object) {
 			p.Add(at+".type", "%s does not apply to %s records", a.Type, object)
 			return false
@@ -269,7 +269,7 @@ func checkAction(t *crm.ReadTx, p *crm.ValidationError, at, object string, a *Ac
 			checkSetField(p, at, object, a, schema)
 		}
 	case ActionAssignOwner:
-		if only("contact", "company", "deal") && (a.Owner == "") == (a.Route == nil) {
+		if only(crm.KindContact, crm.KindCompany, crm.KindDeal) && (a.Owner == "") == (a.Route == nil) {
 			p.Add(at+".owner", "set either owner or route")
 		}
 		if a.Route != nil {
@@ -278,7 +278,7 @@ func checkAction(t *crm.ReadTx, p *crm.ValidationError, at, object string, a *Ac
 		a.Owner = crm.CheckText(p, at+".owner", a.Owner)
 	case ActionMoveStage:
 		need("stage", a.Stage != "")
-		if only("deal") && a.Stage != "" {
+		if only(crm.KindDeal) && a.Stage != "" {
 			return checkStageName(t, p, at+".stage", a.Stage)
 		}
 	case ActionCreateTask:
@@ -294,7 +294,7 @@ func checkAction(t *crm.ReadTx, p *crm.ValidationError, at, object string, a *Ac
 		}
 	case ActionAddToSegment, ActionRemoveFromSegment:
 		need("segment", a.Segment != "")
-		if a.Segment == "" || !only("contact", "company", "deal") {
+		if a.Segment == "" || !only(crm.KindContact, crm.KindCompany, crm.KindDeal) {
 			return nil
 		}
 		seg, err := t.Segment(a.Segment)
@@ -310,7 +310,7 @@ func checkAction(t *crm.ReadTx, p *crm.ValidationError, at, object string, a *Ac
 		}
 	case ActionSetLifecycle:
 		need("lifecycle", a.Lifecycle != "")
-		if only("contact", "company", "deal") && object != "contact" && a.Target != "contacts" {
+		if only(crm.KindContact, crm.KindCompany, crm.KindDeal) && object != crm.KindContact && a.Target != "contacts" {
 			p.Add(at+".target", "a %s has no lifecycle stage: target its contacts", object)
 		}
 		if stages := t.Workspace().LifecycleStages; a.Lifecycle != "" && !slices.Contains(stages, strings.ToLower(a.Lifecycle)) {
@@ -323,7 +323,7 @@ func checkAction(t *crm.ReadTx, p *crm.ValidationError, at, object string, a *Ac
 		}
 	case ActionEnrol:
 		need("sequence", a.Sequence != "")
-		if only("contact", "company", "deal") && object != "contact" && a.Target != "contacts" {
+		if only(crm.KindContact, crm.KindCompany, crm.KindDeal) && object != crm.KindContact && a.Target != "contacts" {
 			p.Add(at+".target", "sequences enrol contacts: target the %s's contacts", object)
 		}
 		if a.Sequence != "" {
@@ -342,7 +342,7 @@ func checkAction(t *crm.ReadTx, p *crm.ValidationError, at, object string, a *Ac
 }
 
 // checkSetField checks that a value fits the field set_field sets.
-func checkSetField(p *crm.ValidationError, at, object string, a *Action, schema filter.Schema) {
+func checkSetField(p *crm.ValidationError, at string, object crm.Kind, a *Action, schema filter.Schema) {
 	name := a.Field
 	typ, ok := schema.FieldType(name)
 	if !ok || (!strings.HasPrefix(name, "custom.") && !slices.Contains(settable[object], name)) {

@@ -46,7 +46,7 @@ func getRule(sp crm.Space, id string) (Rule, error) {
 // Under an access policy, saving a rule needs the "workspace" kind's
 // update action: a rule acts for the whole workspace.
 func (s *Rules) Save(ctx context.Context, r Rule) (Rule, error) {
-	if err := s.w.Can(ctx, "workspace", crm.ActionUpdate); err != nil {
+	if err := s.w.Can(ctx, crm.KindWorkspace, crm.ActionUpdate); err != nil {
 		return Rule{}, err
 	}
 	err := s.w.Update(ctx, func(t *crm.Tx) error {

@@ -15,7 +15,7 @@ import (
 
 func TestRuleDocumentsRejectedWithPreciseErrors(t *testing.T) {
 	e := setup(t)
-	seg, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "VIP deals", Object: "deal", Static: true})
+	seg, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "VIP deals", Object: crm.KindDeal, Static: true})
 	require.NoError(t, err)
 	cases := []struct {
 		name   string
@@ -103,7 +103,7 @@ func TestLoopIsCutAndReported(t *testing.T) {
 	// Two rules that undo each other forever.
 	for _, pair := range [][2]string{{"ping", "pong"}, {"pong", "ping"}} {
 		_, err := automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-			Name: pair[0] + " to " + pair[1], Object: "contact",
+			Name: pair[0] + " to " + pair[1], Object: crm.KindContact,
 			Trigger: automation.Trigger{Event: crm.ContactUpdated, Fields: []string{"title"}},
 			Where:   fmt.Sprintf("title = %q", pair[0]),
 			Actions: []automation.Action{{Type: automation.ActionSetField, Field: "title", Value: pair[1]}},
@@ -117,7 +117,7 @@ func TestLoopIsCutAndReported(t *testing.T) {
 	step(t, e, a)
 
 	var depths []int
-	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: "contact", ID: c.ID}) {
+	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: crm.KindContact, ID: c.ID}) {
 		require.NoError(t, err)
 		depths = append(depths, ch.Depth)
 	}
@@ -138,10 +138,10 @@ func TestLoopIsCutAndReported(t *testing.T) {
 
 func TestFailingRuleIsRetriedParkedAndRetried(t *testing.T) {
 	e, a := autoEnv(t)
-	seq, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Won deals", Object: "deal", Static: true})
+	seq, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Won deals", Object: crm.KindDeal, Static: true})
 	require.NoError(t, err)
 	rule, err := automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "escalate", Object: "deal", Trigger: automation.Trigger{Event: crm.DealWon},
+		Name: "escalate", Object: crm.KindDeal, Trigger: automation.Trigger{Event: crm.DealWon},
 		Actions: []automation.Action{
 			{Type: automation.ActionAddToSegment, Segment: seq.ID},
 			{Type: automation.ActionCreateTask, Subject: "Thank {name}", Assignee: "manager"},
@@ -163,7 +163,7 @@ func TestFailingRuleIsRetriedParkedAndRetried(t *testing.T) {
 	p := parked[0]
 	assert.Equal(t, automation.ParkedFailed, p.Kind)
 	assert.Equal(t, rule.ID, p.Rule)
-	assert.Equal(t, crm.Ref{Kind: "deal", ID: d.ID}, p.Record)
+	assert.Equal(t, crm.Ref{Kind: crm.KindDeal, ID: d.ID}, p.Record)
 	assert.Equal(t, crm.DealWon, p.Event.Type)
 	assert.Equal(t, 2, p.Attempts)
 	assert.Contains(t, p.Error, "actions[1] (create_task)")
@@ -206,7 +206,7 @@ func TestDryRunListsWhatARuleWouldDo(t *testing.T) {
 	items, err := automation.RulesOf(e.ws).DryRun(e.ctx, r, 0)
 	require.NoError(t, err)
 	require.Len(t, items, 1)
-	assert.Equal(t, crm.Ref{Kind: "deal", ID: a.ID}, items[0].Record)
+	assert.Equal(t, crm.Ref{Kind: crm.KindDeal, ID: a.ID}, items[0].Record)
 	assert.Equal(t, e.clock.Now().Add(14*day), items[0].Due)
 	assert.Equal(t, []string{`create task "Follow up on Open A" due in 1d for owner`}, items[0].Actions)
 
@@ -221,7 +221,7 @@ func TestDryRunListsWhatARuleWouldDo(t *testing.T) {
 		`log note "Deal won: Open AOnboarding has started." on the company`,
 	}, items[0].Actions)
 
-	_, err = automation.RulesOf(e.ws).DryRun(e.ctx, automation.Rule{Name: "bad", Object: "deal"}, 0)
+	_, err = automation.RulesOf(e.ws).DryRun(e.ctx, automation.Rule{Name: "bad", Object: crm.KindDeal}, 0)
 	assert.ErrorIs(t, err, crm.ErrInvalid)
 	n := 0
 	for _, err := range e.ws.Activities().List(e.ctx, crm.ListOptions{}) {
@@ -279,16 +279,16 @@ func TestWonDealOnboardingRecipe(t *testing.T) {
 
 func TestSegmentTriggerAndRelatedEvents(t *testing.T) {
 	e, a := autoEnv(t)
-	seg, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Germans", Object: "contact", Filter: `address.country = "DE"`})
+	seg, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Germans", Object: crm.KindContact, Filter: `address.country = "DE"`})
 	require.NoError(t, err)
 	_, err = automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "tag germans", Object: "contact",
+		Name: "tag germans", Object: crm.KindContact,
 		Trigger: automation.Trigger{Event: crm.SegmentEntered, Segment: seg.ID},
 		Actions: []automation.Action{{Type: automation.ActionSetField, Field: "tags", Value: []any{"dach"}}},
 	})
 	require.NoError(t, err)
 	_, err = automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "met", Object: "contact",
+		Name: "met", Object: crm.KindContact,
 		Trigger: automation.Trigger{Event: crm.ActivityCreated},
 		Actions: []automation.Action{{Type: automation.ActionSetField, Field: "lead_source", Value: "activity"}},
 	})
@@ -332,20 +332,20 @@ func TestDisabledAndDeletedRulesStop(t *testing.T) {
 
 func TestDealAndPurchaseActions(t *testing.T) {
 	e, a := autoEnv(t)
-	seg, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Prospects", Object: "contact", Static: true})
+	seg, err := e.ws.Segments().Create(e.ctx, crm.Segment{Name: "Prospects", Object: crm.KindContact, Static: true})
 	require.NoError(t, err)
 	_, err = automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "big deals to proposal", Object: "deal", Trigger: automation.Trigger{Event: crm.DealCreated}, Where: `amount > 100000`,
+		Name: "big deals to proposal", Object: crm.KindDeal, Trigger: automation.Trigger{Event: crm.DealCreated}, Where: `amount > 100000`,
 		Actions: []automation.Action{{Type: automation.ActionMoveStage, Stage: "Proposal"}, {Type: automation.ActionSetField, Field: "close_date", Value: "2026-06-30"}},
 	})
 	require.NoError(t, err)
 	_, err = automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "prospects", Object: "contact", Trigger: automation.Trigger{Event: crm.ContactCreated},
+		Name: "prospects", Object: crm.KindContact, Trigger: automation.Trigger{Event: crm.ContactCreated},
 		Actions: []automation.Action{{Type: automation.ActionAddToSegment, Segment: seg.ID}},
 	})
 	require.NoError(t, err)
 	_, err = automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "buyers", Object: "contact", Trigger: automation.Trigger{Event: crm.PurchaseCreated},
+		Name: "buyers", Object: crm.KindContact, Trigger: automation.Trigger{Event: crm.PurchaseCreated},
 		Actions: []automation.Action{{Type: automation.ActionRemoveFromSegment, Segment: seg.ID}, {Type: automation.ActionSetField, Field: "tags", Value: []any{"buyer"}}},
 	})
 	require.NoError(t, err)

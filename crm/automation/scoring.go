@@ -144,7 +144,7 @@ func checkModel(t *crm.ReadTx, m *ScoringModel) error {
 	if m.Name == "" {
 		p.Add("name", "is required")
 	}
-	schema, err := t.Schema("contact")
+	schema, err := t.Schema(crm.KindContact)
 	if err != nil {
 		return err
 	}
@@ -294,7 +294,7 @@ func applyScore(t *crm.Tx, m *compiledModel, contactID string) error {
 	if old, ok := toFloat(c.Custom[m.Field]); ok && int64(old) == n && stage == c.Lifecycle {
 		return errSkip
 	}
-	_, err = updateAny(t, "contact", contactID, func(r any) error {
+	_, err = updateAny(t, crm.KindContact, contactID, func(r any) error {
 		x := r.(*crm.Contact)
 		if x.Custom == nil {
 			x.Custom = crm.Custom{}
@@ -314,11 +314,11 @@ func (a *Automation) scoreOn(ctx context.Context, w *crm.Workspace, cfg *automat
 	}
 	var ids []string
 	switch {
-	case ev.Kind == "contact" && (ev.Type == crm.ContactCreated || ev.Type == crm.ContactUpdated || ev.Type == crm.ContactRestored):
+	case ev.Kind == crm.KindContact && (ev.Type == crm.ContactCreated || ev.Type == crm.ContactUpdated || ev.Type == crm.ContactRestored):
 		ids = []string{ev.RecordID}
-	case ev.Kind == "activity" && (ev.Type == crm.ActivityCreated || ev.Type == crm.ActivityUpdated || ev.Type == crm.ActivityDeleted):
+	case ev.Kind == crm.KindActivity && (ev.Type == crm.ActivityCreated || ev.Type == crm.ActivityUpdated || ev.Type == crm.ActivityDeleted):
 		var err error
-		if ids, err = targetsOf(&crm.Event{Kind: "activity", After: ev.After}, "contact"); err != nil {
+		if ids, err = targetsOf(&crm.Event{Kind: crm.KindActivity, After: ev.After}, crm.KindContact); err != nil {
 			return err
 		}
 	}
@@ -332,7 +332,7 @@ func (a *Automation) scoreOn(ctx context.Context, w *crm.Workspace, cfg *automat
 				return err
 			})
 			if err != nil && ctx.Err() == nil {
-				err = a.park(ctx, w, Parked{Kind: ParkedFailed, Rule: m.ID, Record: crm.Ref{Kind: "contact", ID: id}, Event: eventRef(ev), Error: err.Error(), Attempts: a.attempts})
+				err = a.park(ctx, w, Parked{Kind: ParkedFailed, Rule: m.ID, Record: crm.Ref{Kind: crm.KindContact, ID: id}, Event: eventRef(ev), Error: err.Error(), Attempts: a.attempts})
 			}
 			if err != nil {
 				return err

@@ -11,7 +11,7 @@ import (
 
 func TestLeadScoringWithDecayAndThresholds(t *testing.T) {
 	e, a := autoEnv(t)
-	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: "contact", Name: "score", Type: crm.FieldNumber})
+	_, err := e.ws.Fields().Define(e.ctx, crm.FieldDef{Object: crm.KindContact, Name: "score", Type: crm.FieldNumber})
 	require.NoError(t, err)
 	m, err := automation.ScoringOf(e.ws).Save(e.ctx, automation.ScoringModel{
 		Name: "inbound", Field: "score", HalfLife: automation.Offset(30 * day),
@@ -65,7 +65,7 @@ func TestLeadScoringWithDecayAndThresholds(t *testing.T) {
 	assert.Equal(t, "marketing_qualified", lc, "the stage never moves back")
 
 	var last crm.Change
-	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: "contact", ID: c.ID}) {
+	for ch, err := range e.ws.History(e.ctx, crm.Ref{Kind: crm.KindContact, ID: c.ID}) {
 		require.NoError(t, err)
 		last = ch
 		break
@@ -86,7 +86,7 @@ func TestSequenceStepsAndStops(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	_, err = automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "enrol leads", Object: "contact", Trigger: automation.Trigger{Event: crm.ContactCreated}, Where: `lifecycle = "lead"`,
+		Name: "enrol leads", Object: crm.KindContact, Trigger: automation.Trigger{Event: crm.ContactCreated}, Where: `lifecycle = "lead"`,
 		Actions: []automation.Action{{Type: automation.ActionEnrol, Sequence: seq.ID}},
 	})
 	require.NoError(t, err)

@@ -102,7 +102,7 @@ func (s *Sequences) Save(ctx context.Context, seq Sequence) (Sequence, error) {
 		if len(seq.Steps) == 0 {
 			p.Add("steps", "a sequence needs at least one step")
 		}
-		schema, err := ruleSchema(&t.ReadTx, "contact")
+		schema, err := ruleSchema(&t.ReadTx, crm.KindContact)
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func (s *Sequences) Save(ctx context.Context, seq Sequence) (Sequence, error) {
 			}
 			switch st.Action.Type {
 			case ActionCreateTask, ActionLogActivity, ActionLogNote, ActionEmitEvent:
-				if err := checkAction(&t.ReadTx, &p, at+".action", "contact", &st.Action, schema); err != nil {
+				if err := checkAction(&t.ReadTx, &p, at+".action", crm.KindContact, &st.Action, schema); err != nil {
 					return err
 				}
 			default:
@@ -256,7 +256,7 @@ func enrolIn(t *crm.Tx, seqID, contactID string) error {
 	if err := putEnrolment(t, e); err != nil {
 		return err
 	}
-	return setTimer(t, timer{Source: srcSequence + seqID, Record: contactID, Object: "contact", Due: t.Now().Add(time.Duration(seq.Steps[0].After))})
+	return setTimer(t, timer{Source: srcSequence + seqID, Record: contactID, Object: crm.KindContact, Due: t.Now().Add(time.Duration(seq.Steps[0].After))})
 }
 
 // stopEnrolment stops an active enrolment, reporting whether there was one.
@@ -293,7 +293,7 @@ func (a *Automation) fireSequenceStep(t *crm.Tx, seq *Sequence, tm *timer) error
 	if err != nil {
 		return err
 	}
-	if err := a.runActions(t, seq.ID, "contact", []Action{seq.Steps[e.Step].Action}, &c); err != nil {
+	if err := a.runActions(t, seq.ID, crm.KindContact, []Action{seq.Steps[e.Step].Action}, &c); err != nil {
 		return err
 	}
 	e.Step++
@@ -307,7 +307,7 @@ func (a *Automation) fireSequenceStep(t *crm.Tx, seq *Sequence, tm *timer) error
 	if err := putEnrolment(t, e); err != nil {
 		return err
 	}
-	return setTimer(t, timer{Source: src, Record: tm.Record, Object: "contact", Due: e.StartedAt.Add(time.Duration(seq.Steps[e.Step].After))})
+	return setTimer(t, timer{Source: src, Record: tm.Record, Object: crm.KindContact, Due: e.StartedAt.Add(time.Duration(seq.Steps[e.Step].After))})
 }
 
 // idOr is the sequence's ID, or the one in a timer source when the

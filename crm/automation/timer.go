@@ -19,7 +19,7 @@ import (
 type timer struct {
 	Source string    `msgpack:"source"`
 	Record string    `msgpack:"record"`
-	Object string    `msgpack:"object"`
+	Object crm.Kind  `msgpack:"object"`
 	Due    time.Time `msgpack:"due"`
 	// Step is a sequence step; After a schedule's progress through the
 	// records of one occurrence.

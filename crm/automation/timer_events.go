@@ -16,23 +16,26 @@ import (
 // records it links to, whose last activity moved) and an activity's task
 // due times.
 func (a *Automation) reschedule(ctx context.Context, w *crm.Workspace, cfg *automationConfig, ev *crm.Event) error {
-	if ev.Type != crm.EventType(ev.Kind+"."+string(ev.Op)) {
+	if ev.Type != crm.EventType(ev.Kind.String()+"."+string(ev.Op)) {
 		return nil // not the change's own event: that one covers it
 	}
 	if ev.Op == crm.OpErased {
 		return a.forget(ctx, w, cfg, ev.Kind, ev.RecordID)
 	}
-	type target struct{ object, id string }
+	type target struct {
+		object crm.Kind
+		id     string
+	}
 	var targets []target
-	if ev.Kind == "activity" || slices.ContainsFunc(cfg.timeRules[ev.Kind], func(r *compiledRule) bool { return moves(ev, r.Trigger.Time.Field) }) {
+	if ev.Kind == crm.KindActivity || slices.ContainsFunc(cfg.timeRules[ev.Kind], func(r *compiledRule) bool { return moves(ev, r.Trigger.Time.Field) }) {
 		targets = append(targets, target{ev.Kind, ev.RecordID})
 	}
-	if ev.Kind == "activity" && ev.After != nil {
+	if ev.Kind == crm.KindActivity && ev.After != nil {
 		var act crm.Activity
 		if err := crm.Unmarshal(ev.After, &act); err != nil {
 			return err
 		}
-		for object, ids := range map[string][]string{"contact": act.ContactIDs, "company": act.CompanyIDs, "deal": act.DealIDs} {
+		for object, ids := range map[crm.Kind][]string{crm.KindContact: act.ContactIDs, crm.KindCompany: act.CompanyIDs, crm.KindDeal: act.DealIDs} {
 			if len(cfg.timeRules[object]) == 0 {
 				continue
 			}
@@ -82,15 +85,15 @@ func (a *Automation) reschedule(ctx context.Context, w *crm.Workspace, cfg *auto
 
 // forget removes what automation keeps about an erased record: its
 // timers, the occurrences it fired and its enrolments.
-func (a *Automation) forget(ctx context.Context, w *crm.Workspace, cfg *automationConfig, object, id string) error {
+func (a *Automation) forget(ctx context.Context, w *crm.Workspace, cfg *automationConfig, object crm.Kind, id string) error {
 	var sources []string
 	for _, r := range cfg.timeRules[object] {
 		sources = append(sources, srcRule+r.ID)
 	}
 	switch object {
-	case "activity":
+	case crm.KindActivity:
 		sources = append(sources, srcTaskDue, srcOverdue)
-	case "contact":
+	case crm.KindContact:
 		for sid := range cfg.sequences {
 			sources = append(sources, srcSequence+sid)
 		}
@@ -104,7 +107,7 @@ func (a *Automation) forget(ctx context.Context, w *crm.Workspace, cfg *automati
 				return err
 			}
 		}
-		if object == "contact" {
+		if object == crm.KindContact {
 			return deletePrefix(t.Space(spaceName), ak('e').Str(id))
 		}
 		return nil
@@ -178,7 +181,7 @@ func (a *Automation) scheduleTask(t *crm.Tx, act *crm.Activity) (bool, error) {
 			ok = due.After(fired)
 		}
 		if ok {
-			c, err = putTimer(t, timer{Source: src, Record: act.ID, Object: "activity", Due: due})
+			c, err = putTimer(t, timer{Source: src, Record: act.ID, Object: crm.KindActivity, Due: due})
 		} else {
 			c, err = clearTimer(t, src, act.ID)
 		}
@@ -210,7 +213,7 @@ func (a *Automation) fireTaskTimer(t *crm.Tx, tm *timer) error {
 	if tm.Source == srcOverdue {
 		et = crm.TaskOverdue
 	}
-	if err := t.Emit(crm.Ref{Kind: "activity", ID: act.ID}, et); err != nil {
+	if err := t.Emit(crm.Ref{Kind: crm.KindActivity, ID: act.ID}, et); err != nil {
 		return err
 	}
 	if err := setFired(t, tm.Source, act.ID, due); err != nil {

@@ -91,7 +91,7 @@ func TestTimeRuleFiresOncePerOccurrence(t *testing.T) {
 func TestTimersSurviveRestartAndCatchUpInOrder(t *testing.T) {
 	e, _ := autoEnv(t)
 	_, err := automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "close date passed", Object: "deal",
+		Name: "close date passed", Object: crm.KindDeal,
 		Trigger: automation.Trigger{Time: &automation.TimeTrigger{Field: "close_date", Offset: automation.Offset(day)}},
 		Actions: []automation.Action{{Type: automation.ActionEmitEvent, Event: "close_date.passed"}},
 	})
@@ -251,7 +251,7 @@ func TestTaskDueAndOverdueEscalation(t *testing.T) {
 func TestBirthdayFiresYearly(t *testing.T) {
 	e, a := autoEnv(t)
 	_, err := automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "birthday", Object: "contact",
+		Name: "birthday", Object: crm.KindContact,
 		Trigger: automation.Trigger{Time: &automation.TimeTrigger{Field: "birthday", Yearly: true, Offset: automation.Offset(9 * time.Hour)}},
 		Actions: []automation.Action{{Type: automation.ActionEmitEvent, Event: "birthday"}},
 	})
@@ -281,7 +281,7 @@ func TestScheduledRuleActsOnMatchingRecords(t *testing.T) {
 		require.NoError(t, err)
 	}
 	_, err := automation.RulesOf(e.ws).Save(e.ctx, automation.Rule{
-		Name: "weekly lead digest", Object: "contact", Where: `lifecycle = "lead"`,
+		Name: "weekly lead digest", Object: crm.KindContact, Where: `lifecycle = "lead"`,
 		Trigger: automation.Trigger{Schedule: &automation.ScheduleSpec{Start: e.clock.Now().Add(time.Hour), Every: automation.Offset(7 * day)}},
 		Actions: []automation.Action{{Type: automation.ActionEmitEvent, Event: "digest"}},
 	})

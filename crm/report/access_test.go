@@ -17,7 +17,7 @@ func TestReportsUnderPolicy(t *testing.T) {
 	sys := crm.As(e.Ctx, crm.System())
 	_, err := e.WS.SetPolicy(sys, crm.Policy{Roles: []crm.Role{{
 		Name:   "support",
-		Grants: []crm.Grant{{Kind: "*", Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
+		Grants: []crm.Grant{{Kind: crm.AnyKind, Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
 		Fields: []crm.FieldRule{{Field: "deal.amount", Access: crm.FieldHidden}, {Field: "deal.source", Access: crm.FieldHidden}},
 	}}})
 	require.NoError(t, err)
@@ -56,7 +56,7 @@ func TestConversionUnderPolicy(t *testing.T) {
 	sys := crm.As(e.Ctx, crm.System())
 	_, err := e.WS.SetPolicy(sys, crm.Policy{Roles: []crm.Role{{
 		Name:   "support",
-		Grants: []crm.Grant{{Kind: "*", Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
+		Grants: []crm.Grant{{Kind: crm.AnyKind, Actions: []crm.Action{crm.ActionRead}, Scope: crm.ScopeAll}},
 		Fields: []crm.FieldRule{{Field: "deal.amount", Access: crm.FieldHidden}},
 	}}})
 	require.NoError(t, err)

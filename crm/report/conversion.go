@@ -181,7 +181,7 @@ func conversionReport(ctx context.Context, ws *crm.Workspace, o ConversionOption
 	}
 	c := &conversion{f: f, factor: o.StallFactor, groups: map[string]*ConversionGroup{}, times: map[stageKey]*StageTime{}}
 	var stalled []StalledDeal
-	err = read(ctx, ws, loc, f.selection("conversion report", "deal", dealSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, f.selection("conversion report", crm.KindDeal, dealSegmentObjects...), func(s *reportScan) error {
 		if aggregates && conversionCountersAnswer(&f, s.loc) {
 			done, err := c.fromCounters(s, &stalled)
 			if done || err != nil {

@@ -27,7 +27,7 @@ import (
 // (crm.ReadTx.ConversionCounters) can answer a conversion report with
 // filter f in time zone loc.
 func conversionCountersAnswer(f *Filter, loc *time.Location) bool {
-	if f.Segment != "" || f.Where != "" || f.WhereObject != "" {
+	if f.Segment != "" || f.Where != "" || !f.WhereObject.IsZero() {
 		return false
 	}
 	utc := loc == time.UTC || loc.String() == "UTC" || loc.String() == "Etc/UTC"

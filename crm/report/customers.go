@@ -15,16 +15,19 @@ import (
 // region are its company's (for a contact's purchase, the contact's first
 // company's).
 
-type buyer struct{ kind, id string }
+type buyer struct {
+	kind crm.Kind
+	id   string
+}
 
 func (s *reportScan) purchaseBuyer(p *crm.Purchase) (buyer, string, error) {
 	if p.CompanyID != "" {
-		return buyer{"company", p.CompanyID}, p.CompanyID, nil
+		return buyer{crm.KindCompany, p.CompanyID}, p.CompanyID, nil
 	}
 	c, err := s.rt.Contacts().Get(p.ContactID)
 	if err != nil {
 		if errors.Is(err, crm.ErrNotFound) {
-			return buyer{"contact", p.ContactID}, "", nil
+			return buyer{crm.KindContact, p.ContactID}, "", nil
 		}
 		return buyer{}, "", err
 	}
@@ -32,7 +35,7 @@ func (s *reportScan) purchaseBuyer(p *crm.Purchase) (buyer, string, error) {
 	if len(c.Companies) > 0 {
 		co = c.Companies[0].CompanyID
 	}
-	return buyer{"contact", p.ContactID}, co, nil
+	return buyer{crm.KindContact, p.ContactID}, co, nil
 }
 
 func (s *reportScan) purchaseGroup(g Group, p *crm.Purchase, companyID string) (string, error) {
@@ -103,7 +106,7 @@ func Revenue(ctx context.Context, ws *crm.Workspace, f Filter) (*RevenueReport, 
 		r.Purchases++
 		r.buyers[b] = true
 	}
-	err = read(ctx, ws, loc, f.selection("revenue report", "", purchaseSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, f.selection("revenue report", crm.Kind{}, purchaseSegmentObjects...), func(s *reportScan) error {
 		return each(s.rt.Purchases(), func(p *crm.Purchase) error {
 			if !f.in(p.PurchasedAt) || !f.currency(p.Total) || !s.purchaseIn(p) {
 				return nil
@@ -189,14 +192,15 @@ type CrossSellGroup struct {
 	Share     float64 `json:"share"`
 }
 
-// CrossSellCandidate is a customer (Kind "company" or "contact") that has
-// not bought the product although at least MinShare of its group has.
+// CrossSellCandidate is a customer (Kind crm.KindCompany or
+// crm.KindContact) that has not bought the product although at least
+// MinShare of its group has.
 // Candidates come by Share, highest first, then by ID.
 type CrossSellCandidate struct {
-	Kind  string  `json:"kind"`
-	ID    string  `json:"id"`
-	Group string  `json:"group"`
-	Share float64 `json:"share"`
+	Kind  crm.Kind `json:"kind"`
+	ID    string   `json:"id"`
+	Group string   `json:"group"`
+	Share float64  `json:"share"`
 }
 
 // CrossSell finds cross-sell candidates (see CrossSellReport). Memory
@@ -227,7 +231,7 @@ func CrossSell(ctx context.Context, ws *crm.Workspace, o CrossSellOptions) (*Cro
 		bought bool
 	}
 	custs := map[buyer]*cust{}
-	sel := o.selection("cross-sell report", "", purchaseSegmentObjects...)
+	sel := o.selection("cross-sell report", crm.Kind{}, purchaseSegmentObjects...)
 	err = read(ctx, ws, loc, sel, func(s *reportScan) error {
 		return each(s.rt.Purchases(), func(pu *crm.Purchase) error {
 			if !o.in(pu.PurchasedAt) || !o.currency(pu.Total) || !s.purchaseIn(pu) {
@@ -284,7 +288,7 @@ func CrossSell(ctx context.Context, ws *crm.Workspace, o CrossSellOptions) (*Cro
 func (r *CrossSellReport) WriteCSV(w io.Writer) error {
 	rows := make([][]string, len(r.Candidates))
 	for i, x := range r.Candidates {
-		rows[i] = []string{x.Kind, x.ID, x.Group, ftoa(x.Share)}
+		rows[i] = []string{x.Kind.String(), x.ID, x.Group, ftoa(x.Share)}
 	}
 	return writeCSV(w, []string{"kind", "id", "group", "share"}, rows)
 }

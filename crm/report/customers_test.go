@@ -173,8 +173,8 @@ func TestCrossSell(t *testing.T) {
 		{Group: "software", Customers: 2, Buyers: 1, Share: 0.5},
 	}, rep.Groups)
 	assert.Equal(t, []report.CrossSellCandidate{
-		{Kind: "company", ID: b.companies["delta"], Group: "retail", Share: 2.0 / 3},
-		{Kind: "contact", ID: b.contacts["quinn"], Group: "software", Share: 0.5},
+		{Kind: crm.KindCompany, ID: b.companies["delta"], Group: "retail", Share: 2.0 / 3},
+		{Kind: crm.KindContact, ID: b.contacts["quinn"], Group: "software", Share: 0.5},
 	}, rep.Candidates, "highest share first; a contact's purchase makes the contact the customer")
 
 	// A higher bar leaves software out.
@@ -187,7 +187,7 @@ func TestCrossSell(t *testing.T) {
 	// customer, quinn, bought none, so nobody there resembles a buyer.
 	rep, err = report.CrossSell(e.Ctx, e.WS, report.CrossSellOptions{Product: "widget", Filter: report.Filter{GroupBy: report.GroupRegion}})
 	require.NoError(t, err)
-	assert.Equal(t, []report.CrossSellCandidate{{Kind: "company", ID: b.companies["delta"], Group: "FR", Share: 0.5}}, rep.Candidates)
+	assert.Equal(t, []report.CrossSellCandidate{{Kind: crm.KindCompany, ID: b.companies["delta"], Group: "FR", Share: 0.5}}, rep.Candidates)
 
 	// Nobody bought it: no candidates, not an error.
 	rep, err = report.CrossSell(e.Ctx, e.WS, report.CrossSellOptions{Product: "nothing"})

@@ -126,7 +126,7 @@ func ExampleRevenue() {
 	buy(shop.ID, 500, "EUR")
 	buy(soft.ID, 3000, "EUR")
 	buy(soft.ID, 700, "USD")
-	retail, _ := ws.Segments().Create(ctx, crm.Segment{Name: "Retail", Object: "company", Filter: `industry = "retail"`})
+	retail, _ := ws.Segments().Create(ctx, crm.Segment{Name: "Retail", Object: crm.KindCompany, Filter: `industry = "retail"`})
 
 	for _, f := range []report.Filter{{}, {Segment: retail.ID}} {
 		name := "all"

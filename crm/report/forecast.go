@@ -99,7 +99,7 @@ func Forecast(ctx context.Context, ws *crm.Workspace, o ForecastOptions) (*Forec
 	}
 	var quotas []Quota
 	var sum sums
-	err = read(ctx, ws, loc, o.selection("forecast", "deal", dealSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, o.selection("forecast", crm.KindDeal, dealSegmentObjects...), func(s *reportScan) error {
 		var err error
 		if quotas, err = loadQuotas(s.rt.Space(spaceName)); err != nil {
 			return err

@@ -24,7 +24,7 @@ func (s *reportScan) lifecycleSteps(c *crm.Contact, out []lifecycleStep) ([]life
 	first := true
 	// History comes newest first: gather it, then walk it oldest first.
 	s.changes = s.changes[:0]
-	for ch, err := range s.rt.History(crm.Ref{Kind: "contact", ID: c.ID}) {
+	for ch, err := range s.rt.History(crm.Ref{Kind: crm.KindContact, ID: c.ID}) {
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +148,7 @@ func LeadConversion(ctx context.Context, ws *crm.Workspace, o LifecycleOptions) 
 	}
 	order := ws.Info().LifecycleStages
 	rows := map[string]*LeadConversionRow{}
-	err = read(ctx, ws, loc, o.selection("lead conversion report", "contact", contactSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, o.selection("lead conversion report", crm.KindContact, contactSegmentObjects...), func(s *reportScan) error {
 		var steps []lifecycleStep
 		return each(s.rt.Contacts(), func(c *crm.Contact) error {
 			if !o.owner(c.OwnerID) || !s.contactIn(c) {
@@ -243,7 +243,7 @@ func Churn(ctx context.Context, ws *crm.Workspace, o LifecycleOptions) (*ChurnRe
 		return cust >= 0 && i >= cust && st != o.Churned
 	}
 	rows := map[string]*ChurnRow{}
-	err = read(ctx, ws, loc, o.selection("churn report", "contact", contactSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, o.selection("churn report", crm.KindContact, contactSegmentObjects...), func(s *reportScan) error {
 		var steps []lifecycleStep
 		return each(s.rt.Contacts(), func(c *crm.Contact) error {
 			if !o.owner(c.OwnerID) || !s.contactIn(c) {

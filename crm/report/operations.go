@@ -96,7 +96,7 @@ func Operations(ctx context.Context, ws *crm.Workspace, f Filter) (*OperationsRe
 		}
 		return PeriodLabel(f.GroupBy, at.In(s.loc))
 	}
-	err = read(ctx, ws, loc, f.selection("operations report", "", dealSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, f.selection("operations report", crm.Kind{}, dealSegmentObjects...), func(s *reportScan) error {
 		err := each(s.rt.Activities(), func(a *crm.Activity) error {
 			if !s.activityIn(a) {
 				return nil

@@ -95,7 +95,7 @@ func pipelineReport(ctx context.Context, ws *crm.Workspace, f Filter, aggregates
 		perGroup[g] += count
 		return nil
 	}
-	err = read(ctx, ws, loc, f.selection("pipeline report", "deal", dealSegmentObjects...), func(s *reportScan) error {
+	err = read(ctx, ws, loc, f.selection("pipeline report", crm.KindDeal, dealSegmentObjects...), func(s *reportScan) error {
 		if aggregates && aggregatesAnswer(&f, s.loc) {
 			totals, ok, err := s.rt.OpenDealTotals()
 			if err != nil {
@@ -177,7 +177,7 @@ func pipelineReport(ctx context.Context, ws *crm.Workspace, f Filter, aggregates
 // (crm.ReadTx.OpenDealTotals) can answer a pipeline report with filter f
 // in time zone loc.
 func aggregatesAnswer(f *Filter, loc *time.Location) bool {
-	if f.Segment != "" || f.Where != "" || f.WhereObject != "" {
+	if f.Segment != "" || f.Where != "" || !f.WhereObject.IsZero() {
 		return false
 	}
 	switch f.GroupBy {

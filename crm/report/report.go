@@ -68,11 +68,11 @@ type Filter struct {
 	// and Where are set, a record must pass both. An invalid filter fails
 	// with a *ValidationError naming "where".
 	Where string `json:"where,omitempty"`
-	// WhereObject is the kind Where selects: "contact", "company" or
-	// "deal", as Segment allows for the report. Empty means deals in deal
+	// WhereObject is the kind Where selects: crm.KindContact,
+	// crm.KindCompany or crm.KindDeal, as Segment allows for the report. Empty means deals in deal
 	// reports and contacts in contact reports; purchase and operations
 	// reports need it.
-	WhereObject string `json:"where_object,omitempty"`
+	WhereObject crm.Kind `json:"where_object,omitzero"`
 	// GroupBy groups the rows.
 	GroupBy Group `json:"group_by,omitempty"`
 	// Currency limits the report to amounts in this ISO-4217 currency:

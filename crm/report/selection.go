@@ -27,30 +27,30 @@ type selection struct {
 	report      string // the report's name, for errors ("pipeline report")
 	segment     string
 	where       string
-	whereObject string
+	whereObject crm.Kind
 	// objects are the kinds whose segments the report can use;
 	// whereDefault is the kind Where selects when WhereObject is empty
 	// ("" when the report has no default and WhereObject is required).
-	objects      []string
-	whereDefault string
+	objects      []crm.Kind
+	whereDefault crm.Kind
 }
 
 // selection returns f's segment and filter for a report that can use
 // segments of the kinds objects.
-func (f *Filter) selection(report, whereDefault string, objects ...string) selection {
+func (f *Filter) selection(report string, whereDefault crm.Kind, objects ...crm.Kind) selection {
 	return selection{report: report, segment: f.Segment, where: f.Where, whereObject: f.WhereObject, objects: objects, whereDefault: whereDefault}
 }
 
 // Kinds of segment each family of reports can use.
 var (
-	dealSegmentObjects     = []string{"deal", "company", "contact"}
-	contactSegmentObjects  = []string{"contact"}
-	purchaseSegmentObjects = []string{"contact", "company"}
+	dealSegmentObjects     = []crm.Kind{crm.KindDeal, crm.KindCompany, crm.KindContact}
+	contactSegmentObjects  = []crm.Kind{crm.KindContact}
+	purchaseSegmentObjects = []crm.Kind{crm.KindContact, crm.KindCompany}
 )
 
 // memberSet is the live members of a segment or of an ad-hoc filter.
 type memberSet struct {
-	object string // "contact", "company" or "deal"
+	object crm.Kind // contact, company or deal
 	ids    map[string]struct{}
 }
 
@@ -80,7 +80,7 @@ func read(ctx context.Context, ws *crm.Workspace, loc *time.Location, sel select
 // evalSelection validates sel and collects the member sets it asks for
 // into s.scope, reading the segments in the report's own transaction.
 func (s *reportScan) evalSelection(sel selection) error {
-	if sel.segment == "" && sel.where == "" && sel.whereObject == "" {
+	if sel.segment == "" && sel.where == "" && sel.whereObject.IsZero() {
 		return nil
 	}
 	ve := &crm.ValidationError{Kind: sel.report}
@@ -110,10 +110,10 @@ func (s *reportScan) evalSelection(sel selection) error {
 	}
 	object := cmp.Or(sel.whereObject, sel.whereDefault)
 	switch {
-	case sel.where == "" && sel.whereObject != "":
+	case sel.where == "" && !sel.whereObject.IsZero():
 		ve.Add("where_object", "is set without where")
 	case sel.where == "":
-	case object == "":
+	case object.IsZero():
 		ve.Add("where_object", "is required: the %s's where selects %s", sel.report, pluralList(sel.objects))
 	case !slices.Contains(sel.objects, object):
 		ve.Add("where_object", "%q: the %s's where selects %s", object, sel.report, pluralList(sel.objects))
@@ -161,7 +161,7 @@ func isFilterError(err error) bool {
 }
 
 // checkedFilter parses text and checks it against the schema of object.
-func (s *reportScan) checkedFilter(object, text string) (filter.Expr, error) {
+func (s *reportScan) checkedFilter(object crm.Kind, text string) (filter.Expr, error) {
 	e, err := filter.Parse(text)
 	if err != nil {
 		return nil, err
@@ -193,11 +193,11 @@ func (s *reportScan) dealIn(d *crm.Deal) bool {
 		m := &s.scope[i]
 		var ok bool
 		switch m.object {
-		case "deal":
+		case crm.KindDeal:
 			ok = m.has(d.ID)
-		case "company":
+		case crm.KindCompany:
 			ok = m.has(d.CompanyID)
-		case "contact":
+		case crm.KindContact:
 			ok = slices.ContainsFunc(d.Contacts, func(r crm.ContactRole) bool { return m.has(r.ContactID) })
 		}
 		if !ok {
@@ -225,7 +225,7 @@ func (s *reportScan) purchaseIn(p *crm.Purchase) bool {
 	for i := range s.scope {
 		m := &s.scope[i]
 		id := p.ContactID
-		if m.object == "company" {
+		if m.object == crm.KindCompany {
 			id = p.CompanyID
 		}
 		if !m.has(id) {
@@ -243,9 +243,9 @@ func (s *reportScan) activityIn(a *crm.Activity) bool {
 		m := &s.scope[i]
 		links := a.ContactIDs
 		switch m.object {
-		case "company":
+		case crm.KindCompany:
 			links = a.CompanyIDs
-		case "deal":
+		case crm.KindDeal:
 			links = a.DealIDs
 		}
 		if !slices.ContainsFunc(links, m.has) {
@@ -266,14 +266,14 @@ func (s *reportScan) changeIn(ch *crm.Change) bool {
 	return true
 }
 
-func plural(object string) string {
-	if object == "company" {
+func plural(object crm.Kind) string {
+	if object == crm.KindCompany {
 		return "companies"
 	}
-	return object + "s"
+	return object.String() + "s"
 }
 
-func pluralList(objects []string) string {
+func pluralList(objects []crm.Kind) string {
 	out := make([]string, len(objects))
 	for i, o := range objects {
 		out[i] = plural(o)

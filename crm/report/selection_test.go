@@ -14,9 +14,9 @@ import (
 
 // repSegment creates a segment: a static one of the given members when
 // the filter is empty, else a dynamic one.
-func repSegment(t *testing.T, e *crmtest.Env, object, flt string, members ...string) string {
+func repSegment(t *testing.T, e *crmtest.Env, object crm.Kind, flt string, members ...string) string {
 	t.Helper()
-	seg, err := e.WS.Segments().Create(e.Ctx, crm.Segment{Name: object + " " + flt + " " + strings.Join(members, ","), Object: object, Filter: flt, Static: flt == ""})
+	seg, err := e.WS.Segments().Create(e.Ctx, crm.Segment{Name: object.String() + " " + flt + " " + strings.Join(members, ","), Object: object, Filter: flt, Static: flt == ""})
 	require.NoError(t, err)
 	if len(members) > 0 {
 		require.NoError(t, e.WS.Segments().Add(e.Ctx, seg.ID, members...))
@@ -61,26 +61,26 @@ func TestPipelineBySegment(t *testing.T) {
 	e := crmtest.Setup(t)
 	b := purchaseFixture(t, e)
 	d := segmentDeals(t, e, b)
-	retail := repSegment(t, e, "company", `industry = "retail"`)
+	retail := repSegment(t, e, crm.KindCompany, `industry = "retail"`)
 	tests := []struct {
 		name   string
 		filter report.Filter
 		want   map[string][2]int64
 	}{
-		{"deal segment", report.Filter{Segment: repSegment(t, e, "deal", "", d["d1"], d["d3"])},
+		{"deal segment", report.Filter{Segment: repSegment(t, e, crm.KindDeal, "", d["d1"], d["d3"])},
 			map[string][2]int64{"Proposal": {1, 1000}, "Negotiation": {1, 400}}},
 		// A company segment selects the deals whose company is a member.
-		{"static company segment", report.Filter{Segment: repSegment(t, e, "company", "", b.companies["acme"])},
+		{"static company segment", report.Filter{Segment: repSegment(t, e, crm.KindCompany, "", b.companies["acme"])},
 			map[string][2]int64{"Proposal": {1, 1000}}},
 		{"dynamic company segment", report.Filter{Segment: retail}, map[string][2]int64{"Proposal": {2, 3000}}},
 		// A contact segment selects the deals that list a member among
 		// their contacts: d1 for quinn, not d4 of quinn's company.
-		{"contact segment", report.Filter{Segment: repSegment(t, e, "contact", "", b.contacts["quinn"])},
+		{"contact segment", report.Filter{Segment: repSegment(t, e, crm.KindContact, "", b.contacts["quinn"])},
 			map[string][2]int64{"Proposal": {1, 1000}}},
-		{"contact segment without deals", report.Filter{Segment: repSegment(t, e, "contact", `first_name = "nobody"`)},
+		{"contact segment without deals", report.Filter{Segment: repSegment(t, e, crm.KindContact, `first_name = "nobody"`)},
 			map[string][2]int64{}},
 		{"where on deals", report.Filter{Where: `name = "d2"`}, map[string][2]int64{"Proposal": {1, 2000}}},
-		{"where on companies", report.Filter{Where: `industry = "software"`, WhereObject: "company"},
+		{"where on companies", report.Filter{Where: `industry = "software"`, WhereObject: crm.KindCompany},
 			map[string][2]int64{"Qualification": {1, 100}}},
 		{"segment and where", report.Filter{Segment: retail, Where: `name != "d1"`}, map[string][2]int64{"Proposal": {1, 2000}}},
 		{"segment and owner", report.Filter{Segment: retail, OwnerIDs: []string{"nobody"}}, map[string][2]int64{}},
@@ -103,7 +103,7 @@ func TestPipelineBySegment(t *testing.T) {
 
 	// A static segment holds live records only: with acme deleted, its
 	// deal d1 drops out.
-	acme := repSegment(t, e, "company", "", b.companies["acme"], b.companies["zeta"])
+	acme := repSegment(t, e, crm.KindCompany, "", b.companies["acme"], b.companies["zeta"])
 	require.NoError(t, e.WS.Companies().Delete(e.Ctx, b.companies["acme"]))
 	rep, err = report.Pipeline(e.Ctx, e.WS, report.Filter{Segment: acme})
 	require.NoError(t, err)
@@ -144,7 +144,7 @@ func TestConversionBySegment(t *testing.T) {
 	assert.Equal(t, []int64{4, 1, 2, 1}, []int64{all.Groups[0].Deals, all.Groups[0].Open, all.Groups[0].Won, all.Groups[0].Lost})
 
 	// The retail companies' deals: d1 won, d2 lost.
-	rep, err := report.Conversion(e.Ctx, e.WS, report.ConversionOptions{Filter: report.Filter{Segment: repSegment(t, e, "company", `industry = "retail"`)}})
+	rep, err := report.Conversion(e.Ctx, e.WS, report.ConversionOptions{Filter: report.Filter{Segment: repSegment(t, e, crm.KindCompany, `industry = "retail"`)}})
 	require.NoError(t, err)
 	require.Len(t, rep.Groups, 1)
 	g := rep.Groups[0]
@@ -159,7 +159,7 @@ func TestConversionBySegment(t *testing.T) {
 	assert.Equal(t, int64(2), stays, "stage times cover the segment's deals only: d1's and d2's Proposal stays")
 
 	// pat's deal, by a contact segment.
-	rep, err = report.Conversion(e.Ctx, e.WS, report.ConversionOptions{Filter: report.Filter{Segment: repSegment(t, e, "contact", "", b.contacts["pat"])}})
+	rep, err = report.Conversion(e.Ctx, e.WS, report.ConversionOptions{Filter: report.Filter{Segment: repSegment(t, e, crm.KindContact, "", b.contacts["pat"])}})
 	require.NoError(t, err)
 	require.Len(t, rep.Groups, 1)
 	assert.Equal(t, []report.CurrencyAmount{{Currency: "EUR", Count: 1, Amount: 400}}, rep.Groups[0].WonAmounts)
@@ -168,7 +168,7 @@ func TestConversionBySegment(t *testing.T) {
 func TestRevenueBySegment(t *testing.T) {
 	e := crmtest.Setup(t)
 	b := purchaseFixture(t, e)
-	acmeZeta := repSegment(t, e, "company", "", b.companies["acme"], b.companies["zeta"])
+	acmeZeta := repSegment(t, e, crm.KindCompany, "", b.companies["acme"], b.companies["zeta"])
 	tests := []struct {
 		name   string
 		filter report.Filter
@@ -178,16 +178,16 @@ func TestRevenueBySegment(t *testing.T) {
 			[]report.RevenueRow{{Currency: "EUR", Revenue: 1800, Purchases: 3, Customers: 2, LifetimeValue: 900}}},
 		// quinn's purchase names no company, so it is in no company
 		// segment, though quinn works for gamma.
-		{"dynamic company segment", report.Filter{Segment: repSegment(t, e, "company", `industry = "software"`)},
+		{"dynamic company segment", report.Filter{Segment: repSegment(t, e, crm.KindCompany, `industry = "software"`)},
 			[]report.RevenueRow{{Currency: "EUR", Revenue: 500, Purchases: 1, Customers: 1, LifetimeValue: 500}}},
-		{"contact segment", report.Filter{Segment: repSegment(t, e, "contact", "", b.contacts["quinn"])},
+		{"contact segment", report.Filter{Segment: repSegment(t, e, crm.KindContact, "", b.contacts["quinn"])},
 			[]report.RevenueRow{{Currency: "EUR", Revenue: 2000, Purchases: 1, Customers: 1, LifetimeValue: 2000}}},
-		{"where on companies, by industry", report.Filter{Where: `industry = "retail"`, WhereObject: "company", GroupBy: report.GroupIndustry},
+		{"where on companies, by industry", report.Filter{Where: `industry = "retail"`, WhereObject: crm.KindCompany, GroupBy: report.GroupIndustry},
 			[]report.RevenueRow{
 				{Group: "retail", Currency: "EUR", Revenue: 1800, Purchases: 4, Customers: 3, LifetimeValue: 600},
 				{Group: "retail", Currency: "USD", Revenue: 600, Purchases: 1, Customers: 1, LifetimeValue: 600},
 			}},
-		{"segment and where", report.Filter{Segment: acmeZeta, Where: `industry = "retail"`, WhereObject: "company"},
+		{"segment and where", report.Filter{Segment: acmeZeta, Where: `industry = "retail"`, WhereObject: crm.KindCompany},
 			[]report.RevenueRow{{Currency: "EUR", Revenue: 1300, Purchases: 2, Customers: 1, LifetimeValue: 1300}}},
 	}
 	for _, tt := range tests {
@@ -199,7 +199,7 @@ func TestRevenueBySegment(t *testing.T) {
 	}
 
 	// Cross-sell among the retail companies only: quinn is no customer.
-	cs, err := report.CrossSell(e.Ctx, e.WS, report.CrossSellOptions{Product: "widget", Filter: report.Filter{Where: `industry = "retail"`, WhereObject: "company"}})
+	cs, err := report.CrossSell(e.Ctx, e.WS, report.CrossSellOptions{Product: "widget", Filter: report.Filter{Where: `industry = "retail"`, WhereObject: crm.KindCompany}})
 	require.NoError(t, err)
 	assert.Equal(t, []report.CrossSellGroup{{Group: "retail", Customers: 3, Buyers: 2, Share: 2.0 / 3}}, cs.Groups)
 	require.Len(t, cs.Candidates, 1)
@@ -210,7 +210,7 @@ func TestLifecycleAndOperationsBySegment(t *testing.T) {
 	e := crmtest.Setup(t)
 	leadFixture(t, e)
 	// a and e are customers now: both were leads and converted.
-	rep, err := report.LeadConversion(e.Ctx, e.WS, report.LifecycleOptions{Filter: report.Filter{Segment: repSegment(t, e, "contact", `lifecycle = "customer"`)}})
+	rep, err := report.LeadConversion(e.Ctx, e.WS, report.LifecycleOptions{Filter: report.Filter{Segment: repSegment(t, e, crm.KindContact, `lifecycle = "customer"`)}})
 	require.NoError(t, err)
 	require.Len(t, rep.Rows, 1)
 	assert.Equal(t, []int64{2, 2}, []int64{rep.Rows[0].Leads, rep.Rows[0].Converted})
@@ -231,7 +231,7 @@ func TestLifecycleAndOperationsBySegment(t *testing.T) {
 	}
 	_, err = e.WS.Contacts().Update(e.Ctx, x.ID, func(c *crm.Contact) error { c.Title = "CTO"; return nil })
 	require.NoError(t, err)
-	ops, err := report.Operations(e.Ctx, e.WS, report.Filter{Segment: repSegment(t, e, "contact", "", x.ID)})
+	ops, err := report.Operations(e.Ctx, e.WS, report.Filter{Segment: repSegment(t, e, crm.KindContact, "", x.ID)})
 	require.NoError(t, err)
 	assert.Equal(t, []report.ActivityVolume{{Group: "ann", Type: crm.ActivityCall, Count: 1}}, ops.Activities)
 	assert.Equal(t, []report.Adoption{{Period: "2026-04", ActiveUsers: 1, Updates: 2, PerUser: 2}}, ops.Adoption, "x's creation and update")
@@ -239,8 +239,8 @@ func TestLifecycleAndOperationsBySegment(t *testing.T) {
 
 func TestReportSegmentErrors(t *testing.T) {
 	e := crmtest.Setup(t)
-	deals := repSegment(t, e, "deal", "")
-	companies := repSegment(t, e, "company", "")
+	deals := repSegment(t, e, crm.KindDeal, "")
+	companies := repSegment(t, e, crm.KindCompany, "")
 
 	_, err := report.Pipeline(e.Ctx, e.WS, report.Filter{Segment: "seg_nope"})
 	assert.Equal(t, []string{"segment"}, crmtest.FieldErrors(t, err))
@@ -270,11 +270,11 @@ func TestReportSegmentErrors(t *testing.T) {
 			return err
 		}, "where_object"},
 		{"lead conversion's where selects contacts", func() error {
-			_, err := report.LeadConversion(e.Ctx, e.WS, report.LifecycleOptions{Filter: report.Filter{Where: `industry = "retail"`, WhereObject: "company"}})
+			_, err := report.LeadConversion(e.Ctx, e.WS, report.LifecycleOptions{Filter: report.Filter{Where: `industry = "retail"`, WhereObject: crm.KindCompany}})
 			return err
 		}, "where_object"},
 		{"where_object alone", func() error {
-			_, err := report.Pipeline(e.Ctx, e.WS, report.Filter{WhereObject: "deal"})
+			_, err := report.Pipeline(e.Ctx, e.WS, report.Filter{WhereObject: crm.KindDeal})
 			return err
 		}, "where_object"},
 	}

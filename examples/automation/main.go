@@ -148,7 +148,7 @@ func (wk *week) history() error {
 // saveRules saves the routing rule from Go and the recipes as documents.
 func (wk *week) saveRules() error {
 	r, err := automation.RulesOf(wk.ws).Save(wk.ctx, automation.Rule{
-		Name: "Route new leads", Object: "contact",
+		Name: "Route new leads", Object: crm.KindContact,
 		Trigger: automation.Trigger{Event: crm.ContactCreated},
 		Where:   `lifecycle = "lead" AND owner_id IS NOT SET`,
 		Actions: []automation.Action{{Type: automation.ActionAssignOwner, Route: &automation.Route{Strategy: automation.RoundRobin}}},

@@ -33,7 +33,7 @@ func TestConsole(t *testing.T) {
 		require.True(t, ok, name)
 		return s
 	}
-	count := func(object, f string) int64 {
+	count := func(object crm.Kind, f string) int64 {
 		e, err := filter.Parse(f)
 		require.NoError(t, err)
 		n, err := con.ws.Query(object, e).Count(ctx)
@@ -47,7 +47,7 @@ func TestConsole(t *testing.T) {
 	t.Run("board", func(t *testing.T) {
 		b := b.with(t)
 		for _, s := range pipeline.Stages {
-			want := count("deal", `stage_id = "`+s.ID+`"`)
+			want := count(crm.KindDeal, `stage_id = "`+s.ID+`"`)
 			got := eval[string](b, `document.querySelector('.column[data-stage="`+s.ID+`"] [data-testid="count"]').textContent`)
 			assert.Equal(t, want, parseInt(t, got), "deals in %s", s.Name)
 		}
@@ -124,7 +124,7 @@ func TestConsole(t *testing.T) {
 			set('.condition select[name="op"]', '>', 'change');
 		})()`))
 		b.do(chromedp.SendKeys(chromedp.CSS(`.condition input[name="value"]`), "5000"))
-		want := count("deal", `amount > 500000`)
+		want := count(crm.KindDeal, `amount > 500000`)
 		require.Positive(t, want)
 		b.waitFor(`document.querySelector('[data-testid="live-count"]').textContent === "` + itoa(want) + `"`)
 		b.do(chromedp.SendKeys(chromedp.CSS(`form.save input[name="name"]`), "Big deals"),
@@ -138,7 +138,7 @@ func TestConsole(t *testing.T) {
 		b.open("#/reports")
 		b.waitFor(`document.querySelectorAll('.reports article img').length === 3 &&
 			[...document.querySelectorAll('.reports article img')].every((i) => i.complete && i.naturalWidth > 0)`)
-		want := count("deal", `status = "open"`)
+		want := count(crm.KindDeal, `status = "open"`)
 		assert.Equal(t, want, parseInt(t, eval[string](b, `document.querySelector('[data-testid="open-deals"]').textContent`)))
 		b.screenshot("reports")
 	})
@@ -155,7 +155,7 @@ func TestConsole(t *testing.T) {
 		for _, s := range pipeline.Stages {
 			total += parseInt(t, eval[string](b, `document.querySelector('.column[data-stage="`+s.ID+`"] [data-testid="count"]').textContent`))
 		}
-		assert.Equal(t, count("deal", `owner_id = "anna"`), total)
+		assert.Equal(t, count(crm.KindDeal, `owner_id = "anna"`), total)
 		b.screenshot("board-as-rep")
 	})
 

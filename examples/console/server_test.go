@@ -18,7 +18,7 @@ func TestSeedRunsOnce(t *testing.T) {
 	con := startConsole(t)
 	ctx := crm.As(context.Background(), crm.System())
 	count := func() int64 {
-		n, err := con.ws.Query("deal", filter.Where("status").IsSet()).Count(ctx)
+		n, err := con.ws.Query(crm.KindDeal, filter.Where("status").IsSet()).Count(ctx)
 		require.NoError(t, err)
 		return n
 	}

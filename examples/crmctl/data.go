@@ -16,18 +16,18 @@ import (
 	"github.com/crmkit/crmkit/crmio"
 )
 
-var objects = []string{crmio.ObjectContact, crmio.ObjectCompany, crmio.ObjectDeal, crmio.ObjectActivity, crmio.ObjectPurchase}
+var objects = []crm.Kind{crmio.ObjectContact, crmio.ObjectCompany, crmio.ObjectDeal, crmio.ObjectActivity, crmio.ObjectPurchase}
 
-func checkObject(object string) error {
+func checkObject(object crm.Kind) error {
 	for _, o := range objects {
 		if o == object {
 			return nil
 		}
 	}
-	if object == "" {
-		return usagef("--object is required (one of %s)", strings.Join(objects, ", "))
+	if object.IsZero() {
+		return usagef("--object is required (one of %s)", kindList(objects))
 	}
-	return usagef("--object %q is not one of %s", object, strings.Join(objects, ", "))
+	return usagef("--object %q is not one of %s", object, kindList(objects))
 }
 
 // parseFormat reads --format, or guesses it from the file name.
@@ -62,7 +62,7 @@ func parseEncoding(s string) (crmio.Encoding, error) {
 
 func importCmd(fs *flag.FlagSet) func(*env, []string) error {
 	wsID := fs.String("workspace", "", "workspace `ID` (required)")
-	object := fs.String("object", "", "record `kind`: contact, company, deal, activity or purchase (required)")
+	object := kindVar(fs, "object", "record `kind`: contact, company, deal, activity or purchase (required)")
 	format := fs.String("format", "", "`format` of the file: csv or jsonl (default: from the file name, else csv)")
 	upsertBy := fs.String("upsert-by", "", "update the record whose `field` matches: email, domain, name, external_id.<system> or id")
 	overwrite := fs.Bool("overwrite", false, "on update, empty cells clear fields and lists are replaced")
@@ -189,7 +189,7 @@ func writeRejects(path string, res *crmio.ImportResult) error {
 
 func exportCmd(fs *flag.FlagSet) func(*env, []string) error {
 	wsID := fs.String("workspace", "", "workspace `ID` (required)")
-	object := fs.String("object", "", "record `kind`: contact, company, deal, activity or purchase (required)")
+	object := kindVar(fs, "object", "record `kind`: contact, company, deal, activity or purchase (required)")
 	format := fs.String("format", "", "`format`: csv or jsonl (default: from --out, else csv)")
 	out := fs.String("out", "", "write to `FILE` (default standard output)")
 	deleted := fs.Bool("deleted", false, "export the soft-deleted records instead of the live ones")
@@ -231,7 +231,7 @@ func exportCmd(fs *flag.FlagSet) func(*env, []string) error {
 				return err
 			}
 			if seg.Object != *object {
-				return usagef("segment %q holds %s, not %s", *segRef, pluralWord(seg.Object), pluralWord(*object))
+				return usagef("segment %q holds %s, not %s", *segRef, pluralWord(seg.Object.String()), pluralWord(object.String()))
 			}
 			opts.Segment = seg.ID
 		}
@@ -261,7 +261,7 @@ func exportCmd(fs *flag.FlagSet) func(*env, []string) error {
 			if err := fh.Close(); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stderr, "exported %s to %s\n", plural(n, *object+" record"), *out)
+			fmt.Fprintf(e.stderr, "exported %s to %s\n", plural(n, object.String()+" record"), *out)
 		}
 		return nil
 	}
@@ -269,7 +269,7 @@ func exportCmd(fs *flag.FlagSet) func(*env, []string) error {
 
 func listCmd(fs *flag.FlagSet) func(*env, []string) error {
 	wsID := fs.String("workspace", "", "workspace `ID` (required)")
-	object := fs.String("object", "", "record `kind`: contact, company, deal or activity (required; export lists purchases)")
+	object := kindVar(fs, "object", "record `kind`: contact, company, deal or activity (required; export lists purchases)")
 	asJSON := fs.Bool("json", false, "print JSON Lines (the whole records) instead of a table")
 	limit := fs.Int("limit", 0, "print at most `N` records (default all)")
 	deleted := fs.Bool("deleted", false, "list the soft-deleted records instead of the live ones")
@@ -314,13 +314,13 @@ func listCmd(fs *flag.FlagSet) func(*env, []string) error {
 
 var errEnough = errors.New("enough")
 
-var labelTitle = map[string]string{
+var labelTitle = map[crm.Kind]string{
 	crmio.ObjectContact: "name\temail", crmio.ObjectCompany: "name\tdomain", crmio.ObjectDeal: "name\tamount\tstatus",
 	crmio.ObjectActivity: "type\toccurred\tsubject",
 }
 
 // eachRecord streams the records of a kind with their table cells.
-func eachRecord(e *env, ws *crm.Workspace, object string, o crm.ListOptions, fn func(id, label string, r any) error) error {
+func eachRecord(e *env, ws *crm.Workspace, object crm.Kind, o crm.ListOptions, fn func(id, label string, r any) error) error {
 	switch object {
 	case crmio.ObjectContact:
 		return each(ws.Contacts().List(e.ctx, o), fn)

@@ -10,7 +10,7 @@ import (
 
 func getCmd(fs *flag.FlagSet) func(*env, []string) error {
 	wsID := fs.String("workspace", "", "workspace `ID` (required)")
-	object := fs.String("object", "", "record `kind` for --id (default: from the ID's prefix)")
+	object := kindVar(fs, "object", "record `kind` for --id (default: from the ID's prefix)")
 	id := fs.String("id", "", "the record's `ID`")
 	email := fs.String("email", "", "the contact's `email`")
 	domain := fs.String("domain", "", "the company's `domain`")
@@ -49,24 +49,24 @@ func getCmd(fs *flag.FlagSet) func(*env, []string) error {
 }
 
 // idPrefixes are the ID prefixes the CRM gives each kind.
-var idPrefixes = map[string]string{
+var idPrefixes = map[string]crm.Kind{
 	"con_": crmio.ObjectContact, "com_": crmio.ObjectCompany, "deal_": crmio.ObjectDeal,
 	"act_": crmio.ObjectActivity, "pur_": crmio.ObjectPurchase,
 }
 
 // objectOf returns the record kind an ID's prefix names, or "".
-func objectOf(id string) string {
+func objectOf(id string) crm.Kind {
 	for p, o := range idPrefixes {
 		if strings.HasPrefix(id, p) {
 			return o
 		}
 	}
-	return ""
+	return crm.Kind{}
 }
 
-func getByID(e *env, ws *crm.Workspace, object, id string) (any, error) {
-	if object == "" {
-		if object = objectOf(id); object == "" {
+func getByID(e *env, ws *crm.Workspace, object crm.Kind, id string) (any, error) {
+	if object.IsZero() {
+		if object = objectOf(id); object.IsZero() {
 			return nil, usagef("cannot tell the kind of %q from its prefix: give --object", id)
 		}
 	} else if err := checkObject(object); err != nil {

@@ -391,6 +391,44 @@ func (l *listFlag) Set(s string) error {
 	return nil
 }
 
+// kindValue is a record kind flag (--object), read with crm.ParseKind:
+// "contact" and "contacts" name the same kind.
+type kindValue struct{ k *crm.Kind }
+
+// String returns the kind's name.
+func (v kindValue) String() string {
+	if v.k == nil {
+		return ""
+	}
+	return v.k.String()
+}
+
+// Set reads a kind's name, singular or plural.
+func (v kindValue) Set(s string) error {
+	k, err := crm.ParseKind(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a record kind", s)
+	}
+	*v.k = k
+	return nil
+}
+
+// kindList joins the names of kinds with commas.
+func kindList(kinds []crm.Kind) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+// kindVar defines a record kind flag; unset, it is the zero Kind.
+func kindVar(fs *flag.FlagSet, name, usage string) *crm.Kind {
+	k := new(crm.Kind)
+	fs.Var(kindValue{k}, name, usage)
+	return k
+}
+
 // writeJSON writes v as indented JSON.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -21,11 +21,11 @@ import (
 
 // checkMergeable refuses a kind other than contact or company, the kinds
 // that have duplicate detection and merging.
-func checkMergeable(flagName, object string) error {
+func checkMergeable(flagName string, object crm.Kind) error {
 	switch object {
 	case crmio.ObjectContact, crmio.ObjectCompany:
 		return nil
-	case "":
+	case crm.Kind{}:
 		return usagef("--%s is required (contact or company)", flagName)
 	}
 	return usagef("--%s %q is not contact or company", flagName, object)
@@ -33,7 +33,7 @@ func checkMergeable(flagName, object string) error {
 
 func duplicatesCmd(fs *flag.FlagSet) func(*env, []string) error {
 	wsID := fs.String("workspace", "", "workspace `ID` (required)")
-	object := fs.String("object", "", "record `kind`: contact or company (required)")
+	object := kindVar(fs, "object", "record `kind`: contact or company (required)")
 	minScore := fs.Float64("min-score", 0, "report pairs scoring at least `X`, from 0 to 1 (default 0.5)")
 	window := fs.Int("window", 0, "compare each record with at most `N` earlier records sharing a key (default 100)")
 	format := fs.String("format", "table", "output `format`: table or json (JSON Lines, one pair a line)")
@@ -93,14 +93,14 @@ func duplicatesCmd(fs *flag.FlagSet) func(*env, []string) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "%s\n", plural(n, "likely duplicate "+*object+" pair"))
+		fmt.Fprintf(e.stderr, "%s\n", plural(n, "likely duplicate "+object.String()+" pair"))
 		return nil
 	}
 }
 
 func mergeCmd(fs *flag.FlagSet) func(*env, []string) error {
 	wsID := fs.String("workspace", "", "workspace `ID` (required)")
-	object := fs.String("object", "", "record `kind`: contact or company (default: from --keep, an ID's prefix, an email or a domain)")
+	object := kindVar(fs, "object", "record `kind`: contact or company (default: from --keep, an ID's prefix, an email or a domain)")
 	keep := fs.String("keep", "", "the record that survives (required): its `ID`, or a contact's email, a company's domain")
 	drop := fs.String("drop", "", "the record merged into it and removed (required): its `ID`, or a contact's email, a company's domain")
 	var preferDrop, preferKeep listFlag
@@ -114,7 +114,7 @@ func mergeCmd(fs *flag.FlagSet) func(*env, []string) error {
 			return usagef("--keep and --drop are required")
 		}
 		kind := *object
-		if kind == "" {
+		if kind.IsZero() {
 			kind = refObject(*keep)
 		}
 		if err := checkMergeable("object", kind); err != nil {
@@ -296,27 +296,27 @@ func (c contactRef) resolve(e *env, ws *crm.Workspace) (string, error) {
 // refObject is the kind of record a --keep or --drop names: a contact for
 // an email address, a company for a domain, else what the ID's prefix
 // says.
-func refObject(ref string) string {
+func refObject(ref string) crm.Kind {
 	switch {
 	case strings.Contains(ref, "@"):
 		return crmio.ObjectContact
-	case objectOf(ref) != "":
+	case !objectOf(ref).IsZero():
 		return objectOf(ref)
 	case strings.Contains(ref, "."):
 		return crmio.ObjectCompany
 	}
-	return ""
+	return crm.Kind{}
 }
 
 // resolveRef returns the ID of the record of kind that ref names: a
 // contact's email address or a company's domain is looked up, an ID is
 // returned as it is.
-func resolveRef(e *env, ws *crm.Workspace, kind, ref string) (string, error) {
+func resolveRef(e *env, ws *crm.Workspace, kind crm.Kind, ref string) (string, error) {
 	switch {
 	case kind == crmio.ObjectContact && strings.Contains(ref, "@"):
 		c, err := ws.Contacts().GetByEmail(e.ctx, ref)
 		return c.ID, err
-	case kind == crmio.ObjectCompany && objectOf(ref) == "" && strings.Contains(ref, "."):
+	case kind == crmio.ObjectCompany && objectOf(ref).IsZero() && strings.Contains(ref, "."):
 		c, err := ws.Companies().GetByDomain(e.ctx, ref)
 		return c.ID, err
 	}

@@ -19,11 +19,11 @@ import (
 // the workspace's saved segments.
 
 // checkFilterObject refuses a kind filters cannot select.
-func checkFilterObject(object string) error {
+func checkFilterObject(object crm.Kind) error {
 	switch object {
 	case crmio.ObjectContact, crmio.ObjectCompany, crmio.ObjectDeal:
 		return nil
-	case "":
+	case crm.Kind{}:
 		return usagef("--object is required (contact, company or deal)")
 	}
 	return usagef("--object %q is not contact, company or deal", object)
@@ -70,7 +70,7 @@ func (o *memberOutput) register(fs *flag.FlagSet, explain bool) {
 
 // print writes the members one a line, after a header of the kind's
 // columns unless --json.
-func (o *memberOutput) print(e *env, object string, members iter.Seq2[crm.Member, error]) error {
+func (o *memberOutput) print(e *env, object crm.Kind, members iter.Seq2[crm.Member, error]) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	enc := json.NewEncoder(e.stdout)
 	if !*o.asJSON {
@@ -99,7 +99,7 @@ func (o *memberOutput) print(e *env, object string, members iter.Seq2[crm.Member
 
 func segmentQueryCmd(fs *flag.FlagSet) func(*env, []string) error {
 	wsID := fs.String("workspace", "", "workspace `ID` (required)")
-	object := fs.String("object", "", "record `kind`: contact, company or deal (required)")
+	object := kindVar(fs, "object", "record `kind`: contact, company or deal (required)")
 	where := fs.String("where", "", "the `filter`, in the segmentation language: 'lifecycle = \"customer\" AND address.country IN (\"DE\", \"AT\")' (required)"+filterGrammar)
 	var out memberOutput
 	out.register(fs, true)
@@ -142,13 +142,13 @@ func segmentQueryCmd(fs *flag.FlagSet) func(*env, []string) error {
 
 func segmentListCmd(fs *flag.FlagSet) func(*env, []string) error {
 	wsID := fs.String("workspace", "", "workspace `ID` (required)")
-	object := fs.String("object", "", "list only the segments of record `kind` contact, company or deal (default all)")
+	object := kindVar(fs, "object", "list only the segments of record `kind` contact, company or deal (default all)")
 	asJSON := fs.Bool("json", false, "print JSON Lines instead of a table")
 	return func(e *env, args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
 		}
-		if *object != "" {
+		if !object.IsZero() {
 			if err := checkFilterObject(*object); err != nil {
 				return err
 			}
@@ -167,7 +167,7 @@ func segmentListCmd(fs *flag.FlagSet) func(*env, []string) error {
 			if err != nil {
 				return err
 			}
-			if *object != "" && seg.Object != *object {
+			if !object.IsZero() && seg.Object != *object {
 				continue
 			}
 			if *asJSON {
@@ -243,7 +243,7 @@ func segmentMembersCmd(fs *flag.FlagSet) func(*env, []string) error {
 func segmentCreateCmd(fs *flag.FlagSet) func(*env, []string) error {
 	wsID := fs.String("workspace", "", "workspace `ID` (required)")
 	name := fs.String("name", "", "the segment's `name`, unique in the workspace (required)")
-	object := fs.String("object", "", "record `kind`: contact, company or deal (required)")
+	object := kindVar(fs, "object", "record `kind`: contact, company or deal (required)")
 	where := fs.String("where", "", "the segment's `filter` (required for a dynamic segment; a static one starts with the records it matches now)"+filterGrammar)
 	static := fs.Bool("static", false, "make a static segment: a member list frozen from --where, instead of a filter evaluated when read")
 	return func(e *env, args []string) error {

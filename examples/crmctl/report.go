@@ -165,7 +165,14 @@ func parseDay(flagName, s string) (time.Time, error) {
 
 // filter returns the report.Filter the flags give.
 func (r *reportFlags) filter() (report.Filter, error) {
-	f := report.Filter{PipelineID: r.pipeline, OwnerIDs: r.owners, GroupBy: report.Group(r.groupBy), Where: r.where, WhereObject: r.whereOf}
+	f := report.Filter{PipelineID: r.pipeline, OwnerIDs: r.owners, GroupBy: report.Group(r.groupBy), Where: r.where}
+	if r.whereOf != "" {
+		k, err := crm.ParseKind(r.whereOf)
+		if err != nil {
+			return f, usagef("--where-object %q is not a record kind", r.whereOf)
+		}
+		f.WhereObject = k
+	}
 	if r.where != "" {
 		if _, err := parseWhere(r.where); err != nil {
 			return f, err

@@ -114,7 +114,7 @@ func crossSellReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 		}
 		cands := tableSection{title: "Candidates", header: append([]string{"KIND", "ID"}, g.header("GROUP SHARE")...)}
 		for _, x := range rep.Candidates {
-			cands.rows = append(cands.rows, append([]string{x.Kind, x.ID}, g.row(x.Group, pct(x.Share))...))
+			cands.rows = append(cands.rows, append([]string{x.Kind.String(), x.ID}, g.row(x.Group, pct(x.Share))...))
 		}
 		return reportView{value: rep, tables: []tableSection{groups, cands}, csv: []func(io.Writer) error{rep.WriteCSV}}, nil
 	})

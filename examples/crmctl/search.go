@@ -22,17 +22,20 @@ func searchCmd(fs *flag.FlagSet) func(*env, []string) error {
 		if len(args) == 0 {
 			return usagef("search needs the words to look for, as one argument or several: search --workspace acme ada lov")
 		}
-		for _, k := range kinds {
-			if k != "contact" && k != "company" && k != "deal" {
-				return usagef("--object %q: search finds contacts, companies and deals", k)
+		var only []crm.Kind
+		for _, name := range kinds {
+			k, err := crm.ParseKind(name)
+			if err != nil || k != crm.KindContact && k != crm.KindCompany && k != crm.KindDeal {
+				return usagef("--object %q: search finds contacts, companies and deals", name)
 			}
+			only = append(only, k)
 		}
 		ws, closeFn, err := e.workspace(*wsID)
 		if err != nil {
 			return err
 		}
 		defer closeFn()
-		hits, err := ws.Search(e.ctx, strings.Join(args, " "), crm.SearchOptions{Kinds: kinds, Limit: *limit})
+		hits, err := ws.Search(e.ctx, strings.Join(args, " "), crm.SearchOptions{Kinds: only, Limit: *limit})
 		if err != nil {
 			return err
 		}

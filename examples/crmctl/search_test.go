@@ -16,10 +16,12 @@ func TestSearch(t *testing.T) {
 	assert.Contains(t, out, f.ada)
 	assert.NotContains(t, out, f.adaDup, "Ada King's address starts adalovelace, not lov")
 
-	out = okCLI(t, "--dir", f.dir, "search", "--workspace", "acme", "--object", "company", "acme")
-	assert.Contains(t, out, f.acme)
-	assert.Contains(t, out, f.acmeEU)
-	assert.NotContains(t, out, f.globex)
+	for _, kind := range []string{"company", "companies"} { // a kind's plural names it too
+		out = okCLI(t, "--dir", f.dir, "search", "--workspace", "acme", "--object", kind, "acme")
+		assert.Contains(t, out, f.acme)
+		assert.Contains(t, out, f.acmeEU)
+		assert.NotContains(t, out, f.globex)
+	}
 
 	out = okCLI(t, "--dir", f.dir, "search", "--workspace", "acme", "--json", "bob")
 	lines := strings.Split(strings.TrimSpace(out), "\n")

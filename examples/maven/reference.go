@@ -90,11 +90,11 @@ func defineFields(ctx context.Context, ws *crm.Workspace, products map[string]pr
 	slices.Sort(names)
 	slices.Sort(offices)
 	defs := []crm.FieldDef{
-		{Object: "company", Name: "year_established", Label: "Year established", Type: crm.FieldNumber},
-		{Object: "deal", Name: "opportunity_id", Label: "Opportunity ID", Type: crm.FieldText, Unique: true},
-		{Object: "deal", Name: "product", Label: "Product", Type: crm.FieldSelect, Options: names},
-		{Object: "deal", Name: "manager", Label: "Manager", Type: crm.FieldText},
-		{Object: "deal", Name: "regional_office", Label: "Regional office", Type: crm.FieldSelect, Options: offices},
+		{Object: crm.KindCompany, Name: "year_established", Label: "Year established", Type: crm.FieldNumber},
+		{Object: crm.KindDeal, Name: "opportunity_id", Label: "Opportunity ID", Type: crm.FieldText, Unique: true},
+		{Object: crm.KindDeal, Name: "product", Label: "Product", Type: crm.FieldSelect, Options: names},
+		{Object: crm.KindDeal, Name: "manager", Label: "Manager", Type: crm.FieldText},
+		{Object: crm.KindDeal, Name: "regional_office", Label: "Regional office", Type: crm.FieldSelect, Options: offices},
 	}
 	for _, d := range defs {
 		if len(d.Options) == 0 && (d.Type == crm.FieldSelect) {

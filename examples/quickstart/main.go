@@ -153,7 +153,7 @@ func run(ctx context.Context, out io.Writer, dir string) error {
 	}
 
 	fmt.Fprintf(out, "\ntimeline of %s %s, newest first:\n", ada.FirstName, ada.LastName)
-	page, err := ws.Timeline(ctx, crm.Ref{Kind: "contact", ID: ada.ID}, "", 10)
+	page, err := ws.Timeline(ctx, crm.Ref{Kind: crm.KindContact, ID: ada.ID}, "", 10)
 	if err != nil {
 		return err
 	}

@@ -133,7 +133,7 @@ func run(ctx context.Context, dataDir string) (*Result, error) {
 		return nil, err
 	}
 	for _, name := range []string{"manager", "regional_office", "product"} {
-		if _, err := ws.Fields().Define(ctx, crm.FieldDef{Object: "deal", Name: name, Label: name, Type: crm.FieldText}); err != nil {
+		if _, err := ws.Fields().Define(ctx, crm.FieldDef{Object: crm.KindDeal, Name: name, Label: name, Type: crm.FieldText}); err != nil {
 			return nil, err
 		}
 	}

@@ -72,7 +72,10 @@ func run(ctx context.Context, out io.Writer) error {
 	fmt.Fprintln(out, "refused Initech:", err)
 
 	return ws.View(ctx, func(rt *crm.ReadTx) error {
-		for _, k := range []struct{ kind, plural string }{{"company", "companies"}, {"contact", "contacts"}, {"deal", "deals"}} {
+		for _, k := range []struct {
+			kind   crm.Kind
+			plural string
+		}{{crm.KindCompany, "companies"}, {crm.KindContact, "contacts"}, {crm.KindDeal, "deals"}} {
 			n, err := rt.Count(k.kind, nil)
 			if err != nil {
 				return err

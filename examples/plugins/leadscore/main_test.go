@@ -14,7 +14,7 @@ import (
 func TestLeadScore(t *testing.T) {
 	ctx := context.Background()
 	_, ws, _ := plugintest.Open(t, plugintest.Build(t, ".", "leadscore"))
-	_, err := ws.Fields().Define(ctx, crm.FieldDef{Object: "contact", Name: "score", Type: crm.FieldNumber})
+	_, err := ws.Fields().Define(ctx, crm.FieldDef{Object: crm.KindContact, Name: "score", Type: crm.FieldNumber})
 	require.NoError(t, err)
 
 	ada, err := ws.Contacts().Create(ctx, crm.Contact{FirstName: "Ada", Emails: []string{"ada@example.com"}, Title: "CTO"})
