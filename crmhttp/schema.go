@@ -65,6 +65,7 @@ var (
 	timeType      = reflect.TypeFor[time.Time]()
 	durationType  = reflect.TypeFor[time.Duration]()
 	dateType      = reflect.TypeFor[crm.Date]()
+	kindType      = reflect.TypeFor[crm.Kind]()
 	marshalerType = reflect.TypeFor[json.Marshaler]()
 	textType      = reflect.TypeFor[encoding.TextMarshaler]()
 )
@@ -94,6 +95,8 @@ func (g *schemaGen) of(t reflect.Type) map[string]any {
 		return map[string]any{"type": "integer", "description": "nanoseconds"}
 	case dateType:
 		return map[string]any{"type": []any{"string", "null"}, "format": "date"}
+	case kindType:
+		return map[string]any{"type": "string", "enum": kindNames()}
 	}
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface &&
 		(t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType)) {
@@ -192,4 +195,13 @@ func nullable(s map[string]any) map[string]any {
 		s["type"] = append(t, "null")
 	}
 	return s
+}
+
+// kindNames are the names a crm.Kind is written as.
+func kindNames() []any {
+	var names []any
+	for _, k := range append(crm.RecordKinds(), crm.KindSegment, crm.KindWorkspace, crm.AnyKind) {
+		names = append(names, k.String())
+	}
+	return names
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmkit/crmkit/crm"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -52,4 +53,13 @@ func TestJSONSchema(t *testing.T) {
 	_ = schemaSample{hidden: "x"}.hidden // a field the JSON leaves out
 	in := jsonSchema(reflect.TypeFor[schemaSample](), true)
 	assert.NotContains(t, in, "required", "an input requires nothing")
+}
+
+func TestKindSchemaListsTheKinds(t *testing.T) {
+	s := jsonSchema(reflect.TypeFor[crm.Ref](), false)
+	kind := s["properties"].(map[string]any)["kind"].(map[string]any)
+	assert.Equal(t, "string", kind["type"])
+	assert.Contains(t, kind["enum"], "contact")
+	assert.Contains(t, kind["enum"], "workspace")
+	assert.NotContains(t, kind["enum"], "contacts", "a plural is not a kind's name")
 }
