@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/crmkit/crmkit/crm"
 	"github.com/crmkit/crmkit/crm/filter"
+	"github.com/crmkit/crmkit/crm/report"
 )
 
 // TestConsole drives the console in a real browser through what a user
@@ -51,8 +53,22 @@ func TestConsole(t *testing.T) {
 			got := eval[string](b, `document.querySelector('.column[data-stage="`+s.ID+`"] [data-testid="count"]').textContent`)
 			assert.Equal(t, want, parseInt(t, got), "deals in %s", s.Name)
 		}
-		// The weighted total of an open column is the report's.
-		assert.NotEmpty(t, eval[string](b, `document.querySelector('.column.open [data-testid="weighted"]')?.textContent || ''`))
+		// The weighted total of each open column is the pipeline report's,
+		// in whole dollars.
+		rep, err := report.Pipeline(ctx, con.ws, report.Filter{GroupBy: report.GroupStage})
+		require.NoError(t, err)
+		weighted := map[string]int64{}
+		for _, r := range rep.Rows {
+			weighted[r.StageID] += r.Weighted
+		}
+		for _, s := range pipeline.Stages {
+			if s.Kind != crm.StageOpen {
+				continue
+			}
+			text := eval[string](b, `document.querySelector('.column[data-stage="`+s.ID+`"] [data-testid="weighted"]').textContent`)
+			dollars := parseInt(t, strings.NewReplacer("$", "", ",", "").Replace(text))
+			assert.InDelta(t, float64(weighted[s.ID])/100, float64(dollars), 0.5, "weighted total of %s", s.Name)
+		}
 		b.screenshot("board")
 	})
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,10 +43,17 @@ var users = []user{
 }
 
 func userByID(id string) (user, bool) {
-	for _, u := range users {
-		if u.ID == id {
-			return u, true
-		}
+	return findUser(func(u user) bool { return u.ID == id })
+}
+
+// agentUser is the demo user who owns a sales agent's deals.
+func agentUser(agent string) (user, bool) {
+	return findUser(func(u user) bool { return u.agent != "" && u.agent == agent })
+}
+
+func findUser(match func(user) bool) (user, bool) {
+	if i := slices.IndexFunc(users, match); i >= 0 {
+		return users[i], true
 	}
 	return user{}, false
 }
@@ -187,7 +196,7 @@ func seed(ctx context.Context, c *crm.CRM, dir string) (*crm.Workspace, error) {
 		if v, err := strconv.ParseInt(row["close_value"], 10, 64); err == nil && v > 0 {
 			amount = v
 		}
-		d := crm.Deal{Name: product + " for " + orDefault(row["account"], "a new account"), PipelineID: p.ID,
+		d := crm.Deal{Name: product + " for " + cmp.Or(row["account"], "a new account"), PipelineID: p.ID,
 			Amount: crm.Money{Amount: amount * 100, Currency: "USD"}, OwnerID: u.ID, Source: "maven",
 			CompanyID: companyOf[row["account"]]}
 		if id := contactOf[row["account"]]; id != "" {
@@ -248,15 +257,6 @@ func seed(ctx context.Context, c *crm.CRM, dir string) (*crm.Workspace, error) {
 	return ws, nil
 }
 
-func agentUser(agent string) (user, bool) {
-	for _, u := range users {
-		if u.agent != "" && u.agent == agent {
-			return u, true
-		}
-	}
-	return user{}, false
-}
-
 // readCSV reads a CSV file with a header into one map per row.
 func readCSV(path string) ([]map[string]string, error) {
 	f, err := os.Open(path)
@@ -300,13 +300,6 @@ func hash(s string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(s))
 	return h.Sum32()
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // Names of the demo's contacts: the dataset has none.
