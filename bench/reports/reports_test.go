@@ -59,133 +59,179 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 // more (so it has one to five stage entries), in two currencies and 50
 // owners; SQLite gets the deals table with the stage, owner and close
 // date indexes crm's reports would need.
+//
+// REPORTS_BENCH_DIR keeps the loaded stores in that directory between
+// runs (a million deals take most of an hour to load); without it they go
+// to a temporary directory that TestMain removes.
 func load(b *testing.B) *fixture {
-	once.Do(func() {
-		n := dealCount()
-		// The fixture outlives the benchmark that loads it: its directory
-		// is removed by TestMain, not by that benchmark's cleanup.
-		dir, err := os.MkdirTemp("", "reports-bench-")
-		if err != nil {
-			fx.err = err
-			return
-		}
-		fx.dir = dir
-		ctx := context.Background()
-		st, err := badger.Open(filepath.Join(dir, "badger"), badger.WithSyncWrites(false), badger.WithMemTableSize(64<<20))
-		if err != nil {
-			fx.err = err
-			return
-		}
-		clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-		c := crm.New(st, crm.WithClock(clk.Now))
-		ws, err := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "bench", Currency: "EUR"})
-		if err != nil {
-			fx.err = err
-			return
-		}
-		pl, err := ws.Pipelines().Default(ctx)
-		if err != nil {
-			fx.err = err
-			return
-		}
-		db, err := sql.Open("sqlite3", filepath.Join(dir, "deals.db")+"?_journal_mode=OFF&_synchronous=OFF")
-		if err != nil {
-			fx.err = err
-			return
-		}
-		db.SetMaxOpenConns(1)
-		if _, err := db.Exec(`CREATE TABLE deals (id TEXT PRIMARY KEY, pipeline_id TEXT, stage_id TEXT, status TEXT, owner_id TEXT,
-			currency TEXT, amount INTEGER, probability INTEGER, close_date TEXT);
-			CREATE TABLE stage_entries (deal_id TEXT, stage_id TEXT, entered_at INTEGER, left_at INTEGER);`); err != nil {
-			fx.err = err
-			return
-		}
-		const batch = 1000
-		for start := 0; start < n; start += batch {
-			ds := make([]crm.Deal, 0, batch)
-			for i := start; i < min(n, start+batch); i++ {
-				cur := "EUR"
-				if i%5 == 0 {
-					cur = "USD"
-				}
-				ds = append(ds, crm.Deal{Name: "deal " + strconv.Itoa(i), OwnerID: "owner" + strconv.Itoa(i%50),
-					Amount:    crm.Money{Amount: int64(1000 + i%997*10), Currency: cur},
-					CloseDate: crm.Date{Year: 2025, Month: time.Month(1 + i%12), Day: 1 + i%28}})
-			}
-			out, err := ws.Deals().CreateMany(ctx, ds)
-			if err != nil {
-				fx.err = err
-				return
-			}
-			// Move each deal i%5 stages on, a day at a time (4 lands in
-			// won, and every 7th deal of those in lost instead).
-			for step := 1; step <= 4; step++ {
-				clk.mu.Lock()
-				clk.t = clk.t.Add(24 * time.Hour)
-				clk.mu.Unlock()
-				var ids []string
-				var at []int
-				for k, d := range out {
-					if (start+k)%5 < step {
-						continue
-					}
-					ids, at = append(ids, d.ID), append(at, k)
-				}
-				stage := func(i int) string {
-					if step == 4 && i%7 == 0 {
-						return pl.Stages[5].ID
-					}
-					return pl.Stages[step].ID
-				}
-				byID := map[string]string{}
-				for j, id := range ids {
-					byID[id] = stage(start + at[j])
-				}
-				moved, err := ws.Deals().UpdateMany(ctx, ids, func(d *crm.Deal) error {
-					d.StageID = byID[d.ID]
-					return nil
-				})
-				if err != nil {
-					fx.err = err
-					return
-				}
-				for j, k := range at {
-					out[k] = moved[j]
-				}
-			}
-			tx, _ := db.Begin()
-			ins, _ := tx.Prepare(`INSERT INTO deals VALUES (?,?,?,?,?,?,?,?,?)`)
-			hist, _ := tx.Prepare(`INSERT INTO stage_entries VALUES (?,?,?,?)`)
-			for _, d := range out {
-				s, _ := pl.Stage(d.StageID)
-				if _, err := ins.Exec(d.ID, d.PipelineID, d.StageID, string(d.Status), d.OwnerID, d.Amount.Currency, d.Amount.Amount, s.Probability, d.CloseDate.String()); err != nil {
-					fx.err = err
-					return
-				}
-				for _, e := range d.StageHistory {
-					if _, err := hist.Exec(d.ID, e.StageID, e.EnteredAt.UnixNano(), e.LeftAt.UnixNano()); err != nil {
-						fx.err = err
-						return
-					}
-				}
-			}
-			if err := tx.Commit(); err != nil {
-				fx.err = err
-				return
-			}
-		}
-		if _, err := db.Exec(`CREATE INDEX deals_stage ON deals (status, pipeline_id, stage_id, currency, amount, probability);
-			CREATE INDEX deals_owner ON deals (owner_id); CREATE INDEX deals_close ON deals (close_date);
-			CREATE INDEX entries_stage ON stage_entries (stage_id, deal_id); ANALYZE;`); err != nil {
-			fx.err = err
-			return
-		}
-		fx = fixture{ws: ws, db: db, pl: pl, n: n}
-	})
+	once.Do(func() { fx.err = fx.load(dealCount()) })
 	if fx.err != nil {
 		b.Fatal(fx.err)
 	}
 	return &fx
+}
+
+// loadedClock is the clock's time once n deals are loaded: the load
+// starts at loadStart and moves it a day for each of the four moves of
+// every batch.
+func loadedClock(n int) time.Time {
+	return loadStart.Add(time.Duration(4*((n+loadBatch-1)/loadBatch)) * 24 * time.Hour)
+}
+
+var loadStart = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const loadBatch = 1000
+
+func (f *fixture) load(n int) error {
+	ctx := context.Background()
+	dir := os.Getenv("REPORTS_BENCH_DIR")
+	if dir == "" {
+		// The fixture outlives the benchmark that loads it: its
+		// directory is removed by TestMain, not by that benchmark's
+		// cleanup.
+		d, err := os.MkdirTemp("", "reports-bench-")
+		if err != nil {
+			return err
+		}
+		f.dir, dir = d, d
+	}
+	dir = filepath.Join(dir, strconv.Itoa(n))
+	done := filepath.Join(dir, "loaded")
+	_, statErr := os.Stat(done)
+	fresh := statErr != nil
+	if fresh {
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	st, err := badger.Open(filepath.Join(dir, "badger"), badger.WithSyncWrites(false), badger.WithMemTableSize(64<<20))
+	if err != nil {
+		return err
+	}
+	clk := &clock{t: loadStart}
+	if !fresh {
+		clk.t = loadedClock(n)
+	}
+	c := crm.New(st, crm.WithClock(clk.Now))
+	db, err := sql.Open("sqlite3", filepath.Join(dir, "deals.db")+"?_journal_mode=OFF&_synchronous=OFF")
+	if err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(1)
+	f.db, f.n = db, n
+	if !fresh {
+		if f.ws, err = c.Workspace(ctx, "bench"); err != nil {
+			return err
+		}
+		f.pl, err = f.ws.Pipelines().Default(ctx)
+		return err
+	}
+	ws, err := c.CreateWorkspace(ctx, crm.WorkspaceInfo{ID: "bench", Currency: "EUR"})
+	if err != nil {
+		return err
+	}
+	pl, err := ws.Pipelines().Default(ctx)
+	if err != nil {
+		return err
+	}
+	f.ws, f.pl = ws, pl
+	if _, err := db.Exec(`CREATE TABLE deals (id TEXT PRIMARY KEY, pipeline_id TEXT, stage_id TEXT, status TEXT, owner_id TEXT,
+		currency TEXT, amount INTEGER, probability INTEGER, close_date TEXT);
+		CREATE TABLE stage_entries (deal_id TEXT, stage_id TEXT, entered_at INTEGER, left_at INTEGER);`); err != nil {
+		return err
+	}
+	for start := 0; start < n; start += loadBatch {
+		ds := make([]crm.Deal, 0, loadBatch)
+		for i := start; i < min(n, start+loadBatch); i++ {
+			cur := "EUR"
+			if i%5 == 0 {
+				cur = "USD"
+			}
+			ds = append(ds, crm.Deal{Name: "deal " + strconv.Itoa(i), OwnerID: "owner" + strconv.Itoa(i%50),
+				Amount:    crm.Money{Amount: int64(1000 + i%997*10), Currency: cur},
+				CloseDate: crm.Date{Year: 2025, Month: time.Month(1 + i%12), Day: 1 + i%28}})
+		}
+		out, err := ws.Deals().CreateMany(ctx, ds)
+		if err != nil {
+			return err
+		}
+		// Move each deal i%5 stages on, a day at a time (4 lands in
+		// won, and every 7th deal of those in lost instead).
+		for step := 1; step <= 4; step++ {
+			clk.mu.Lock()
+			clk.t = clk.t.Add(24 * time.Hour)
+			clk.mu.Unlock()
+			var ids []string
+			var at []int
+			for k, d := range out {
+				if (start+k)%5 < step {
+					continue
+				}
+				ids, at = append(ids, d.ID), append(at, k)
+			}
+			stage := func(i int) string {
+				if step == 4 && i%7 == 0 {
+					return pl.Stages[5].ID
+				}
+				return pl.Stages[step].ID
+			}
+			byID := map[string]string{}
+			for j, id := range ids {
+				byID[id] = stage(start + at[j])
+			}
+			moved, err := ws.Deals().UpdateMany(ctx, ids, func(d *crm.Deal) error {
+				d.StageID = byID[d.ID]
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for j, k := range at {
+				out[k] = moved[j]
+			}
+		}
+		if err := insertSQLite(db, pl, out); err != nil {
+			return err
+		}
+	}
+	if _, err := db.Exec(`CREATE INDEX deals_stage ON deals (status, pipeline_id, stage_id, currency, amount, probability);
+		CREATE INDEX deals_owner ON deals (owner_id); CREATE INDEX deals_close ON deals (close_date);
+		CREATE INDEX entries_stage ON stage_entries (stage_id, deal_id); ANALYZE;`); err != nil {
+		return err
+	}
+	return os.WriteFile(done, nil, 0o644)
+}
+
+// insertSQLite inserts deals and their stage entries into db.
+func insertSQLite(db *sql.DB, pl crm.Pipeline, deals []crm.Deal) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	ins, err := tx.Prepare(`INSERT INTO deals VALUES (?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	hist, err := tx.Prepare(`INSERT INTO stage_entries VALUES (?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	for _, d := range deals {
+		s, _ := pl.Stage(d.StageID)
+		if _, err := ins.Exec(d.ID, d.PipelineID, d.StageID, string(d.Status), d.OwnerID, d.Amount.Currency, d.Amount.Amount, s.Probability, d.CloseDate.String()); err != nil {
+			return err
+		}
+		for _, e := range d.StageHistory {
+			if _, err := hist.Exec(d.ID, e.StageID, e.EnteredAt.UnixNano(), e.LeftAt.UnixNano()); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Commit()
 }
 
 // pipelineSQL is the pipeline report's aggregation: open deals per stage
