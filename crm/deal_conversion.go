@@ -29,11 +29,15 @@ import (
 //   - if won, one cycle entry, "conv.cycle": per pipeline, stage,
 //     currency, owner, cohort month and bucket of the time from its first
 //     stage entry to its close, a count and a sum of milliseconds;
-//   - if open, one entry in the "conv.open" index (no counter): its
-//     pipeline, stage and when it entered it, then its owner, currency,
-//     cohort start and name, so the deals in a stage for longer than some
-//     time are a range that holds what a report lists of them
-//     (ReadTx.OpenStaysBefore).
+//   - if open, one entry in the "conv.since" index: its pipeline, stage
+//     and when it entered it, then its owner, currency, cohort start and
+//     name, so the deals in a stage for longer than some time are a range
+//     that holds what a report lists of them (ReadTx.OpenStays); and its
+//     counter, per pipeline, stage, UTC month of that entry, owner,
+//     currency and cohort month, so how many there are is a sum of a few
+//     counters and a scan of one month at most (ReadTx.OpenStayCounts).
+//     Workspace format 5 moved these entries from "conv.open", which had
+//     no counter.
 
 // The names of the conversion aggregate's indexes and counters.
 const (
@@ -43,7 +47,10 @@ const (
 	convStayMillis = "conv.stay.ms"
 	convCycleIndex = "conv.cycle"
 	convCycleMilli = "conv.cycle.ms"
-	convOpenIndex  = "conv.open"
+	convOpenIndex  = "conv.since"
+	// convOpenIndexV3 is the uncounted index of open deals by stage entry
+	// of formats 3 and 4.
+	convOpenIndexV3 = "conv.open"
 )
 
 // maxEnteredKey bounds the encoded set of entered stages in a cohort key
@@ -168,14 +175,38 @@ func conversionEntries(w *Workspace, d *Deal, ix []indexEntry) []indexEntry {
 		at := append(slices.Clone(dims).str(d.StageID), rest...).int(DurationBucket(dur))
 		ix = append(ix, countedEntry(w, "closed_at", convCycleIndex, convCycleMilli, at, key{}.int(ms), d.ID, ms))
 	case StatusOpen:
-		if n := len(d.StageHistory); n > 0 {
-			cur := d.StageHistory[n-1]
-			k := w.indexKey('d', convOpenIndex).str(cur.PipelineID).str(cur.StageID).time(cur.EnteredAt).
-				str(d.OwnerID).str(d.Amount.Currency).byte(zero).time(start).str(d.Name)
-			ix = append(ix, plainEntry("stage_history", k, d.ID))
+		if e, ok := openStayEntry(w, convOpenIndex, d); ok {
+			ix = append(ix, e)
 		}
 	}
 	return ix
+}
+
+// openStayEntry returns the entry of open deal d in index (convOpenIndex,
+// or convOpenIndexV3 for the key format 4 wrote), if it has a stage
+// entry: its key is the pipeline, stage and time of the last one, the
+// owner, currency, whether it has no amount, its cohort start and name;
+// its counter (convOpenIndex only) holds the pipeline, stage and the
+// month of that time, the owner, currency, no-amount flag and cohort
+// month.
+func openStayEntry(w *Workspace, index string, d *Deal) (indexEntry, bool) {
+	n := len(d.StageHistory)
+	if n == 0 {
+		return indexEntry{}, false
+	}
+	cur, start := d.StageHistory[n-1], CohortStart(d)
+	zero := byte(0)
+	if d.Amount.IsZero() {
+		zero = 1
+	}
+	k := w.indexKey('d', index).str(cur.PipelineID).str(cur.StageID).time(cur.EnteredAt).
+		str(d.OwnerID).str(d.Amount.Currency).byte(zero).time(start).str(d.Name)
+	e := plainEntry("stage_history", k, d.ID)
+	if index == convOpenIndex {
+		e.count = w.countKey('d', index).str(cur.PipelineID).str(cur.StageID).str(cohortMonth(cur.EnteredAt)).
+			str(d.OwnerID).str(d.Amount.Currency).byte(zero).str(cohortMonth(start))
+	}
+	return e, true
 }
 
 // countedEntry is an index entry of deal id that adds one to the counter

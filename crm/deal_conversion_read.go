@@ -104,7 +104,7 @@ func (rt *ReadTx) ConversionCounters() (c ConversionCounts, ok bool, err error) 
 	}
 	var total int64
 	overflow := false
-	err = eachCounter(rt.tx, w, convIndex, func(tup []byte, n int64) error {
+	err = eachCounter(rt.tx, w, convIndex, nil, func(tup []byte, n int64) error {
 		r := tuple.NewReader(tup)
 		dc := DealCohort{PipelineID: r.Str(), StageID: r.Str(), Status: DealStatus(r.Str()), Currency: r.Str(), NoAmount: r.Byte() == 1,
 			OwnerID: r.Str(), Count: n, Amount: sums[string(tup)]}
@@ -142,7 +142,7 @@ func (rt *ReadTx) ConversionCounters() (c ConversionCounts, ok bool, err error) 
 		if err != nil {
 			return ConversionCounts{}, false, err
 		}
-		err = eachCounter(rt.tx, w, h.index, func(tup []byte, n int64) error {
+		err = eachCounter(rt.tx, w, h.index, nil, func(tup []byte, n int64) error {
 			r := tuple.NewReader(tup)
 			dd := DealDurations{PipelineID: r.Str(), StageID: r.Str(), Currency: r.Str(), OwnerID: r.Str(), Count: n, Millis: ms[string(tup)]}
 			month := r.Str()
@@ -166,10 +166,11 @@ func (rt *ReadTx) ConversionCounters() (c ConversionCounts, ok bool, err error) 
 }
 
 // eachCounter hands fn the tuple (the key after the index's prefix) and
-// value of every counter of deal index name.
-func eachCounter(tx store.Reader, w *Workspace, name string, fn func(tup []byte, n int64) error) error {
+// value of every counter of deal index name whose tuple starts with
+// under.
+func eachCounter(tx store.Reader, w *Workspace, name string, under key, fn func(tup []byte, n int64) error) error {
 	prefix := w.countKey(kindDeal.code, name)
-	all, err := scanCounts(tx, w, prefix)
+	all, err := scanCounts(tx, w, append(prefix[:len(prefix):len(prefix)], under...))
 	if err != nil {
 		return err
 	}
@@ -187,7 +188,7 @@ func eachCounter(tx store.Reader, w *Workspace, name string, fn func(tup []byte,
 // counterMap returns the counters of deal index name by their tuples.
 func counterMap(tx store.Reader, w *Workspace, name string) (map[string]int64, error) {
 	out := map[string]int64{}
-	err := eachCounter(tx, w, name, func(tup []byte, n int64) error {
+	err := eachCounter(tx, w, name, nil, func(tup []byte, n int64) error {
 		out[string(tup)] = n
 		return nil
 	})
@@ -195,7 +196,7 @@ func counterMap(tx store.Reader, w *Workspace, name string) (map[string]int64, e
 }
 
 // OpenStay is an open deal's stay in its current stage, as the index of
-// open deals by stage entry holds it (see ReadTx.OpenStaysBefore).
+// open deals by stage entry holds it (see ReadTx.OpenStays).
 type OpenStay struct {
 	DealID     string
 	Name       string
@@ -210,13 +211,13 @@ type OpenStay struct {
 	EnteredAt   time.Time
 }
 
-// OpenStaysBefore streams the stays of the live open deals whose current
-// stage is stageID of pipelineID and that entered it before t, those in
-// it longest first: the deals that have been in a stage for longer than
-// some time, read from an index rather than from the deals. Only the
-// deals the transaction's principal may read are streamed, without the
-// fields hidden from it.
-func (rt *ReadTx) OpenStaysBefore(pipelineID, stageID string, t time.Time) iter.Seq2[OpenStay, error] {
+// OpenStays streams the stays of the live open deals whose current stage
+// is stageID of pipelineID and that entered it at or after from (any time
+// if from is zero) and before before, those in it longest first: the
+// deals that have been in a stage for longer than some time, read from
+// an index rather than from the deals. Only the deals the transaction's
+// principal may read are streamed, without the fields hidden from it.
+func (rt *ReadTx) OpenStays(pipelineID, stageID string, from, before time.Time) iter.Seq2[OpenStay, error] {
 	return func(yield func(OpenStay, error) bool) {
 		g := rt.g
 		var hideName, hideOwner, hideAmount bool
@@ -229,8 +230,11 @@ func (rt *ReadTx) OpenStaysBefore(pipelineID, stageID string, t time.Time) iter.
 			hideAmount = g.checkField("deal", "amount") != nil
 		}
 		prefix := rt.w.indexKey(kindDeal.code, convOpenIndex).str(pipelineID).str(stageID)
-		end := slices.Clone(prefix).time(t)
-		for e, err := range rt.tx.Scan(store.Range{Prefix: prefix, End: end, KeysOnly: true}) {
+		rng := store.Range{Prefix: prefix, End: slices.Clone(prefix).time(before), KeysOnly: true}
+		if !from.IsZero() {
+			rng.Start = slices.Clone(prefix).time(from)
+		}
+		for e, err := range rt.tx.Scan(rng) {
 			if err != nil {
 				yield(OpenStay{}, err)
 				return
@@ -261,4 +265,69 @@ func (rt *ReadTx) OpenStaysBefore(pipelineID, stageID string, t time.Time) iter.
 			}
 		}
 	}
+}
+
+// OpenStayCount is one counter of the index of open deals by stage entry
+// (see ReadTx.OpenStayCounts): how many live open deals of an owner, in
+// a currency and of a cohort month, entered their current stage in a
+// month.
+type OpenStayCount struct {
+	PipelineID string
+	StageID    string
+	// Month is the first instant (UTC) of the UTC month the deals entered
+	// their current stage in.
+	Month    time.Time
+	OwnerID  string
+	Currency string
+	NoAmount bool
+	// CohortMonth is the first instant (UTC) of the UTC month of the
+	// deals' CohortStart.
+	CohortMonth time.Time
+	Count       int64
+}
+
+// OpenStayCounts returns how many live open deals are in stage stageID of
+// pipelineID, per month they entered it, owner, currency and cohort
+// month: with OpenStays over the last month, how many have been in it
+// for longer than some time, without reading each. Like
+// ConversionCounters it answers only a principal that may see every field
+// the counters are made of, and only the groups of owners it may read
+// deals of; ok is false otherwise.
+func (rt *ReadTx) OpenStayCounts(pipelineID, stageID string) (out []OpenStayCount, ok bool, err error) {
+	g := rt.g
+	if g != nil {
+		if err := g.check("deal", g.read); err != nil {
+			return nil, false, err
+		}
+		for _, f := range []string{"amount", "owner_id", "pipeline_id", "stage_id", "status", "stage_history", "created_at"} {
+			if g.checkField("deal", f) != nil {
+				return nil, false, nil
+			}
+		}
+	}
+	err = eachCounter(rt.tx, rt.w, convOpenIndex, key{}.str(pipelineID).str(stageID), func(tup []byte, n int64) error {
+		r := tuple.NewReader(tup)
+		oc := OpenStayCount{PipelineID: r.Str(), StageID: r.Str(), Count: n}
+		month := r.Str()
+		oc.OwnerID, oc.Currency, oc.NoAmount = r.Str(), r.Str(), r.Byte() == 1
+		cohort := r.Str()
+		if r.Err() != nil || len(r.Rest()) != 0 {
+			return fmt.Errorf("crm: corrupt counter %q", tup)
+		}
+		var err error
+		if oc.Month, err = time.Parse("2006-01", month); err != nil {
+			return fmt.Errorf("crm: corrupt counter %q: %w", tup, err)
+		}
+		if oc.CohortMonth, err = time.Parse("2006-01", cohort); err != nil {
+			return fmt.Errorf("crm: corrupt counter %q: %w", tup, err)
+		}
+		if g == nil || g.allows("deal", g.read, oc.OwnerID) {
+			out = append(out, oc)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
 }

@@ -20,7 +20,8 @@ import (
 //	2  contacts, companies and deals have search index entries
 //	3  deals have entries in the conversion aggregate (deal_conversion.go)
 //	4  live contacts, companies and deals have column projections (columns.go)
-const workspaceFormat = 4
+//	5  open deals by stage entry are counted, under "conv.since" (was "conv.open")
+const workspaceFormat = 5
 
 // Where format 0 kept the state of crm/report, and where it is now: the
 // space and keys crm/report reads.
@@ -100,7 +101,10 @@ func (c *CRM) upgradeFrom1(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 		}
 	}
 	if e.Format < 3 {
-		if e, err = c.backfillConversion(ctx, e); err != nil {
+		e, err = c.backfillDeals(ctx, e, 3, func(w *Workspace, d *Deal) ([]indexEntry, key) {
+			return conversionEntries(w, d, nil), nil
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -111,6 +115,24 @@ func (c *CRM) upgradeFrom1(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 				ce, _ := columnEntry(w, code, rec)
 				return []indexEntry{ce}
 			}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if e.Format < 5 {
+		// The index of open deals by stage entry gains its counters
+		// under a new name; the old entries go.
+		e, err = c.backfillDeals(ctx, e, 5, func(w *Workspace, d *Deal) ([]indexEntry, key) {
+			if d.Status != StatusOpen {
+				return nil, nil
+			}
+			ie, ok := openStayEntry(w, convOpenIndex, d)
+			if !ok {
+				return nil, nil
+			}
+			old, _ := openStayEntry(w, convOpenIndexV3, d)
+			return []indexEntry{ie}, old.key
 		})
 	}
 	return e, err
@@ -181,14 +203,16 @@ func (c *CRM) backfill(ctx context.Context, e *wsEntry, format int, entries func
 	return out, nil
 }
 
-// backfillConversion brings a workspace of format 2 to format 3: it writes
-// the conversion aggregate's entries of its live deals and adds them to
-// the aggregate's counters, a few hundred deals per transaction, then the
-// format. An entry already there (written by an interrupted backfill, or
+// backfillDeals brings a workspace to format by writing the counted
+// entries that entries returns for each live deal and adding them to
+// their counters, and deleting the key it returns (if not nil), a few
+// hundred deals per transaction, then the format: format 3 added the
+// conversion aggregate, format 5 the counters of open deals by stage
+// entry. An entry already there (written by an interrupted backfill, or
 // by a concurrent one) is neither written nor counted again, so running
 // it twice counts every deal once; a deal written meanwhile conflicts
 // with the chunk that read it, and the chunk runs again.
-func (c *CRM) backfillConversion(ctx context.Context, e *wsEntry) (*wsEntry, error) {
+func (c *CRM) backfillDeals(ctx context.Context, e *wsEntry, format int, entries func(w *Workspace, d *Deal) ([]indexEntry, key)) (*wsEntry, error) {
 	w := c.handleOf(e)
 	const chunk = 500
 	prefix := w.k(tagRecord).byte(kindDeal.code)
@@ -212,8 +236,14 @@ func (c *CRM) backfillConversion(ctx context.Context, e *wsEntry) (*wsEntry, err
 					return err
 				}
 				if !d.Deleted() {
-					if err := backfillEntries(t, conversionEntries(w, &d, nil)); err != nil {
+					add, drop := entries(w, &d)
+					if err := backfillEntries(t, add); err != nil {
 						return err
+					}
+					if drop != nil {
+						if err := tx.Delete(drop); err != nil {
+							return err
+						}
 					}
 				}
 				next, n = slices.Clone(kv.Key), n+1
@@ -231,11 +261,11 @@ func (c *CRM) backfillConversion(ctx context.Context, e *wsEntry) (*wsEntry, err
 		}
 		after, done = next, n < chunk
 	}
-	out, err := c.setFormat(ctx, e, 3, nil)
+	out, err := c.setFormat(ctx, e, format, nil)
 	if err != nil {
 		return nil, err
 	}
-	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", 3)
+	c.log.Info("crm: upgraded a workspace's format", "workspace", e.ID, "format", format)
 	return out, nil
 }
 

@@ -26,7 +26,8 @@ var indexNames = []string{
 	"f.status", "f.pipeline_id", "f.stage_id", "f.source", "f.company_id",
 	"f.amount", "f.close_date", "f.closed_at",
 	// the conversion aggregate (deal_conversion.go)
-	convIndex, convSumIndex, convStayIndex, convStayMillis, convCycleIndex, convCycleMilli, convOpenIndex,
+	convIndex, convSumIndex, convStayIndex, convStayMillis, convCycleIndex, convCycleMilli, convOpenIndexV3,
+	convOpenIndex,
 }
 
 // nameCode is the code byte marking a coded index name.

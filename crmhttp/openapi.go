@@ -187,6 +187,7 @@ var queryParams = map[string]param{
 	"columns":            {"The columns to export, comma-separated, in order (all by default).", map[string]any{"type": "string"}},
 	"commit_probability": {"The lowest stage probability (percent) whose deals count as commit (70 by default).", map[string]any{"type": "integer", "minimum": 1, "maximum": 100}},
 	"stall_factor":       {"A deal stalls past this many times its stage's median stay (2 by default).", map[string]any{"type": "number", "exclusiveMinimum": 0}},
+	"stalled_limit":      {"How many stalled deals to list, those stalled longest first (100 by default); all are counted.", map[string]any{"type": "integer", "minimum": 1, "maximum": maxStalledLimit}},
 	"funnel":             {"The group whose funnel the SVG chart draws (the first group by default).", map[string]any{"type": "string"}},
 	"lead":               {"The lifecycle stage of leads (lead by default).", map[string]any{"type": "string"}},
 	"opportunity":        {"The lifecycle stage of opportunities (opportunity by default).", map[string]any{"type": "string"}},

@@ -37,6 +37,10 @@ type reportDef struct {
 }
 
 // filterParams are the query parameters of report.Filter.
+// maxStalledLimit bounds a conversion report's stalled_limit: a page of
+// an answer, not a dump of every open deal.
+const maxStalledLimit = 10000
+
 var filterParams = []string{"pipeline", "owner", "from", "to", "segment", "where", "where_object", "group", "currency", "tz"}
 
 // reportParam names the query parameter of a report option's JSON name,
@@ -85,7 +89,7 @@ var reportDefs = []reportDef{
 			return reportOut{v: r, csv: r.WriteCSV, svg: func(w io.Writer) error { return r.SVG(w, cur) }}, nil
 		}},
 	{name: "conversion", summary: "Report conversion, velocity and stalled deals of a cohort", schema: "ConversionReport",
-		chart: true, query: []string{"stall_factor", "funnel"},
+		chart: true, query: []string{"stall_factor", "stalled_limit", "funnel"},
 		run: func(c *call, f report.Filter, q url.Values) (reportOut, error) {
 			var stall float64
 			if s := q.Get("stall_factor"); s != "" {
@@ -94,7 +98,14 @@ var reportDefs = []reportDef{
 					return reportOut{}, badParam("stall_factor", "must be a number above 0, at most 1000")
 				}
 			}
-			r, err := report.Conversion(c.ctx, c.ws, report.ConversionOptions{Filter: f, StallFactor: stall})
+			limit := 0
+			if s := q.Get("stalled_limit"); s != "" {
+				var err error
+				if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > maxStalledLimit {
+					return reportOut{}, badParam("stalled_limit", fmt.Sprintf("must be a whole number from 1 to %d", maxStalledLimit))
+				}
+			}
+			r, err := report.Conversion(c.ctx, c.ws, report.ConversionOptions{Filter: f, StallFactor: stall, StalledLimit: limit})
 			if err != nil {
 				return reportOut{}, err
 			}

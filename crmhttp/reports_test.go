@@ -133,6 +133,15 @@ func TestForecastAndConversionReports(t *testing.T) {
 	var conv report.ConversionReport
 	r.decode(t, &conv)
 	require.Len(t, conv.Groups, 2)
+	// ann's open deal has been in Qualified as long as the won one was:
+	// past half the median, so it stalls; it is counted and listed.
+	r = c.do("GET", "/reports/conversion?stall_factor=0.5&stalled_limit=1", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	conv = report.ConversionReport{}
+	r.decode(t, &conv)
+	assert.Equal(t, int64(1), conv.StalledCount)
+	require.Len(t, conv.Stalled, 1)
+	assert.Equal(t, "ann open", conv.Stalled[0].Name)
 	svgRoot(t, c.do("GET", "/reports/conversion?format=svg", nil))
 	svg = svgRoot(t, c.do("GET", "/reports/conversion?group=owner&funnel=bob&format=svg", nil))
 	assert.Contains(t, svg, "bob")
@@ -186,6 +195,8 @@ func TestReportParams(t *testing.T) {
 		{"forecast without a period", "/reports/forecast", "from"},
 		{"commit probability", "/reports/forecast?from=2026-03-01&to=2026-04-01&commit_probability=0", "commit_probability"},
 		{"stall factor", "/reports/conversion?stall_factor=-1", "stall_factor"},
+		{"stalled limit", "/reports/conversion?stalled_limit=0", "stalled_limit"},
+		{"stalled limit too high", "/reports/conversion?stalled_limit=10001", "stalled_limit"},
 		{"unknown where object", "/reports/pipeline?where_object=lead&where=" + url.QueryEscape(`name IS SET`), "where_object"},
 	}
 	for _, tt := range tests {

@@ -17,7 +17,15 @@ type ConversionOptions struct {
 	// current stage longer than StallFactor × the median completed stay in
 	// that stage. Zero means 2.
 	StallFactor float64 `json:"stall_factor,omitempty"`
+	// StalledLimit is how many stalled deals the report lists, those
+	// stalled longest first; all are counted (StalledCount). Zero means
+	// DefaultStalledLimit; a negative limit lists them all.
+	StalledLimit int `json:"stalled_limit,omitempty"`
 }
+
+// DefaultStalledLimit is how many stalled deals a conversion report lists
+// when ConversionOptions.StalledLimit is zero.
+const DefaultStalledLimit = 100
 
 // ConversionReport is how deals move through their pipelines: a funnel,
 // win rate, cycle lengths and pipeline velocity per group, then time in
@@ -42,7 +50,11 @@ type ConversionReport struct {
 	StallFactor float64           `json:"stall_factor"`
 	Groups      []ConversionGroup `json:"groups"`
 	StageTimes  []StageTime       `json:"stage_times"`
-	Stalled     []StalledDeal     `json:"stalled"`
+	// Stalled lists the deals stalled longest (by how long they have been
+	// in their stage, then by ID), up to ConversionOptions.StalledLimit;
+	// StalledCount counts them all.
+	Stalled      []StalledDeal `json:"stalled"`
+	StalledCount int64         `json:"stalled_count"`
 }
 
 // ConversionGroup is the conversion figures of one group of the cohort.
@@ -153,9 +165,11 @@ type StalledDeal struct {
 // The report reads the conversion aggregate the write path keeps
 // (crm.ReadTx.ConversionCounters) when it can answer the filter (see
 // conversionCountersAnswer) and streams every deal otherwise; both give
-// the same report. Stalled deals are then read from an index of the open
-// deals by the time they entered their stage (crm.ReadTx.OpenStaysBefore),
-// only those in a stage for longer than its threshold. A store the
+// the same report. Stalled deals are then counted from the counters of
+// the open deals by the month they entered their stage
+// (crm.ReadTx.OpenStayCounts) and, for the last month, read from the
+// index of those deals by the time they entered it (crm.ReadTx.OpenStays),
+// as are the ones listed; neither reads a deal. A store the
 // aggregate does not account for (its cohorts do not add up to the live
 // deals) is streamed until the workspace format upgrade or Check with
 // Repair has built it; processes of an earlier version writing to a
@@ -179,16 +193,20 @@ func conversionReport(ctx context.Context, ws *crm.Workspace, o ConversionOption
 	if o.StallFactor <= 0 {
 		o.StallFactor = 2
 	}
+	if o.StalledLimit == 0 {
+		o.StalledLimit = DefaultStalledLimit
+	}
 	c := &conversion{f: f, factor: o.StallFactor, groups: map[string]*ConversionGroup{}, times: map[stageKey]*StageTime{}}
-	var stalled []StalledDeal
+	stalled := &stalledList{limit: o.StalledLimit}
 	err = read(ctx, ws, loc, f.selection("conversion report", crm.KindDeal, dealSegmentObjects...), func(s *reportScan) error {
 		if aggregates && conversionCountersAnswer(&f, s.loc) {
-			done, err := c.fromCounters(s, &stalled)
+			done, err := c.fromCounters(s, stalled)
 			if done || err != nil {
 				return err
 			}
+			*stalled = stalledList{limit: o.StalledLimit}
 		}
-		return c.fromDeals(s, &stalled)
+		return c.fromDeals(s, stalled)
 	})
 	if err != nil {
 		return nil, err
@@ -196,12 +214,9 @@ func conversionReport(ctx context.Context, ws *crm.Workspace, o ConversionOption
 	if err := c.sum.err(); err != nil {
 		return nil, err
 	}
-	rep := &ConversionReport{Filter: f, StallFactor: o.StallFactor, Stalled: stalled}
+	rep := &ConversionReport{Filter: f, StallFactor: o.StallFactor, Stalled: stalled.finish(), StalledCount: stalled.count}
 	for _, g := range sortedKeys(c.groups) {
 		rep.Groups = append(rep.Groups, c.groups[g].finish())
-	}
-	if rep.Stalled == nil {
-		rep.Stalled = []StalledDeal{}
 	}
 	for _, st := range c.times {
 		st.AvgDays, st.MedianDays = Days(st.durations.mean()), Days(st.durations.median())
@@ -214,9 +229,6 @@ func conversionReport(ctx context.Context, ws *crm.Workspace, o ConversionOption
 	for i := range rep.StageTimes {
 		rep.StageTimes[i].durations, rep.StageTimes[i].order = bucketStats{}, 0
 	}
-	slices.SortFunc(rep.Stalled, func(a, b StalledDeal) int {
-		return cmp.Or(cmp.Compare(b.Days, a.Days), cmp.Compare(a.DealID, b.DealID))
-	})
 	return rep, nil
 }
 

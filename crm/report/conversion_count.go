@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -25,7 +26,7 @@ type stageKey struct{ pipeline, stage string }
 
 // fromDeals streams the deals of the cohort into the report, then again
 // for the stalled ones.
-func (c *conversion) fromDeals(s *reportScan, stalled *[]StalledDeal) error {
+func (c *conversion) fromDeals(s *reportScan, stalled *stalledList) error {
 	f := &c.f
 	err := s.deals(f, func(d *crm.Deal) error {
 		start := crm.CohortStart(d)
@@ -74,7 +75,11 @@ func (c *conversion) fromDeals(s *reportScan, stalled *[]StalledDeal) error {
 		cur := d.StageHistory[len(d.StageHistory)-1]
 		os := crm.OpenStay{DealID: d.ID, Name: d.Name, OwnerID: d.OwnerID, PipelineID: cur.PipelineID, StageID: cur.StageID,
 			CohortStart: crm.CohortStart(d), EnteredAt: cur.EnteredAt}
-		return c.stalled(s, os, medians, stalled)
+		sd, ok, err := c.stalled(s, os, medians)
+		if ok {
+			stalled.add(sd)
+		}
+		return err
 	})
 }
 
@@ -87,26 +92,73 @@ func (c *conversion) medians() map[stageKey]time.Duration {
 	return medians
 }
 
-// stalled adds the open deal of stay os to the stalled deals if it is in
+// stalled returns the open deal of stay os as a stalled deal, if it is in
 // the cohort and has been in its stage longer than the factor × the
 // stage's median.
-func (c *conversion) stalled(s *reportScan, os crm.OpenStay, medians map[stageKey]time.Duration, out *[]StalledDeal) error {
+func (c *conversion) stalled(s *reportScan, os crm.OpenStay, medians map[stageKey]time.Duration) (stalledDeal, bool, error) {
 	if !c.f.in(os.CohortStart) {
-		return nil
+		return stalledDeal{}, false, nil
 	}
 	now := s.rt.Now()
 	m, ok := medians[stageKey{os.PipelineID, os.StageID}]
-	if !ok || m <= 0 || float64(now.Sub(os.EnteredAt)) <= c.factor*float64(m) {
-		return nil
+	since := now.Sub(os.EnteredAt)
+	if !ok || m <= 0 || float64(since) <= c.factor*float64(m) {
+		return stalledDeal{}, false, nil
 	}
 	pl, err := s.pipeline(os.PipelineID)
 	if err != nil {
-		return err
+		return stalledDeal{}, false, err
 	}
 	st, _ := pl.Stage(os.StageID)
-	*out = append(*out, StalledDeal{DealID: os.DealID, Name: os.Name, OwnerID: os.OwnerID, StageID: st.ID, Stage: st.Name,
-		Days: Days(now.Sub(os.EnteredAt)), MedianDays: Days(m)})
-	return nil
+	return stalledDeal{StalledDeal: StalledDeal{DealID: os.DealID, Name: os.Name, OwnerID: os.OwnerID, StageID: st.ID, Stage: st.Name,
+		Days: Days(since), MedianDays: Days(m)}, since: since}, true, nil
+}
+
+// stalledList collects a report's stalled deals: it counts every one it
+// is given and keeps those it will list.
+type stalledList struct {
+	limit int // < 0: no limit
+	count int64
+	deals []stalledDeal
+}
+
+// stalledDeal is a stalled deal and how long it has been in its stage,
+// which orders the list exactly (Days is rounded).
+type stalledDeal struct {
+	StalledDeal
+	since time.Duration
+}
+
+// add counts d and keeps it, or as many as the list keeps: memory holds
+// at most twice the limit.
+func (l *stalledList) add(d stalledDeal) {
+	l.count++
+	l.deals = append(l.deals, d)
+	if l.limit >= 0 && len(l.deals) > 2*l.limit+64 {
+		l.cut()
+	}
+}
+
+// cut orders the deals, those stalled longest first, then by ID, and
+// drops those past the limit.
+func (l *stalledList) cut() {
+	slices.SortFunc(l.deals, func(a, b stalledDeal) int {
+		return cmp.Or(cmp.Compare(b.since, a.since), cmp.Compare(a.DealID, b.DealID))
+	})
+	if l.limit >= 0 && len(l.deals) > l.limit {
+		l.deals = l.deals[:l.limit]
+	}
+}
+
+// finish returns the deals to list: the limit stalled longest, by how
+// long, then by ID.
+func (l *stalledList) finish() []StalledDeal {
+	l.cut()
+	out := make([]StalledDeal, len(l.deals))
+	for i, d := range l.deals {
+		out[i] = d.StalledDeal
+	}
+	return out
 }
 
 // group returns group g of the report, made on first use.

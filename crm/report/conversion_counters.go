@@ -54,7 +54,7 @@ func conversionCountersAnswer(f *Filter, loc *time.Location) bool {
 // reads the stalled deals from the index of open deals by the time they
 // entered their stage. done is false when the aggregate cannot answer
 // (see crm.ReadTx.ConversionCounters): stream the deals then.
-func (c *conversion) fromCounters(s *reportScan, stalled *[]StalledDeal) (done bool, err error) {
+func (c *conversion) fromCounters(s *reportScan, stalled *stalledList) (done bool, err error) {
 	counts, ok, err := s.rt.ConversionCounters()
 	if err != nil || !ok {
 		return false, err
@@ -111,8 +111,11 @@ func (c *conversion) fromCounters(s *reportScan, stalled *[]StalledDeal) (done b
 
 	// Stalled deals: per stage with a median, the open deals that entered
 	// it before now - the factor × the median (a nanosecond of margin for
-	// the rounding; each is then judged as the stream judges it), from the
-	// index of open deals by stage entry. The stages are those of the
+	// the rounding; each is then judged as the stream judges it). Those
+	// that entered it in a month that ended a second or more before that
+	// time are counted from the counters and only the longest stalled of
+	// them are read, from the index of open deals by stage entry; those of
+	// the month after are all read from it. The stages are those of the
 	// cohort's deals' pipelines, so PipelineID is already applied.
 	medians := c.medians()
 	now := s.rt.Now()
@@ -122,17 +125,70 @@ func (c *conversion) fromCounters(s *reportScan, stalled *[]StalledDeal) (done b
 			continue
 		}
 		before := now.Add(-time.Duration(limit)).Add(time.Nanosecond)
-		for os, err := range s.rt.OpenStaysBefore(k.pipeline, k.stage, before) {
+		cut := monthStart(before.Add(-time.Second))
+		counts, ok, err := s.rt.OpenStayCounts(k.pipeline, k.stage)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			cut = time.Time{}
+		}
+		for _, oc := range counts {
+			if oc.Month.Before(cut) && f.owner(oc.OwnerID) && f.currency(crm.Money{Currency: oc.Currency}) && f.in(oc.CohortMonth) {
+				stalled.count += oc.Count
+			}
+		}
+		// judge hands keep the stalled deals of the cohort that entered
+		// the stage in [from, before), longest stalled first, until keep
+		// returns false.
+		judge := func(from, before time.Time, keep func(sd stalledDeal, entered time.Time) bool) error {
+			for os, err := range s.rt.OpenStays(k.pipeline, k.stage, from, before) {
+				if err != nil {
+					return err
+				}
+				if !f.owner(os.OwnerID) || !f.currency(crm.Money{Currency: os.Currency}) {
+					continue
+				}
+				sd, ok, err := c.stalled(s, os, medians)
+				if err != nil {
+					return err
+				}
+				if ok && !keep(sd, os.EnteredAt) {
+					return nil
+				}
+			}
+			return nil
+		}
+		// The longest stalled of the counted ones, up to the limit and
+		// any more that entered the stage at the same time as the last.
+		if !cut.IsZero() {
+			var kept int
+			var last time.Time
+			err := judge(time.Time{}, cut, func(sd stalledDeal, entered time.Time) bool {
+				if stalled.limit >= 0 && kept >= stalled.limit && !entered.Equal(last) {
+					return false
+				}
+				stalled.deals = append(stalled.deals, sd)
+				kept, last = kept+1, entered
+				return true
+			})
 			if err != nil {
 				return false, err
 			}
-			if !f.owner(os.OwnerID) || !f.currency(crm.Money{Currency: os.Currency}) {
-				continue
-			}
-			if err := c.stalled(s, os, medians, stalled); err != nil {
-				return false, err
-			}
+		}
+		err = judge(cut, before, func(sd stalledDeal, _ time.Time) bool {
+			stalled.add(sd)
+			return true
+		})
+		if err != nil {
+			return false, err
 		}
 	}
 	return true, nil
+}
+
+// monthStart is the first instant (UTC) of t's UTC month.
+func monthStart(t time.Time) time.Time {
+	u := t.UTC()
+	return time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
 }

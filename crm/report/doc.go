@@ -22,8 +22,10 @@
 // different currencies are never added together. The pipeline report
 // reads the open-deal aggregate the write path keeps when it can
 // (crm.ReadTx.OpenDealTotals), and the conversion report the conversion
-// aggregate (crm.ReadTx.ConversionCounters), with its stalled deals from
-// an index of open deals by stage entry (crm.ReadTx.OpenStaysBefore).
+// aggregate (crm.ReadTx.ConversionCounters), with its stalled deals
+// counted from counters of open deals by the month they entered their
+// stage (crm.ReadTx.OpenStayCounts) and read from an index of open deals
+// by stage entry (crm.ReadTx.OpenStays).
 //
 // Quotas and snapshots are kept in the workspace's Space "report", in the
 // same store as the records.

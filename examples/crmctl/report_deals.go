@@ -123,15 +123,19 @@ var conversionSpec = reportSpec{
 func conversionReportCmd(fs *flag.FlagSet) func(*env, []string) error {
 	r := newReportFlags(fs, conversionSpec)
 	stall := fs.Float64("stall-factor", 0, "an open deal stalls after `F` times the median stay in its stage (default 2)")
+	limit := fs.Int("stalled", 0, "list the `N` deals stalled longest (default 100, -1 all); all are counted")
 	chartGroup := fs.String("chart-group", "", "the `group` whose funnel the chart draws (default the first)")
 	r.check = func() error {
 		if *stall < 0 {
 			return usagef("--stall-factor must not be negative")
 		}
+		if *limit < -1 {
+			return usagef("--stalled must be -1 (all) or more")
+		}
 		return nil
 	}
 	return r.run(func(e *env, ws *crm.Workspace, f report.Filter) (reportView, error) {
-		rep, err := report.Conversion(e.ctx, ws, report.ConversionOptions{Filter: f, StallFactor: *stall})
+		rep, err := report.Conversion(e.ctx, ws, report.ConversionOptions{Filter: f, StallFactor: *stall, StalledLimit: *limit})
 		if err != nil {
 			return reportView{}, err
 		}
@@ -176,7 +180,11 @@ func conversionTables(rep *report.ConversionReport) []tableSection {
 	for _, x := range rep.StageTimes {
 		times.rows = append(times.rows, []string{x.Stage, count(x.Stays), num(x.AvgDays), num(x.MedianDays), count(x.Current)})
 	}
-	stalled := tableSection{title: "Stalled deals", header: []string{"DEAL", "NAME", "OWNER", "STAGE", "DAYS", "MEDIAN DAYS"}}
+	title := "Stalled deals"
+	if n := int64(len(rep.Stalled)); n < rep.StalledCount {
+		title = fmt.Sprintf("Stalled deals (the %d longest of %d)", n, rep.StalledCount)
+	}
+	stalled := tableSection{title: title, header: []string{"DEAL", "NAME", "OWNER", "STAGE", "DAYS", "MEDIAN DAYS"}}
 	for _, x := range rep.Stalled {
 		stalled.rows = append(stalled.rows, []string{x.DealID, x.Name, x.OwnerID, x.Stage, num(x.Days), num(x.MedianDays)})
 	}
