@@ -59,6 +59,11 @@ func (c *conversion) fromCounters(s *reportScan, stalled *stalledList) (done boo
 	if err != nil || !ok {
 		return false, err
 	}
+	// Amounts are never negative: a negative sum is a counter that
+	// wrapped, and the deals are summed with checks instead.
+	if slices.ContainsFunc(counts.Cohorts, func(dc crm.DealCohort) bool { return dc.Amount < 0 }) {
+		return false, nil
+	}
 	f := &c.f
 	// selects reports whether the deals of a group of counters are in the
 	// report's cohort.

@@ -123,4 +123,21 @@ func TestSumsPastInt64AreAnErrorNotANumber(t *testing.T) {
 	rep, err := report.Pipeline(e.Ctx, e.WS, report.Filter{OwnerIDs: []string{"nobody"}})
 	require.NoError(t, err)
 	assert.Empty(t, rep.Rows)
+
+	// Won, their amounts wrap the conversion aggregate's sum.
+	var ids []string
+	for d, err := range e.WS.Deals().List(e.Ctx, crm.ListOptions{}) {
+		require.NoError(t, err)
+		ids = append(ids, d.ID)
+	}
+	_, won := crmtest.Sales(t, e)
+	_, err = e.WS.Deals().UpdateMany(e.Ctx, ids, func(d *crm.Deal) error {
+		d.StageID = won["Closed won"]
+		return nil
+	})
+	require.NoError(t, err)
+	_, err = report.Conversion(e.Ctx, e.WS, report.ConversionOptions{})
+	assert.ErrorIs(t, err, report.ErrOverflow, "the conversion report, from the counters")
+	_, err = report.ConversionByScan(e.Ctx, e.WS, report.ConversionOptions{})
+	assert.ErrorIs(t, err, report.ErrOverflow, "the conversion report, from the deals")
 }
