@@ -163,21 +163,15 @@ type counted struct {
 // scanCounts returns the counters under prefix (a prefix of counter
 // keys), their bases and deltas summed, in key order. Counters that come
 // to zero are left out, unless their base is malformed.
+//
+// Deltas are few (folding merges them into bases), bases many: the
+// deltas are summed per counter first, then the bases stream in key order
+// with their deltas added, and the counters that have deltas only are
+// merged in, so a range of folded counters costs one pass and no map.
 func scanCounts(tx store.Reader, w *Workspace, prefix key) ([]counted, error) {
-	sums := map[string]*counted{}
-	for e, err := range tx.Scan(store.Range{Prefix: prefix}) {
-		if err != nil {
-			return nil, err
-		}
-		c := &counted{key: slices.Clone(e.Key)}
-		if len(e.Value) != 8 {
-			c.bad = slices.Clone(e.Value)
-		} else {
-			c.n = int64(binary.BigEndian.Uint64(e.Value))
-		}
-		sums[string(e.Key)] = c
-	}
+	deltas := map[string]int64{}
 	dp := w.deltaPrefix(prefix)
+	var kb []byte
 	for e, err := range tx.Scan(store.Range{Prefix: dp}) {
 		if err != nil {
 			return nil, err
@@ -189,23 +183,58 @@ func scanCounts(tx store.Reader, w *Workspace, prefix key) ([]counted, error) {
 		if err != nil {
 			return nil, err
 		}
-		k := slices.Clone(e.Key[:len(e.Key)-8])
-		k[len(w.prefix)] = tagCount
-		c := sums[string(k)]
-		if c == nil {
-			c = &counted{key: k}
-			sums[string(k)] = c
-		}
-		c.n += d
+		kb = append(kb[:0], e.Key[:len(e.Key)-8]...)
+		kb[len(w.prefix)] = tagCount
+		deltas[string(kb)] += d
 	}
-	out := make([]counted, 0, len(sums))
-	for _, c := range sums {
-		if c.n != 0 || c.bad != nil {
-			out = append(out, *c)
+	var out []counted
+	var arena []byte // the bases' keys, one allocation for many
+	for e, err := range tx.Scan(store.Range{Prefix: prefix}) {
+		if err != nil {
+			return nil, err
+		}
+		c := counted{}
+		if len(e.Value) != 8 {
+			c.bad = slices.Clone(e.Value)
+		} else {
+			c.n = int64(binary.BigEndian.Uint64(e.Value))
+		}
+		if d, ok := deltas[string(e.Key)]; ok {
+			c.n += d
+			delete(deltas, string(e.Key))
+		}
+		if c.n == 0 && c.bad == nil {
+			continue
+		}
+		if cap(arena)-len(arena) < len(e.Key) {
+			arena = make([]byte, 0, max(4096, len(e.Key)))
+		}
+		start := len(arena)
+		arena = append(arena, e.Key...)
+		c.key = key(arena[start:len(arena):len(arena)])
+		out = append(out, c)
+	}
+	// The counters with deltas only.
+	var only []counted
+	for k, n := range deltas {
+		if n != 0 {
+			only = append(only, counted{key: key(k), n: n})
 		}
 	}
-	slices.SortFunc(out, func(a, b counted) int { return bytes.Compare(a.key, b.key) })
-	return out, nil
+	if len(only) == 0 {
+		return out, nil
+	}
+	byKey := func(a, b counted) int { return bytes.Compare(a.key, b.key) }
+	slices.SortFunc(only, byKey)
+	merged := make([]counted, 0, len(out)+len(only))
+	for len(out) > 0 && len(only) > 0 {
+		if byKey(out[0], only[0]) < 0 {
+			merged, out = append(merged, out[0]), out[1:]
+		} else {
+			merged, only = append(merged, only[0]), only[1:]
+		}
+	}
+	return append(append(merged, out...), only...), nil
 }
 
 // setCount sets counter k to n, folding its deltas away.
