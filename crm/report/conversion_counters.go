@@ -51,9 +51,11 @@ func conversionCountersAnswer(f *Filter, loc *time.Location) bool {
 }
 
 // fromCounters computes the report from the conversion aggregate, then
-// reads the stalled deals from the index of open deals by the time they
-// entered their stage. done is false when the aggregate cannot answer
-// (see crm.ReadTx.ConversionCounters): stream the deals then.
+// counts the stalled deals from the counters of open deals by the month
+// they entered their stage and reads those it lists from the index of
+// open deals by the time they entered it. done is false when the
+// aggregate cannot answer (see crm.ReadTx.ConversionCounters): stream the
+// deals then.
 func (c *conversion) fromCounters(s *reportScan, stalled *stalledList) (done bool, err error) {
 	counts, ok, err := s.rt.ConversionCounters()
 	if err != nil || !ok {
@@ -130,15 +132,15 @@ func (c *conversion) fromCounters(s *reportScan, stalled *stalledList) (done boo
 			continue
 		}
 		before := now.Add(-time.Duration(limit)).Add(time.Nanosecond)
-		cut := monthStart(before.Add(-time.Second))
-		counts, ok, err := s.rt.OpenStayCounts(k.pipeline, k.stage)
+		cut := utcMonth(before.Add(-time.Second))
+		opens, ok, err := s.rt.OpenStayCounts(k.pipeline, k.stage)
 		if err != nil {
 			return false, err
 		}
 		if !ok {
 			cut = time.Time{}
 		}
-		for _, oc := range counts {
+		for _, oc := range opens {
 			if oc.Month.Before(cut) && f.owner(oc.OwnerID) && f.currency(crm.Money{Currency: oc.Currency}) && f.in(oc.CohortMonth) {
 				stalled.count += oc.Count
 			}
@@ -192,8 +194,8 @@ func (c *conversion) fromCounters(s *reportScan, stalled *stalledList) (done boo
 	return true, nil
 }
 
-// monthStart is the first instant (UTC) of t's UTC month.
-func monthStart(t time.Time) time.Time {
+// utcMonth is the first instant (UTC) of t's UTC month.
+func utcMonth(t time.Time) time.Time {
 	u := t.UTC()
 	return time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
