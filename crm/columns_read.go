@@ -35,10 +35,10 @@ type colReader struct {
 	com    Company
 	deal   Deal
 	cust   Custom
-	// recent holds, per place, the last distinct texts read, and boxed.
-	recent [10][8]string
-	boxed  [10][8]any
-	next   [10]uint8
+	// interned holds, per place, the distinct texts read (up to
+	// maxInterned), boxed: low-cardinality fields (a lifecycle stage, a
+	// country, an owner) then cost no allocation per row.
+	interned [10]map[string]any
 	// texts are the text fields the filter reads and their places; val
 	// holds each place's value boxed for the filter, as last decoded.
 	texts []colText
@@ -151,20 +151,27 @@ func (cr *colReader) str(r *row, i int) string {
 	if i < 0 {
 		return string(b)
 	}
-	rec := &cr.recent[i]
-	for j, s := range rec {
-		if s == string(b) {
-			cr.val[i] = cr.boxed[i][j]
-			return s
-		}
+	m := cr.interned[i]
+	if v, ok := m[string(b)]; ok {
+		cr.val[i] = v
+		return v.(string)
 	}
 	s := string(b)
-	j := cr.next[i] % 8
-	rec[j], cr.boxed[i][j] = s, s
-	cr.val[i] = cr.boxed[i][j]
-	cr.next[i]++
+	var v any = s
+	if m == nil {
+		m = map[string]any{}
+		cr.interned[i] = m
+	}
+	if len(m) < maxInterned {
+		m[s] = v
+	}
+	cr.val[i] = v
 	return s
 }
+
+// maxInterned bounds the texts a colReader interns per place: past it,
+// a high-cardinality field (an ID, a name) allocates as it is read.
+const maxInterned = 4096
 
 func (cr *colReader) time(r *row, i int) time.Time {
 	if r.byte() == 0 {
