@@ -34,7 +34,7 @@ import (
 //     name, so the deals in a stage for longer than some time are a range
 //     that holds what a report lists of them (ReadTx.OpenStays); and its
 //     counter, per pipeline, stage, UTC month of that entry, owner,
-//     currency and cohort month, so how many there are is a sum of a few
+//     currency, whether it has no amount and cohort month, so how many there are is a sum of a few
 //     counters and a scan of one month at most (ReadTx.OpenStayCounts).
 //     Workspace format 5 moved these entries from "conv.open", which had
 //     no counter.

@@ -133,8 +133,9 @@ func TestOpenStayCountsMatchTheDeals(t *testing.T) {
 
 // TestFormatUpgradeCountsOpenStays turns a workspace back into format 4,
 // whose index of open deals by stage entry was "conv.open" without
-// counters, and requires the upgrade to move the entries, count them, and
-// count each once when it runs again (as after an interruption).
+// counters, and requires the upgrade to move the entries, count them,
+// delete the old ones (also one no deal accounts for), and count each once
+// when it runs again (as after an interruption).
 func TestFormatUpgradeCountsOpenStays(t *testing.T) {
 	ctx, st, clock, w := openStaysEnv(t)
 	want := openStayCounts(t, ctx, w)
@@ -165,6 +166,10 @@ func TestFormatUpgradeCountsOpenStays(t *testing.T) {
 				}
 			}
 			if err := t.deleteCounters(w.countKey('d', convOpenIndex)); err != nil {
+				return err
+			}
+			// An entry no deal accounts for (drift) goes too.
+			if err := tx.Set(w.indexKey('d', convOpenIndexV3).str("stray").str("deal"), []byte("deal")); err != nil {
 				return err
 			}
 			e, err := readEntry(tx, "acme")

@@ -269,8 +269,8 @@ func (rt *ReadTx) OpenStays(pipelineID, stageID string, from, before time.Time) 
 
 // OpenStayCount is one counter of the index of open deals by stage entry
 // (see ReadTx.OpenStayCounts): how many live open deals of an owner, in
-// a currency and of a cohort month, entered their current stage in a
-// month.
+// a currency (or without an amount) and of a cohort month, entered their
+// current stage in a month.
 type OpenStayCount struct {
 	PipelineID string
 	StageID    string
@@ -287,8 +287,8 @@ type OpenStayCount struct {
 }
 
 // OpenStayCounts returns how many live open deals are in stage stageID of
-// pipelineID, per month they entered it, owner, currency and cohort
-// month: with OpenStays over the last month, how many have been in it
+// pipelineID, per month they entered it, owner, currency, whether they
+// have an amount and cohort month: with OpenStays over the last month, how many have been in it
 // for longer than some time, without reading each. Like
 // ConversionCounters it answers only a principal that may see every field
 // the counters are made of, and only the groups of owners it may read

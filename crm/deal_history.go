@@ -55,6 +55,8 @@ func keepImportedHistory(p *problems, d *Deal, pl *Pipeline, st Stage, now time.
 			p.add(f+".stage_id", "no stage %q in pipeline %q; its stages are %s", e.StageID, pl.Name, stageList(pl))
 		case e.EnteredAt.IsZero() || e.EnteredAt.After(now):
 			p.add(f+".entered_at", "must be set and not in the future")
+		case e.EnteredAt.Year() < minYear:
+			p.add(f+".entered_at", "%s is before the year %d", e.EnteredAt.Format(time.RFC3339), minYear)
 		case i > 0 && e.EnteredAt.Before(h[i-1].EnteredAt):
 			p.add(f+".entered_at", "comes before the entry ahead of it")
 		}

@@ -59,6 +59,8 @@ func TestImportedDealHistoryIsKeptAndChecked(t *testing.T) {
 		"wrong last":   {crm.Deal{StageID: won, StageHistory: []crm.StageEntry{{StageID: open, EnteredAt: day("2024-03-01")}}}, "stage_history[0].stage_id"},
 		"open closed":  {crm.Deal{StageID: open, ClosedAt: day("2024-01-01")}, "closed_at"},
 		"no stage":     {crm.Deal{StageID: won, StageHistory: []crm.StageEntry{{StageID: "stg_nope", EnteredAt: day("2024-01-01")}, {StageID: won, EnteredAt: day("2024-02-01")}}}, "stage_history[0].stage_id"},
+		// Index keys hold times as nanoseconds since 1970 in 64 bits.
+		"long ago": {crm.Deal{StageID: won, StageHistory: []crm.StageEntry{{StageID: open, EnteredAt: day("1600-01-01")}, {StageID: won, EnteredAt: day("2024-02-01")}}}, "stage_history[0].entered_at"},
 	} {
 		tc.deal.Name, tc.deal.PipelineID = name, pl.ID
 		_, err := e.ws.Deals().Create(ctx, tc.deal)

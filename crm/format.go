@@ -103,7 +103,7 @@ func (c *CRM) upgradeFrom1(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 	if e.Format < 3 {
 		e, err = c.backfillDeals(ctx, e, 3, func(w *Workspace, d *Deal) ([]indexEntry, key) {
 			return conversionEntries(w, d, nil), nil
-		})
+		}, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -122,7 +122,8 @@ func (c *CRM) upgradeFrom1(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 	}
 	if e.Format < 5 {
 		// The index of open deals by stage entry gains its counters
-		// under a new name; the old entries go.
+		// under a new name; the old entries go, each deal's with it,
+		// then any the deals no longer account for.
 		e, err = c.backfillDeals(ctx, e, 5, func(w *Workspace, d *Deal) ([]indexEntry, key) {
 			if d.Status != StatusOpen {
 				return nil, nil
@@ -131,8 +132,10 @@ func (c *CRM) upgradeFrom1(ctx context.Context, e *wsEntry) (*wsEntry, error) {
 			if !ok {
 				return nil, nil
 			}
-			old, _ := openStayEntry(w, convOpenIndexV3, d)
-			return []indexEntry{ie}, old.key
+			was, _ := openStayEntry(w, convOpenIndexV3, d)
+			return []indexEntry{ie}, was.key
+		}, func(tx store.Tx, w *Workspace) error {
+			return deleteRange(tx, w.indexKey(kindDeal.code, convOpenIndexV3))
 		})
 	}
 	return e, err
@@ -206,13 +209,14 @@ func (c *CRM) backfill(ctx context.Context, e *wsEntry, format int, entries func
 // backfillDeals brings a workspace to format by writing the counted
 // entries that entries returns for each live deal and adding them to
 // their counters, and deleting the key it returns (if not nil), a few
-// hundred deals per transaction, then the format: format 3 added the
-// conversion aggregate, format 5 the counters of open deals by stage
-// entry. An entry already there (written by an interrupted backfill, or
+// hundred deals per transaction, then runs finally (if not nil) in the
+// transaction that writes the format: format 3 added the conversion
+// aggregate, format 5 the counters of open deals by stage entry. An
+// entry already there (written by an interrupted backfill, or
 // by a concurrent one) is neither written nor counted again, so running
 // it twice counts every deal once; a deal written meanwhile conflicts
 // with the chunk that read it, and the chunk runs again.
-func (c *CRM) backfillDeals(ctx context.Context, e *wsEntry, format int, entries func(w *Workspace, d *Deal) ([]indexEntry, key)) (*wsEntry, error) {
+func (c *CRM) backfillDeals(ctx context.Context, e *wsEntry, format int, entries func(w *Workspace, d *Deal) ([]indexEntry, key), finally func(tx store.Tx, w *Workspace) error) (*wsEntry, error) {
 	w := c.handleOf(e)
 	const chunk = 500
 	prefix := w.k(tagRecord).byte(kindDeal.code)
@@ -261,7 +265,7 @@ func (c *CRM) backfillDeals(ctx context.Context, e *wsEntry, format int, entries
 		}
 		after, done = next, n < chunk
 	}
-	out, err := c.setFormat(ctx, e, format, nil)
+	out, err := c.setFormat(ctx, e, format, finally)
 	if err != nil {
 		return nil, err
 	}

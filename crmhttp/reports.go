@@ -36,11 +36,11 @@ type reportDef struct {
 	run   func(c *call, f report.Filter, q url.Values) (reportOut, error)
 }
 
-// filterParams are the query parameters of report.Filter.
 // maxStalledLimit bounds a conversion report's stalled_limit: a page of
 // an answer, not a dump of every open deal.
 const maxStalledLimit = 10000
 
+// filterParams are the query parameters of report.Filter.
 var filterParams = []string{"pipeline", "owner", "from", "to", "segment", "where", "where_object", "group", "currency", "tz"}
 
 // reportParam names the query parameter of a report option's JSON name,

@@ -169,7 +169,8 @@ type StalledDeal struct {
 // the open deals by the month they entered their stage
 // (crm.ReadTx.OpenStayCounts) and, for the last month, read from the
 // index of those deals by the time they entered it (crm.ReadTx.OpenStays),
-// as are the ones listed; neither reads a deal. A store the
+// as are the ones listed, without reading a deal (streaming reads every
+// open deal for them). A store the
 // aggregate does not account for (its cohorts do not add up to the live
 // deals) is streamed until the workspace format upgrade or Check with
 // Repair has built it; processes of an earlier version writing to a

@@ -129,10 +129,15 @@ type stalledDeal struct {
 	since time.Duration
 }
 
-// add counts d and keeps it, or as many as the list keeps: memory holds
-// at most twice the limit.
+// add counts d and keeps it (see keep).
 func (l *stalledList) add(d stalledDeal) {
 	l.count++
+	l.keep(d)
+}
+
+// keep keeps d among the deals to list, without counting it: the list
+// holds at most twice its limit and 64 more.
+func (l *stalledList) keep(d stalledDeal) {
 	l.deals = append(l.deals, d)
 	if l.limit >= 0 && len(l.deals) > 2*l.limit+64 {
 		l.cut()

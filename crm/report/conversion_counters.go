@@ -175,7 +175,7 @@ func (c *conversion) fromCounters(s *reportScan, stalled *stalledList) (done boo
 				if stalled.limit >= 0 && kept >= stalled.limit && !entered.Equal(last) {
 					return false
 				}
-				stalled.deals = append(stalled.deals, sd)
+				stalled.keep(sd)
 				kept, last = kept+1, entered
 				return true
 			})

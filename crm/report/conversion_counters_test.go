@@ -1,8 +1,10 @@
 package report_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -216,4 +218,101 @@ func TestConversionMediansAreBucketed(t *testing.T) {
 	assert.Equal(t, 365*crmtest.Day, crm.DurationBucketStart(crm.DurationBucket(365*crmtest.Day+23*time.Hour)))
 	assert.Equal(t, 366*crmtest.Day, crm.DurationBucketStart(crm.DurationBucket(395*crmtest.Day)))
 	assert.Equal(t, 396*crmtest.Day, crm.DurationBucketStart(crm.DurationBucket(396*crmtest.Day)))
+}
+
+// TestStalledDealsAtBoundaries puts open deals at the edges the counter
+// path cuts at (several at one instant, the last nanosecond of a month,
+// the first of the next) and moves the clock so that the stall threshold
+// falls on each of them, a nanosecond or a second either side, and on
+// month starts: the counter path must count and list what streaming the
+// deals does, under limits that fall inside a group of ties, filters,
+// another time zone and a rep's principal.
+func TestStalledDealsAtBoundaries(t *testing.T) {
+	e := crmtest.Setup(t)
+	pl, st := crmtest.Sales(t, e)
+	sys := crm.As(e.Ctx, crm.System())
+	imp := crm.WithImportedHistory(sys)
+	utc := func(y int, m time.Month, d, h, mi, s, ns int) time.Time {
+		return time.Date(y, m, d, h, mi, s, ns, time.UTC)
+	}
+	// Won deals whose 200 days in Proposal make its median.
+	for i := range 5 {
+		t0 := utc(2024, 6, 1+i, 0, 0, 0, 0)
+		_, err := e.WS.Deals().Create(imp, crm.Deal{Name: "won", PipelineID: pl.ID, StageID: st["Closed won"], OwnerID: "ann",
+			Amount:       crm.Money{Amount: 5, Currency: "EUR"},
+			StageHistory: []crm.StageEntry{{StageID: st["Proposal"], EnteredAt: t0}, {StageID: st["Closed won"], EnteredAt: t0.Add(200 * crmtest.Day)}}})
+		require.NoError(t, err)
+	}
+	owners := []string{"ann", "bob", "cem"}
+	times := []time.Time{
+		utc(2025, 11, 15, 0, 0, 0, 0), utc(2025, 11, 15, 0, 0, 0, 0), utc(2025, 11, 15, 0, 0, 0, 0), utc(2025, 11, 15, 0, 0, 0, 0), utc(2025, 11, 15, 0, 0, 0, 0),
+		utc(2025, 11, 30, 23, 59, 59, 999999999), utc(2025, 11, 30, 23, 59, 59, 999999999),
+		utc(2025, 12, 1, 0, 0, 0, 0), utc(2025, 12, 1, 0, 0, 0, 0), utc(2025, 12, 1, 0, 0, 0, 0),
+		utc(2025, 12, 31, 23, 59, 59, 500000000), utc(2026, 1, 1, 0, 0, 0, 0), utc(2026, 1, 1, 0, 0, 0, 0),
+		utc(2026, 1, 31, 23, 59, 59, 0), utc(2026, 2, 1, 0, 0, 0, 0), utc(2026, 2, 1, 0, 0, 0, 1),
+		utc(2026, 2, 10, 0, 0, 0, 0), utc(2026, 2, 20, 0, 0, 0, 0),
+	}
+	for i, tm := range times {
+		// Cohorts start up to 80 days before the stage entry.
+		cs := tm.Add(-time.Duration(i%3) * 40 * crmtest.Day)
+		h := []crm.StageEntry{{StageID: st["Qualification"], EnteredAt: cs}, {StageID: st["Proposal"], EnteredAt: tm}}
+		if cs.Equal(tm) {
+			h = h[1:]
+		}
+		_, err := e.WS.Deals().Create(imp, crm.Deal{Name: fmt.Sprintf("open %02d", len(times)-i), PipelineID: pl.ID, StageID: st["Proposal"],
+			OwnerID: owners[i%3], Amount: crm.Money{Amount: int64(i), Currency: []string{"EUR", "USD"}[i%2]}, StageHistory: h})
+		require.NoError(t, err)
+	}
+	rep, err := report.Conversion(sys, e.WS, report.ConversionOptions{StallFactor: 1})
+	require.NoError(t, err)
+	var median time.Duration
+	for _, s := range rep.StageTimes {
+		if s.StageID == st["Proposal"] {
+			median = time.Duration(s.MedianDays * 24 * float64(time.Hour))
+		}
+	}
+	require.Equal(t, 200*crmtest.Day, median)
+
+	var nows []time.Time
+	for _, tm := range times {
+		for _, d := range []time.Duration{-time.Second, -1, 0, 1, time.Second} {
+			nows = append(nows, tm.Add(median+d))
+		}
+	}
+	for _, m := range []time.Time{utc(2025, 12, 1, 0, 0, 0, 0), utc(2026, 1, 1, 0, 0, 0, 0), utc(2026, 2, 1, 0, 0, 0, 0)} {
+		for _, d := range []time.Duration{-time.Second - 1, -time.Second, -time.Second + 1, 0, 1} {
+			nows = append(nows, m.Add(median+d))
+		}
+	}
+	slices.SortFunc(nows, time.Time.Compare)
+	var opts []report.ConversionOptions
+	for _, limit := range []int{-1, 1, 3, 5, 8} {
+		for _, f := range []report.Filter{
+			{},
+			{OwnerIDs: []string{"ann", "cem"}},
+			{Currency: "USD"},
+			{From: utc(2025, 11, 1, 0, 0, 0, 0), To: utc(2026, 1, 1, 0, 0, 0, 0)},
+			{TimeZone: "Pacific/Kiritimati", From: utc(2025, 12, 1, 0, 0, 0, 0)},
+		} {
+			opts = append(opts, report.ConversionOptions{StallFactor: 1, StalledLimit: limit, Filter: f})
+		}
+	}
+	rep2 := crm.As(e.Ctx, crm.Principal{ID: "bob", Roles: []string{"rep"}})
+	for _, now := range nows {
+		require.False(t, now.Before(e.Clock.Now()))
+		e.Clock.Advance(now.Sub(e.Clock.Now()))
+		for i, o := range opts {
+			for _, ctx := range []context.Context{sys, rep2} {
+				if ctx == rep2 && i%5 != 0 {
+					continue
+				}
+				got, err := report.Conversion(ctx, e.WS, o)
+				require.NoError(t, err)
+				want, err := report.ConversionByScan(ctx, e.WS, o)
+				require.NoError(t, err)
+				require.Equal(t, want.StalledCount, got.StalledCount, "at %v, options %+v", now, o)
+				require.Equal(t, want.Stalled, got.Stalled, "at %v, options %+v", now, o)
+			}
+		}
+	}
 }
