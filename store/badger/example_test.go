@@ -75,3 +75,56 @@ func ExampleWithInMemory() {
 	})
 	// Output: true
 }
+
+// After a bulk load that wrote and deleted many keys (crm's counter
+// deltas, replaced index entries), Compact drops the deleted keys so
+// that scans no longer step over them.
+func ExampleStore_Compact() {
+	dir, err := os.MkdirTemp("", "crmkit-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	s, err := badger.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+
+	err = s.Update(ctx, func(tx store.Tx) error {
+		for i := range 1000 {
+			k := fmt.Appendf(nil, "delta/%04d", i)
+			if err := tx.Set(k, []byte{1}); err != nil {
+				return err
+			}
+			if i%10 != 0 {
+				if err := tx.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := s.Compact(ctx); err != nil {
+		log.Fatal(err)
+	}
+	n := 0
+	err = s.View(ctx, func(tx store.Tx) error {
+		for _, err := range tx.Scan(store.Range{Prefix: []byte("delta/")}) {
+			if err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, "keys left")
+	// Output: 100 keys left
+}
