@@ -213,33 +213,6 @@ func (b byteCounter) ReadByte() (byte, error) {
 	return c, err
 }
 
-// payloadReader decodes the fields of one frame's payload.
-type payloadReader struct {
-	b   []byte
-	bad bool
-}
-
-func (p *payloadReader) uvarint() uint64 {
-	n, k := binary.Uvarint(p.b)
-	if k <= 0 {
-		p.bad = true
-		return 0
-	}
-	p.b = p.b[k:]
-	return n
-}
-
-func (p *payloadReader) bytes() []byte {
-	n := p.uvarint()
-	if p.bad || n > uint64(len(p.b)) {
-		p.bad = true
-		return nil
-	}
-	out := p.b[:n:n]
-	p.b = p.b[n:]
-	return out
-}
-
 // backupVisitor receives what a backup holds, as it is read.
 type backupVisitor interface {
 	header(h *BackupHeader) error
@@ -289,11 +262,11 @@ func readBackup(r io.Reader, v backupVisitor, progress func(keys, bytes int64)) 
 		if err != nil {
 			return hdr, st, err
 		}
-		pr := &payloadReader{b: p}
+		pr := &cursor{b: p}
 		switch {
 		case typ == frameWorkspace && !inWS:
-			id := string(pr.bytes())
-			reg := pr.bytes()
+			id := string(pr.raw())
+			reg := pr.raw()
 			if pr.bad || len(pr.b) != 0 {
 				return hdr, st, fr.fail("malformed workspace frame", ErrBackupCorrupt)
 			}
@@ -317,7 +290,7 @@ func readBackup(r io.Reader, v backupVisitor, progress func(keys, bytes int64)) 
 			}
 			keys, values = keys[:0], values[:0]
 			for range n {
-				k, val := pr.bytes(), pr.bytes()
+				k, val := pr.raw(), pr.raw()
 				if pr.bad {
 					return hdr, st, fr.fail("malformed block entry", ErrBackupCorrupt)
 				}

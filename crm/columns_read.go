@@ -84,56 +84,9 @@ func newColReader(code byte, e filter.Expr) *colReader {
 	return cr
 }
 
-// row is a cursor over one row's bytes.
-type row struct {
-	b   []byte
-	err error
-}
-
-func (r *row) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = errColumn
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *row) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errColumn
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *row) bytes(n int) []byte {
-	if r.err != nil || n < 0 || n > len(r.b) {
-		r.err = errColumn
-		return nil
-	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *row) byte() byte {
-	if b := r.bytes(1); b != nil {
-		return b[0]
-	}
-	return 0
-}
-
-func (r *row) raw() []byte { return r.bytes(int(min(r.uvarint(), uint64(len(r.b)+1)))) }
+// row is a cursor over one row's bytes; a row it cannot read is
+// errColumn.
+type row struct{ cursor }
 
 // str reads the text at place i (-1: a custom value), or skips it when
 // the place is not read.
@@ -194,7 +147,7 @@ func (cr *colReader) customs(r *row) Custom {
 	}
 	clear(cr.cust)
 	n := r.uvarint()
-	for i := uint64(0); i < n && r.err == nil; i++ {
+	for i := uint64(0); i < n && !r.bad; i++ {
 		nb := r.raw()
 		name := ""
 		if cr.names == nil {
@@ -227,19 +180,19 @@ func (cr *colReader) customs(r *row) Custom {
 		case cvList:
 			m := r.uvarint()
 			l := make([]string, 0, min(m, 100))
-			for j := uint64(0); j < m && r.err == nil; j++ {
+			for j := uint64(0); j < m && !r.bad; j++ {
 				l = append(l, cr.str(r, -1))
 			}
 			v = l
 		default:
-			r.err = errColumn
+			r.bad = true
 		}
 		if name != "" {
 			cr.cust[name] = v
 		}
 	}
 	if len(r.b) != 0 {
-		r.err = errColumn
+		r.bad = true
 	}
 	return cr.cust
 }
@@ -275,11 +228,11 @@ func (r *row) skipCustom() {
 		r.date()
 	case cvList:
 		m := r.uvarint()
-		for j := uint64(0); j < m && r.err == nil; j++ {
+		for j := uint64(0); j < m && !r.bad; j++ {
 			r.raw()
 		}
 	default:
-		r.err = errColumn
+		r.bad = true
 	}
 }
 
@@ -289,7 +242,7 @@ func (r *row) skipCustom() {
 // skipped are checked for their length alone, and custom values only
 // when the filter reads them.
 func (cr *colReader) decode(id string, b []byte) (any, bool, error) {
-	r := &row{b: b}
+	r := &row{cursor{b: b}}
 	if r.byte() != colFormat {
 		return nil, false, errColumn
 	}
@@ -323,7 +276,7 @@ func (cr *colReader) decode(id string, b []byte) (any, bool, error) {
 	default:
 		return nil, false, errColumn
 	}
-	if r.err != nil {
+	if r.bad {
 		return nil, false, errColumn
 	}
 	return out, partial, nil
