@@ -283,30 +283,15 @@ func TestFormatUpgradeBackfillsColumns(t *testing.T) {
 	if len(want) != 29 {
 		t.Fatalf("%d rows, want 29 (one contact is deleted)", len(want))
 	}
-	err := st.Update(ctx, func(tx store.Tx) error {
+	downgrade(t, ctx, st, 3, func(tx store.Tx) error {
 		for k := range want {
 			if err := tx.Delete([]byte(k)); err != nil {
 				return err
 			}
 		}
-		e, err := readEntry(tx, "acme")
-		if err != nil {
-			return err
-		}
-		e.Format = 3
-		return writeEntry(tx, e)
+		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c2, err := Open(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w2, err := c2.Workspace(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w2 := reopen(t, ctx, st)
 	if got := columnRows(t, ctx, st, w2); !reflect.DeepEqual(got, want) {
 		t.Errorf("backfilled %d rows, want %d as written", len(got), len(want))
 	}

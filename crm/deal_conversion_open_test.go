@@ -143,7 +143,7 @@ func TestFormatUpgradeCountsOpenStays(t *testing.T) {
 		t.Fatal("no open deals")
 	}
 	for round := range 2 {
-		err := st.Update(ctx, func(tx store.Tx) error {
+		downgrade(t, ctx, st, 4, func(tx store.Tx) error {
 			t := &txn{w: w, ctx: ctx, tx: tx}
 			for kv, err := range tx.Scan(store.Range{Prefix: w.k(tagRecord).byte(kindDeal.code)}) {
 				if err != nil {
@@ -169,28 +169,10 @@ func TestFormatUpgradeCountsOpenStays(t *testing.T) {
 				return err
 			}
 			// An entry no deal accounts for (drift) goes too.
-			if err := tx.Set(w.indexKey('d', convOpenIndexV3).str("stray").str("deal"), []byte("deal")); err != nil {
-				return err
-			}
-			e, err := readEntry(tx, "acme")
-			if err != nil {
-				return err
-			}
-			e.Format = 4
-			return writeEntry(tx, e)
+			return tx.Set(w.indexKey('d', convOpenIndexV3).str("stray").str("deal"), []byte("deal"))
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		for range 2 {
-			c, err := Open(ctx, st, WithClock(clock))
-			if err != nil {
-				t.Fatal(err)
-			}
-			up, err := c.Workspace(ctx, "acme")
-			if err != nil {
-				t.Fatal(err)
-			}
+			up := reopen(t, ctx, st, WithClock(clock))
 			if got := openStayCounts(t, ctx, up); !slices.Equal(got, want) {
 				t.Errorf("round %d: counters after the upgrade differ:\n got %v\nwant %v", round, got, want)
 			}
@@ -198,7 +180,7 @@ func TestFormatUpgradeCountsOpenStays(t *testing.T) {
 				t.Errorf("round %d: check after the upgrade: %v %v", round, err, rep)
 			}
 			leftover := 0
-			err = st.View(ctx, func(tx store.Tx) error {
+			err := st.View(ctx, func(tx store.Tx) error {
 				for kv, err := range tx.Scan(store.Range{Prefix: w.k(tagIndex)}) {
 					if err != nil {
 						return err

@@ -10,6 +10,41 @@ import (
 	"github.com/crmkit/crmkit/store/memory"
 )
 
+// downgrade runs change in one transaction with setting workspace acme's
+// format to format, as a store written by an earlier version holds it.
+func downgrade(t *testing.T, ctx context.Context, st store.Store, format int, change func(tx store.Tx) error) {
+	t.Helper()
+	err := st.Update(ctx, func(tx store.Tx) error {
+		if err := change(tx); err != nil {
+			return err
+		}
+		e, err := readEntry(tx, "acme")
+		if err != nil {
+			return err
+		}
+		e.Format = format
+		return writeEntry(tx, e)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reopen opens a new CRM over st, as after an upgrade of the program, and
+// returns workspace acme, upgraded to the current format on the way.
+func reopen(t *testing.T, ctx context.Context, st store.Store, opts ...Option) *Workspace {
+	t.Helper()
+	c, err := Open(ctx, st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Workspace(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 // TestFormatUpgradeMovesReportState writes a workspace as format 0 kept
 // crm/report's quotas and snapshots, under workspace metadata, and checks
 // that opening it moves them into the Space "report" under the names
@@ -32,7 +67,7 @@ func TestFormatUpgradeMovesReportState(t *testing.T) {
 	}
 	from := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	meta := w.k(tagMeta)
-	err = st.Update(ctx, func(tx store.Tx) error {
+	downgrade(t, ctx, st, 0, func(tx store.Tx) error {
 		q, _ := encode([]quota{{OwnerID: "ann", From: from}})
 		if err := tx.Set(meta.str("quotas"), q); err != nil {
 			return err
@@ -43,26 +78,9 @@ func TestFormatUpgradeMovesReportState(t *testing.T) {
 				return err
 			}
 		}
-		e, err := readEntry(tx, "acme")
-		if err != nil {
-			return err
-		}
-		e.Format = 0
-		return writeEntry(tx, e)
+		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// A new CRM over the store, as after an upgrade of the program.
-	c2, err := Open(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w2, err := c2.Workspace(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w2 := reopen(t, ctx, st)
 	err = w2.View(ctx, func(rt *ReadTx) error {
 		s := rt.Space("report")
 		b, err := s.Get([]byte("quotas"))
